@@ -1,0 +1,1 @@
+"""eligibility-gateway: certified State data and a CCAS's règlement, evaluated and journaled."""

@@ -1,0 +1,111 @@
+"""Configuration of the gateway, read once at start-up from the environment (or a `.env` file).
+
+The variable names are part of the product's interface (operators and deployment files rely on
+them), which is why they are flat (`API_PARTICULIER_URL`, not `API_PARTICULIER__URL`).
+Nothing here is read at import time: `get_settings()` builds the object when the app starts.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Value of every secret that ships with the sandbox. Refused in production.
+SANDBOX_SECRET_PLACEHOLDER = "sandbox-secret-change-me-in-production"  # noqa: S105 - a placeholder, refused outside sandbox
+DEFAULT_DEMO_API_KEY = "demo-ccas-cle-publique"  # noqa: S105 - documented sandbox key, refused outside sandbox
+
+#: A fictitious CCAS with a checksum-valid SIRET, used in sandbox mode.
+DEMO_ORGANISME_SIRET = "26999000800006"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Secrets are `SecretStr` and never printed."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    gateway_mode: Literal["sandbox", "production"] = "sandbox"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # --- API Particulier v3 (DINUM) -------------------------------------------------------------
+    api_particulier_url: str | None = None
+    api_particulier_token: SecretStr | None = None
+    api_particulier_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+
+    # --- API Impôt particulier (DGFIP) ----------------------------------------------------------
+    api_impot_particulier_url: str | None = None
+    api_impot_particulier_token_url: str | None = None
+    api_impot_particulier_client_id: str | None = None
+    api_impot_particulier_client_secret: SecretStr | None = None
+
+    # --- Infrastructure -------------------------------------------------------------------------
+    redis_url: str | None = None
+    database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'journal.db'}"
+    #: Run Alembic migrations when the app starts (the embedded default). In a multi-replica
+    #: deployment run `eligibility-gateway db upgrade` once instead and set this to false.
+    database_auto_migrate: bool = True
+
+    # --- Secrets of the gateway itself ----------------------------------------------------------
+    #: Root key from which the cache-key HMAC and the applicant pseudonym keys are derived.
+    gateway_secret_key: SecretStr = SecretStr(SANDBOX_SECRET_PLACEHOLDER)
+    #: Fernet keys (url-safe base64, 32 bytes) separated by commas; the first encrypts,
+    #: all decrypt, so a key can be rotated without losing the cache.
+    cache_encryption_keys: SecretStr | None = None
+    cache_ttl_quotient_familial_seconds: int = Field(default=24 * 3600, ge=0)
+
+    # --- Sandbox --------------------------------------------------------------------------------
+    gateway_demo_api_key: SecretStr = SecretStr(DEFAULT_DEMO_API_KEY)
+    #: Port of the built-in API Particulier simulator; 0 picks a free loopback port.
+    sandbox_simulator_port: int = Field(default=0, ge=0, le=65535)
+    reglements_dir: Path = PROJECT_ROOT / "reglements"
+    demo_reglement_file: str = "demo.yaml"
+
+    # --- Behaviour ------------------------------------------------------------------------------
+    #: Time budget of one gateway request, upstream retries included.
+    request_deadline_seconds: float = Field(default=8.0, gt=0, le=60)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: JSON logs; `None` means JSON unless stderr is a terminal.
+    log_json: bool | None = None
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.gateway_mode == "sandbox"
+
+    @property
+    def uses_builtin_api_particulier(self) -> bool:
+        """The built-in simulator serves API Particulier unless a URL points elsewhere."""
+        return self.is_sandbox and not self.api_particulier_url
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.gateway_mode != "production":
+            return self
+        problems: list[str] = []
+        if self.gateway_secret_key.get_secret_value() == SANDBOX_SECRET_PLACEHOLDER:
+            problems.append("GATEWAY_SECRET_KEY doit être défini (valeur de bac à sable refusée)")
+        if len(self.gateway_secret_key.get_secret_value()) < 32:
+            problems.append("GATEWAY_SECRET_KEY doit compter au moins 32 caractères")
+        if not self.api_particulier_url or self.api_particulier_token is None:
+            problems.append("API_PARTICULIER_URL et API_PARTICULIER_TOKEN sont obligatoires")
+        if self.cache_encryption_keys is None:
+            problems.append("CACHE_ENCRYPTION_KEYS est obligatoire")
+        if problems:
+            raise ValueError("configuration de production invalide : " + " ; ".join(problems))
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use (at start-up, never at import)."""
+    return Settings()

@@ -1,0 +1,331 @@
+"""The gateway's one exception tree, and its rendering as `application/problem+json` (RFC 9457).
+
+    GatewayError                        500  erreur-interne
+    ├── ClientError                     4xx  (the caller can fix it)
+    │   ├── InvalidInput                422  donnees-invalides   (names each faulty field)
+    │   ├── AuthenticationRequired      401  authentification-requise
+    │   ├── PermissionDenied            403  acces-refuse
+    │   ├── NotFound                    404  ressource-introuvable
+    │   └── TooManyRequests             429  trop-de-requetes    (Retry-After)
+    ├── UpstreamError                   502  fournisseur-en-erreur
+    │   ├── UpstreamPersonNotFound      404  personne-introuvable   (a_verifier in an eligibility)
+    │   ├── UpstreamRejectedInput       422  parametres-refuses     (upstream refused what we sent)
+    │   ├── UpstreamMisconfigured       502  configuration-fournisseur (our token/scopes/recipient)
+    │   ├── UpstreamUnavailable         503  fournisseur-indisponible (Retry-After when known)
+    │   │   └── UpstreamRateLimited     503  quota-fournisseur-atteint
+    │   └── UpstreamTimeout             504  fournisseur-hors-delai
+    ├── JournalUnavailable              503  journal-indisponible  (no decision without its trace)
+    └── ConfigurationError              500  configuration-invalide
+
+Every class carries a stable `code` (the last segment of the problem `type`) and a French
+`detail`. Unknown exceptions are logged and rendered as a 500 `erreur-interne`, never relabelled
+as a client error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:eligibility-gateway:probleme:"
+
+logger = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One faulty input field: its dotted path and a French message."""
+
+    champ: str
+    message: str
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises on purpose."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "erreur-interne"
+    title: ClassVar[str] = "Erreur interne"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+        self.extra: dict[str, Any] = dict(extra or {})
+
+
+class ClientError(GatewayError):
+    status = 400
+    code = "requete-invalide"
+    title = "Requête invalide"
+
+
+class InvalidInput(ClientError):
+    status = 422
+    code = "donnees-invalides"
+    title = "Données invalides"
+
+    def __init__(self, detail: str, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(
+            detail,
+            extra={"erreurs": [{"champ": e.champ, "message": e.message} for e in errors]},
+        )
+        self.errors = tuple(errors)
+
+    @classmethod
+    def for_fields(cls, errors: Sequence[FieldError]) -> InvalidInput:
+        """One 422 naming every faulty field, with a readable summary sentence."""
+        if len(errors) == 1:
+            detail = f"{errors[0].champ} : {errors[0].message}"
+        else:
+            detail = f"{len(errors)} champs sont invalides : " + " ; ".join(
+                f"{e.champ} : {e.message}" for e in errors
+            )
+        return cls(detail, errors)
+
+
+class AuthenticationRequired(ClientError):
+    status = 401
+    code = "authentification-requise"
+    title = "Authentification requise"
+
+
+class PermissionDenied(ClientError):
+    status = 403
+    code = "acces-refuse"
+    title = "Accès refusé"
+
+
+class NotFound(ClientError):
+    status = 404
+    code = "ressource-introuvable"
+    title = "Ressource introuvable"
+
+
+class TooManyRequests(ClientError):
+    status = 429
+    code = "trop-de-requetes"
+    title = "Trop de requêtes"
+
+
+class UpstreamError(GatewayError):
+    """An upstream API failed or refused; `fournisseur` names which one."""
+
+    status = 502
+    code = "fournisseur-en-erreur"
+    title = "Erreur du fournisseur de données"
+    #: Whether an eligibility evaluation may go on with the aid marked `a_verifier`.
+    degrades_to_a_verifier: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        fournisseur: str,
+        upstream_code: str | None = None,
+        request_id: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(
+            detail,
+            retry_after=retry_after,
+            extra={"fournisseur": fournisseur, "code_fournisseur": upstream_code},
+        )
+        self.fournisseur = fournisseur
+        self.upstream_code = upstream_code
+        self.request_id = request_id
+
+
+class UpstreamPersonNotFound(UpstreamError):
+    status = 404
+    code = "personne-introuvable"
+    title = "Personne introuvable chez le fournisseur"
+
+
+class UpstreamRejectedInput(UpstreamError):
+    status = 422
+    code = "parametres-refuses"
+    title = "Paramètres refusés par le fournisseur"
+    degrades_to_a_verifier = False
+
+
+class UpstreamMisconfigured(UpstreamError):
+    status = 502
+    code = "configuration-fournisseur"
+    title = "Configuration d'accès au fournisseur invalide"
+    degrades_to_a_verifier = False
+
+
+class UpstreamUnavailable(UpstreamError):
+    status = 503
+    code = "fournisseur-indisponible"
+    title = "Fournisseur de données indisponible"
+
+
+class UpstreamRateLimited(UpstreamUnavailable):
+    code = "quota-fournisseur-atteint"
+    title = "Quota du fournisseur atteint"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "fournisseur-hors-delai"
+    title = "Le fournisseur de données n'a pas répondu à temps"
+
+
+class JournalUnavailable(GatewayError):
+    status = 503
+    code = "journal-indisponible"
+    title = "Journal indisponible"
+
+
+class ConfigurationError(GatewayError):
+    status = 500
+    code = "configuration-invalide"
+    title = "Configuration invalide"
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def problem_response(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    retry_after: int | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in (extra or {}).items() if v is not None})
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
+
+
+_PYDANTIC_MESSAGES_FR: dict[str, str] = {
+    "missing": "champ obligatoire",
+    "string_type": "doit être une chaîne de caractères",
+    "string_too_short": "ne doit pas être vide",
+    "string_too_long": "est trop long",
+    "string_pattern_mismatch": "n'a pas le format attendu",
+    "int_parsing": "doit être un nombre entier",
+    "int_type": "doit être un nombre entier",
+    "bool_parsing": "doit être vrai ou faux",
+    "bool_type": "doit être vrai ou faux",
+    "decimal_parsing": "doit être un nombre",
+    "date_from_datetime_parsing": "doit être une date AAAA-MM-JJ",
+    "date_parsing": "doit être une date AAAA-MM-JJ",
+    "date_type": "doit être une date AAAA-MM-JJ",
+    "list_type": "doit être une liste",
+    "too_short": "ne contient pas assez d'éléments",
+    "too_long": "contient trop d'éléments",
+    "literal_error": "n'est pas une valeur admise",
+    "enum": "n'est pas une valeur admise",
+    "extra_forbidden": "champ inconnu",
+    "json_invalid": "le corps de la requête n'est pas un JSON valide",
+    "model_attributes_type": "doit être un objet JSON",
+    "dict_type": "doit être un objet JSON",
+    "uuid_parsing": "doit être un identifiant UUID",
+    "greater_than_equal": "est trop petit",
+    "less_than_equal": "est trop grand",
+}
+
+
+def field_errors_from_validation(errors: Sequence[Mapping[str, Any]]) -> list[FieldError]:
+    """Turn pydantic/FastAPI validation errors into French, field-named errors.
+
+    Our own validators raise `ValueError` with a French message, which pydantic reports as
+    `value_error` with "Value error, <message>": we keep our message and drop the prefix.
+    The offending input value is never echoed back (it may be personal data).
+    """
+    result: list[FieldError] = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
+        champ = ".".join(location) or "corps"
+        kind = str(error.get("type", ""))
+        if kind in ("value_error", "assertion_error"):
+            message = str(error.get("msg", "")).removeprefix("Value error, ")
+            message = message.removeprefix("Assertion failed, ")
+        else:
+            message = _PYDANTIC_MESSAGES_FR.get(kind, "valeur invalide")
+        result.append(FieldError(champ=champ, message=message))
+    return result
+
+
+def register_problem_handlers(app: FastAPI) -> None:
+    """Render every error of the tree, validation errors and HTTP errors as problem+json."""
+
+    async def on_gateway_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, GatewayError)
+        if exc.status >= 500:
+            logger.warning("request.failed", code=exc.code, status=exc.status)
+        return problem_response(
+            status=exc.status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            instance=request.url.path,
+            extra=exc.extra,
+            retry_after=exc.retry_after,
+        )
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        error = InvalidInput.for_fields(field_errors_from_validation(exc.errors()))
+        return await on_gateway_error(request, error)
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        known = {
+            404: ("ressource-introuvable", "Ressource introuvable", "Cette adresse n'existe pas."),
+            405: (
+                "methode-non-autorisee",
+                "Méthode non autorisée",
+                "Cette méthode HTTP n'est pas acceptée sur cette adresse.",
+            ),
+        }
+        code, title, detail = known.get(
+            exc.status_code, ("erreur-http", "Erreur HTTP", str(exc.detail))
+        )
+        return problem_response(
+            status=exc.status_code, code=code, title=title, detail=detail, instance=request.url.path
+        )
+
+    async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("request.unexpected_error", error_type=type(exc).__name__)
+        return problem_response(
+            status=500,
+            code=GatewayError.code,
+            title=GatewayError.title,
+            detail="Une erreur inattendue est survenue ; elle a été consignée.",
+            instance=request.url.path,
+        )
+
+    app.add_exception_handler(GatewayError, on_gateway_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected_error)

@@ -1,0 +1,81 @@
+"""What an evaluation returns: per aid, a status, an amount or bracket, and every condition explained.
+
+These are plain frozen dataclasses (cheap to build on the hot path); the HTTP schemas and the
+journal serialise them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from app.rules.facts import Source
+
+
+class Statut(StrEnum):
+    ELIGIBLE = "eligible"
+    NON_ELIGIBLE = "non_eligible"
+    A_VERIFIER = "a_verifier"
+
+
+#: A value shown in a condition: numbers stay exact, lists (communes…) are tuples of strings.
+ValeurAffichee = Decimal | int | bool | str | tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionEvaluee:
+    """One leaf condition, evaluated, with everything needed to explain it."""
+
+    critere: str  # the fact's name: "quotient_familial_caf", "nombre_enfants", …
+    operateur: str  # "<=", "<", ">=", ">", "==", "!=", "in", "not in"
+    seuil: ValeurAffichee  # the threshold as applied at the reference date
+    valeur: ValeurAffichee  # the value used; None when missing
+    satisfaite: bool | None  # None when the data is missing, stale or undecidable
+    ecart: Decimal | None  # margin to the threshold, for numeric comparisons
+    source: Source | None
+    deliberation: str | None  # the délibération that set the threshold in force
+    parametre: str | None  # name of the règlement parameter that gave the threshold, if any
+    explication: str  # one French sentence
+    piece_justificative: str | None = None  # proof to ask for when `satisfaite` is None
+
+
+@dataclass(frozen=True, slots=True)
+class ResultatDispositif:
+    dispositif: str
+    libelle: str
+    statut: Statut
+    motif: str  # summary sentence in French
+    conditions: tuple[ConditionEvaluee, ...]
+    montant: Decimal | None = None
+    tranche: str | None = None
+    pieces_justificatives: tuple[str, ...] = ()
+    base_legale: str | None = None
+    deliberation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceReglement:
+    id: str
+    version: str
+    empreinte: str  # "sha256:<hex>" of the règlement's canonical content
+
+
+@dataclass(frozen=True, slots=True)
+class ParametreApplique:
+    """A parameter value in force at the reference date, pinned in the decision record."""
+
+    nom: str
+    valeur: Decimal | str | tuple[str, ...]
+    depuis: date
+    deliberation: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    reglement: ReferenceReglement
+    date_reference: date
+    resultats: tuple[ResultatDispositif, ...]
+    parametres_appliques: tuple[ParametreApplique, ...] = ()
+    faits_utilises: tuple[str, ...] = field(default=())
