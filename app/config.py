@@ -18,7 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Value of every secret that ships with the sandbox. Refused in production.
 SANDBOX_SECRET_PLACEHOLDER = "sandbox-secret-change-me-in-production"  # noqa: S105 - a placeholder, refused outside sandbox
-DEFAULT_DEMO_API_KEY = "demo-ccas-cle-publique"  # noqa: S105 - documented sandbox key, refused outside sandbox
+DEFAULT_DEMO_API_KEY = "demo-ccas-cle-publique"  # documented sandbox key, honoured only in sandbox mode
 
 #: A fictitious CCAS with a checksum-valid SIRET, used in sandbox mode.
 DEMO_ORGANISME_SIRET = "26999000800006"
@@ -66,6 +66,8 @@ class Settings(BaseSettings):
 
     # --- Sandbox --------------------------------------------------------------------------------
     gateway_demo_api_key: SecretStr = SecretStr(DEFAULT_DEMO_API_KEY)
+    #: SIRET of the demo organisme (sent as `recipient`); defaults to a fictitious, valid one.
+    gateway_demo_siret: str | None = None
     #: Port of the built-in API Particulier simulator; 0 picks a free loopback port.
     sandbox_simulator_port: int = Field(default=0, ge=0, le=65535)
     reglements_dir: Path = PROJECT_ROOT / "reglements"

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import structlog
 from fastapi import FastAPI, Request
@@ -280,7 +280,7 @@ def register_problem_handlers(app: FastAPI) -> None:
     """Render every error of the tree, validation errors and HTTP errors as problem+json."""
 
     async def on_gateway_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, GatewayError)
+        exc = cast(GatewayError, exc)
         if exc.status >= 500:
             logger.warning("request.failed", code=exc.code, status=exc.status)
         return problem_response(
@@ -294,12 +294,12 @@ def register_problem_handlers(app: FastAPI) -> None:
         )
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
+        exc = cast(RequestValidationError, exc)
         error = InvalidInput.for_fields(field_errors_from_validation(exc.errors()))
         return await on_gateway_error(request, error)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
+        exc = cast(StarletteHTTPException, exc)
         known = {
             404: ("ressource-introuvable", "Ressource introuvable", "Cette adresse n'existe pas."),
             405: (

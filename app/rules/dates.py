@@ -44,8 +44,8 @@ class DatePartielle:
         match = _PARTIAL_DATE.match(text.strip())
         if match is None:
             raise InvalidPartialDate("la date doit s'écrire AAAA, AAAA-MM ou AAAA-MM-JJ")
-        year, month, day = (int(part) if part is not None else None for part in match.groups())
-        assert year is not None
+        year = int(match.group(1))
+        month, day = (int(part) if part is not None else None for part in match.groups()[1:])
         if month == 0:
             if day not in (None, 0):
                 raise InvalidPartialDate("un jour sans mois n'est pas une date")

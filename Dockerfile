@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1.7
+# Multi-stage: build wheels of the locked dependencies, then a slim runtime image as non-root.
+
+FROM python:3.11.14-slim-bookworm AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+COPY requirements.lock ./
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --require-virtualenv -r requirements.lock
+COPY pyproject.toml README.md ./
+COPY app ./app
+RUN /opt/venv/bin/pip install --require-virtualenv --no-deps .
+
+FROM python:3.11.14-slim-bookworm AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    REGLEMENTS_DIR=/srv/reglements \
+    DATABASE_AUTO_MIGRATE=false
+RUN groupadd --system --gid 10001 gateway \
+ && useradd --system --uid 10001 --gid gateway --home-dir /srv --shell /usr/sbin/nologin gateway
+COPY --from=build /opt/venv /opt/venv
+COPY --chown=gateway:gateway reglements /srv/reglements
+WORKDIR /srv
+USER gateway
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --retries=3 \
+  CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
+# Migrations run once (`python -m app db upgrade`, see docker-compose.yml), then the workers start.
+CMD ["python", "-m", "app", "serve", "--workers", "2"]

@@ -1,0 +1,57 @@
+# eligibility-gateway — `make help` lists the targets. Needs only python3 (3.11+), pip and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run sandbox test lint format typecheck check-reglements migrate bench lock compose-check clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the locked dependencies
+
+run: $(STAMP) ## Run the gateway on 127.0.0.1:$${PORT:-8000} (sandbox mode with embedded defaults unless configured)
+	$(BIN)/python -m app serve
+
+sandbox: $(STAMP) ## Run the API Particulier simulator alone on 127.0.0.1:9100
+	$(BIN)/python -m app.simulators.api_particulier --host 127.0.0.1 --port 9100
+
+test: $(STAMP) ## Run the whole test suite (needs Redis and PostgreSQL on localhost)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP) ## Format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check-reglements: $(STAMP) ## Validate every règlement and run its test cases
+	$(BIN)/python -m app reglements verifier
+
+migrate: $(STAMP) ## Apply the journal's database migrations (DATABASE_URL)
+	$(BIN)/python -m app db upgrade
+
+bench: $(STAMP) ## Run the benchmarks; results go to bench/results/
+	$(BIN)/python bench/run_all.py
+
+lock: ## Re-pin requirements*.lock from pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
+
+compose-check: ## Validate docker-compose.yml (Debian's docker-compose; no engine needed)
+	docker-compose -f docker-compose.yml config -q
+
+clean: ## Remove the virtualenv, caches and the embedded journal
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis var

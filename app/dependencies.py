@@ -1,0 +1,76 @@
+"""Request dependencies, exposed as `Annotated` aliases so routes never put `Depends()` in a default."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.container import Services
+from app.errors import AuthenticationRequired, FieldError, InvalidInput, PermissionDenied
+from app.services.organismes import Appelant
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="Clé d'API du logiciel métier (en bac à sable : `demo-ccas-cle-publique`).",
+)
+_AGENT_ID = re.compile(r"^[A-Za-z0-9._:@\-]{1,64}$")
+
+
+async def get_services(request: Request) -> Services:
+    services: Services = request.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_appelant(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Appelant:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise AuthenticationRequired(
+            "Une clé d'API est requise : en-tête « Authorization: Bearer <clé> »."
+        )
+    appelant = services.annuaire.authentifier(credentials.credentials)
+    if appelant is None:
+        raise AuthenticationRequired("Cette clé d'API est inconnue ou révoquée.")
+    return appelant
+
+
+AppelantDep = Annotated[Appelant, Depends(get_appelant)]
+
+
+def scope_requis(scope: str) -> object:
+    """A dependency that refuses callers whose client lacks `scope` (403, before any work)."""
+
+    async def verifier(appelant: AppelantDep) -> Appelant:
+        if scope not in appelant.client.scopes:
+            raise PermissionDenied(f"Ce client n'a pas le droit « {scope} ».")
+        return appelant
+
+    return Depends(verifier)
+
+
+async def get_agent_id(
+    x_agent_id: Annotated[
+        str | None,
+        Header(description="Identifiant opaque de l'agent au guichet (journalisé)."),
+    ] = None,
+) -> str | None:
+    if x_agent_id is None:
+        return None
+    if not _AGENT_ID.match(x_agent_id):
+        raise InvalidInput.for_fields(
+            [FieldError("X-Agent-Id", "1 à 64 caractères parmi lettres, chiffres et . _ : @ -")]
+        )
+    return x_agent_id
+
+
+AgentIdDep = Annotated[str | None, Depends(get_agent_id)]
+EligibiliteAppelant = Annotated[Appelant, scope_requis("eligibilite")]
+DonneesAppelant = Annotated[Appelant, scope_requis("donnees")]
+SimulationsAppelant = Annotated[Appelant, scope_requis("simulations")]

@@ -1,0 +1,60 @@
+"""Assembles the gateway: `create_app()` plus the lifespan that opens and closes every connection.
+
+Importing this module reads no environment and opens no socket; `create_app(settings)` does
+nothing until the ASGI server (or a test's LifespanManager) runs the lifespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.config import Settings, get_settings
+from app.container import Services, open_services
+from app.errors import register_problem_handlers
+from app.logging import RequestContextMiddleware, configure_logging
+from app.routers import decisions, donnees, eligibilite, health, reglement, simulations
+
+DESCRIPTION = """
+Passerelle d'éligibilité des CCAS : à partir de l'identité d'un demandeur, elle obtient les
+données certifiées (API Particulier v3 : quotient familial CAF/MSA, composition du foyer…),
+évalue le règlement des aides du CCAS et rend, pour chaque aide, une **proposition** de décision
+justifiée, journalisée.
+
+En mode bac à sable (par défaut), un simulateur d'API Particulier chargé des identités du bac à
+sable officiel répond ; la clé de démonstration est `demo-ccas-cle-publique`
+(bouton *Authorize*).
+
+Les erreurs sont au format `application/problem+json` (RFC 9457), avec un `detail` en français.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI app. `settings` defaults to the environment, read when this is called."""
+    resolved = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Services]]:
+        configure_logging(level=resolved.log_level, json=resolved.log_json)
+        async with AsyncExitStack() as stack:
+            services = await open_services(resolved, stack)
+            yield {"services": services}
+
+    app = FastAPI(
+        title="eligibility-gateway",
+        version="0.1.0",
+        summary="Éligibilité aux aides des CCAS sur données certifiées de l'État",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    register_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(eligibilite.router)
+    app.include_router(decisions.router)
+    app.include_router(donnees.router)
+    app.include_router(reglement.router)
+    app.include_router(simulations.router)
+    return app

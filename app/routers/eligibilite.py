@@ -1,0 +1,30 @@
+"""`POST /v1/eligibilite`: one applicant, every aid (or the chosen ones) of the caller's règlement."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.dependencies import AgentIdDep, EligibiliteAppelant, ServicesDep
+from app.schemas.eligibilite import Decision, DemandeEligibilite
+from app.schemas.problem import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1", tags=["éligibilité"])
+
+
+@router.post(
+    "/eligibilite",
+    response_model=Decision,
+    response_model_exclude_none=False,
+    summary="Proposer une décision pour chaque aide du règlement",
+    responses=PROBLEM_RESPONSES,
+)
+async def post_eligibilite(
+    demande: DemandeEligibilite,
+    services: ServicesDep,
+    appelant: EligibiliteAppelant,
+    agent_id: AgentIdDep,
+) -> Decision:
+    """Obtient les données certifiées du demandeur, évalue le règlement de l'organisme et rend,
+    pour chaque aide, une proposition de décision justifiée. La décision est journalisée avant
+    d'être rendue ; son identifiant permet de la relire (`GET /v1/decisions/{id}`)."""
+    return await services.eligibilite.evaluer(demande, appelant, agent_id=agent_id)

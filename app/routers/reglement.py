@@ -1,0 +1,28 @@
+"""`GET /v1/reglement`: the caller's règlement as the gateway understands it, and the scopes it needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.dependencies import EligibiliteAppelant
+from app.rules.needs import besoins
+from app.schemas.problem import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1", tags=["règlement"])
+
+
+@router.get("/reglement", summary="Le règlement de l'organisme appelant", responses=PROBLEM_RESPONSES)
+async def get_reglement(appelant: EligibiliteAppelant) -> dict[str, Any]:
+    """Dispositifs, conditions, paramètres datés et délibérations, et les données (avec les
+    habilitations API Particulier / API Impôt particulier) que leur évaluation demande :
+    la passerelle ne demande rien d'autre aux fournisseurs (minimisation)."""
+    reglement = appelant.organisme.reglement
+    besoin = besoins(reglement)
+    return {
+        **reglement.vers_dict(),
+        "donnees_necessaires": sorted(besoin.donnees),
+        "faits_necessaires": sorted(besoin.faits),
+        "scopes_necessaires": sorted(besoin.scopes),
+    }

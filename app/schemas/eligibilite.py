@@ -1,0 +1,180 @@
+"""HTTP models of `POST /v1/eligibilite` and `GET /v1/decisions/{id}` (French snake_case field names).
+
+Numbers stay exact inside the gateway (`Decimal`) and are written as JSON numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+
+from app.rules.facts import FAITS_DECLARATIFS
+from app.schemas.demandeur import Demandeur
+
+
+def _decimal_as_json_number(value: Decimal) -> int | float:
+    """Integral values as integers; others as the shortest float that prints the same digits."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+Nombre = Annotated[Decimal, PlainSerializer(_decimal_as_json_number, when_used="json")]
+Valeur = Nombre | int | bool | str | list[str] | None
+
+_DOSSIER_REF = re.compile(r"^[A-Za-z0-9._:/\-]{1,64}$")
+_COMMUNE_COG = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$")
+
+
+def _dossier_ref(value: str | None) -> str | None:
+    if value is not None and not _DOSSIER_REF.match(value):
+        raise ValueError(
+            "la référence de dossier compte 1 à 64 caractères parmi lettres, chiffres et . _ : / -"
+        )
+    return value
+
+
+DossierRef = Annotated[
+    str | None,
+    AfterValidator(_dossier_ref),
+    Field(description="Référence du dossier chez l'appelant (journalisée)."),
+]
+
+EXEMPLE_DEMANDE: dict[str, Any] = {
+    "demandeur": {
+        "nom_naissance": "MARTIN",
+        "prenoms": ["AXELLE"],
+        "sexe": "F",
+        "date_naissance": "1989-12-03",
+        "code_cog_insee_commune_naissance": "35238",
+        "code_cog_insee_pays_naissance": "99100",
+    },
+    "dispositifs": None,
+    "date_reference": None,
+    "dossier_ref": "D-2026-00042",
+    "declaratif": {"commune_residence": "08480"},
+}
+
+
+class Declaratif(BaseModel):
+    """Facts declared by the agent. They are marked non-certified wherever they are used."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    commune_residence: str | None = Field(default=None, description="Code COG de la commune de résidence.")
+    statut_occupation_logement: (
+        Literal["proprietaire", "locataire", "heberge", "sans_domicile", "autre"] | None
+    ) = None
+
+    @field_validator("commune_residence")
+    @classmethod
+    def _commune(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.upper()
+        if not _COMMUNE_COG.match(value):
+            raise ValueError("le code COG de la commune de résidence compte 5 caractères (ex. 08480)")
+        return value
+
+    def faits(self) -> dict[str, str]:
+        """The declared facts that were given, by their catalogue name."""
+        return {k: v for k, v in self.model_dump(exclude_none=True).items() if k in FAITS_DECLARATIFS}
+
+
+class DemandeEligibilite(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXEMPLE_DEMANDE]})
+
+    demandeur: Demandeur
+    dispositifs: list[str] | None = Field(
+        default=None, description="Identifiants des dispositifs à évaluer ; tous si absent."
+    )
+    date_reference: date | None = Field(
+        default=None, description="Date à laquelle la situation est appréciée ; aujourd'hui si absente."
+    )
+    dossier_ref: DossierRef = None
+    declaratif: Declaratif = Field(default_factory=Declaratif)
+
+    @field_validator("dispositifs")
+    @classmethod
+    def _dispositifs(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("indiquer au moins un dispositif, ou null pour tous")
+        return value
+
+
+class SourceOut(BaseModel):
+    fournisseur: str
+    certifie: bool
+    periode: str | None = None
+    obtenu_le: datetime | None = None
+    depuis_cache: bool = False
+    request_id: str | None = None
+
+
+class ConditionOut(BaseModel):
+    critere: str
+    operateur: str
+    seuil: Valeur
+    valeur: Valeur
+    satisfaite: bool | None
+    ecart: Nombre | None
+    source: SourceOut | None
+    deliberation: str | None
+    parametre: str | None = None
+    explication: str
+    piece_justificative: str | None = None
+
+
+class ResultatOut(BaseModel):
+    dispositif: str
+    libelle: str
+    statut: Literal["eligible", "non_eligible", "a_verifier"]
+    montant: Nombre | None = None
+    tranche: str | None = None
+    motif: str
+    conditions: list[ConditionOut]
+    pieces_justificatives: list[str] = []
+    base_legale: str | None = None
+    deliberation: str | None = None
+
+
+class ReglementRef(BaseModel):
+    id: str
+    version: str
+    empreinte: str
+
+
+class ParametreOut(BaseModel):
+    nom: str
+    valeur: Nombre | str | list[str]
+    depuis: date
+    deliberation: str | None
+
+
+class DonneeIndisponible(BaseModel):
+    """A data set the gateway could not use, and why (shown to the agent)."""
+
+    donnee: str
+    code: str
+    raison: str
+
+
+class Decision(BaseModel):
+    """A decision record: what `POST /v1/eligibilite` returns and `GET /v1/decisions/{id}` replays."""
+
+    id: UUID
+    cree_le: datetime
+    date_reference: date
+    dossier_ref: str | None
+    reglement: ReglementRef
+    resultats: list[ResultatOut]
+    parametres_appliques: list[ParametreOut] = []
+    donnees_indisponibles: list[DonneeIndisponible] = []
+    mention: str
+    donnees: dict[str, Any] | None = Field(
+        default=None,
+        description="Données certifiées pour pré-remplir le dossier (absentes du journal).",
+    )

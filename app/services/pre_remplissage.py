@@ -1,0 +1,82 @@
+"""The pre-filling flow (`POST /v1/donnees`): certified data only, no rules, journaled as a consultation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from app.errors import FieldError, InvalidInput
+from app.schemas.donnees import DemandeDonnees, ReponseDonnees
+from app.schemas.eligibilite import DonneeIndisponible
+from app.services.donnees import CollecteDonnees
+from app.services.journal import ConsultationRecord, Journal
+from app.services.keys import KeyRing
+from app.services.organismes import Appelant
+
+
+class PreRemplissageService:
+    def __init__(
+        self,
+        *,
+        collecte: CollecteDonnees,
+        journal: Journal,
+        keyring: KeyRing,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._collecte = collecte
+        self._journal = journal
+        self._keyring = keyring
+        self._now = now
+
+    async def consulter(
+        self, demande: DemandeDonnees, appelant: Appelant, *, agent_id: str | None
+    ) -> ReponseDonnees:
+        disponibles = self._collecte.donnees_prises_en_charge
+        demandees = frozenset(demande.donnees or disponibles)
+        inconnues = sorted(demandees - disponibles)
+        if inconnues:
+            raise InvalidInput.for_fields(
+                [
+                    FieldError(
+                        "donnees",
+                        f"données inconnues : {', '.join(inconnues)} "
+                        f"(disponibles : {', '.join(sorted(disponibles))})",
+                    )
+                ]
+            )
+        organisme = appelant.organisme
+        collecte = await self._collecte.collecter(demande.demandeur, organisme, demandees)
+        echecs = [d.erreur for d in collecte.donnees_indisponibles if d.erreur is not None]
+        consultation = ConsultationRecord(
+            id=uuid.uuid4(),
+            organisme_id=organisme.id,
+            client_id=appelant.client.id,
+            agent_id=agent_id,
+            dossier_ref=demande.dossier_ref,
+            cree_le=self._now(),
+            type="donnees",
+            demandeur_pseudonyme=self._keyring.pseudonyme(
+                organisme.id,
+                demande.demandeur.nom_naissance,
+                " ".join(demande.demandeur.prenoms),
+                demande.demandeur.date_naissance or "",
+                demande.demandeur.code_cog_insee_pays_naissance,
+            ),
+            appels_fournisseurs=tuple(collecte.appels),
+            statut="succes" if collecte.donnees else "echec",
+        )
+        await self._journal.enregistrer(consultation)
+        if not collecte.donnees and echecs:
+            # Nothing to pre-fill and no rules to degrade into: the upstream failure is the answer
+            # (404 person not found, 503 provider down, 504 timeout), once it has been journaled.
+            raise echecs[0]
+        return ReponseDonnees(
+            id=consultation.id,
+            dossier_ref=demande.dossier_ref,
+            donnees=collecte.donnees,
+            donnees_indisponibles=[
+                DonneeIndisponible(donnee=d.donnee, code=d.code, raison=d.raison)
+                for d in collecte.donnees_indisponibles
+            ],
+        )
