@@ -1,0 +1,195 @@
+"""Configuration and per-instance state of the simulator: rate limiter, in-flight requests, counters, faults.
+
+Everything mutable lives in one `SimulatorState` held by one app instance (no module globals), so
+two simulators in the same process never share a quota, a lock or a counter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
+
+FaultMode = Literal["aucune", "delai_depasse", "connexion_coupee", "json_malforme", "erreur_serveur"]
+FAULT_MODES: tuple[str, ...] = get_args(FaultMode)
+
+
+def paris_now() -> datetime:
+    return datetime.now(PARIS)
+
+
+@dataclass(frozen=True, slots=True)
+class FaultInjection:
+    """Failures the simulator injects on the v3 data routes, for tests and benchmarks.
+
+    - `delai_depasse`: sleep `timeout_sleep_seconds` (longer than any sane client timeout), then answer.
+    - `connexion_coupee`: start the response then drop the connection (see `ConnectionDropped`).
+    - `json_malforme`: a 200 whose body is truncated JSON.
+    - `erreur_serveur`: answer `status` (500, 502, 503 or 504) with SIADE's body for it.
+    `every_nth` applies the fault to one eligible call in N (deterministic: the Nth, 2Nth…);
+    `endpoints` restricts it to some routes (`quotient_familial/identite`…), None meaning all.
+    """
+
+    mode: FaultMode = "aucune"
+    status: int = 502
+    timeout_sleep_seconds: float = 30.0
+    every_nth: int = 1
+    endpoints: frozenset[str] | None = None
+    #: Extra latency added to every data call, on top of `SimulatorConfig.latency_seconds`.
+    latency_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in FAULT_MODES:
+            raise ValueError(f"mode de panne inconnu : {self.mode}")
+        if self.status not in (500, 502, 503, 504):
+            raise ValueError("status doit valoir 500, 502, 503 ou 504")
+        if self.every_nth < 1 or self.timeout_sleep_seconds < 0 or self.latency_seconds < 0:
+            raise ValueError("every_nth ≥ 1, délais ≥ 0")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FaultInjection:
+        """Build from the control API's JSON; unknown keys are refused so typos do not pass silently."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"champs inconnus : {', '.join(unknown)}")
+        values = dict(data)
+        if values.get("endpoints") is not None:
+            values["endpoints"] = frozenset(values["endpoints"])
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["endpoints"] = sorted(self.endpoints) if self.endpoints is not None else None
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    """How one simulator instance behaves. Every field has the real sandbox's behaviour as default."""
+
+    #: Injectable clock (aware datetime); drives the rate-limit windows, periods and maintenance.
+    clock: Callable[[], datetime] = paris_now
+    #: None: any non-empty bearer token is accepted, like a sandbox token.
+    accepted_tokens: frozenset[str] | None = None
+    rate_limit_per_second: int = 20
+    #: production: QF `annee`/`mois` echo the requested (default: current) month and a case without
+    #: period answers for any valid month; static: exact matching and payload verbatim (real staging).
+    period_mode: Literal["production", "static"] = "production"
+    latency_seconds: float = 0.0
+    faults: FaultInjection = field(default_factory=FaultInjection)
+    #: SIADE sends `application/vnd.api+json`, the OpenAPI documents `application/json` (contract §2.2).
+    media_type: str = "application/json"
+
+    def now(self) -> datetime:
+        """The clock's time in Europe/Paris (a naive clock is taken as Paris time)."""
+        moment = self.clock()
+        return moment.replace(tzinfo=PARIS) if moment.tzinfo is None else moment.astimezone(PARIS)
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int
+    retry_after: int
+
+
+class RateLimiter:
+    """Fixed one-second windows per token, as Rack::Attack counts them (throttled calls count too)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._window: dict[str, tuple[int, int]] = {}
+
+    def hit(self, key: str, now: float) -> RateDecision:
+        window = math.floor(now)
+        start, count = self._window.get(key, (window, 0))
+        if start != window:
+            count = 0
+        count += 1
+        self._window[key] = (window, count)
+        reset = window + 1
+        return RateDecision(
+            allowed=count <= self.limit,
+            limit=self.limit,
+            remaining=max(0, self.limit - count),
+            reset=reset,
+            retry_after=max(1, math.ceil(reset - now)),
+        )
+
+    def clear(self) -> None:
+        self._window.clear()
+
+
+class Counters:
+    """Calls per endpoint, per clock second and per status: what benchmarks read to count upstream calls."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.by_endpoint: Counter[str] = Counter()
+        self.by_second: Counter[int] = Counter()
+        self.by_status: defaultdict[str, Counter[int]] = defaultdict(Counter)
+
+    def record_call(self, endpoint: str, second: int) -> None:
+        self.total += 1
+        self.by_endpoint[endpoint] += 1
+        self.by_second[second] += 1
+
+    def record_status(self, endpoint: str, status: int) -> None:
+        self.by_status[endpoint][status] += 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "par_endpoint": dict(sorted(self.by_endpoint.items())),
+            "par_seconde": {str(s): n for s, n in sorted(self.by_second.items())},
+            "max_par_seconde": max(self.by_second.values(), default=0),
+            "par_statut": {
+                endpoint: {str(s): n for s, n in sorted(statuses.items())}
+                for endpoint, statuses in sorted(self.by_status.items())
+            },
+        }
+
+
+class SimulatorState:
+    """The mutable state of one simulator instance."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        self.limiter = RateLimiter(config.rate_limit_per_second)
+        self.counters = Counters()
+        self.in_flight: set[tuple[str, tuple[tuple[str, str], ...], str]] = set()
+        self.faults = config.faults
+        self._fault_eligible_calls = 0
+
+    def reset(self) -> None:
+        """Back to the configured state: counters, rate-limit windows and faults."""
+        self.limiter.clear()
+        self.counters = Counters()
+        self.faults = self.config.faults
+        self._fault_eligible_calls = 0
+
+    def set_faults(self, faults: FaultInjection) -> None:
+        self.faults = faults
+        self._fault_eligible_calls = 0
+
+    def next_fault(self, endpoint_name: str) -> FaultInjection | None:
+        """The fault to inject on this call, if any (counts eligible calls for `every_nth`)."""
+        faults = self.faults
+        if faults.mode == "aucune":
+            return None
+        if faults.endpoints is not None and endpoint_name not in faults.endpoints:
+            return None
+        self._fault_eligible_calls += 1
+        return faults if self._fault_eligible_calls % faults.every_nth == 0 else None
+
+    def latency(self) -> float:
+        return self.config.latency_seconds + self.faults.latency_seconds
