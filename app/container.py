@@ -20,7 +20,8 @@ from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
 from app.rules.loader import charger_reglement
 from app.services.api_particulier.client import ApiParticulierClient
-from app.services.cache import CacheBackend, Coalescer, MemoryCache, RedisCache, SecureCache
+from app.services.cache import CacheBackend, MemoryCache, RedisCache, SecureCache
+from app.services.coalescing import Coalescer
 from app.services.donnees import CollecteDonnees
 from app.services.eligibilite import EligibiliteService
 from app.services.journal import Journal
@@ -86,7 +87,11 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         follow_redirects=False,
     )
     stack.push_async_callback(http.aclose)
-    api_particulier = ApiParticulierClient(http, base_url=api_particulier_url)
+    api_particulier = ApiParticulierClient(
+        http,
+        base_url=api_particulier_url,
+        timeout=httpx.Timeout(settings.api_particulier_timeout_seconds),
+    )
 
     annuaire = _annuaire(settings)
     collecte = CollecteDonnees(

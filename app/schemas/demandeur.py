@@ -17,10 +17,10 @@ from app.rules.dates import DatePartielle, InvalidPartialDate
 
 #: Letters a-z, Latin-1 accented letters (À-Ö, Ø-ö, ø-ÿ), apostrophe, space, hyphen (SIADE).
 _NAME = re.compile(r"^[a-zA-ZÀ-ÖØ-öø-ÿ' \-]+$")
-_COMMUNE_COG = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$")
-_PAYS_COG = re.compile(r"^(99\d{3}|92352)$")
-_DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-4]|976)$")
-_NUMERO_FISCAL = re.compile(r"^\d{13}$")
+_COMMUNE_COG = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$", re.ASCII)
+_PAYS_COG = re.compile(r"^(99\d{3}|92352)$", re.ASCII)
+_DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-4]|976)$", re.ASCII)
+_NUMERO_FISCAL = re.compile(r"^\d{13}$", re.ASCII)
 
 PAYS_FRANCE = "99100"
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)

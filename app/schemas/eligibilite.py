@@ -25,8 +25,8 @@ def _decimal_as_json_number(value: Decimal) -> int | float:
 Nombre = Annotated[Decimal, PlainSerializer(_decimal_as_json_number, when_used="json")]
 Valeur = Nombre | int | bool | str | list[str] | None
 
-_DOSSIER_REF = re.compile(r"^[A-Za-z0-9._:/\-]{1,64}$")
-_COMMUNE_COG = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$")
+_DOSSIER_REF = re.compile(r"^[A-Za-z0-9._:/\-]{1,64}$", re.ASCII)
+_COMMUNE_COG = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$", re.ASCII)
 
 
 def _dossier_ref(value: str | None) -> str | None:
