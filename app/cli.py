@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _verifier_reglements(args: argparse.Namespace) -> int:
     from app.config import get_settings
-    from app.rules.checks import verifier_reglements
+    from app.rules.testcases import verifier_reglements
 
     dossier = Path(args.dossier) if args.dossier else get_settings().reglements_dir
     return verifier_reglements(dossier)

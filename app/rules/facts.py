@@ -90,9 +90,7 @@ class DefinitionFait:
     type: TypeFait
     origine: Origine
     libelle: str  # French noun phrase used in explanations ("le quotient familial CAF/MSA")
-    donnee: str | None = (
-        None  # upstream data set: "quotient_familial", "revenu_solidarite_active", …
-    )
+    donnee: str | None = None  # upstream data set: "quotient_familial", "revenu_solidarite_active", …
     scope: str | None = None  # upstream scope the organisme's habilitation must hold
     piece_justificative: str | None = None  # paper proof to ask for when the fact is missing
     valeurs_admises: tuple[str, ...] | None = None  # for enumerated texts

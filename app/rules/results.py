@@ -73,9 +73,30 @@ class ParametreApplique:
 
 
 @dataclass(frozen=True, slots=True)
+class TrancheAppliquee:
+    """One bracket of a barème: `de` <= value < `moins_de` (a missing bound is open)."""
+
+    de: Decimal | None
+    moins_de: Decimal | None
+    montant: Decimal | None
+    libelle: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BaremeApplique:
+    """A barème version in force at the reference date, pinned in the decision record."""
+
+    nom: str
+    depuis: date
+    deliberation: str | None
+    tranches: tuple[TrancheAppliquee, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     reglement: ReferenceReglement
     date_reference: date
     resultats: tuple[ResultatDispositif, ...]
     parametres_appliques: tuple[ParametreApplique, ...] = ()
     faits_utilises: tuple[str, ...] = field(default=())
+    baremes_appliques: tuple[BaremeApplique, ...] = ()

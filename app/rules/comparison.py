@@ -1,0 +1,262 @@
+"""One leaf condition: resolve the fact (derived, fresh enough), compare it, explain it in French.
+
+Values are intervals: a comparison is true when it holds for every possible value, false when it
+holds for none, unknown otherwise. Freshness is checked on the period of each base fact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+from app.rules import explain
+from app.rules.derived import DERIVES, Incalculable, faits_de_base, libelle_du_fait, unite_du_fait
+from app.rules.facts import CATALOGUE_FAITS, Fait, Faits, Source
+from app.rules.model import EnVigueur, RefFait, Reglement
+from app.rules.plan import Feuille, Regles
+from app.rules.results import ConditionEvaluee
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A fact's value at the reference date (an interval), or why it is not known."""
+
+    libelle: str
+    unite: str | None
+    bas: Any = None
+    haut: Any = None
+    source: Source | None = None
+    sources: tuple[tuple[str, Source], ...] = ()
+    inconnu: str | None = None  # French reason: missing, stale or not computable
+    pieces: tuple[str, ...] = ()
+    note: str | None = None  # accepted with a mark (tax year N-2)
+
+
+@lru_cache(maxsize=256)
+def _informations(ref: RefFait) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...]]:
+    """What does not depend on the facts: label, unit, base facts, proofs to ask for."""
+    bases = faits_de_base(ref.nom)
+    return libelle_du_fait(ref), unite_du_fait(ref.nom), bases, _pieces(bases)
+
+
+def _pieces(noms: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p for n in noms if (p := CATALOGUE_FAITS[n].piece_justificative)))
+
+
+def _source_commune(sources: list[tuple[str, Source]]) -> Source:
+    if len(sources) == 1:
+        return sources[0][1]
+    toutes = [s for _, s in sources]
+    fournisseurs = "+".join(dict.fromkeys(s.fournisseur for s in toutes))
+    periodes = {s.periode for s in toutes}
+    return Source(
+        fournisseur=fournisseurs,
+        certifie=all(s.certifie for s in toutes),
+        periode=periodes.pop() if len(periodes) == 1 else None,
+        obtenu_le=min((s.obtenu_le for s in toutes if s.obtenu_le), default=None),
+        depuis_cache=any(s.depuis_cache for s in toutes),
+    )
+
+
+def _mois(periode: str) -> int:
+    annee = int(periode[:4])
+    return annee * 12 + (int(periode[5:7]) - 1 if len(periode) >= 7 else 11)
+
+
+@dataclass(frozen=True, slots=True)
+class Presentation:
+    """A fresh-checked resolution with its French context text, shared by every leaf that reads it."""
+
+    resolution: Resolution
+    contexte: str  # "550 €, octobre 2026, CNAF" or "entre 1 et 2 (dates de naissance incomplètes), …"
+    valeur: Any  # the value as shown in results (None for an interval or an unknown)
+    exacte: bool
+    numerique: bool
+
+
+_NOMBRES = (int, Decimal, Fraction)
+
+
+class Resolveur:
+    """Resolves facts for one evaluation, memoising derived values and their presentation."""
+
+    __slots__ = ("faits", "jour", "memo", "presentations", "reglement", "vigueur")
+
+    def __init__(self, reglement: Reglement, faits: Faits, jour: date, vigueur: EnVigueur) -> None:
+        self.reglement = reglement
+        self.faits = faits
+        self.jour = jour
+        self.vigueur = vigueur
+        self.memo: dict[RefFait, Resolution] = {}
+        self.presentations: dict[str, Presentation] = {}
+
+    def resoudre(self, ref: RefFait) -> Resolution:
+        resolution = self.memo.get(ref)
+        if resolution is None:
+            resolution = self.memo[ref] = self._resoudre(ref)
+        return resolution
+
+    def _resoudre(self, ref: RefFait) -> Resolution:
+        libelle, unite, bases, pieces = _informations(ref)
+        connus: dict[str, Fait] = {}
+        raisons: list[str] = []
+        for nom in bases:
+            fait = self.faits.connus.get(nom)
+            if fait is not None:
+                connus[nom] = fait
+            elif (indisponible := self.faits.indisponibles.get(nom)) is not None:
+                raisons.append(indisponible.raison)
+            elif nom == ref.nom:
+                raisons.append("donnée non fournie")
+            else:
+                raisons.append(f"{CATALOGUE_FAITS[nom].libelle} : donnée non fournie")
+        if raisons:
+            manquants = tuple(n for n in bases if n not in connus)
+            return Resolution(
+                libelle, unite, inconnu=" ; ".join(dict.fromkeys(raisons)), pieces=_pieces(manquants)
+            )
+        sources = [(nom, connus[nom].source) for nom in bases]
+        source = sources[0][1] if len(sources) == 1 else _source_commune(sources)
+        bas: Any
+        haut: Any
+        if ref.nom in DERIVES:
+            try:
+                bas, haut = DERIVES[ref.nom].calcul(connus, self.jour, ref)
+            except Incalculable as exc:
+                return Resolution(libelle, unite, inconnu=str(exc), pieces=pieces)
+        else:
+            bas = haut = connus[ref.nom].valeur
+        return Resolution(libelle, unite, bas, haut, source, tuple(sources), None, pieces)
+
+    def resoudre_frais(self, ref: RefFait, regles: Regles) -> Resolution:
+        """`resoudre`, then the freshness rules (base fact → rule) that apply to this use."""
+        resolution = self.resoudre(ref)
+        if resolution.inconnu is not None or not regles:
+            return resolution
+        notes: list[str] = []
+        periodes = dict(resolution.sources)
+        for base, regle in regles:
+            periode = periodes[base].periode
+            if periode is None:
+                continue  # a fact without period (declared, simulated) is taken as current
+            if regle.mois is not None:
+                age = self.jour.year * 12 + self.jour.month - 1 - _mois(periode)
+                if age > regle.mois:
+                    raison = (
+                        f"la donnée connue ({explain.periode(periode)}) a plus de {regle.mois} mois au "
+                        f"{explain.jour(self.jour)} : trop ancienne pour ce règlement"
+                    )
+                    return replace(resolution, inconnu=raison)
+            elif regle.annees is not None:
+                ecart = self.jour.year - int(periode[:4])
+                if ecart > regle.annees:
+                    raison = f"les revenus {periode[:4]} sont plus anciens que ce qu'admet le règlement"
+                    return replace(resolution, inconnu=raison)
+                if ecart > 1:
+                    notes.append(f"revenus {periode[:4]} acceptés à défaut de revenus plus récents")
+        return replace(resolution, note="; ".join(notes)) if notes else resolution
+
+    def evaluer_feuille(self, feuille: Feuille) -> ConditionEvaluee:
+        return evaluer_feuille(feuille, self)
+
+    def presenter(self, cle: str, ref: RefFait, regles: Regles) -> Presentation:
+        presentation = self.presentations.get(cle)
+        if presentation is None:
+            presentation = self.presentations[cle] = _presenter(self.resoudre_frais(ref, regles))
+        return presentation
+
+
+def _presenter(resolution: Resolution) -> Presentation:
+    bas, haut = resolution.bas, resolution.haut
+    if resolution.inconnu is not None:
+        return Presentation(resolution, "", None, exacte=False, numerique=False)
+    numerique = type(bas) in _NOMBRES
+    if bas != haut:
+        texte = (
+            f"entre {explain.afficher(bas, resolution.unite)} et {explain.afficher(haut, resolution.unite)}"
+        )
+        texte += " (dates de naissance incomplètes)"
+    else:
+        texte = explain.afficher(bas, resolution.unite)
+    origine = explain.source(resolution.source)
+    contexte = f"{texte}, {origine}" if origine else texte
+    if resolution.note:
+        contexte += f", {resolution.note}"
+    valeur = explain.montrer(bas) if bas == haut else None
+    return Presentation(resolution, contexte, valeur, exacte=bas == haut, numerique=numerique)
+
+
+def _ecart_exact(sens: int, valeur: Any, seuil: Any) -> Decimal:
+    """Signed margin: positive on the satisfied side of an order comparison, negative beyond it."""
+    if type(valeur) is Fraction or type(seuil) is Fraction:
+        return explain.vers_decimal((Fraction(valeur) - Fraction(seuil)) * sens)
+    return (Decimal(valeur) - Decimal(seuil)) * sens
+
+
+def _conclusion(satisfaite: bool, ecart: Decimal | None, sens: int, unite: str | None) -> str:
+    conclusion = "condition remplie" if satisfaite else "condition non remplie"
+    if ecart is None:
+        return conclusion
+    if not ecart:
+        return f"{conclusion}, valeur exactement égale au seuil"
+    if satisfaite:
+        return f"{conclusion}, marge de {explain.nombre(abs(ecart), unite)}"
+    manque = "dépassement de" if sens < 0 else "il manque"
+    return f"{conclusion}, {manque} {explain.nombre(abs(ecart), unite)}"
+
+
+def evaluer_feuille(feuille: Feuille, resolveur: Resolveur) -> ConditionEvaluee:
+    presentation = resolveur.presentations.get(feuille.cle) or resolveur.presenter(
+        feuille.cle, feuille.comparaison.fait, feuille.regles
+    )
+    resolution = presentation.resolution
+    seuil = feuille.textes.get(resolveur.jour) or feuille.seuil(resolveur.jour)
+    if resolution.inconnu is not None:
+        piece = resolution.pieces[0] if resolution.pieces else None
+        demande = f" ; pièce à demander : {piece}" if piece else ""
+        texte = (
+            f"Impossible d'établir {feuille.libelle} ({resolution.inconnu}) : condition à vérifier{demande}."
+        )
+        # Positional arguments: a frozen dataclass builds noticeably faster without keywords.
+        return ConditionEvaluee(
+            feuille.critere, feuille.operateur, seuil.montre, None, None, None, resolution.source,
+            seuil.deliberation, feuille.parametre, texte, piece,
+        )  # fmt: skip
+    bas = resolution.bas
+    if type(bas) is Fraction:
+        # Only a ratio without finite decimal form (1000 / 3) gets here; compare as fractions.
+        satisfaite = feuille.comparer(bas, resolution.haut, Fraction(seuil.valeur))
+    else:
+        satisfaite = feuille.comparer(bas, resolution.haut, seuil.valeur)
+    ecart = None
+    if feuille.sens and presentation.exacte:
+        if type(bas) is Decimal and type(seuil.valeur) is Decimal:
+            ecart = bas - seuil.valeur if feuille.sens > 0 else seuil.valeur - bas
+        else:
+            ecart = _ecart_exact(feuille.sens, bas, seuil.valeur)
+    piece = None
+    if satisfaite is None:
+        piece = resolution.pieces[0] if resolution.pieces else None
+        demande = f" ; pièce à demander : {piece}" if piece else ""
+        texte = (
+            f"{feuille.sujet} ({presentation.contexte}) ne permet pas de conclure par rapport "
+            f"{seuil.apres_a} : condition à vérifier{demande}."
+        )
+    else:
+        if presentation.numerique:
+            affirmatif, negatif, _ = feuille.verbes_nombre
+            cible = seuil.apres_verbe_nombre
+        else:
+            affirmatif, negatif, _ = feuille.verbes_texte
+            cible = seuil.apres_verbe_texte
+        verbe = affirmatif if satisfaite else negatif
+        conclusion = _conclusion(satisfaite, ecart, feuille.sens, resolution.unite)
+        texte = f"{feuille.sujet} ({presentation.contexte}) {verbe} {cible} : {conclusion}."
+    return ConditionEvaluee(
+        feuille.critere, feuille.operateur, seuil.montre, presentation.valeur, satisfaite, ecart,
+        resolution.source, seuil.deliberation, feuille.parametre, texte, piece,
+    )  # fmt: skip

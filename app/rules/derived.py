@@ -1,0 +1,247 @@
+"""Derived facts: computed by the engine from base facts at the reference date, never supplied.
+
+Values are intervals `(bas, haut)`: equal when exact, apart when a partial birth date leaves an
+age undecided. Ratios are `Fraction`s, so `396 / 2.2 / 30` is exactly 6 and a household sitting
+on a threshold is decided by the operator, not by rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from app.rules.dates import DatePartielle
+from app.rules.facts import CATALOGUE_FAITS, Fait, MembreFoyer, TypeFait
+from app.rules.model import RefFait
+
+Nombre = int | Decimal | Fraction
+Intervalle = tuple[Nombre, Nombre]
+
+_DEMI = Decimal("0.5")
+_TROIS_DIXIEMES = Decimal("0.3")
+
+
+def exact(valeur: Fraction) -> Decimal | Fraction:
+    """The ratio as a `Decimal` when it has a finite decimal form (it is then exactly equal), else
+    the `Fraction` itself: comparisons stay exact either way, and Decimals compare faster."""
+    denominateur = valeur.denominator
+    for facteur in (2, 5):
+        while denominateur % facteur == 0:
+            denominateur //= facteur
+    if denominateur == 1:
+        decimal = Decimal(valeur.numerator) / Decimal(valeur.denominator)
+        if Fraction(decimal) == valeur:  # guard against the 28-digit context
+            return decimal
+    return valeur
+
+
+class Incalculable(Exception):
+    """A derived fact cannot be computed from the base facts given (French reason, no personal data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionDerivee:
+    nom: str
+    type: TypeFait
+    libelle: str
+    bases: tuple[str, ...]
+    calcul: Callable[[Mapping[str, Fait], date, RefFait], Intervalle]
+    unite: str | None = None
+    accepte_ages: bool = False
+
+
+def _membres(faits: Mapping[str, Fait], nom: str) -> tuple[MembreFoyer, ...]:
+    valeur = faits[nom].valeur
+    if not isinstance(valeur, tuple):
+        raise Incalculable(f"la donnée « {nom} » n'est pas une liste de personnes")
+    return valeur
+
+
+def _nombre(faits: Mapping[str, Fait], nom: str) -> Decimal | int:
+    valeur = faits[nom].valeur
+    if isinstance(valeur, bool) or not isinstance(valeur, Decimal | int):
+        raise Incalculable(f"la donnée « {nom} » n'est pas un nombre")
+    return valeur
+
+
+def _nombre_enfants(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+    enfants = _membres(faits, "enfants")
+    if ref.age_min is None and ref.age_max is None:
+        return len(enfants), len(enfants)
+    age_min = ref.age_min if ref.age_min is not None else -1
+    age_max = ref.age_max if ref.age_max is not None else 10_000
+    certains = incertains = 0
+    for enfant in enfants:
+        if enfant.date_naissance is None:
+            incertains += 1
+            continue
+        plus_jeune, plus_vieux = enfant.date_naissance.age_bounds(jour)
+        if plus_jeune >= age_min and plus_vieux <= age_max:
+            certains += 1
+        elif plus_vieux >= age_min and plus_jeune <= age_max:
+            incertains += 1  # the partial birth date straddles a bound of the band
+    return certains, certains + incertains
+
+
+def _age_demandeur(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+    naissance = faits["date_naissance_demandeur"].valeur
+    if not isinstance(naissance, DatePartielle):
+        raise Incalculable("la date de naissance du demandeur est illisible")
+    plus_jeune, plus_vieux = naissance.age_bounds(jour)
+    return plus_jeune, plus_vieux
+
+
+def _quotient_fiscal(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+    parts = _nombre(faits, "nombre_de_parts")
+    if parts <= 0:
+        raise Incalculable("le nombre de parts fiscales est nul")
+    valeur = exact(Fraction(_nombre(faits, "revenu_fiscal_de_reference")) / Fraction(parts))
+    return valeur, valeur
+
+
+def _quotient_fiscal_mensuel(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+    mensuel = exact(Fraction(_quotient_fiscal(faits, jour, ref)[0]) / 12)
+    return mensuel, mensuel
+
+
+def _personnes_fiscales(faits: Mapping[str, Fait]) -> int:
+    declarants = 2 if faits["situation_familiale"].valeur in ("M", "O") else 1
+    return declarants + int(_nombre(faits, "nombre_personnes_a_charge"))
+
+
+def _personnes_foyer_fiscal(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+    n = _personnes_fiscales(faits)
+    return n, n
+
+
+def unites_de_consommation(personnes: int) -> Decimal:
+    """Chèque énergie definition: 1 for the first person, 0.5 for the second, 0.3 for each further."""
+    if personnes <= 0:
+        return Decimal(0)
+    return 1 + (_DEMI if personnes >= 2 else 0) + _TROIS_DIXIEMES * max(personnes - 2, 0)
+
+
+def _uc(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+    uc = unites_de_consommation(_personnes_fiscales(faits))
+    return uc, uc
+
+
+def _revenu_par_uc(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+    uc = unites_de_consommation(_personnes_fiscales(faits))
+    valeur = exact(Fraction(_nombre(faits, "revenu_fiscal_de_reference")) / Fraction(uc))
+    return valeur, valeur
+
+
+_FISCAL_FOYER = ("situation_familiale", "nombre_personnes_a_charge")
+
+DERIVES: Mapping[str, DefinitionDerivee] = {
+    d.nom: d
+    for d in (
+        DefinitionDerivee(
+            "nombre_enfants",
+            TypeFait.ENTIER,
+            "le nombre d'enfants à charge",
+            ("enfants",),
+            _nombre_enfants,
+            accepte_ages=True,
+        ),
+        DefinitionDerivee(
+            "nombre_allocataires",
+            TypeFait.ENTIER,
+            "le nombre d'allocataires du foyer",
+            ("allocataires",),
+            lambda f, j, r: (len(_membres(f, "allocataires")),) * 2,
+        ),
+        DefinitionDerivee(
+            "taille_foyer",
+            TypeFait.ENTIER,
+            "le nombre de personnes du foyer (allocataires et enfants)",
+            ("allocataires", "enfants"),
+            lambda f, j, r: (len(_membres(f, "allocataires")) + len(_membres(f, "enfants")),) * 2,
+        ),
+        DefinitionDerivee(
+            "age_demandeur",
+            TypeFait.ENTIER,
+            "l'âge du demandeur",
+            ("date_naissance_demandeur",),
+            _age_demandeur,
+            unite="ans",
+        ),
+        DefinitionDerivee(
+            "quotient_familial_fiscal",
+            TypeFait.NOMBRE,
+            "le quotient familial fiscal annuel (revenu fiscal de référence / parts)",
+            ("revenu_fiscal_de_reference", "nombre_de_parts"),
+            _quotient_fiscal,
+            unite="€",
+        ),
+        DefinitionDerivee(
+            "quotient_familial_fiscal_mensuel",
+            TypeFait.NOMBRE,
+            "le quotient familial fiscal mensuel (revenu fiscal de référence / parts / 12)",
+            ("revenu_fiscal_de_reference", "nombre_de_parts"),
+            _quotient_fiscal_mensuel,
+            unite="€",
+        ),
+        DefinitionDerivee(
+            "nombre_personnes_foyer_fiscal",
+            TypeFait.ENTIER,
+            "le nombre de personnes du foyer fiscal",
+            _FISCAL_FOYER,
+            _personnes_foyer_fiscal,
+        ),
+        DefinitionDerivee(
+            "unites_de_consommation",
+            TypeFait.NOMBRE,
+            "le nombre d'unités de consommation du foyer fiscal",
+            _FISCAL_FOYER,
+            _uc,
+        ),
+        DefinitionDerivee(
+            "revenu_par_unite_de_consommation",
+            TypeFait.NOMBRE,
+            "le revenu fiscal de référence par unité de consommation",
+            ("revenu_fiscal_de_reference", *_FISCAL_FOYER),
+            _revenu_par_uc,
+            unite="€",
+        ),
+    )
+}
+
+#: Units of base facts, for explanations.
+UNITES_BASE: Mapping[str, str] = {
+    "quotient_familial_caf": "€",
+    "revenu_fiscal_de_reference": "€",
+    "impot_sur_le_revenu": "€",
+}
+
+
+def type_du_fait(nom: str) -> TypeFait | None:
+    if nom in DERIVES:
+        return DERIVES[nom].type
+    definition = CATALOGUE_FAITS.get(nom)
+    return None if definition is None else definition.type
+
+
+def faits_de_base(nom: str) -> tuple[str, ...]:
+    """The catalogue facts a (base or derived) fact is computed from."""
+    return DERIVES[nom].bases if nom in DERIVES else (nom,)
+
+
+def unite_du_fait(nom: str) -> str | None:
+    return DERIVES[nom].unite if nom in DERIVES else UNITES_BASE.get(nom)
+
+
+def libelle_du_fait(ref: RefFait) -> str:
+    """French noun phrase of the fact, with its age band ("… âgés de 17 ans au plus")."""
+    libelle = DERIVES[ref.nom].libelle if ref.nom in DERIVES else CATALOGUE_FAITS[ref.nom].libelle
+    if ref.age_min is not None and ref.age_max is not None:
+        return f"{libelle} âgés de {ref.age_min} à {ref.age_max} ans"
+    if ref.age_max is not None:
+        return f"{libelle} âgés de {ref.age_max} ans au plus"
+    if ref.age_min is not None:
+        return f"{libelle} âgés de {ref.age_min} ans ou plus"
+    return libelle

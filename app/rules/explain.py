@@ -1,0 +1,192 @@
+"""French sentences of a decision: numbers, periods, délibérations, conditions, motifs, CRPA mention.
+
+Shown values are exact; a ratio that has no finite decimal form is shown rounded to the cent
+(ROUND_HALF_UP) while the comparison itself is made on the exact value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+from app.rules.facts import Source
+from app.rules.model import Deliberation, Reglement
+
+_MOIS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+_CENT = Decimal("0.01")
+
+#: Verb of each operator (affirmative, negative) and the preposition that follows it.
+VERBES: dict[str, tuple[str, str, str]] = {
+    "<=": ("est inférieur ou égal", "n'est pas inférieur ou égal", "à"),
+    "<": ("est inférieur", "n'est pas inférieur", "à"),
+    ">=": ("est supérieur ou égal", "n'est pas supérieur ou égal", "à"),
+    ">": ("est supérieur", "n'est pas supérieur", "à"),
+    "==": ("est égal", "n'est pas égal", "à"),
+    "!=": ("est différent", "n'est pas différent", "de"),
+    "in": ("figure parmi", "ne figure pas parmi", ""),
+    "not in": ("ne figure pas parmi", "figure parmi", ""),
+}
+
+#: Texts and booleans are not "greater" or "equal" in gender-neutral French: they "are worth".
+VERBES_TEXTE: dict[str, tuple[str, str, str]] = {
+    "==": ("vaut", "ne vaut pas", ""),
+    "!=": ("ne vaut pas", "vaut", ""),
+}
+
+
+def vers_decimal(valeur: int | Decimal | Fraction) -> Decimal:
+    """An exact `Decimal` when there is one at the cent, else the value rounded to the cent."""
+    if type(valeur) is Decimal:
+        return valeur
+    if isinstance(valeur, Fraction):
+        exact = Decimal(valeur.numerator) / Decimal(valeur.denominator)
+        if Fraction(exact) == valeur:
+            return exact
+        return exact.quantize(_CENT, rounding=ROUND_HALF_UP)
+    return Decimal(valeur)
+
+
+@lru_cache(maxsize=4096)
+def nombre(valeur: int | Decimal | Fraction, unite: str | None = None) -> str:
+    """`2 550 €`, `1,20 €`, `2,5`, `6 ans` (cached: the same amounts recur from one request to the next)."""
+    d = vers_decimal(valeur)
+    if d == d.to_integral_value():
+        texte = f"{int(d):,}".replace(",", " ")
+    else:
+        if unite == "€":
+            d = d.quantize(_CENT, rounding=ROUND_HALF_UP)
+        entier, _, decimales = format(d.normalize(), "f").partition(".")
+        if unite == "€":
+            decimales = decimales.ljust(2, "0")
+        texte = f"{int(entier):,}".replace(",", " ") + "," + decimales
+        if entier.startswith("-") and int(entier) == 0:
+            texte = "-" + texte
+    return f"{texte} {unite}" if unite else texte
+
+
+def jour(d: date) -> str:
+    """`1er janvier 2026`, `12 mars 2025`."""
+    quantieme = "1er" if d.day == 1 else str(d.day)
+    return f"{quantieme} {_MOIS[d.month - 1]} {d.year}"
+
+
+def periode(texte: str | None) -> str | None:
+    """`2026-10` → `octobre 2026`; `2025` → `revenus 2025`."""
+    if texte is None:
+        return None
+    if len(texte) == 7:
+        return f"{_MOIS[int(texte[5:]) - 1]} {texte[:4]}"
+    return f"revenus {texte}"
+
+
+def deliberation(d: Deliberation | None) -> str | None:
+    return None if d is None else _deliberation(d)
+
+
+@lru_cache(maxsize=512)
+def _deliberation(d: Deliberation) -> str:
+    return f"délibération n° {d.numero} du {jour(d.date)}"
+
+
+def afficher(valeur: Any, unite: str | None) -> str:
+    """A fact value or threshold in a French sentence."""
+    if isinstance(valeur, bool):
+        return "oui" if valeur else "non"
+    if isinstance(valeur, int | Decimal | Fraction):
+        return nombre(valeur, unite)
+    if isinstance(valeur, tuple):
+        return liste(valeur)
+    return str(valeur)
+
+
+def montrer(valeur: Any) -> Any:
+    """A value as results carry it: exact numbers, ratios rounded to the cent, texts as is."""
+    if isinstance(valeur, Fraction):
+        return vers_decimal(valeur)
+    if isinstance(valeur, int | Decimal | bool | str | tuple):
+        return valeur
+    return str(valeur)
+
+
+def source(s: Source | None) -> str:
+    if s is None:
+        return ""
+    morceaux = [p for p in (periode(s.periode), s.fournisseur) if p]
+    if not s.certifie:
+        morceaux.append("non certifié")
+    return ", ".join(morceaux)
+
+
+def avec(preposition: str, groupe: str) -> str:
+    """`à` or `de` + noun phrase, with French contractions (au, aux, du, des)."""
+    if not preposition:
+        return groupe
+    contractions = {"à": ("au ", "aux "), "de": ("du ", "des ")}[preposition]
+    if groupe.startswith("le "):
+        return contractions[0] + groupe[3:]
+    if groupe.startswith("les "):
+        return contractions[1] + groupe[4:]
+    return f"{preposition} {groupe}"
+
+
+def majuscule(texte: str) -> str:
+    return texte[:1].upper() + texte[1:]
+
+
+def liste(valeurs: Sequence[str], maximum: int = 6) -> str:
+    if len(valeurs) <= maximum:
+        return ", ".join(valeurs)
+    return ", ".join(valeurs[:maximum]) + f"… ({len(valeurs)} valeurs)"
+
+
+def pluriel(n: int, singulier: str, pluriel_: str) -> str:
+    return singulier if n == 1 else pluriel_
+
+
+def motif_eligible(n_conditions: int, montant: str | None) -> str:
+    texte = (
+        "Éligible : la condition est remplie."
+        if n_conditions == 1
+        else f"Éligible : les {n_conditions} conditions sont remplies."
+    )
+    return f"{texte} {montant}" if montant else texte
+
+
+def motif_non_eligible(criteres: Sequence[str]) -> str:
+    if not criteres:
+        return "Non éligible : la combinaison des conditions n'est pas satisfaite."
+    mot = pluriel(len(criteres), "condition non remplie", "conditions non remplies")
+    return f"Non éligible : {mot} sur {', '.join(criteres)}."
+
+
+def motif_a_verifier(criteres: Sequence[str], pieces: Sequence[str]) -> str:
+    texte = f"À vérifier : donnée manquante, trop ancienne ou insuffisante pour {', '.join(criteres)}."
+    if pieces:
+        texte += f" {pluriel(len(pieces), 'Pièce', 'Pièces')} à demander : {' ; '.join(pieces)}."
+    return texte
+
+
+def mention(reglement: Reglement) -> str:
+    """The applicant-facing mention of CRPA L.311-3-1, with the elements of R.311-3-1-2."""
+    organisme = reglement.organisme.nom
+    return (
+        "Cette proposition de décision a été établie à l'aide d'un traitement algorithmique "
+        "(article L. 311-3-1 du code des relations entre le public et l'administration). "
+        f"Elle applique le règlement « {reglement.libelle} » (version {reglement.version}) de {organisme} "
+        "à des données vous concernant, obtenues auprès des administrations qui les détiennent "
+        "(CAF ou MSA, administration fiscale) ou déclarées lors de votre demande. "
+        f"Vous pouvez demander à {organisme} de vous communiquer, sous une forme intelligible, "
+        "les règles de ce traitement et ses principales caractéristiques : le degré et le mode de "
+        "contribution du traitement à la décision, les données traitées et leurs sources, les "
+        "paramètres appliqués à votre situation et leur pondération, ainsi que les opérations "
+        "effectuées (article R. 311-3-1-2 du même code). "
+        "La décision est prise par un agent, qui examine votre dossier ; vous pouvez lui présenter "
+        "toute pièce utile."
+    )

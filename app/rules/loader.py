@@ -1,0 +1,364 @@
+"""Loading a règlement file: YAML in, a checked `Reglement` out, or an error naming file and line.
+
+Test cases may sit in the file (`cas_de_test:`) or beside it, in `<nom>.cas.yaml`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from pathlib import Path
+
+from yaml.nodes import Node, ScalarNode
+
+from app.rules.condition_parser import LecteurConditions
+from app.rules.model import (
+    Attendu,
+    Bareme,
+    CasDeTest,
+    Deliberation,
+    Dispositif,
+    Organisme,
+    Parametre,
+    Reglement,
+    Toutes,
+    Tranche,
+    ValeurDatee,
+    ValeurParametre,
+    VersionBareme,
+)
+from app.rules.needs import references_du_dispositif
+from app.rules.results import Statut
+from app.rules.simulation import FaitsInvalides, lire_faits
+from app.rules.yaml_nodes import Lecteur, ReglementInvalide, forme_canonique, ligne
+
+__all__ = ["ReglementInvalide", "charger_reglement", "lire_reglement"]
+
+_IDENTIFIANT = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_RACINE = frozenset(
+    {"reglement", "deliberations", "parametres", "baremes", "dispositifs", "fraicheur", "cas_de_test"}
+)
+_DISPOSITIF = frozenset(
+    {"id", "libelle", "description", "base_legale", "deliberation", "conditions", "montant", "fraicheur"}
+)
+
+
+class _Lecture:
+    def __init__(self, lecteur: Lecteur) -> None:
+        self.lu = lecteur
+        self.deliberations: dict[str, Deliberation] = {}
+        self.parametres: dict[str, Parametre] = {}
+        self.baremes: dict[str, Bareme] = {}
+
+    def deliberation(self, noeud: Node) -> Deliberation:
+        nom = self.lu.texte(noeud, "la délibération")
+        if nom not in self.deliberations:
+            raise self.lu.erreur(
+                noeud, f"délibération inconnue « {nom} » (déclarez-la sous « deliberations »)"
+            )
+        return self.deliberations[nom]
+
+    def lire_deliberations(self, noeud: Node) -> None:
+        for nom, _, valeur in self.lu.entrees(noeud, "les délibérations"):
+            champs = self.lu.mapping(
+                valeur,
+                f"la délibération « {nom} »",
+                obligatoires=frozenset({"numero", "date"}),
+                permises=frozenset({"objet"}),
+            )
+            objet = self.lu.texte(champs["objet"], "l'objet") if "objet" in champs else None
+            self.deliberations[nom] = Deliberation(
+                nom,
+                self.lu.texte(champs["numero"], "le numéro"),
+                self.lu.date(champs["date"], "la date"),
+                objet,
+            )
+
+    def _valeur_parametre(self, noeud: Node, type_: str) -> ValeurParametre:
+        if type_ == "nombre":
+            return self.lu.nombre(noeud, "la valeur")
+        if type_ == "texte":
+            return self.lu.texte(noeud, "la valeur")
+        return tuple(self.lu.texte(e, "chaque élément") for e in self.lu.liste(noeud, "la valeur"))
+
+    def lire_parametres(self, noeud: Node) -> None:
+        for nom, cle, definition in self.lu.entrees(noeud, "les paramètres"):
+            quoi = f"le paramètre « {nom} »"
+            champs = self.lu.mapping(
+                definition,
+                quoi,
+                obligatoires=frozenset({"libelle", "valeurs"}),
+                permises=frozenset({"type", "unite"}),
+            )
+            type_ = self.lu.texte(champs["type"], "le type") if "type" in champs else "nombre"
+            if type_ not in ("nombre", "texte", "liste"):
+                raise self.lu.erreur(
+                    champs["type"], f"{quoi} : type inconnu « {type_} » (nombre, texte ou liste)"
+                )
+            valeurs: list[ValeurDatee] = []
+            for element in self.lu.liste(champs["valeurs"], f"les valeurs de {quoi}"):
+                v = self.lu.mapping(
+                    element,
+                    f"une valeur de {quoi}",
+                    obligatoires=frozenset({"depuis", "valeur"}),
+                    permises=frozenset({"deliberation"}),
+                )
+                depuis = self.lu.date(v["depuis"], "« depuis »")
+                if valeurs and depuis <= valeurs[-1].depuis:
+                    raise self.lu.erreur(
+                        v["depuis"], f"{quoi} : les dates « depuis » doivent être croissantes et distinctes"
+                    )
+                deliberation = self.deliberation(v["deliberation"]) if "deliberation" in v else None
+                valeurs.append(ValeurDatee(depuis, self._valeur_parametre(v["valeur"], type_), deliberation))
+            if not valeurs:
+                raise self.lu.erreur(champs["valeurs"], f"{quoi} n'a aucune valeur")
+            unite = self.lu.texte(champs["unite"], "l'unité") if "unite" in champs else None
+            libelle = self.lu.texte(champs["libelle"], "le libellé")
+            self.parametres[nom] = Parametre(nom, libelle, type_, unite, tuple(valeurs), ligne(cle))
+
+    def _tranches(self, noeud: Node, quoi: str) -> tuple[Tranche, ...]:
+        tranches: list[Tranche] = []
+        for element in self.lu.liste(noeud, f"les tranches de {quoi}"):
+            t = self.lu.mapping(
+                element, "une tranche", permises=frozenset({"de", "moins_de", "montant", "libelle"})
+            )
+            de = self.lu.nombre(t["de"], "« de »") if "de" in t else None
+            moins_de = self.lu.nombre(t["moins_de"], "« moins_de »") if "moins_de" in t else None
+            if "montant" not in t and "libelle" not in t:
+                raise self.lu.erreur(element, "une tranche donne un « montant », un « libelle » ou les deux")
+            if de is not None and moins_de is not None and de >= moins_de:
+                raise self.lu.erreur(
+                    element, f"tranche vide : « de » ({de}) doit être inférieur à « moins_de » ({moins_de})"
+                )
+            if tranches:
+                fin = tranches[-1].moins_de
+                if fin is None:
+                    raise self.lu.erreur(
+                        element,
+                        "chevauchement de tranches : la tranche précédente n'a pas de borne « moins_de »",
+                    )
+                if de is None or de < fin:
+                    raise self.lu.erreur(
+                        element,
+                        f"chevauchement de tranches : celle-ci commence avant {fin}, fin de la précédente",
+                    )
+                if de > fin:
+                    raise self.lu.erreur(
+                        element, f"trou entre tranches : aucune tranche ne couvre de {fin} à moins de {de}"
+                    )
+            montant = self.lu.nombre(t["montant"], "le montant") if "montant" in t else None
+            libelle = self.lu.texte(t["libelle"], "le libellé") if "libelle" in t else None
+            tranches.append(Tranche(de, moins_de, montant, libelle))
+        if not tranches:
+            raise self.lu.erreur(noeud, f"{quoi} n'a aucune tranche")
+        return tuple(tranches)
+
+    def lire_baremes(self, noeud: Node, conditions: LecteurConditions) -> None:
+        for nom, cle, definition in self.lu.entrees(noeud, "les barèmes"):
+            quoi = f"le barème « {nom} »"
+            champs = self.lu.mapping(
+                definition,
+                quoi,
+                obligatoires=frozenset({"libelle", "fait", "versions"}),
+                permises=frozenset({"unite"}),
+            )
+            fait = conditions.ref_fait(champs["fait"], f"le fait de {quoi}", numerique=True)
+            versions: list[VersionBareme] = []
+            for element in self.lu.liste(champs["versions"], f"les versions de {quoi}"):
+                v = self.lu.mapping(
+                    element,
+                    f"une version de {quoi}",
+                    obligatoires=frozenset({"depuis", "tranches"}),
+                    permises=frozenset({"deliberation"}),
+                )
+                depuis = self.lu.date(v["depuis"], "« depuis »")
+                if versions and depuis <= versions[-1].depuis:
+                    raise self.lu.erreur(
+                        v["depuis"], f"{quoi} : les dates « depuis » doivent être croissantes et distinctes"
+                    )
+                deliberation = self.deliberation(v["deliberation"]) if "deliberation" in v else None
+                versions.append(VersionBareme(depuis, deliberation, self._tranches(v["tranches"], quoi)))
+            if not versions:
+                raise self.lu.erreur(champs["versions"], f"{quoi} n'a aucune version")
+            unite = self.lu.texte(champs["unite"], "l'unité") if "unite" in champs else None
+            self.baremes[nom] = Bareme(
+                nom, self.lu.texte(champs["libelle"], "le libellé"), fait, unite, tuple(versions), ligne(cle)
+            )
+
+    def lire_dispositif(self, noeud: Node, conditions: LecteurConditions) -> Dispositif:
+        champs = self.lu.mapping(
+            noeud,
+            "un dispositif",
+            obligatoires=frozenset({"id", "libelle", "conditions"}),
+            permises=_DISPOSITIF,
+        )
+        identifiant = self.lu.texte(champs["id"], "l'identifiant")
+        if not _IDENTIFIANT.match(identifiant):
+            raise self.lu.erreur(
+                champs["id"], f"identifiant « {identifiant} » invalide (minuscules, chiffres, tirets)"
+            )
+
+        def texte(cle: str) -> str | None:
+            return self.lu.texte(champs[cle], cle) if cle in champs else None
+
+        return Dispositif(
+            id=identifiant,
+            libelle=self.lu.texte(champs["libelle"], "le libellé"),
+            conditions=Toutes(conditions.conditions(champs["conditions"], "conditions")),
+            description=texte("description"),
+            base_legale=texte("base_legale"),
+            deliberation=self.deliberation(champs["deliberation"]) if "deliberation" in champs else None,
+            montant=conditions.montant(champs["montant"], frozenset(self.baremes))
+            if "montant" in champs
+            else None,
+            fraicheur=conditions.fraicheurs(champs["fraicheur"], "la fraîcheur")
+            if "fraicheur" in champs
+            else {},
+            ligne=ligne(noeud),
+        )
+
+    def lire_cas(self, noeud: Node, dispositifs: dict[str, Dispositif]) -> CasDeTest:
+        champs = self.lu.mapping(
+            noeud,
+            "un cas de test",
+            obligatoires=frozenset({"nom", "date_reference", "faits", "attendu"}),
+            permises=frozenset({"indisponibles"}),
+        )
+        nom = self.lu.texte(champs["nom"], "le nom du cas")
+        jour = self.lu.date(champs["date_reference"], "la date de référence")
+        donnees = self.lu.python(champs["faits"])
+        indisponibles = self.lu.python(champs["indisponibles"]) if "indisponibles" in champs else {}
+        if not isinstance(donnees, dict) or not isinstance(indisponibles, dict):
+            raise self.lu.erreur(
+                noeud, f"cas « {nom} » : « faits » et « indisponibles » sont des dictionnaires"
+            )
+        try:
+            faits = lire_faits(donnees, indisponibles={str(k): str(v) for k, v in indisponibles.items()})
+        except FaitsInvalides as exc:
+            champ, message = exc.erreurs[0]
+            raise self.lu.erreur(champs["faits"], f"cas « {nom} » : fait « {champ} » : {message}") from exc
+        attendus: dict[str, Attendu] = {}
+        for ident, cle, valeur in self.lu.entrees(champs["attendu"], "les résultats attendus"):
+            if ident not in dispositifs:
+                raise self.lu.erreur(cle, f"cas « {nom} » : dispositif inconnu « {ident} »")
+            self._verifier_dates(cle, nom, jour, dispositifs[ident])
+            attendus[ident] = self._attendu(valeur)
+        return CasDeTest(nom, jour, faits, attendus, ligne(noeud))
+
+    def _attendu(self, noeud: Node) -> Attendu:
+        statuts = ", ".join(s.value for s in Statut)
+        if isinstance(noeud, ScalarNode):
+            texte = self.lu.texte(noeud, "le statut attendu")
+            if texte not in {s.value for s in Statut}:
+                raise self.lu.erreur(noeud, f"statut inconnu « {texte} » ({statuts})")
+            return Attendu(Statut(texte))
+        champs = self.lu.mapping(
+            noeud,
+            "un résultat attendu",
+            obligatoires=frozenset({"statut"}),
+            permises=frozenset({"montant", "tranche"}),
+        )
+        base = self._attendu(champs["statut"])
+        montant = None
+        if "montant" in champs and not self.lu.est_nul(champs["montant"]):
+            montant = self.lu.nombre(champs["montant"], "le montant attendu")
+        tranche = None
+        if "tranche" in champs and not self.lu.est_nul(champs["tranche"]):
+            tranche = self.lu.texte(champs["tranche"], "la tranche attendue")
+        return Attendu(base.statut, montant, tranche, "montant" in champs, "tranche" in champs)
+
+    def _verifier_dates(self, noeud: Node, cas: str, jour: date, dispositif: Dispositif) -> None:
+        """A test case dated before a parameter's first value would test nothing: refuse it."""
+        parametres, baremes = references_du_dispositif(dispositif)
+        for nom in sorted(parametres):
+            premiere = self.parametres[nom].valeurs[0].depuis
+            if jour < premiere:
+                raise self.lu.erreur(
+                    noeud,
+                    f"cas « {cas} » : le paramètre « {nom} » n'a pas de valeur au {jour.isoformat()} "
+                    f"(première valeur le {premiere.isoformat()})",
+                )
+        for nom in sorted(baremes):
+            premiere = self.baremes[nom].versions[0].depuis
+            if jour < premiere:
+                raise self.lu.erreur(
+                    noeud,
+                    f"cas « {cas} » : le barème « {nom} » n'a pas de valeur au {jour.isoformat()} "
+                    f"(première version le {premiere.isoformat()})",
+                )
+
+
+def lire_reglement(texte: str, nom_fichier: str, *, cas_a_cote: str | None = None) -> Reglement:
+    """Parse and check a règlement; `cas_a_cote` is the text of a `<nom>.cas.yaml` beside it."""
+    lu = Lecteur(nom_fichier)
+    racine = lu.composer(texte)
+    champs = lu.mapping(
+        racine, "le règlement", obligatoires=frozenset({"reglement", "dispositifs"}), permises=_RACINE
+    )
+    entete = lu.mapping(
+        champs["reglement"],
+        "l'en-tête « reglement »",
+        obligatoires=frozenset({"id", "version", "libelle", "organisme"}),
+    )
+    organisme = lu.mapping(
+        entete["organisme"], "l'organisme", obligatoires=frozenset({"nom"}), permises=frozenset({"siret"})
+    )
+    lecture = _Lecture(lu)
+    if "deliberations" in champs:
+        lecture.lire_deliberations(champs["deliberations"])
+    if "parametres" in champs:
+        lecture.lire_parametres(champs["parametres"])
+    conditions = LecteurConditions(lu, lecture.parametres)
+    if "baremes" in champs:
+        lecture.lire_baremes(champs["baremes"], conditions)
+    dispositifs: dict[str, Dispositif] = {}
+    for noeud in lu.liste(champs["dispositifs"], "les dispositifs"):
+        dispositif = lecture.lire_dispositif(noeud, conditions)
+        if dispositif.id in dispositifs:
+            raise lu.erreur(noeud, f"identifiant de dispositif « {dispositif.id} » en double")
+        dispositifs[dispositif.id] = dispositif
+    if not dispositifs:
+        raise lu.erreur(champs["dispositifs"], "le règlement ne déclare aucun dispositif")
+    fraicheur = conditions.fraicheurs(champs["fraicheur"], "la fraîcheur") if "fraicheur" in champs else {}
+    cas: list[CasDeTest] = []
+    if "cas_de_test" in champs:
+        cas += [lecture.lire_cas(n, dispositifs) for n in lu.liste(champs["cas_de_test"], "les cas de test")]
+    if cas_a_cote is not None:
+        lu_cas = Lecteur(nom_fichier.removesuffix(".yaml") + ".cas.yaml")
+        lecture.lu = lu_cas
+        racine_cas = lu_cas.mapping(
+            lu_cas.composer(cas_a_cote), "le fichier de cas", obligatoires=frozenset({"cas_de_test"})
+        )
+        cas += [
+            lecture.lire_cas(n, dispositifs)
+            for n in lu_cas.liste(racine_cas["cas_de_test"], "les cas de test")
+        ]
+        lecture.lu = lu
+    siret = lu.texte(organisme["siret"], "le SIRET") if "siret" in organisme else None
+    empreinte = hashlib.sha256(forme_canonique(racine).encode()).hexdigest()
+    return Reglement(
+        id=lu.texte(entete["id"], "l'identifiant"),
+        version=lu.texte(entete["version"], "la version"),
+        libelle=lu.texte(entete["libelle"], "le libellé"),
+        organisme=Organisme(lu.texte(organisme["nom"], "le nom de l'organisme"), siret),
+        empreinte=f"sha256:{empreinte}",
+        deliberations=lecture.deliberations,
+        parametres=lecture.parametres,
+        baremes=lecture.baremes,
+        dispositifs=tuple(dispositifs.values()),
+        fraicheur=fraicheur,
+        cas_de_test=tuple(cas),
+        fichier=nom_fichier,
+    )
+
+
+def charger_reglement(chemin: Path) -> Reglement:
+    """Read a règlement file (and the `<nom>.cas.yaml` beside it, if any)."""
+    try:
+        texte = chemin.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReglementInvalide(str(chemin), None, "fichier illisible") from exc
+    a_cote = chemin.with_name(chemin.name.removesuffix(".yaml") + ".cas.yaml")
+    cas = a_cote.read_text(encoding="utf-8") if a_cote.is_file() and a_cote != chemin else None
+    return lire_reglement(texte, str(chemin), cas_a_cote=cas)

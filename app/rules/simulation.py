@@ -1,0 +1,170 @@
+"""Facts supplied by a caller (simulations, règlement test cases), validated against the catalogue.
+
+Such facts are never certified: their source is `simulation` unless a test case names another
+provider. Numbers become `Decimal` through their text, so `2.2` stays exactly 2.2.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from app.rules.dates import DatePartielle, InvalidPartialDate
+from app.rules.derived import DERIVES
+from app.rules.facts import (
+    CATALOGUE_FAITS,
+    DefinitionFait,
+    FactValue,
+    Fait,
+    FaitIndisponible,
+    Faits,
+    MembreFoyer,
+    Source,
+    TypeFait,
+)
+
+_PERIODE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+_CLES_DETAILLEES = frozenset({"valeur", "periode", "fournisseur"})
+
+
+class FaitsInvalides(ValueError):
+    """Supplied facts refused; `erreurs` pairs each faulty field with a French message."""
+
+    def __init__(self, erreurs: list[tuple[str, str]]) -> None:
+        self.erreurs = erreurs
+        super().__init__("; ".join(f"{champ} : {message}" for champ, message in erreurs))
+
+
+def _nombre(brut: Any) -> Decimal:
+    if isinstance(brut, bool):
+        raise ValueError("doit être un nombre")
+    if isinstance(brut, Decimal | int):
+        return Decimal(brut)
+    if isinstance(brut, float):
+        # JSON numbers arrive as floats; their shortest text ("2.2") is what the caller wrote.
+        return Decimal(repr(brut))
+    if isinstance(brut, str):
+        try:
+            valeur = Decimal(brut.strip())
+        except InvalidOperation:
+            raise ValueError("doit être un nombre") from None
+        if valeur.is_finite():
+            return valeur
+    raise ValueError("doit être un nombre")
+
+
+def _membre(brut: Any) -> MembreFoyer:
+    if isinstance(brut, str):
+        return MembreFoyer(date_naissance=DatePartielle.parse_upstream(brut))
+    if isinstance(brut, Mapping):
+        inconnues = set(brut) - {"date_naissance", "sexe"}
+        if inconnues:
+            raise ValueError(f"champ inconnu « {sorted(inconnues)[0]} » (admis : date_naissance, sexe)")
+        naissance = brut.get("date_naissance")
+        sexe = brut.get("sexe")
+        if naissance is not None and not isinstance(naissance, str):
+            raise ValueError("date_naissance doit s'écrire AAAA, AAAA-MM ou AAAA-MM-JJ")
+        if sexe is not None and sexe not in ("F", "M"):
+            raise ValueError("sexe doit valoir F ou M")
+        return MembreFoyer(date_naissance=DatePartielle.parse_upstream(naissance), sexe=sexe)
+    raise ValueError("chaque personne s'écrit {date_naissance: AAAA-MM-JJ}")
+
+
+def _entier(brut: Any) -> int:
+    valeur = _nombre(brut)
+    if valeur != valeur.to_integral_value() or valeur < 0:
+        raise ValueError("doit être un nombre entier positif")
+    return int(valeur)
+
+
+def _texte(definition: DefinitionFait, brut: Any) -> str:
+    if not isinstance(brut, str) or not brut:
+        raise ValueError("doit être un texte non vide")
+    if definition.valeurs_admises and brut not in definition.valeurs_admises:
+        admises = ", ".join(definition.valeurs_admises)
+        raise ValueError(f"valeur non admise (valeurs admises : {admises})")
+    return brut
+
+
+def convertir_valeur(definition: DefinitionFait, brut: Any) -> FactValue:
+    """The typed value of a catalogue fact, from JSON/YAML data; `ValueError` with a French message."""
+    try:
+        match definition.type:
+            case TypeFait.NOMBRE:
+                return _nombre(brut)
+            case TypeFait.ENTIER:
+                return _entier(brut)
+            case TypeFait.BOOLEEN:
+                if not isinstance(brut, bool):
+                    raise ValueError("doit être vrai ou faux (true / false)")
+                return brut
+            case TypeFait.TEXTE:
+                return _texte(definition, brut)
+            case TypeFait.DATE:
+                if not isinstance(brut, str):
+                    raise ValueError("doit s'écrire AAAA, AAAA-MM ou AAAA-MM-JJ")
+                return DatePartielle.parse(brut)
+            case TypeFait.MEMBRES:
+                if not isinstance(brut, list | tuple):
+                    raise ValueError("doit être une liste de personnes")
+                return tuple(_membre(m) for m in brut)
+    except InvalidPartialDate as exc:
+        raise ValueError(str(exc)) from None
+    raise ValueError("type de donnée inconnu")  # pragma: no cover - TypeFait is exhaustive
+
+
+def lire_faits(
+    donnees: Mapping[str, Any],
+    *,
+    indisponibles: Mapping[str, str] | None = None,
+    fournisseur: str = "simulation",
+) -> Faits:
+    """Validate every supplied fact, collecting all errors before refusing."""
+    erreurs: list[tuple[str, str]] = []
+    connus: dict[str, Fait] = {}
+    for nom, donnee in donnees.items():
+        brut = donnee
+        definition = CATALOGUE_FAITS.get(nom)
+        if definition is None:
+            if nom in DERIVES:
+                erreurs.append((nom, "fait calculé par le moteur : fournissez les faits dont il dépend"))
+            else:
+                erreurs.append((nom, "fait inconnu du catalogue"))
+            continue
+        periode: str | None = None
+        source_nom = fournisseur
+        if isinstance(donnee, Mapping) and definition.type is not TypeFait.MEMBRES:
+            inconnues = set(donnee) - _CLES_DETAILLEES
+            if inconnues or "valeur" not in donnee:
+                erreurs.append((nom, "s'écrit comme une valeur ou {valeur, periode, fournisseur}"))
+                continue
+            periode = donnee.get("periode")
+            source_nom = str(donnee.get("fournisseur") or fournisseur)
+            if periode is not None and (not isinstance(periode, str) or not _PERIODE.match(periode)):
+                erreurs.append((f"{nom}.periode", "doit s'écrire AAAA ou AAAA-MM"))
+                continue
+            brut = donnee["valeur"]
+        try:
+            valeur = convertir_valeur(definition, brut)
+        except ValueError as exc:
+            erreurs.append((nom, str(exc)))
+            continue
+        connus[nom] = Fait(valeur, Source(fournisseur=source_nom, certifie=False, periode=periode))
+    absents: dict[str, FaitIndisponible] = {}
+    for nom, raison in (indisponibles or {}).items():
+        if nom not in CATALOGUE_FAITS:
+            erreurs.append((nom, "fait inconnu du catalogue"))
+            continue
+        absents[nom] = FaitIndisponible(code="non-fourni", raison=raison)
+    if erreurs:
+        raise FaitsInvalides(erreurs)
+    return Faits(connus=connus, indisponibles=absents)
+
+
+def lire_faits_simules(donnees: Mapping[str, Any]) -> Faits:
+    """Facts of a `POST /v1/simulations` body: {"quotient_familial_caf": 550, "enfants": [...]}."""
+    if not isinstance(donnees, Mapping):
+        raise FaitsInvalides([("faits", "doit être un objet JSON")])
+    return lire_faits(donnees)

@@ -1,0 +1,192 @@
+"""Reading a règlement's YAML node by node, so that every error names the file and the line.
+
+Numbers are read from the scalar's text into `Decimal` (never through a binary float), and the
+canonical form used for the règlement's fingerprint ignores comments, key order and layout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+_TAG = "tag:yaml.org,2002:"
+_NUMBER = re.compile(r"^[-+]?(\d[\d_]*)?(\.\d[\d_]*)?([eE][-+]?\d+)?$")
+
+
+class ReglementInvalide(Exception):
+    """A règlement refused at load time; `str()` is `fichier:ligne: message`."""
+
+    def __init__(self, fichier: str, ligne: int | None, message: str) -> None:
+        self.fichier = fichier
+        self.ligne = ligne
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.ligne is None:
+            return f"{self.fichier}: {self.message}"
+        return f"{self.fichier}:{self.ligne}: {self.message}"
+
+
+def ligne(noeud: Node | None) -> int | None:
+    """The 1-based line where `noeud` starts."""
+    return None if noeud is None else noeud.start_mark.line + 1
+
+
+class Lecteur:
+    """Typed accessors over YAML nodes; each refusal is a `ReglementInvalide` at the node's line."""
+
+    def __init__(self, fichier: str) -> None:
+        self.fichier = fichier
+
+    def erreur(self, noeud: Node | None, message: str) -> ReglementInvalide:
+        return ReglementInvalide(self.fichier, ligne(noeud), message)
+
+    def composer(self, texte: str) -> Node:
+        try:
+            racine = yaml.compose(texte, Loader=yaml.CSafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            numero = None if mark is None else mark.line + 1
+            raison = exc.problem or "syntaxe invalide"
+            raise ReglementInvalide(self.fichier, numero, f"YAML illisible : {raison}") from exc
+        except yaml.YAMLError as exc:
+            raise ReglementInvalide(self.fichier, None, "YAML illisible") from exc
+        if racine is None:
+            raise ReglementInvalide(self.fichier, None, "le fichier est vide")
+        return racine
+
+    def mapping(
+        self,
+        noeud: Node,
+        quoi: str,
+        *,
+        obligatoires: frozenset[str] = frozenset(),
+        permises: frozenset[str] | None = None,
+    ) -> dict[str, Node]:
+        """A mapping's values by key; refuses duplicate, unknown and missing keys."""
+        if not isinstance(noeud, MappingNode):
+            raise self.erreur(noeud, f"{quoi} doit être un dictionnaire (clé: valeur)")
+        valeurs: dict[str, Node] = {}
+        for cle, valeur in noeud.value:
+            nom = self.texte(cle, "une clé")
+            if nom in valeurs:
+                raise self.erreur(cle, f"clé « {nom} » en double dans {quoi}")
+            if permises is not None and nom not in permises | obligatoires:
+                attendues = ", ".join(sorted(permises | obligatoires))
+                raise self.erreur(cle, f"clé inconnue « {nom} » dans {quoi} (clés admises : {attendues})")
+            valeurs[nom] = valeur
+        manquantes = sorted(obligatoires - valeurs.keys())
+        if manquantes:
+            raise self.erreur(noeud, f"{quoi} : clé obligatoire absente « {manquantes[0]} »")
+        return valeurs
+
+    def entrees(self, noeud: Node, quoi: str) -> Iterator[tuple[str, Node, Node]]:
+        """(key, key node, value node) of a mapping whose keys are free names (ids)."""
+        if not isinstance(noeud, MappingNode):
+            raise self.erreur(noeud, f"{quoi} doit être un dictionnaire (nom: définition)")
+        vus: set[str] = set()
+        for cle, valeur in noeud.value:
+            nom = self.texte(cle, "une clé")
+            if nom in vus:
+                raise self.erreur(cle, f"identifiant « {nom} » en double dans {quoi}")
+            vus.add(nom)
+            yield nom, cle, valeur
+
+    def liste(self, noeud: Node, quoi: str) -> list[Node]:
+        if not isinstance(noeud, SequenceNode):
+            raise self.erreur(noeud, f"{quoi} doit être une liste")
+        return list(noeud.value)
+
+    def est_nul(self, noeud: Node) -> bool:
+        return isinstance(noeud, ScalarNode) and noeud.tag == _TAG + "null"
+
+    def texte(self, noeud: Node, quoi: str) -> str:
+        # The scalar's own text is kept: a commune code such as 08480 must not become a number.
+        if not isinstance(noeud, ScalarNode) or noeud.tag == _TAG + "null":
+            raise self.erreur(noeud, f"{quoi} doit être un texte")
+        return str(noeud.value)
+
+    def nombre(self, noeud: Node, quoi: str) -> Decimal:
+        if isinstance(noeud, ScalarNode) and noeud.tag in (_TAG + "int", _TAG + "float", _TAG + "str"):
+            texte = str(noeud.value).replace("_", "").strip()
+            if _NUMBER.match(texte) and any(c.isdigit() for c in texte):
+                try:
+                    return Decimal(texte)
+                except InvalidOperation:  # pragma: no cover - the pattern already filters
+                    pass
+        raise self.erreur(noeud, f"{quoi} doit être un nombre")
+
+    def entier(self, noeud: Node, quoi: str) -> int:
+        valeur = self.nombre(noeud, quoi)
+        if valeur != valeur.to_integral_value():
+            raise self.erreur(noeud, f"{quoi} doit être un nombre entier")
+        return int(valeur)
+
+    def booleen(self, noeud: Node, quoi: str) -> bool:
+        if isinstance(noeud, ScalarNode) and noeud.tag == _TAG + "bool":
+            return str(noeud.value).lower() in ("true", "yes", "on", "y")
+        raise self.erreur(noeud, f"{quoi} doit être vrai ou faux (true / false)")
+
+    def date(self, noeud: Node, quoi: str) -> date:
+        if isinstance(noeud, ScalarNode):
+            try:
+                return date.fromisoformat(str(noeud.value).strip())
+            except ValueError:
+                pass
+        raise self.erreur(noeud, f"{quoi} doit être une date AAAA-MM-JJ valide")
+
+    def scalaire(self, noeud: Node, quoi: str) -> Decimal | bool | str:
+        """A literal of a condition: number, boolean or text, according to the YAML tag."""
+        if isinstance(noeud, ScalarNode):
+            if noeud.tag == _TAG + "bool":
+                return self.booleen(noeud, quoi)
+            if noeud.tag in (_TAG + "int", _TAG + "float"):
+                return self.nombre(noeud, quoi)
+            if noeud.tag != _TAG + "null":
+                return str(noeud.value)
+        raise self.erreur(noeud, f"{quoi} doit être une valeur simple")
+
+    def python(self, noeud: Node) -> Any:
+        """Plain Python data (numbers as `Decimal`), for test-case facts."""
+        if isinstance(noeud, MappingNode):
+            return {self.texte(k, "une clé"): self.python(v) for k, v in noeud.value}
+        if isinstance(noeud, SequenceNode):
+            return [self.python(v) for v in noeud.value]
+        if noeud.tag == _TAG + "null":
+            return None
+        if noeud.tag == _TAG + "bool":
+            return self.booleen(noeud, "la valeur")
+        if noeud.tag in (_TAG + "int", _TAG + "float"):
+            return self.nombre(noeud, "la valeur")
+        return str(noeud.value)
+
+
+def _canonique(noeud: Node) -> Any:
+    if isinstance(noeud, MappingNode):
+        return {str(k.value): _canonique(v) for k, v in noeud.value}
+    if isinstance(noeud, SequenceNode):
+        return [_canonique(v) for v in noeud.value]
+    texte = str(noeud.value)
+    if noeud.tag in (_TAG + "int", _TAG + "float"):
+        # 600, 600.0 and 6_00 are the same number: the fingerprint must not change.
+        try:
+            nombre = Decimal(texte.replace("_", ""))
+        except InvalidOperation:
+            nombre = Decimal("NaN")
+        return format(nombre.normalize(), "f") if nombre.is_finite() else texte
+    return {_TAG + "bool": texte.lower() in ("true", "yes", "on", "y"), _TAG + "null": None}.get(
+        noeud.tag, texte
+    )
+
+
+def forme_canonique(noeud: Node) -> str:
+    """Compact JSON of the content, keys sorted: what the fingerprint is computed on."""
+    return json.dumps(_canonique(noeud), sort_keys=True, ensure_ascii=False, separators=(",", ":"))

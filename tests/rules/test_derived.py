@@ -1,0 +1,77 @@
+"""Derived facts: household counts, ages, fiscal QF, consumption units."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from app.rules.dates import DatePartielle
+from app.rules.derived import DERIVES, Incalculable, faits_de_base, libelle_du_fait, unites_de_consommation
+from app.rules.facts import CATALOGUE_FAITS, Fait, MembreFoyer, Source
+from app.rules.model import RefFait
+
+SOURCE = Source("DGFIP", certifie=True, periode="2025")
+JOUR = date(2026, 11, 26)
+
+
+def _calcul(nom: str, ref: RefFait | None = None, **faits: object) -> tuple[object, object]:
+    connus = {k: Fait(v, SOURCE) for k, v in faits.items()}  # type: ignore[arg-type]
+    return DERIVES[nom].calcul(connus, JOUR, ref or RefFait(nom))
+
+
+@pytest.mark.parametrize(
+    ("personnes", "uc"), [(0, "0"), (1, "1"), (2, "1.5"), (3, "1.8"), (4, "2.1"), (6, "2.7")]
+)
+def test_consumption_units(personnes: int, uc: str) -> None:
+    assert unites_de_consommation(personnes) == Decimal(uc)
+
+
+def test_fiscal_quotient_is_exact() -> None:
+    bas, haut = _calcul(
+        "quotient_familial_fiscal", revenu_fiscal_de_reference=Decimal(10000), nombre_de_parts=Decimal(3)
+    )
+    assert bas == haut == Fraction(10000, 3)
+    bas, _ = _calcul(
+        "quotient_familial_fiscal_mensuel",
+        revenu_fiscal_de_reference=Decimal(30000),
+        nombre_de_parts=Decimal("2.5"),
+    )
+    assert bas == Decimal(1000)
+
+
+def test_zero_parts_cannot_be_divided() -> None:
+    with pytest.raises(Incalculable):
+        _calcul("quotient_familial_fiscal", revenu_fiscal_de_reference=Decimal(1), nombre_de_parts=Decimal(0))
+
+
+def test_children_by_age_band_with_partial_dates() -> None:
+    enfants = (
+        MembreFoyer(DatePartielle(2010, 1, 1)),  # 16
+        MembreFoyer(DatePartielle(2009)),  # 16 or 17
+        MembreFoyer(DatePartielle(2008)),  # 17 or 18
+        MembreFoyer(None),  # unknown
+        MembreFoyer(DatePartielle(2000)),  # 25 or 26
+    )
+    assert _calcul("nombre_enfants", RefFait("nombre_enfants", age_max=17), enfants=enfants) == (2, 4)
+    assert _calcul("nombre_enfants", RefFait("nombre_enfants", age_min=18), enfants=enfants) == (1, 3)
+    assert _calcul("nombre_enfants", enfants=enfants) == (5, 5)
+
+
+def test_household_size_and_applicant_age() -> None:
+    un = (MembreFoyer(None),)
+    assert _calcul("taille_foyer", allocataires=un * 2, enfants=un * 3) == (5, 5)
+    assert _calcul("age_demandeur", date_naissance_demandeur=DatePartielle(1956)) == (69, 70)
+
+
+def test_every_derived_fact_rests_on_catalogue_facts() -> None:
+    for nom in DERIVES:
+        assert faits_de_base(nom)
+        assert all(base in CATALOGUE_FAITS for base in faits_de_base(nom))
+
+
+def test_labels_name_the_age_band() -> None:
+    assert libelle_du_fait(RefFait("nombre_enfants", 3, 17)).endswith("âgés de 3 à 17 ans")
+    assert libelle_du_fait(RefFait("nombre_enfants", None, 17)).endswith("âgés de 17 ans au plus")
