@@ -12,13 +12,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import uvicorn
+
+from app.config import get_settings
+from app.db.migrate import upgrade_database
+from app.main import create_app
+from app.rules.testcases import verifier_reglements
+
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from app.config import get_settings
-    from app.main import create_app
-
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port
@@ -39,19 +41,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _verifier_reglements(args: argparse.Namespace) -> int:
-    from app.config import get_settings
-    from app.rules.testcases import verifier_reglements
-
     dossier = Path(args.dossier) if args.dossier else get_settings().reglements_dir
     return verifier_reglements(dossier)
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
-    from app.config import get_settings
-    from app.db.migrate import upgrade_database
-
     upgrade_database(get_settings().database_url)
-    print("Base du journal à jour.")  # noqa: T201 - CLI output
+    print("Base du journal à jour.")
     return 0
 
 

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     api_impot_particulier_token_url: str | None = None
     api_impot_particulier_client_id: str | None = None
     api_impot_particulier_client_secret: SecretStr | None = None
+    #: `ID_Teleservice` given by DGFiP for the use case (sent on every call).
+    api_impot_particulier_id_teleservice: str | None = None
+    api_impot_particulier_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    #: TLS client certificate required by DGFiP in production (PEM files).
+    api_impot_particulier_cert_file: Path | None = None
+    api_impot_particulier_key_file: Path | None = None
+    api_impot_particulier_key_password: SecretStr | None = None
+    api_impot_particulier_ca_file: Path | None = None
 
     # --- Infrastructure -------------------------------------------------------------------------
     redis_url: str | None = None
@@ -70,6 +78,8 @@ class Settings(BaseSettings):
     gateway_demo_siret: str | None = None
     #: Port of the built-in API Particulier simulator; 0 picks a free loopback port.
     sandbox_simulator_port: int = Field(default=0, ge=0, le=65535)
+    #: Port of the built-in API Impôt particulier simulator; 0 picks a free loopback port.
+    sandbox_impot_simulator_port: int = Field(default=0, ge=0, le=65535)
     reglements_dir: Path = PROJECT_ROOT / "reglements"
     demo_reglement_file: str = "demo.yaml"
 
@@ -89,6 +99,10 @@ class Settings(BaseSettings):
         """The built-in simulator serves API Particulier unless a URL points elsewhere."""
         return self.is_sandbox and not self.api_particulier_url
 
+    @property
+    def uses_builtin_api_impot_particulier(self) -> bool:
+        return self.is_sandbox and not self.api_impot_particulier_url
+
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
         if self.gateway_mode != "production":
@@ -98,8 +112,10 @@ class Settings(BaseSettings):
             problems.append("GATEWAY_SECRET_KEY doit être défini (valeur de bac à sable refusée)")
         if len(self.gateway_secret_key.get_secret_value()) < 32:
             problems.append("GATEWAY_SECRET_KEY doit compter au moins 32 caractères")
-        if not self.api_particulier_url or self.api_particulier_token is None:
-            problems.append("API_PARTICULIER_URL et API_PARTICULIER_TOKEN sont obligatoires")
+        if not self.api_particulier_url:
+            problems.append("API_PARTICULIER_URL est obligatoire")
+        if self.api_impot_particulier_url and not self.api_impot_particulier_token_url:
+            problems.append("API_IMPOT_PARTICULIER_TOKEN_URL est obligatoire avec API_IMPOT_PARTICULIER_URL")
         if self.cache_encryption_keys is None:
             problems.append("CACHE_ENCRYPTION_KEYS est obligatoire")
         if problems:

@@ -93,7 +93,8 @@ class RequestContextMiddleware:
         incoming = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER.encode())
         request_id = _safe_request_id(incoming) or uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        # Named apart from upstream calls' own `request_id` (their X-Request-ID) in the same events.
+        structlog.contextvars.bind_contextvars(http_request_id=request_id)
         status_holder: dict[str, int] = {}
 
         async def send_with_id(message: Message) -> None:

@@ -59,6 +59,8 @@ def _source_commune(sources: list[tuple[str, Source]]) -> Source:
         periode=periodes.pop() if len(periodes) == 1 else None,
         obtenu_le=min((s.obtenu_le for s in toutes if s.obtenu_le), default=None),
         depuis_cache=any(s.depuis_cache for s in toutes),
+        # Facts from one upstream answer (RFR and parts…) keep its request id, to quote to support.
+        request_id=ids.pop() if len(ids := {s.request_id for s in toutes}) == 1 else None,
     )
 
 

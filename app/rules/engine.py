@@ -8,6 +8,7 @@ known facts already decide it is decided, and only an undecided one is `a_verifi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -147,10 +148,22 @@ def _evaluer_dispositif(
     )  # fmt: skip
 
 
-def evaluer(
-    reglement: Reglement, faits: Faits, date_reference: date, dispositifs: Sequence[str] | None = None
-) -> Evaluation:
-    """Evaluate the chosen aids (all by default) of `reglement` on `faits` at `date_reference`."""
+@dataclass(frozen=True, slots=True)
+class _Preparation:
+    plans: list[PlanDispositif]
+    vigueur: EnVigueur
+    parametres_appliques: tuple[ParametreApplique, ...]
+    baremes_appliques: tuple[BaremeApplique, ...]
+
+
+def verifier_applicable(
+    reglement: Reglement, date_reference: date, dispositifs: Sequence[str] | None = None
+) -> None:
+    """Raise `DispositifInconnu` or `ParametreSansValeur` now, before any data is fetched."""
+    _preparer(reglement, date_reference, dispositifs)
+
+
+def _preparer(reglement: Reglement, date_reference: date, dispositifs: Sequence[str] | None) -> _Preparation:
     if dispositifs is None:
         choisis = reglement.dispositifs
     else:
@@ -188,6 +201,15 @@ def evaluer(
         tranches = tuple(TrancheAppliquee(t.de, t.moins_de, t.montant, t.libelle) for t in version.tranches)
         deliberation = explain.deliberation(version.deliberation)
         baremes_appliques.append(BaremeApplique(nom, version.depuis, deliberation, tranches))
+    return _Preparation(plans, vigueur, tuple(appliques), tuple(baremes_appliques))
+
+
+def evaluer(
+    reglement: Reglement, faits: Faits, date_reference: date, dispositifs: Sequence[str] | None = None
+) -> Evaluation:
+    """Evaluate the chosen aids (all by default) of `reglement` on `faits` at `date_reference`."""
+    preparation = _preparer(reglement, date_reference, dispositifs)
+    plans, vigueur = preparation.plans, preparation.vigueur
     resolveur = Resolveur(reglement, faits, date_reference, vigueur)
     resultats = tuple(_evaluer_dispositif(p, reglement, resolveur, vigueur) for p in plans)
     connus = faits.connus
@@ -196,7 +218,7 @@ def evaluer(
         reglement=reglement.reference(),
         date_reference=date_reference,
         resultats=resultats,
-        parametres_appliques=tuple(appliques),
+        parametres_appliques=preparation.parametres_appliques,
         faits_utilises=tuple(utilises),
-        baremes_appliques=tuple(baremes_appliques),
+        baremes_appliques=preparation.baremes_appliques,
     )

@@ -115,10 +115,18 @@ def montrer(valeur: Any) -> Any:
     return str(valeur)
 
 
+#: How a non-provider origin reads in a sentence.
+_ORIGINES = {
+    "declaratif": "déclaré par l'agent",
+    "demande": "saisi dans la demande",
+    "simulation": "supposé pour la simulation",
+}
+
+
 def source(s: Source | None) -> str:
     if s is None:
         return ""
-    morceaux = [p for p in (periode(s.periode), s.fournisseur) if p]
+    morceaux = [p for p in (periode(s.periode), _ORIGINES.get(s.fournisseur, s.fournisseur)) if p]
     if not s.certifie:
         morceaux.append("non certifié")
     return ", ".join(morceaux)
@@ -179,10 +187,11 @@ def mention(reglement: Reglement) -> str:
     return (
         "Cette proposition de décision a été établie à l'aide d'un traitement algorithmique "
         "(article L. 311-3-1 du code des relations entre le public et l'administration). "
-        f"Elle applique le règlement « {reglement.libelle} » (version {reglement.version}) de {organisme} "
+        f"Elle applique le règlement « {reglement.libelle} » (version {reglement.version}), adopté par "
+        f"l'organisme « {organisme} », "
         "à des données vous concernant, obtenues auprès des administrations qui les détiennent "
         "(CAF ou MSA, administration fiscale) ou déclarées lors de votre demande. "
-        f"Vous pouvez demander à {organisme} de vous communiquer, sous une forme intelligible, "
+        "Vous pouvez demander à cet organisme de vous communiquer, sous une forme intelligible, "
         "les règles de ce traitement et ses principales caractéristiques : le degré et le mode de "
         "contribution du traitement à la décision, les données traitées et leurs sources, les "
         "paramètres appliqués à votre situation et leur pondération, ainsi que les opérations "

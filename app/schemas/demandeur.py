@@ -133,8 +133,7 @@ class Demandeur(BaseModel):
     def _pays(cls, value: str) -> str:
         if not _PAYS_COG.match(value):
             raise ValueError(
-                "le code COG du pays de naissance compte 5 chiffres et commence par 99 "
-                "(France : 99100)"
+                "le code COG du pays de naissance compte 5 chiffres et commence par 99 (France : 99100)"
             )
         return value
 
@@ -145,9 +144,7 @@ class Demandeur(BaseModel):
             return None
         value = value.upper()
         if not _COMMUNE_COG.match(value):
-            raise ValueError(
-                "le code COG de la commune de naissance compte 5 caractères (ex. 08480)"
-            )
+            raise ValueError("le code COG de la commune de naissance compte 5 caractères (ex. 08480)")
         return value
 
     @field_validator("code_cog_insee_departement_naissance")
@@ -157,9 +154,7 @@ class Demandeur(BaseModel):
             return None
         value = value.upper()
         if not _DEPARTEMENT.match(value):
-            raise ValueError(
-                "le code du département de naissance est invalide (01 à 95, 2A, 2B, 971 à 976)"
-            )
+            raise ValueError("le code du département de naissance est invalide (01 à 95, 2A, 2B, 971 à 976)")
         return value
 
     @field_validator("numero_fiscal")
@@ -181,9 +176,7 @@ class Demandeur(BaseModel):
         if self.code_cog_insee_commune_naissance:
             return self
         option_2 = (
-            self.nom_commune_naissance
-            and self.code_cog_insee_departement_naissance
-            and self.date_naissance
+            self.nom_commune_naissance and self.code_cog_insee_departement_naissance and self.date_naissance
         )
         if not option_2:
             raise ValueError(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.demandeur import Demandeur
-from app.schemas.eligibilite import EXEMPLE_DEMANDE, DonneeIndisponible, DossierRef
+from app.schemas.eligibilite import EXEMPLE_DEMANDE, DonneeIndisponible, DonneesCertifiees, DossierRef
 
 
 class DemandeDonnees(BaseModel):
@@ -35,5 +34,5 @@ class DemandeDonnees(BaseModel):
 class ReponseDonnees(BaseModel):
     id: UUID = Field(description="Identifiant de la consultation journalisée.")
     dossier_ref: str | None
-    donnees: dict[str, Any]
+    donnees: DonneesCertifiees
     donnees_indisponibles: list[DonneeIndisponible]

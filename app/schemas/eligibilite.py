@@ -23,6 +23,21 @@ def _decimal_as_json_number(value: Decimal) -> int | float:
 
 
 Nombre = Annotated[Decimal, PlainSerializer(_decimal_as_json_number, when_used="json")]
+
+
+def _json_numbers(value: Any) -> Any:
+    """Certified data as JSON: exact decimals become numbers, not strings."""
+    if isinstance(value, Decimal):
+        return _decimal_as_json_number(value)
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_numbers(v) for v in value]
+    return value
+
+
+#: The certified data returned for pre-filling, keyed by data set.
+DonneesCertifiees = Annotated[dict[str, Any], PlainSerializer(_json_numbers, when_used="json")]
 Valeur = Nombre | int | bool | str | list[str] | None
 
 _DOSSIER_REF = re.compile(r"^[A-Za-z0-9._:/\-]{1,64}$", re.ASCII)
@@ -174,7 +189,7 @@ class Decision(BaseModel):
     parametres_appliques: list[ParametreOut] = []
     donnees_indisponibles: list[DonneeIndisponible] = []
     mention: str
-    donnees: dict[str, Any] | None = Field(
+    donnees: DonneesCertifiees | None = Field(
         default=None,
         description="Données certifiées pour pré-remplir le dossier (absentes du journal).",
     )

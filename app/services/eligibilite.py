@@ -13,14 +13,15 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from app.errors import FieldError, InvalidInput
-from app.rules.engine import DispositifInconnu, evaluer
+from app.rules.engine import DispositifInconnu, ParametreSansValeur, evaluer, verifier_applicable
 from app.rules.explain import mention
 from app.rules.facts import Fait, Faits, Source
 from app.rules.needs import besoins
 from app.rules.results import Evaluation
 from app.rules.serialization import faits_vers_dict
 from app.schemas.eligibilite import Decision, DemandeEligibilite, DonneeIndisponible
-from app.services.donnees import Collecte, CollecteDonnees, faits_de_la_demande
+from app.services.collecte import Collecte
+from app.services.donnees import CollecteDonnees, faits_de_la_demande
 from app.services.journal import ConsultationRecord, DecisionRecord, Journal
 from app.services.keys import KeyRing
 from app.services.organismes import Appelant
@@ -50,10 +51,14 @@ class EligibiliteService:
         reglement = organisme.reglement
         cree_le = self._now()
         date_reference = demande.date_reference or cree_le.astimezone(FUSEAU_CCAS).date()
+        # Everything the request names is checked before any upstream quota is spent.
         try:
-            besoin = besoins(reglement, demande.dispositifs)
+            verifier_applicable(reglement, date_reference, demande.dispositifs)
         except DispositifInconnu as e:
             raise InvalidInput.for_fields([FieldError("dispositifs", str(e))]) from None
+        except ParametreSansValeur as e:
+            raise InvalidInput.for_fields([FieldError("date_reference", str(e))]) from None
+        besoin = besoins(reglement, demande.dispositifs)
 
         collecte = await self._collecte.collecter(demande.demandeur, organisme, besoin.donnees)
         faits = Faits(

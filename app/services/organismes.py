@@ -32,6 +32,9 @@ class Organisme:
     siret: str
     reglement: Reglement
     api_particulier_token: SecretStr | None
+    #: OAuth2 client credentials of its API Impôt particulier habilitation, if it has one.
+    impot_client_id: str | None = None
+    impot_client_secret: SecretStr | None = None
     #: Upstream scopes its habilitation grants; `None` means "not restricted by the gateway".
     scopes_habilitation: frozenset[str] | None = None
 

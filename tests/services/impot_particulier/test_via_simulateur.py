@@ -33,6 +33,7 @@ FOYERS: dict[str, tuple[int, str, str, str, int, str | None]] = {
     "3999999106460": (2024, "18400", "1", "V", 0, "-450"),
     "3999999107461": (2024, "14100", "1.0", "V", 0, "0"),
     "3999999108462": (2023, "38900", "2", "O", 0, "1630"),  # N-1 not taxed yet: falls back
+    "3999999130484": (2024, "24000", "4.5", "C", 4, "0"),  # DUPONT SOPHIE, as in API Particulier's sandbox
 }
 
 # spi → (exception, upstream code, Retry-After)

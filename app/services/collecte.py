@@ -1,0 +1,39 @@
+"""What was gathered for one applicant: facts, unavailable data (with why), and the upstream trace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.errors import UpstreamError
+from app.rules.facts import CATALOGUE_FAITS, Fait, FaitIndisponible
+from app.services.journal import AppelFournisseur
+
+
+@dataclass(frozen=True, slots=True)
+class DonneeIndisponible:
+    """A data set that could not be used; `erreur` is the upstream failure, when there was one."""
+
+    donnee: str
+    code: str
+    raison: str
+    erreur: UpstreamError | None = None
+
+
+@dataclass(slots=True)
+class Collecte:
+    faits: dict[str, Fait] = field(default_factory=dict)
+    indisponibles: dict[str, FaitIndisponible] = field(default_factory=dict)
+    appels: list[AppelFournisseur] = field(default_factory=list)
+    donnees: dict[str, Any] = field(default_factory=dict)
+    donnees_indisponibles: list[DonneeIndisponible] = field(default_factory=list)
+
+    def marquer_indisponible(
+        self, donnee: str, code: str, raison: str, erreur: UpstreamError | None = None
+    ) -> None:
+        """Every base fact of `donnee` becomes unavailable, so the aids needing it are `a_verifier`."""
+        self.donnees_indisponibles.append(DonneeIndisponible(donnee, code, raison, erreur))
+        for nom, definition in CATALOGUE_FAITS.items():
+            if definition.donnee == donnee:
+                self.faits.pop(nom, None)
+                self.indisponibles[nom] = FaitIndisponible(code=code, raison=raison)

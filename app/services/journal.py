@@ -1,0 +1,245 @@
+"""The audit journal: every consultation and the decision it produced, written in one transaction
+before the answer leaves, and read back by the organisme that owns it.
+
+A decision without its trace is not allowed: any database failure becomes `JournalUnavailable`
+(a 503, and the caller gets no decision).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sqlite3
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import structlog
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.tables import ConsultationRow, DecisionRow
+from app.errors import JournalUnavailable
+
+logger = structlog.get_logger(__name__)
+
+TypeConsultation = Literal["eligibilite", "donnees", "simulation"]
+StatutConsultation = Literal["succes", "echec"]
+
+JOURNAL_UNAVAILABLE_DETAIL = "Le journal d'audit est indisponible : la décision n'a pas été rendue."
+
+#: Column widths of app/db/tables.py, checked before writing so a too-long reference is a programming
+#: error raised at once (ValueError), not a database failure turned into a 503.
+_MAX_LENGTHS = {
+    "organisme_id": 64,
+    "client_id": 64,
+    "agent_id": 128,
+    "dossier_ref": 128,
+    "demandeur_pseudonyme": 64,
+    "reglement_id": 128,
+    "reglement_version": 64,
+    "reglement_empreinte": 80,
+}
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    # SQLAlchemy wraps asyncpg's errors as DBAPIError; these are caught too in case one slips
+    # through (connection set-up, cancellation). Imported by name: asyncpg ships no type stubs.
+    try:
+        asyncpg = importlib.import_module("asyncpg")
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return ()
+    return (asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+#: Everything a failing or unreachable database may raise through SQLAlchemy and its drivers.
+_DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    SQLAlchemyError,
+    OSError,
+    TimeoutError,
+    sqlite3.Error,
+    *_driver_errors(),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check(record: object, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(record, name)
+        if isinstance(value, str) and len(value) > _MAX_LENGTHS[name]:
+            raise ValueError(f"{name} dépasse {_MAX_LENGTHS[name]} caractères")
+    cree_le = getattr(record, "cree_le", None)
+    if isinstance(cree_le, datetime) and cree_le.tzinfo is None:
+        raise ValueError("cree_le doit porter un fuseau horaire")
+
+
+@dataclass(frozen=True, slots=True)
+class AppelFournisseur:
+    """One upstream call made (or answered from cache) for a consultation."""
+
+    endpoint: str  # e.g. "/v3/dss/quotient_familial/identite": never a URL with its query string
+    fournisseur: str  # "api_particulier", "impot_particulier"
+    issue: str  # outcome code: "ok", "personne-introuvable", "fournisseur-hors-delai"…
+    request_id: str | None = None
+    statut_http: int | None = None
+    depuis_cache: bool = False
+    duree_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultationRecord:
+    """A consultation: who asked, for which dossier, and which upstream calls it took."""
+
+    organisme_id: str
+    type: TypeConsultation
+    statut: StatutConsultation
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    cree_le: datetime = field(default_factory=_now)
+    client_id: str | None = None
+    agent_id: str | None = None
+    dossier_ref: str | None = None
+    #: `KeyRing.pseudonyme(...)`, never an identity.
+    demandeur_pseudonyme: str | None = None
+    appels_fournisseurs: tuple[AppelFournisseur, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check(self, ("organisme_id", "client_id", "agent_id", "dossier_ref", "demandeur_pseudonyme"))
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """The decision record as returned to the caller (`contenu`), with its règlement's identity."""
+
+    consultation_id: uuid.UUID
+    organisme_id: str
+    date_reference: date
+    reglement_id: str
+    reglement_version: str
+    reglement_empreinte: str
+    #: The whole record served by GET /v1/decisions/{id}. JSON-ready preferably
+    #: (`model_dump(mode="json")`); Decimal, dates and UUIDs are stored as text either way.
+    contenu: Mapping[str, Any]
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    cree_le: datetime = field(default_factory=_now)
+    dossier_ref: str | None = None
+
+    def __post_init__(self) -> None:
+        _check(
+            self, ("organisme_id", "dossier_ref", "reglement_id", "reglement_version", "reglement_empreinte")
+        )
+
+
+def _consultation_values(record: ConsultationRecord) -> dict[str, Any]:
+    values = {name: getattr(record, name) for name in ConsultationRecord.__dataclass_fields__}
+    values["appels_fournisseurs"] = [asdict(appel) for appel in record.appels_fournisseurs]
+    return values
+
+
+def _decision_values(record: DecisionRecord) -> dict[str, Any]:
+    values = {name: getattr(record, name) for name in DecisionRecord.__dataclass_fields__}
+    values["contenu"] = dict(record.contenu)
+    return values
+
+
+class Journal:
+    """Writes and reads the journal over an async engine (PostgreSQL, or SQLite embedded)."""
+
+    def __init__(self, engine: AsyncEngine, *, timeout_seconds: float = 5.0) -> None:
+        self._engine = engine
+        # A hung database must fail the request with a 503, not hold it until the client gives up.
+        self._timeout = timeout_seconds
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    async def enregistrer(
+        self, consultation: ConsultationRecord, decision: DecisionRecord | None = None
+    ) -> None:
+        """Write the consultation and its decision in one transaction, or raise `JournalUnavailable`."""
+        if decision is not None and (
+            decision.consultation_id != consultation.id or decision.organisme_id != consultation.organisme_id
+        ):
+            raise ValueError("la décision doit appartenir à la consultation enregistrée avec elle")
+        try:
+            async with asyncio.timeout(self._timeout), self._engine.begin() as connection:
+                await connection.execute(insert(ConsultationRow), [_consultation_values(consultation)])
+                if decision is not None:
+                    await connection.execute(insert(DecisionRow), [_decision_values(decision)])
+        except _DATABASE_ERRORS as e:
+            # The error's text may quote the inserted values: only its type is logged.
+            logger.error(
+                "journal.write_failed",
+                error_type=type(e).__name__,
+                organisme_id=consultation.organisme_id,
+                consultation_id=str(consultation.id),
+            )
+            raise JournalUnavailable(JOURNAL_UNAVAILABLE_DETAIL) from e
+
+    async def lire_decision(self, organisme_id: str, decision_id: uuid.UUID) -> DecisionRecord | None:
+        """The decision if it belongs to `organisme_id`; None otherwise, so ids leak nothing."""
+        statement = select(DecisionRow).where(
+            DecisionRow.id == decision_id, DecisionRow.organisme_id == organisme_id
+        )
+        row = await self._read_one(statement)
+        if row is None:
+            return None
+        return DecisionRecord(
+            id=row.id,
+            consultation_id=row.consultation_id,
+            organisme_id=row.organisme_id,
+            cree_le=row.cree_le,
+            date_reference=row.date_reference,
+            dossier_ref=row.dossier_ref,
+            reglement_id=row.reglement_id,
+            reglement_version=row.reglement_version,
+            reglement_empreinte=row.reglement_empreinte,
+            contenu=row.contenu,
+        )
+
+    async def lire_consultation(
+        self, organisme_id: str, consultation_id: uuid.UUID
+    ) -> ConsultationRecord | None:
+        """The consultation if it belongs to `organisme_id`; None otherwise."""
+        statement = select(ConsultationRow).where(
+            ConsultationRow.id == consultation_id, ConsultationRow.organisme_id == organisme_id
+        )
+        row = await self._read_one(statement)
+        if row is None:
+            return None
+        return ConsultationRecord(
+            id=row.id,
+            organisme_id=row.organisme_id,
+            type=row.type,  # the table's CHECK constraint keeps it within TypeConsultation
+            statut=row.statut,
+            cree_le=row.cree_le,
+            client_id=row.client_id,
+            agent_id=row.agent_id,
+            dossier_ref=row.dossier_ref,
+            demandeur_pseudonyme=row.demandeur_pseudonyme,
+            appels_fournisseurs=tuple(AppelFournisseur(**appel) for appel in row.appels_fournisseurs),
+        )
+
+    async def ping(self) -> bool:
+        """Whether the database answers (for `/readyz`); never raises."""
+        try:
+            async with asyncio.timeout(self._timeout), self._engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except _DATABASE_ERRORS:
+            return False
+        return True
+
+    async def _read_one(self, statement: Any) -> Any:
+        try:
+            async with asyncio.timeout(self._timeout), self._engine.connect() as connection:
+                result = await connection.execute(statement)
+                return result.first()
+        except _DATABASE_ERRORS as e:
+            logger.error("journal.read_failed", error_type=type(e).__name__)
+            raise JournalUnavailable("Le journal d'audit est indisponible : lecture impossible.") from e
