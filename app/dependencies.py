@@ -32,9 +32,7 @@ async def get_appelant(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Appelant:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise AuthenticationRequired(
-            "Une clé d'API est requise : en-tête « Authorization: Bearer <clé> »."
-        )
+        raise AuthenticationRequired("Une clé d'API est requise : en-tête « Authorization: Bearer <clé> ».")
     appelant = services.annuaire.authentifier(credentials.credentials)
     if appelant is None:
         raise AuthenticationRequired("Cette clé d'API est inconnue ou révoquée.")

@@ -308,9 +308,7 @@ def register_problem_handlers(app: FastAPI) -> None:
                 "Cette méthode HTTP n'est pas acceptée sur cette adresse.",
             ),
         }
-        code, title, detail = known.get(
-            exc.status_code, ("erreur-http", "Erreur HTTP", str(exc.detail))
-        )
+        code, title, detail = known.get(exc.status_code, ("erreur-http", "Erreur HTTP", str(exc.detail)))
         return problem_response(
             status=exc.status_code, code=code, title=title, detail=detail, instance=request.url.path
         )

@@ -9,9 +9,9 @@ from fastapi import APIRouter
 
 from app.dependencies import SimulationsAppelant
 from app.errors import FieldError, InvalidInput
-from app.rules.engine import DispositifInconnu, evaluer
+from app.rules.engine import DispositifInconnu, ParametreSansValeur, evaluer
 from app.rules.loader import ReglementInvalide, lire_reglement
-from app.rules.serialization import FaitsInvalides, lire_faits_simules
+from app.rules.simulation import FaitsInvalides, lire_faits_simules
 from app.schemas.problem import PROBLEM_RESPONSES
 from app.schemas.simulation import DemandeSimulation, ResultatSimulation
 from app.services.eligibilite import FUSEAU_CCAS
@@ -44,6 +44,8 @@ async def post_simulation(demande: DemandeSimulation, appelant: SimulationsAppel
         evaluation = evaluer(reglement, faits, date_reference, demande.dispositifs)
     except DispositifInconnu as e:
         raise InvalidInput.for_fields([FieldError("dispositifs", str(e))]) from None
+    except ParametreSansValeur as e:
+        raise InvalidInput.for_fields([FieldError("date_reference", str(e))]) from None
     return ResultatSimulation.model_validate(
         {
             "date_reference": evaluation.date_reference,
