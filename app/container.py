@@ -67,9 +67,9 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     redis: Redis | None = None
     backend: CacheBackend
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        backend = RedisCache.from_url(settings.redis_url)
+        redis = backend.client
         stack.push_async_callback(redis.aclose)
-        backend = RedisCache(redis)
     else:
         backend = MemoryCache()
     cache = SecureCache(backend, keyring)

@@ -1,1 +1,1 @@
-
+"""Persistence of the audit journal: engine, tables and Alembic migrations."""

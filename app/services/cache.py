@@ -166,7 +166,8 @@ class SecureCache:
         by kind; it must be a short lowercase word, never data.
         """
         if not _ESPACE.match(espace):
-            raise ValueError(f"espace de cache invalide : {espace!r}")
+            # Not echoed: a misused espace could be personal data.
+            raise ValueError("espace de cache invalide : un mot court en minuscules est attendu")
         if not organisme_id:
             raise ValueError("organisme_id est obligatoire pour une clé de cache")
         return f"{KEY_PREFIX}:{espace}:{self._keyring.cache_key_digest(organisme_id, espace, materiau)}"

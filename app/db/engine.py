@@ -1,0 +1,104 @@
+"""The async SQLAlchemy engine of the journal, built from `DATABASE_URL`.
+
+Operators write the URLs they know (`postgresql://…`, `sqlite:///…`); this module picks the async
+driver, prepares the SQLite file and sets the pragmas and pool options each database needs.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+def normalise_database_url(url: str) -> URL:
+    """The URL with its async driver: `postgres(ql)://` → asyncpg, `sqlite://` → aiosqlite."""
+    parsed = make_url(url)
+    driver = _ASYNC_DRIVERS.get(parsed.drivername)
+    return parsed.set(drivername=driver) if driver else parsed
+
+
+def is_sqlite_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """Path of the SQLite database file, or None for another database or an in-memory one."""
+    if url.get_backend_name() != "sqlite" or is_sqlite_memory(url) or url.database is None:
+        return None
+    if url.database.startswith("file:"):
+        return None
+    return Path(url.database)
+
+
+def _json_default(value: Any) -> Any:
+    # The same conversions as pydantic's `model_dump(mode="json")`: exact decimals travel as text.
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"type non sérialisable en JSON : {type(value).__name__}")
+
+
+def dumps_json(value: Any) -> str:
+    """JSON for the journal's JSON columns."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL: readers (GET /v1/journal) do not block the writer; foreign keys are off by default.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Several workers may share the file: wait for the write lock rather than fail at once.
+        cursor.execute("PRAGMA busy_timeout=5000")
+        # synchronous stays at its FULL default: an acknowledged decision survives a power cut.
+    finally:
+        cursor.close()
+
+
+def create_engine_from_url(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An async engine for `url` (PostgreSQL through asyncpg, SQLite through aiosqlite)."""
+    parsed = normalise_database_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        path = sqlite_file(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # SQLite has one writer at a time: a single pooled connection queues the process's writes
+        # in the pool (FIFO) instead of making several connections spin on the busy handler.
+        options: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+        if is_sqlite_memory(parsed):
+            # One shared connection, or each checkout would see its own empty database.
+            options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        engine = create_async_engine(parsed, echo=echo, json_serializer=dumps_json, **options)
+        event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        return engine
+    if backend == "postgresql":
+        return create_async_engine(
+            parsed,
+            echo=echo,
+            json_serializer=dumps_json,
+            pool_pre_ping=True,  # a restarted PostgreSQL leaves dead connections in the pool
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=5,  # seconds to wait for a pooled connection before failing the request
+            pool_recycle=1800,
+            connect_args={"timeout": 5, "command_timeout": 10},
+        )
+    return create_async_engine(parsed, echo=echo, json_serializer=dumps_json)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the journal; run them with `python -m app.db.migrate`."""

@@ -1,0 +1,1 @@
+"""Revisions of the journal schema, applied in order by Alembic."""

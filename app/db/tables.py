@@ -1,0 +1,127 @@
+"""Tables of the audit journal: one row per consultation, one per decision rendered.
+
+No column holds a name, birth date, address or numéro fiscal: the applicant appears only as a keyed
+pseudonym. Alembic migrations (app/db/migrations) create these tables; a test checks they agree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    TypeDecorator,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Constraint names fixed by convention, so migrations can refer to them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+TYPES_CONSULTATION = ("eligibilite", "donnees", "simulation")
+STATUTS_CONSULTATION = ("succes", "echec")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp on every database: stored in UTC, read back aware.
+
+    SQLite has no time zone type and returns naive values; this makes both databases behave alike
+    and refuses naive datetimes, whose meaning would depend on the server's clock settings.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("horodatage sans fuseau horaire refusé")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class ConsultationRow(Base):
+    """One call of a client on behalf of an organisme, with the upstream calls it caused."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    organisme_id: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(128))
+    dossier_ref: Mapped[str | None] = mapped_column(String(128))
+    cree_le: Mapped[datetime] = mapped_column(UtcDateTime)
+    type: Mapped[str] = mapped_column(String(16))
+    #: HMAC of the normalised identity, keyed per organisme: groups an applicant's consultations
+    #: without identifying them.
+    demandeur_pseudonyme: Mapped[str | None] = mapped_column(String(64))
+    appels_fournisseurs: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument)
+    statut: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (
+        CheckConstraint(_in("type", TYPES_CONSULTATION), name="type"),
+        CheckConstraint(_in("statut", STATUTS_CONSULTATION), name="statut"),
+        # GET /v1/journal always filters by organisme, then by period or dossier.
+        Index("ix_consultations_organisme_id_cree_le", "organisme_id", "cree_le"),
+        Index("ix_consultations_organisme_id_dossier_ref", "organisme_id", "dossier_ref"),
+        # The retention purge deletes by age across organismes.
+        Index("ix_consultations_cree_le", "cree_le"),
+    )
+
+
+class DecisionRow(Base):
+    """The decision record returned to the caller, kept whole so it can be replayed and audited."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    # CASCADE: the retention purge removes a consultation and its decision together.
+    consultation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("consultations.id", ondelete="CASCADE"), unique=True
+    )
+    organisme_id: Mapped[str] = mapped_column(String(64))
+    cree_le: Mapped[datetime] = mapped_column(UtcDateTime)
+    date_reference: Mapped[date] = mapped_column(Date)
+    dossier_ref: Mapped[str | None] = mapped_column(String(128))
+    reglement_id: Mapped[str] = mapped_column(String(128))
+    reglement_version: Mapped[str] = mapped_column(String(64))
+    reglement_empreinte: Mapped[str] = mapped_column(String(80))
+    contenu: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+
+    __table_args__ = (
+        Index("ix_decisions_organisme_id_cree_le", "organisme_id", "cree_le"),
+        Index("ix_decisions_cree_le", "cree_le"),
+    )

@@ -1,0 +1,1 @@
+"""Tests of app/db: engine, tables and migrations."""
