@@ -65,7 +65,8 @@ def configure_logging(*, level: str = "INFO", json: bool | None = None) -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # Resolve stderr when a logger is made, not now: test runners swap the stream.
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
     # Library loggers: httpx/httpcore log full URLs (identity in the query string) at INFO;
@@ -73,6 +74,10 @@ def configure_logging(*, level: str = "INFO", json: bool | None = None) -> None:
     for noisy in ("httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    return structlog.PrintLogger(file=sys.stderr)
 
 
 class RequestContextMiddleware:

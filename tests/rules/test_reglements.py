@@ -67,9 +67,19 @@ def test_needs_list_only_what_the_aids_read() -> None:
         "enfants",
         "commune_residence",
         "date_naissance_demandeur",
+        "revenu_fiscal_de_reference",
+        "situation_familiale",
+        "nombre_personnes_a_charge",
     }
-    assert tout.donnees == {"quotient_familial"}
-    assert tout.scopes == {"cnaf_quotient_familial", "cnaf_allocataires", "cnaf_enfants"}
+    assert tout.donnees == {"quotient_familial", "impot_sur_le_revenu"}
+    assert tout.scopes == {
+        "cnaf_quotient_familial",
+        "cnaf_allocataires",
+        "cnaf_enfants",
+        "dgfip_rfr",
+        "dgfip_sitfam",
+        "dgfip_pac",
+    }
     assert besoins(demo, ["aide-energie"]).faits == {"quotient_familial_caf"}
     syndicat = charger_reglement(REGLEMENTS / "exemples" / "syndicat-intercommunal.yaml")
     assert "impot_sur_le_revenu" in besoins(syndicat, ["supplement-energie"]).donnees
