@@ -1,0 +1,65 @@
+"""Settings: embedded defaults with nothing set, placeholders refused in production."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import DEFAULT_DEMO_API_KEY, Settings
+
+PRODUCTION = {
+    "gateway_mode": "production",
+    "gateway_secret_key": "x" * 40,
+    "api_particulier_url": "https://api-particulier.example.invalid",
+    "cache_encryption_keys": "cle-fernet",
+}
+
+
+def test_nothing_set_means_sandbox_with_embedded_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("GATEWAY_MODE", "API_PARTICULIER_URL", "REDIS_URL", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)
+
+    assert settings.is_sandbox
+    assert settings.uses_builtin_api_particulier
+    assert settings.uses_builtin_api_impot_particulier
+    assert settings.redis_url is None
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.gateway_demo_api_key.get_secret_value() == DEFAULT_DEMO_API_KEY
+
+
+def test_interface_variable_names_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_PARTICULIER_URL", "http://127.0.0.1:9100")
+    monkeypatch.setenv("API_PARTICULIER_TOKEN", "jeton")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("GATEWAY_DEMO_API_KEY", "autre-cle")
+    settings = Settings(_env_file=None)
+
+    assert not settings.uses_builtin_api_particulier
+    assert settings.api_particulier_token is not None
+    assert settings.api_particulier_token.get_secret_value() == "jeton"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.gateway_demo_api_key.get_secret_value() == "autre-cle"
+
+
+def test_production_accepts_real_secrets() -> None:
+    assert Settings(_env_file=None, **PRODUCTION).gateway_mode == "production"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"gateway_secret_key": "sandbox-secret-change-me-in-production"}, "GATEWAY_SECRET_KEY"),
+        ({"gateway_secret_key": "trop-court"}, "32 caractères"),
+        ({"api_particulier_url": None}, "API_PARTICULIER_URL"),
+        ({"cache_encryption_keys": None}, "CACHE_ENCRYPTION_KEYS"),
+        ({"api_impot_particulier_url": "https://dgfip.example.invalid"}, "TOKEN_URL"),
+    ],
+)
+def test_production_refuses_placeholders_and_gaps(change: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(_env_file=None, **{**PRODUCTION, **change})
+
+
+def test_secrets_are_not_printed() -> None:
+    assert "x" * 40 not in repr(Settings(_env_file=None, **PRODUCTION))
