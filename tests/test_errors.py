@@ -39,8 +39,11 @@ async def call(app: FastAPI) -> httpx.Response:
     [
         (InvalidInput.for_fields([FieldError("demandeur.sexe", "M ou F")]), 422, "donnees-invalides"),
         (JournalUnavailable("Le journal d'audit est indisponible."), 503, "journal-indisponible"),
-        (UpstreamRateLimited("Quota atteint.", fournisseur="API Particulier", retry_after=7), 503,
-         "quota-fournisseur-atteint"),
+        (
+            UpstreamRateLimited("Quota atteint.", fournisseur="API Particulier", retry_after=7),
+            503,
+            "quota-fournisseur-atteint",
+        ),
     ],
 )
 async def test_every_error_is_a_problem(error: GatewayError, status: int, code: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from tests.conftest import AUTH, gateway_settings, open_gateway
 
@@ -81,7 +82,7 @@ async def test_invalid_numero_fiscal_is_a_422_before_any_upstream_call(
 async def test_numero_fiscal_is_never_logged_cached_or_journaled(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    settings = gateway_settings(tmp_path, log_level="DEBUG")
+    settings = gateway_settings(tmp_path, log_level="DEBUG", redis_url="redis://127.0.0.1:6379/15")
     async with open_gateway(settings) as client:
         for _ in range(2):
             response = await client.post(
@@ -90,6 +91,11 @@ async def test_numero_fiscal_is_never_logged_cached_or_journaled(
             assert response.status_code == 200
         decision = await client.get(f"/v1/decisions/{response.json()['id']}", headers=AUTH)
     logs = capfd.readouterr()
+    redis = Redis.from_url("redis://127.0.0.1:6379/15")
+    try:
+        cached = [(key, await redis.get(key)) async for key in redis.scan_iter("eg:*")]
+    finally:
+        await redis.aclose()
     journal_bytes = b"".join(p.read_bytes() for p in tmp_path.glob("journal.db*"))  # noqa: ASYNC240 - after the app stopped
 
     assert decision.status_code == 200
@@ -97,3 +103,7 @@ async def test_numero_fiscal_is_never_logged_cached_or_journaled(
     assert NUMERO_FISCAL not in logs.out + logs.err
     assert NUMERO_FISCAL.encode() not in journal_bytes
     assert b"DUPONT" not in journal_bytes
+    assert cached, "the CAF answer was cached in Redis"
+    for key, value in cached:
+        assert NUMERO_FISCAL.encode() not in key
+        assert value is None or (NUMERO_FISCAL.encode() not in value and b"DUPONT" not in value)

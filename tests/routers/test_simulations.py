@@ -36,7 +36,9 @@ async def test_evaluates_supplied_facts_without_any_upstream_call(
 
 
 async def test_a_proposed_reglement_changes_the_outcome(gateway: httpx.AsyncClient) -> None:
-    propose = DEMO.read_text(encoding="utf-8").replace("valeur: 600, deliberation", "valeur: 550, deliberation")
+    propose = DEMO.read_text(encoding="utf-8").replace(
+        "valeur: 600, deliberation", "valeur: 550, deliberation"
+    )
     response = await gateway.post(
         "/v1/simulations",
         json={
@@ -64,9 +66,7 @@ async def test_an_invalid_proposed_reglement_names_the_line(gateway: httpx.Async
 
 
 async def test_unknown_fact_is_a_422_naming_it(gateway: httpx.AsyncClient) -> None:
-    response = await gateway.post(
-        "/v1/simulations", json={"faits": {"salaire_du_voisin": 3}}, headers=AUTH
-    )
+    response = await gateway.post("/v1/simulations", json={"faits": {"salaire_du_voisin": 3}}, headers=AUTH)
 
     assert response.status_code == 422
     assert response.json()["erreurs"][0]["champ"] == "faits.salaire_du_voisin"
