@@ -20,9 +20,9 @@ from app.rules.needs import besoins
 from app.rules.results import Evaluation
 from app.rules.serialization import faits_vers_dict
 from app.schemas.eligibilite import Decision, DemandeEligibilite, DonneeIndisponible
-from app.services.collecte import Collecte
+from app.services.collecte import Collecte, trace_consultation
 from app.services.donnees import CollecteDonnees, faits_de_la_demande
-from app.services.journal import ConsultationRecord, DecisionRecord, Journal
+from app.services.journal import DecisionRecord, Journal
 from app.services.keys import KeyRing
 from app.services.organismes import Appelant
 
@@ -80,23 +80,15 @@ class EligibiliteService:
         )
         contenu = decision.model_dump(mode="json", exclude={"donnees"})
         contenu["faits"] = faits_vers_dict(faits)
-        consultation = ConsultationRecord(
-            id=uuid.uuid4(),
-            organisme_id=organisme.id,
-            client_id=appelant.client.id,
+        consultation = trace_consultation(
+            collecte,
+            appelant=appelant,
+            demandeur=demande.demandeur,
+            keyring=self._keyring,
+            type_consultation="eligibilite",
             agent_id=agent_id,
             dossier_ref=demande.dossier_ref,
             cree_le=cree_le,
-            type="eligibilite",
-            demandeur_pseudonyme=self._keyring.pseudonyme(
-                organisme.id,
-                demande.demandeur.nom_naissance,
-                " ".join(demande.demandeur.prenoms),
-                demande.demandeur.date_naissance or "",
-                demande.demandeur.code_cog_insee_pays_naissance,
-            ),
-            appels_fournisseurs=tuple(collecte.appels),
-            statut="succes",
         )
         record = DecisionRecord(
             id=decision.id,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from app.errors import FieldError, InvalidInput
 from app.schemas.donnees import DemandeDonnees, ReponseDonnees
 from app.schemas.eligibilite import DonneeIndisponible
+from app.services.collecte import trace_consultation
 from app.services.donnees import CollecteDonnees
-from app.services.journal import ConsultationRecord, Journal
+from app.services.journal import Journal
 from app.services.keys import KeyRing
 from app.services.organismes import Appelant
 
@@ -48,23 +48,15 @@ class PreRemplissageService:
         organisme = appelant.organisme
         collecte = await self._collecte.collecter(demande.demandeur, organisme, demandees)
         echecs = [d.erreur for d in collecte.donnees_indisponibles if d.erreur is not None]
-        consultation = ConsultationRecord(
-            id=uuid.uuid4(),
-            organisme_id=organisme.id,
-            client_id=appelant.client.id,
+        consultation = trace_consultation(
+            collecte,
+            appelant=appelant,
+            demandeur=demande.demandeur,
+            keyring=self._keyring,
+            type_consultation="donnees",
             agent_id=agent_id,
             dossier_ref=demande.dossier_ref,
             cree_le=self._now(),
-            type="donnees",
-            demandeur_pseudonyme=self._keyring.pseudonyme(
-                organisme.id,
-                demande.demandeur.nom_naissance,
-                " ".join(demande.demandeur.prenoms),
-                demande.demandeur.date_naissance or "",
-                demande.demandeur.code_cog_insee_pays_naissance,
-            ),
-            appels_fournisseurs=tuple(collecte.appels),
-            statut="succes" if collecte.donnees else "echec",
         )
         await self._journal.enregistrer(consultation)
         if not collecte.donnees and echecs:
