@@ -3,21 +3,38 @@
 python -m app serve                 # the gateway (sandbox by default) on HOST:PORT
 python -m app reglements verifier   # validate every règlement and run its test cases
 python -m app db upgrade            # apply the journal's Alembic migrations
+python -m app organisme create|list|reload   # organismes (CCAS) served by the gateway
+python -m app client create|revoke           # their business software, with an API key printed once
+python -m app key rotate --client ID         # a new key; the old one works during the overlap
+python -m app journal purge [--dry-run]      # remove journal records past their retention
+
+Upstream secrets are read from the environment, never from the command line (shell history, ps):
+ORGANISME_API_PARTICULIER_TOKEN and ORGANISME_IMPOT_CLIENT_SECRET.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import uvicorn
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import get_settings
+from app.config import Settings, get_settings
+from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
 from app.main import create_app
 from app.rules.testcases import verifier_reglements
+from app.services.journal_lecture import RapportPurge, mois_avant, purger
+from app.services.organismes import ChiffrementSecrets
+from app.services.organismes_admin import AdministrationOrganismes, AdministrationRefusee, NouvelOrganisme
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -51,6 +68,232 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_database(action: Callable[[Settings, AsyncEngine], Awaitable[int]]) -> int:
+    """Run an async administrative action on the configured database (migrated first if allowed)."""
+    settings = get_settings()
+    if settings.database_auto_migrate:
+        upgrade_database(settings.database_url)
+
+    async def run() -> int:
+        engine = create_engine_from_url(settings.database_url)
+        try:
+            return await action(settings, engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except AdministrationRefusee as e:
+        print(f"erreur : {e}", file=sys.stderr)
+        return 2
+
+
+def _admin(settings: Settings, engine: AsyncEngine) -> AdministrationOrganismes:
+    return AdministrationOrganismes(
+        engine, ChiffrementSecrets(settings.gateway_secret_key), reglements_dir=settings.reglements_dir
+    )
+
+
+def _secret_env(name: str) -> SecretStr | None:
+    value = os.environ.get(name, "").strip()
+    return SecretStr(value) if value else None
+
+
+def _liste(raw: str | None) -> list[str]:
+    return [item.strip() for item in (raw or "").split(",") if item.strip()]
+
+
+_DUREE = re.compile(r"^(\d+)([smhd]?)$")
+
+
+def duree(raw: str) -> timedelta:
+    """`90s`, `30m`, `24h`, `7d` (or seconds without a unit) — for argparse."""
+    match = _DUREE.match(raw.strip())
+    if not match:
+        raise argparse.ArgumentTypeError("durée attendue : 30m, 24h, 7d…")
+    unit = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def _organisme_create(args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        habilitation = _liste(args.habilitation)
+        await _admin(settings, engine).creer_organisme(
+            NouvelOrganisme(
+                id=args.id,
+                nom=args.nom,
+                siret=args.siret,
+                reglement=args.reglement,
+                api_particulier_token=_secret_env("ORGANISME_API_PARTICULIER_TOKEN"),
+                impot_client_id=args.impot_client_id,
+                impot_client_secret=_secret_env("ORGANISME_IMPOT_CLIENT_SECRET"),
+                scopes_habilitation=frozenset(habilitation) if args.habilitation is not None else None,
+            ),
+            remplacer=args.remplacer,
+        )
+        print(f"Organisme « {args.id} » {'modifié' if args.remplacer else 'créé'}.")
+        return 0
+
+    return _with_database(action)
+
+
+def _organisme_list(_args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        now = datetime.now(UTC)
+        for o in await _admin(settings, engine).lister():
+            habilitation = (
+                ", ".join(o.scopes_habilitation) if o.scopes_habilitation is not None else "non restreinte"
+            )
+            print(f"{o.id}  {o.nom}  SIRET {o.siret}  règlement {o.reglement}  v{o.version}")
+            print(f"  habilitation : {habilitation}")
+            for c in o.clients:
+                etat = f"révoqué le {c.revoque_le:%Y-%m-%d %H:%M}" if c.revoque_le else "actif"
+                print(f"  client {c.id} ({etat}) : {', '.join(c.scopes)}")
+                for k in c.cles:
+                    if k.revoquee_le is not None:
+                        statut = f"révoquée le {k.revoquee_le:%Y-%m-%d %H:%M}"
+                    elif k.expire_le is not None:
+                        verbe = "expirée" if k.expire_le <= now else "expire"
+                        statut = f"{verbe} le {k.expire_le:%Y-%m-%d %H:%M} UTC"
+                    else:
+                        statut = "valide"
+                    print(f"    clé {k.prefixe}… créée le {k.cree_le:%Y-%m-%d %H:%M} : {statut}")
+        return 0
+
+    return _with_database(action)
+
+
+def _organisme_reload(args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        version = await _admin(settings, engine).recharger_organisme(args.id)
+        print(f"Organisme « {args.id} » : version {version}, rechargée par chaque processus sous peu.")
+        return 0
+
+    return _with_database(action)
+
+
+def _print_key(cle: str) -> None:
+    print("Clé d'API (affichée une seule fois, seule son empreinte est conservée) :")
+    print(cle)
+
+
+def _client_create(args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        cle = await _admin(settings, engine).creer_client(
+            args.organisme, args.id, _liste(args.scopes), nom=args.nom
+        )
+        print(f"Client « {args.id} » créé pour l'organisme « {args.organisme} ».")
+        _print_key(cle)
+        return 0
+
+    return _with_database(action)
+
+
+def _client_revoke(args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        cles = await _admin(settings, engine).revoquer_client(args.id)
+        print(f"Client « {args.id} » révoqué ({cles} clé(s) encore valide(s) révoquée(s)).")
+        return 0
+
+    return _with_database(action)
+
+
+def _key_rotate(args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        cle, fin = await _admin(settings, engine).tourner_cle(args.client, args.chevauchement)
+        print(
+            f"Nouvelle clé pour « {args.client} » ; les précédentes cessent le {fin:%Y-%m-%d %H:%M:%S} UTC."
+        )
+        _print_key(cle)
+        return 0
+
+    return _with_database(action)
+
+
+def rapport_purge(rapport: RapportPurge) -> str:
+    verbe = "à supprimer (simulation, rien n'a été supprimé)" if rapport.simulation else "supprimées"
+    lignes = [f"Enregistrements antérieurs au {rapport.avant:%Y-%m-%d %H:%M} UTC {verbe} :"]
+    detail = ", ".join(f"{t} {n}" for t, n in sorted(rapport.consultations_par_type.items()))
+    lignes.append(f"  consultations : {rapport.consultations}" + (f" ({detail})" if detail else ""))
+    lignes.append(f"  décisions : {rapport.decisions}")
+    if rapport.plus_ancienne is not None and rapport.plus_recente is not None:
+        lignes.append(f"  du {rapport.plus_ancienne:%Y-%m-%d} au {rapport.plus_recente:%Y-%m-%d}")
+    return "\n".join(lignes)
+
+
+def _journal_purge(args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        mois = args.mois or settings.journal_retention_months
+        rapport = await purger(engine, mois_avant(datetime.now(UTC), mois), simulation=args.dry_run)
+        print(rapport_purge(rapport))
+        return 0
+
+    return _with_database(action)
+
+
+def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    organisme = commands.add_parser("organisme", help="organismes (CCAS) servis par la passerelle")
+    organisme_commands = organisme.add_subparsers(dest="action", required=True)
+    create = organisme_commands.add_parser(
+        "create",
+        help="créer (ou --remplacer) un organisme",
+        description="Secrets lus dans l'environnement : ORGANISME_API_PARTICULIER_TOKEN, "
+        "ORGANISME_IMPOT_CLIENT_SECRET.",
+    )
+    create.add_argument("--id", required=True)
+    create.add_argument("--nom", required=True)
+    create.add_argument("--siret", required=True)
+    create.add_argument("--reglement", required=True, help="fichier, absolu ou relatif à REGLEMENTS_DIR")
+    create.add_argument("--impot-client-id", default=None)
+    create.add_argument(
+        "--habilitation",
+        default=None,
+        help="scopes accordés, séparés par des virgules (absent : non restreint)",
+    )
+    create.add_argument("--remplacer", action="store_true")
+    create.set_defaults(handler=_organisme_create)
+    organisme_commands.add_parser("list", help="organismes, clients et clés").set_defaults(
+        handler=_organisme_list
+    )
+    reload = organisme_commands.add_parser("reload", help="recharger le règlement dans chaque processus")
+    reload.add_argument("id")
+    reload.set_defaults(handler=_organisme_reload)
+
+    client = commands.add_parser("client", help="logiciels métier des organismes")
+    client_commands = client.add_subparsers(dest="action", required=True)
+    client_create = client_commands.add_parser("create", help="créer un client et afficher sa clé")
+    client_create.add_argument("--organisme", required=True)
+    client_create.add_argument("--id", required=True)
+    client_create.add_argument(
+        "--scopes", required=True, help="eligibilite,donnees,simulations,journal:lecture,admin"
+    )
+    client_create.add_argument("--nom", default=None)
+    client_create.set_defaults(handler=_client_create)
+    revoke = client_commands.add_parser("revoke", help="révoquer un client et toutes ses clés")
+    revoke.add_argument("id")
+    revoke.set_defaults(handler=_client_revoke)
+
+    key = commands.add_parser("key", help="clés d'API")
+    key_commands = key.add_subparsers(dest="action", required=True)
+    rotate = key_commands.add_parser(
+        "rotate", help="nouvelle clé ; les anciennes expirent après le chevauchement"
+    )
+    rotate.add_argument("--client", required=True)
+    rotate.add_argument(
+        "--chevauchement", type=duree, default=timedelta(hours=24), help="ex. 24h (défaut), 7d, 0"
+    )
+    rotate.set_defaults(handler=_key_rotate)
+
+    journal = commands.add_parser("journal", help="journal d'audit")
+    journal_commands = journal.add_subparsers(dest="action", required=True)
+    purge = journal_commands.add_parser("purge", help="supprimer ce qui dépasse la durée de conservation")
+    purge.add_argument("--dry-run", action="store_true", help="compter sans supprimer")
+    purge.add_argument(
+        "--mois", type=int, default=None, help="durée en mois (défaut : JOURNAL_RETENTION_MONTHS)"
+    )
+    purge.set_defaults(handler=_journal_purge)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="eligibility-gateway", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -72,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = commands.add_parser("db", help="base du journal")
     db_commands = db.add_subparsers(dest="action", required=True)
     db_commands.add_parser("upgrade", help="appliquer les migrations").set_defaults(handler=_db_upgrade)
+    _add_admin_commands(commands)
 
     args = parser.parse_args(argv)
     result: int = args.handler(args)

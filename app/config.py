@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     #: Fernet keys (url-safe base64, 32 bytes) separated by commas; the first encrypts,
     #: all decrypt, so a key can be rotated without losing the cache.
     cache_encryption_keys: SecretStr | None = None
-    cache_ttl_quotient_familial_seconds: int = Field(default=24 * 3600, ge=0)
+    #: Upper bound on a cached QF's lifetime; within it, a QF is trusted until the end of the month
+    #: it was fetched in (CAF/MSA refresh it monthly) (issue 6).
+    cache_ttl_quotient_familial_seconds: int = Field(default=31 * 24 * 3600, ge=0)
 
     # --- Sandbox --------------------------------------------------------------------------------
     gateway_demo_api_key: SecretStr = SecretStr(DEFAULT_DEMO_API_KEY)
@@ -82,6 +84,42 @@ class Settings(BaseSettings):
     sandbox_impot_simulator_port: int = Field(default=0, ge=0, le=65535)
     reglements_dir: Path = PROJECT_ROOT / "reglements"
     demo_reglement_file: str = "demo.yaml"
+
+    # --- Cache lifetimes and upstream protection (issue 6) ---------------------------------------
+    #: A cached CAF benefit (RSA, AAH…) is trusted for this long; the QF for the month it was fetched in.
+    cache_ttl_prestations_seconds: int = Field(default=3600, ge=0)
+    #: Stale-if-error: how long past its lifetime a cached answer may still be served, marked as
+    #: such, when the provider fails (0 disables it).
+    cache_stale_max_seconds: int = Field(default=45 * 24 * 3600, ge=0)
+    #: DGFiP answers are cached only when the operator enables it (DGFiP terms of use).
+    cache_impot_actif: bool = False
+    cache_ttl_impot_seconds: int = Field(default=24 * 3600, ge=0)
+    #: API Particulier quotas: per token (20/s) and per egress IP (1000/min).
+    quota_api_particulier_par_jeton_par_seconde: int = Field(default=20, ge=1)
+    quota_api_particulier_par_ip_par_minute: int = Field(default=1000, ge=1)
+    #: API Impôt particulier quota per OAuth2 client id.
+    quota_impot_par_client_par_minute: int = Field(default=50, ge=1)
+    #: Added to each quota window, so network jitter never lets two windows' calls land in one.
+    quota_marge_seconds: float = Field(default=0.05, ge=0, le=5)
+    #: Circuit breaker: consecutive transient failures that open it, and how long it stays open.
+    breaker_seuil_echecs: int = Field(default=5, ge=1)
+    breaker_ouverture_seconds: float = Field(default=30.0, gt=0)
+    #: Attempts per upstream call (1 = no retry); retries are bounded by the request deadline.
+    upstream_tentatives: int = Field(default=3, ge=1, le=10)
+    #: Cross-worker coalescing: how long a follower waits for the leader's result before calling.
+    coalescing_attente_max_seconds: float = Field(default=6.0, gt=0, le=60)
+    # --- end of issue 6 block -------------------------------------------------------------------
+
+    # --- Organismes, access control and journal retention (issue #7) --------------------------
+    #: Seconds a worker trusts an API key lookup: a revoked key stops working everywhere within
+    #: this delay. 0 asks the database on every request.
+    api_key_cache_ttl_seconds: float = Field(default=5.0, ge=0, le=300)
+    #: Requests a client may make per window (0: unlimited); shared by all workers through Redis.
+    client_rate_limit_requests: int = Field(default=600, ge=0)
+    client_rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    #: How long consultation traces are kept (API Particulier asks for 36 months); their decisions
+    #: go with them. Applied by `python -m app journal purge`.
+    journal_retention_months: int = Field(default=36, ge=1, le=120)
 
     # --- Behaviour ------------------------------------------------------------------------------
     #: Time budget of one gateway request, upstream retries included.

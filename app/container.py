@@ -14,23 +14,29 @@ import httpx
 import structlog
 from pydantic import SecretStr
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import DEMO_ORGANISME_SIRET, Settings
 from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
-from app.rules.loader import charger_reglement
 from app.services.api_particulier.client import ApiParticulierClient
+from app.services.breaker import CircuitBreaker
 from app.services.cache import CacheBackend, MemoryCache, RedisCache, SecureCache
 from app.services.coalescing import Coalescer
 from app.services.donnees import CollecteDonnees
-from app.services.donnees_caf import SourceCaf
-from app.services.donnees_fiscales import AccesImpotParticulier, SourceImpot
+from app.services.donnees_caf import QuotasApiParticulier, SourceCaf
+from app.services.donnees_fiscales import AccesImpotParticulier, CacheImpot, SourceImpot
 from app.services.eligibilite import EligibiliteService
+from app.services.impot_particulier import FOURNISSEUR as FOURNISSEUR_IMPOT
 from app.services.impot_particulier import TokenProvider, TokenProviders, create_http_client
 from app.services.journal import Journal
 from app.services.keys import KeyRing
-from app.services.organismes import AnnuaireOrganismes, Client, Organisme, hash_api_key
+from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets
+from app.services.organismes_admin import AdministrationOrganismes, NouvelOrganisme
 from app.services.pre_remplissage import PreRemplissageService
+from app.services.protection import Protection
+from app.services.quotas import Limiter, MemoryLimiter, Quota, Quotas, RedisLimiter
+from app.services.ratelimit import LimiteurClients
 from app.simulators.api_particulier.app import create_simulator_app
 from app.simulators.impot_particulier import (
     BASE_PATH,
@@ -59,6 +65,10 @@ class Services:
     pre_remplissage: PreRemplissageService
     redis: Redis | None
     api_particulier_url: str
+    #: Per-client request limit (issue #7).
+    limiteur: LimiteurClients
+    #: The shared upstream limiter (issue 6), for `/readyz`.
+    quotas: Quotas | None = None
 
 
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
@@ -101,16 +111,21 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         timeout=httpx.Timeout(settings.api_particulier_timeout_seconds),
     )
 
-    coalescer = Coalescer()
-    annuaire = _annuaire(settings)
+    # --- upstream protection (issue 6): one limiter and one coalescer for every provider ---------
+    # With Redis, both are shared by every worker and replica; without, they hold for this process.
+    limiter: Limiter = RedisLimiter(redis) if redis is not None else MemoryLimiter()
+    quotas = Quotas(limiter)
+    coalescer = Coalescer(
+        redis,
+        attente_max_seconds=settings.coalescing_attente_max_seconds,
+        # The lock outlives the leader's longest call (its deadline) but not much more.
+        verrou_ttl_seconds=settings.request_deadline_seconds + 2,
+    )
+    annuaire = await _annuaire(settings, engine)
     collecte = CollecteDonnees(
-        caf=SourceCaf(
-            api_particulier=api_particulier,
-            cache=cache,
-            coalescer=coalescer,
-            ttl_quotient_familial=settings.cache_ttl_quotient_familial_seconds,
-        ),
-        impot=await _source_impot(settings, stack, cache, coalescer),
+        caf=_source_caf(settings, api_particulier, cache, coalescer, quotas),
+        impot=await _source_impot(settings, stack, cache, coalescer, quotas),
+        budget_seconds=settings.request_deadline_seconds,
     )
     eligibilite = EligibiliteService(collecte=collecte, journal=journal, keyring=keyring)
     return Services(
@@ -124,11 +139,53 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         pre_remplissage=PreRemplissageService(collecte=collecte, journal=journal, keyring=keyring),
         redis=redis,
         api_particulier_url=api_particulier_url,
+        quotas=quotas,
+        limiteur=LimiteurClients(
+            limite=settings.client_rate_limit_requests,
+            fenetre_secondes=settings.client_rate_limit_window_seconds,
+            redis=redis,
+        ),
+    )
+
+
+def _source_caf(
+    settings: Settings,
+    api_particulier: ApiParticulierClient,
+    cache: SecureCache,
+    coalescer: Coalescer,
+    quotas: Quotas,
+) -> SourceCaf:
+    """API Particulier's data sets behind the breaker, the shared quotas and the retries (issue 6)."""
+    marge = settings.quota_marge_seconds
+    protection = Protection(
+        fournisseur=ApiParticulierClient.FOURNISSEUR,
+        breaker=CircuitBreaker(
+            ApiParticulierClient.FOURNISSEUR,
+            seuil=settings.breaker_seuil_echecs,
+            ouverture_seconds=settings.breaker_ouverture_seconds,
+            sonde=api_particulier.ping,  # free and not rate-limited
+        ),
+        quotas=quotas,
+        tentatives=settings.upstream_tentatives,
+        budget_seconds=settings.request_deadline_seconds,
+    )
+    return SourceCaf(
+        api_particulier=api_particulier,
+        cache=cache,
+        coalescer=coalescer,
+        protection=protection,
+        quotas=QuotasApiParticulier(
+            Quota("api_particulier.jeton", settings.quota_api_particulier_par_jeton_par_seconde, 1 + marge),
+            Quota("api_particulier.ip", settings.quota_api_particulier_par_ip_par_minute, 60 + marge),
+        ),
+        ttl_quotient_familial=settings.cache_ttl_quotient_familial_seconds,
+        ttl_prestations=settings.cache_ttl_prestations_seconds,
+        stale_max_seconds=settings.cache_stale_max_seconds,
     )
 
 
 async def _source_impot(
-    settings: Settings, stack: AsyncExitStack, cache: SecureCache, coalescer: Coalescer
+    settings: Settings, stack: AsyncExitStack, cache: SecureCache, coalescer: Coalescer, quotas: Quotas
 ) -> SourceImpot | None:
     """API Impôt particulier: the built-in simulator in sandbox mode, else the configured one."""
     if settings.uses_builtin_api_impot_particulier:
@@ -167,29 +224,59 @@ async def _source_impot(
         tokens=TokenProviders(token_provider),
         cache=cache,
         coalescer=coalescer,
+        protection=Protection(
+            fournisseur=FOURNISSEUR_IMPOT,
+            # No free ping at DGFiP: the half-open trial is one real call.
+            breaker=CircuitBreaker(
+                FOURNISSEUR_IMPOT,
+                seuil=settings.breaker_seuil_echecs,
+                ouverture_seconds=settings.breaker_ouverture_seconds,
+            ),
+            quotas=quotas,
+            tentatives=settings.upstream_tentatives,
+            budget_seconds=settings.request_deadline_seconds,
+        ),
+        quota=Quota(
+            "impot_particulier.client",
+            settings.quota_impot_par_client_par_minute,
+            60 + settings.quota_marge_seconds,
+        ),
+        cache_impot=CacheImpot(
+            actif=settings.cache_impot_actif, ttl_seconds=settings.cache_ttl_impot_seconds
+        ),
     )
 
 
-def _annuaire(settings: Settings) -> AnnuaireOrganismes:
-    """Sandbox: the demo organisme and its demo key. Production organismes come with issue #7."""
-    if not settings.is_sandbox:
-        logger.warning("organismes.none_configured", mode=settings.gateway_mode)
-        return AnnuaireOrganismes([], {})
-    reglement = charger_reglement(settings.reglements_dir / settings.demo_reglement_file)
+async def _annuaire(settings: Settings, engine: AsyncEngine) -> AnnuaireOrganismes:
+    """The organismes of the database; in sandbox mode the demo organisme and its demo key are
+    (re)installed first, so `make run` needs no set-up."""
+    chiffrement = ChiffrementSecrets(settings.gateway_secret_key)
+    if settings.is_sandbox:
+        await _installer_demo(settings, engine, chiffrement)
+    annuaire = AnnuaireOrganismes(
+        engine,
+        chiffrement,
+        reglements_dir=settings.reglements_dir,
+        ttl_seconds=settings.api_key_cache_ttl_seconds,
+    )
+    await annuaire.charger()
+    return annuaire
+
+
+async def _installer_demo(settings: Settings, engine: AsyncEngine, chiffrement: ChiffrementSecrets) -> None:
     token = settings.api_particulier_token
     if token is None:
         token = SecretStr(SANDBOX_UPSTREAM_TOKEN)
-    demo = Organisme(
+    demo = NouvelOrganisme(
         id="ccas-demoville",
         nom="CCAS de Démoville (fictif)",
         siret=settings.gateway_demo_siret or DEMO_ORGANISME_SIRET,
-        reglement=reglement,
+        reglement=settings.demo_reglement_file,
         api_particulier_token=token,
         impot_client_id=settings.api_impot_particulier_client_id
         or (SIMULATEUR_CLIENT_ID if settings.uses_builtin_api_impot_particulier else None),
         impot_client_secret=settings.api_impot_particulier_client_secret
         or (SecretStr(SIMULATEUR_CLIENT_SECRET) if settings.uses_builtin_api_impot_particulier else None),
     )
-    client = Client(id="demo", organisme_id=demo.id)
-    key = settings.gateway_demo_api_key.get_secret_value()
-    return AnnuaireOrganismes([demo], {hash_api_key(key): client})
+    admin = AdministrationOrganismes(engine, chiffrement, reglements_dir=settings.reglements_dir)
+    await admin.installer_demo(demo, "demo", settings.gateway_demo_api_key)

@@ -33,9 +33,11 @@ async def get_appelant(
 ) -> Appelant:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise AuthenticationRequired("Une clé d'API est requise : en-tête « Authorization: Bearer <clé> ».")
-    appelant = services.annuaire.authentifier(credentials.credentials)
+    appelant = await services.annuaire.authentifier(credentials.credentials)
     if appelant is None:
-        raise AuthenticationRequired("Cette clé d'API est inconnue ou révoquée.")
+        raise AuthenticationRequired("Cette clé d'API est inconnue, révoquée ou expirée.")
+    # Counted once authenticated, per client: an unknown key cannot spend another client's allowance.
+    await services.limiteur.verifier(appelant.client.id)
     return appelant
 
 
@@ -72,3 +74,4 @@ AgentIdDep = Annotated[str | None, Depends(get_agent_id)]
 EligibiliteAppelant = Annotated[Appelant, scope_requis("eligibilite")]
 DonneesAppelant = Annotated[Appelant, scope_requis("donnees")]
 SimulationsAppelant = Annotated[Appelant, scope_requis("simulations")]
+JournalAppelant = Annotated[Appelant, scope_requis("journal:lecture")]

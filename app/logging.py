@@ -70,8 +70,10 @@ def configure_logging(*, level: str = "INFO", json: bool | None = None) -> None:
         cache_logger_on_first_use=False,
     )
     # Library loggers: httpx/httpcore log full URLs (identity in the query string) at INFO;
-    # uvicorn's access log prints request lines. Both stay quiet; our middleware logs requests.
-    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+    # uvicorn's access log prints request lines; aiosqlite (DEBUG) and SQLAlchemy's engine log
+    # every statement with its parameters, i.e. the journaled facts. All stay quiet; our middleware
+    # logs requests.
+    for noisy in ("httpx", "httpcore", "uvicorn.access", "aiosqlite", "sqlalchemy.engine"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").disabled = True
 

@@ -15,7 +15,7 @@ from app.config import Settings, get_settings
 from app.container import Services, open_services
 from app.errors import register_problem_handlers
 from app.logging import RequestContextMiddleware, configure_logging
-from app.routers import decisions, donnees, eligibilite, health, reglement, simulations
+from app.routers import decisions, donnees, eligibilite, health, journal, reglement, simulations
 
 DESCRIPTION = """
 Passerelle d'éligibilité des CCAS : à partir de l'identité d'un demandeur, elle obtient les
@@ -57,4 +57,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(donnees.router)
     app.include_router(reglement.router)
     app.include_router(simulations.router)
+    app.include_router(journal.router)
     return app

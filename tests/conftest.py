@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import stamina
 from asgi_lifespan import LifespanManager
 
 from app.config import Settings
@@ -17,6 +18,15 @@ from app.simulators.api_particulier.app import create_simulator_app
 from app.simulators.server import serve_simulator
 
 DEMO_KEY = "cle-de-test-demo"
+
+
+@pytest.fixture(autouse=True)
+def _retries_without_sleeping() -> Iterator[None]:
+    """stamina's testing mode: upstream retries happen (3 attempts, as configured) but never sleep."""
+    with stamina.set_testing(True, attempts=3):
+        yield
+
+
 AUTH = {"Authorization": f"Bearer {DEMO_KEY}"}
 
 

@@ -1,4 +1,5 @@
-"""Tables of the audit journal: one row per consultation, one per decision rendered.
+"""Tables of the audit journal (one row per consultation, one per decision rendered) and of the
+organismes, their clients and API keys.
 
 No column holds a name, birth date, address or numéro fiscal: the applicant appears only as a keyed
 pseudonym. Alembic migrations (app/db/migrations) create these tables; a test checks they agree.
@@ -18,8 +19,10 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     Uuid,
 )
@@ -125,3 +128,57 @@ class DecisionRow(Base):
         Index("ix_decisions_organisme_id_cree_le", "organisme_id", "cree_le"),
         Index("ix_decisions_cree_le", "cree_le"),
     )
+
+
+class OrganismeRow(Base):
+    """A CCAS served by the gateway. Its upstream secrets are stored encrypted (Fernet), never in clear."""
+
+    __tablename__ = "organismes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nom: Mapped[str] = mapped_column(String(200))
+    siret: Mapped[str] = mapped_column(String(14))
+    #: Path of its règlement file, absolute or relative to REGLEMENTS_DIR: the file stays the source
+    #: of truth (versioned, reviewed, tested), the database only says which one applies.
+    reglement: Mapped[str] = mapped_column(String(500))
+    api_particulier_token_chiffre: Mapped[str | None] = mapped_column(Text)
+    impot_client_id: Mapped[str | None] = mapped_column(String(200))
+    impot_client_secret_chiffre: Mapped[str | None] = mapped_column(Text)
+    #: Upstream scopes granted by its habilitations (JSON list); NULL means "not restricted here".
+    scopes_habilitation: Mapped[list[str] | None] = mapped_column(JSON)
+    #: Bumped by every change (`organisme recharger` too): workers reload an organisme whose version moved.
+    version: Mapped[int] = mapped_column(Integer)
+    cree_le: Mapped[datetime] = mapped_column(UtcDateTime)
+    modifie_le: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ClientRow(Base):
+    """The business software of one organisme; its scopes bound what its API keys may do."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisme_id: Mapped[str] = mapped_column(String(64), ForeignKey("organismes.id"))
+    nom: Mapped[str | None] = mapped_column(String(200))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    cree_le: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoque_le: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_clients_organisme_id", "organisme_id"),)
+
+
+class CleApiRow(Base):
+    """One API key of a client, as its SHA-256 digest only. A key works while it is neither revoked
+    nor expired: a rotation gives the old key an `expire_le` (the overlap) instead of revoking it."""
+
+    __tablename__ = "cles_api"
+
+    empreinte: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), ForeignKey("clients.id"))
+    #: The key's first characters, enough for an operator to tell keys apart in a listing.
+    prefixe: Mapped[str] = mapped_column(String(12))
+    cree_le: Mapped[datetime] = mapped_column(UtcDateTime)
+    expire_le: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoquee_le: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_cles_api_client_id", "client_id"),)

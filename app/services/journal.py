@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from sqlalchemy import insert, select, text
@@ -23,6 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import ConsultationRow, DecisionRow
 from app.errors import JournalUnavailable
+
+if TYPE_CHECKING:
+    from app.services.journal_lecture import FiltreJournal, PageJournal
 
 logger = structlog.get_logger(__name__)
 
@@ -63,6 +66,8 @@ _DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     sqlite3.Error,
     *_driver_errors(),
 )
+#: Public name, for the other services that read the same database (organismes, API keys).
+DATABASE_ERRORS = _DATABASE_ERRORS
 
 
 def _now() -> datetime:
@@ -225,6 +230,19 @@ class Journal:
             demandeur_pseudonyme=row.demandeur_pseudonyme,
             appels_fournisseurs=tuple(AppelFournisseur(**appel) for appel in row.appels_fournisseurs),
         )
+
+    async def lister(
+        self, organisme_id: str, filtre: FiltreJournal, *, limite: int, curseur: str | None = None
+    ) -> PageJournal:
+        """One page of the organisme's own journal (see app/services/journal_lecture.py)."""
+        from app.services.journal_lecture import lister  # noqa: PLC0415 - that module imports this one
+
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await lister(self._engine, organisme_id, filtre, limite=limite, curseur=curseur)
+        except _DATABASE_ERRORS as e:
+            logger.error("journal.read_failed", error_type=type(e).__name__)
+            raise JournalUnavailable("Le journal d'audit est indisponible : lecture impossible.") from e
 
     async def ping(self) -> bool:
         """Whether the database answers (for `/readyz`); never raises."""

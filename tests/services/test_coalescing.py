@@ -1,11 +1,18 @@
-"""In-process single-flight: concurrent identical calls share one factory call."""
+"""Single-flight: concurrent identical calls share one factory call, in a process and across
+worker processes (Redis lock, the leader's answer read from the shared cache)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from app.services.coalescing import Coalescer
 
@@ -130,3 +137,89 @@ async def test_failure_with_every_waiter_gone_is_not_reported_as_unretrieved() -
     finally:
         loop.set_exception_handler(None)
     assert reports == []
+
+
+# --- across workers (Redis lock) -------------------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.integration
+async def test_two_worker_processes_make_one_upstream_call() -> None:
+    """Two processes ask for the same key at the same instant: one calls, the other reads its answer."""
+    run = secrets.token_hex(6)
+    cle, compteur = f"eg:v1:test-coalescence:{run}", f"eg-test:{run}:appels"
+    debut = f"{time.time() + 1.0:.3f}"  # both processes are up by then
+    command = [
+        sys.executable,
+        "-m",
+        "tests.services.processus",
+        "coalescence",
+        REDIS_URL,
+        cle,
+        debut,
+        compteur,
+    ]
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        procs = [
+            await asyncio.create_subprocess_exec(*command, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
+            for _ in range(2)
+        ]
+        outputs = [json.loads((await p.communicate())[0]) for p in procs]
+        appels = int(await redis.get(compteur) or 0)
+    finally:
+        await redis.delete(cle, compteur, f"{cle}:verrou")
+        await redis.aclose()
+
+    assert [p.returncode for p in procs] == [0, 0]
+    assert appels == 1
+    assert [o["valeur"] for o in outputs] == [{"quotient_familial": 550}] * 2
+
+
+@pytest.mark.integration
+async def test_a_follower_reads_the_leaders_answer_instead_of_calling() -> None:
+    redis = Redis.from_url(REDIS_URL)
+    cle = f"eg:v1:test-coalescence:{secrets.token_hex(6)}"
+    stockage: dict[str, str] = {}
+    appels: list[str] = []
+
+    async def appel(nom: str) -> str:
+        appels.append(nom)
+        await asyncio.sleep(0.2)
+        stockage[cle] = nom
+        return nom
+
+    async def relire() -> str | None:
+        return stockage.get(cle)
+
+    # Two coalescers are two workers: in-process futures cannot join them, only the Redis lock.
+    worker_a, worker_b = Coalescer(redis), Coalescer(redis)
+    try:
+        results = await asyncio.gather(
+            worker_a.run(cle, lambda: appel("a"), relire=relire),
+            worker_b.run(cle, lambda: appel("b"), relire=relire),
+        )
+    finally:
+        await redis.delete(f"{cle}:verrou")
+        await redis.aclose()
+
+    assert len(appels) == 1
+    assert list(results) == [appels[0], appels[0]]
+
+
+async def test_without_redis_the_lock_is_skipped_and_the_call_made() -> None:
+    redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    try:
+        coalescer = Coalescer(redis)
+
+        async def relire() -> str | None:
+            return None
+
+        async def appel() -> str:
+            return "valeur"
+
+        assert await coalescer.run("eg:v1:test:k", appel, relire=relire) == "valeur"
+    finally:
+        await redis.aclose()

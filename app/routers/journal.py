@@ -1,0 +1,158 @@
+"""`GET /v1/journal`: the caller's organisme's consultations and decisions, filtered, paginated,
+as JSON or CSV. Never another organisme's rows: the organisme is part of the query itself."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
+
+from app.dependencies import JournalAppelant, ServicesDep
+from app.errors import FieldError, InvalidInput
+from app.schemas import journal as schemas
+from app.schemas.problem import PROBLEM_RESPONSES
+from app.services.eligibilite import FUSEAU_CCAS
+from app.services.journal_lecture import CurseurInvalide, EntreeJournal, FiltreJournal, PageJournal
+
+router = APIRouter(prefix="/v1", tags=["journal"])
+
+COLONNES_CSV = (
+    "consultation_id",
+    "cree_le",
+    "type",
+    "statut",
+    "client_id",
+    "agent_id",
+    "dossier_ref",
+    "demandeur_pseudonyme",
+    "decision_id",
+    "reglement_id",
+    "reglement_version",
+    "reglement_empreinte",
+    "resultats",
+    "appels_fournisseurs",
+)
+
+
+def _debut_du_jour(jour: date) -> datetime:
+    # Agents think in the town hall's civil days, not UTC's.
+    return datetime.combine(jour, time.min, tzinfo=FUSEAU_CCAS)
+
+
+@router.get(
+    "/journal",
+    response_model=schemas.PageJournal,
+    summary="Le journal d'audit de l'organisme (JSON ou CSV)",
+    responses={**PROBLEM_RESPONSES, 200: {"content": {"text/csv": {}}}},
+)
+async def get_journal(
+    *,
+    services: ServicesDep,
+    appelant: JournalAppelant,
+    du: Annotated[date | None, Query(description="Premier jour inclus (AAAA-MM-JJ, heure de Paris).")] = None,
+    au: Annotated[date | None, Query(description="Dernier jour inclus (AAAA-MM-JJ, heure de Paris).")] = None,
+    dossier_ref: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    agent_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    type: Annotated[Literal["eligibilite", "donnees", "simulation"] | None, Query()] = None,
+    limite: Annotated[int, Query(ge=1, le=1000, description="Entrées par page.")] = 100,
+    curseur: Annotated[str | None, Query(max_length=200, description="`curseur_suivant` reçu.")] = None,
+    format: Annotated[Literal["json", "csv"] | None, Query(description="Ou `Accept: text/csv`.")] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> schemas.PageJournal | Response:
+    """Consultations et décisions de l'organisme appelant, les plus récentes d'abord : qui (client,
+    agent), quand, pour quel dossier, quels appels aux fournisseurs (avec leurs identifiants de
+    requête), quel règlement et quels résultats. Le demandeur n'y figure que par un pseudonyme."""
+    if du is not None and au is not None and du > au:
+        raise InvalidInput.for_fields([FieldError("du", "la période commence après sa fin (au)")])
+    filtre = FiltreJournal(
+        du=_debut_du_jour(du) if du is not None else None,
+        au=_debut_du_jour(au + timedelta(days=1)) if au is not None else None,
+        dossier_ref=dossier_ref,
+        agent_id=agent_id,
+        type=type,
+    )
+    try:
+        page = await services.journal.lister(appelant.organisme.id, filtre, limite=limite, curseur=curseur)
+    except CurseurInvalide:
+        raise InvalidInput.for_fields(
+            [FieldError("curseur", "curseur de pagination invalide : reprenez celui d'une réponse")]
+        ) from None
+    if format == "csv" or (format is None and accept is not None and "text/csv" in accept):
+        return _csv(page)
+    return schemas.PageJournal(
+        entrees=[_entree(e) for e in page.entrees], curseur_suivant=page.curseur_suivant
+    )
+
+
+def _entree(entree: EntreeJournal) -> schemas.EntreeJournal:
+    return schemas.EntreeJournal(
+        consultation_id=entree.consultation_id,
+        cree_le=entree.cree_le,
+        type=entree.type,
+        statut=entree.statut,
+        client_id=entree.client_id,
+        agent_id=entree.agent_id,
+        dossier_ref=entree.dossier_ref,
+        demandeur_pseudonyme=entree.demandeur_pseudonyme,
+        appels_fournisseurs=[
+            schemas.AppelFournisseurJournal(
+                fournisseur=a.fournisseur,
+                endpoint=a.endpoint,
+                issue=a.issue,
+                request_id=a.request_id,
+                statut_http=a.statut_http,
+                depuis_cache=a.depuis_cache,
+            )
+            for a in entree.appels_fournisseurs
+        ],
+        decision_id=entree.decision_id,
+        reglement_id=entree.reglement_id,
+        reglement_version=entree.reglement_version,
+        reglement_empreinte=entree.reglement_empreinte,
+        resultats=[schemas.ResultatJournal(dispositif=d, statut=s) for d, s in entree.resultats],
+    )
+
+
+def _cellule(valeur: object) -> str:
+    texte = "" if valeur is None else str(valeur)
+    # A cell a spreadsheet would run as a formula (CSV injection, through a caller's dossier_ref).
+    return "'" + texte if texte[:1] in ("=", "+", "-", "@", "\t", "\r") else texte
+
+
+def _csv(page: PageJournal) -> Response:
+    sortie = io.StringIO()
+    ecrivain = csv.writer(sortie, lineterminator="\r\n")
+    ecrivain.writerow(COLONNES_CSV)
+    for e in page.entrees:
+        ecrivain.writerow(
+            [
+                _cellule(v)
+                for v in (
+                    e.consultation_id,
+                    e.cree_le.isoformat(),
+                    e.type,
+                    e.statut,
+                    e.client_id,
+                    e.agent_id,
+                    e.dossier_ref,
+                    e.demandeur_pseudonyme,
+                    e.decision_id,
+                    e.reglement_id,
+                    e.reglement_version,
+                    e.reglement_empreinte,
+                    " | ".join(f"{d}={s}" for d, s in e.resultats),
+                    " | ".join(
+                        f"{a.fournisseur} {a.endpoint} {a.issue} {a.request_id or ''}".rstrip()
+                        for a in e.appels_fournisseurs
+                    ),
+                )
+            ]
+        )
+    headers = {"Content-Disposition": 'attachment; filename="journal.csv"'}
+    if page.curseur_suivant is not None:
+        headers["X-Curseur-Suivant"] = page.curseur_suivant
+    return Response(sortie.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)

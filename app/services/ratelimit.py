@@ -1,0 +1,89 @@
+"""Per-client request rate limit: one noisy business software must not eat the organismes' shared
+upstream quota. Fixed windows (INCR + EXPIRE): shared by all workers through Redis when configured,
+per process otherwise.
+
+This limits *requests to the gateway* per client; the upstream limiter (quotas) separately keeps
+the gateway under each provider's own limits.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.errors import TooManyRequests
+
+logger = structlog.get_logger(__name__)
+
+
+def _refus(limite: int, fenetre: int, retry_after: int) -> TooManyRequests:
+    return TooManyRequests(
+        f"Ce client a dépassé {limite} requêtes par {fenetre} secondes : "
+        f"réessayez dans {retry_after} seconde{'s' if retry_after > 1 else ''}.",
+        retry_after=retry_after,
+    )
+
+
+class LimiteurClients:
+    """At most `limite` requests per client per window of `fenetre_secondes` (0 disables it)."""
+
+    def __init__(
+        self,
+        *,
+        limite: int,
+        fenetre_secondes: int,
+        redis: Redis | None = None,
+        prefixe: str = "eg:limite-client:",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if fenetre_secondes <= 0:
+            raise ValueError("la fenêtre du limiteur doit être positive")
+        self._limite = limite
+        self._fenetre = fenetre_secondes
+        self._redis = redis
+        self._prefixe = prefixe
+        self._clock = clock
+        # In-process windows: client id -> (window number, count). One entry per client, replaced
+        # when its window ends, so memory stays bounded by the number of clients.
+        self._compteurs: dict[str, tuple[int, int]] = {}
+
+    @property
+    def actif(self) -> bool:
+        return self._limite > 0
+
+    async def verifier(self, client_id: str) -> None:
+        """Count one request of `client_id`; raise `TooManyRequests` (429, Retry-After) past the limit."""
+        if not self.actif:
+            return
+        now = self._clock()
+        fenetre = int(now // self._fenetre)
+        retry_after = max(1, math.ceil((fenetre + 1) * self._fenetre - now))
+        compte = await self._incrementer(client_id, fenetre)
+        if compte > self._limite:
+            logger.info("ratelimit.refused", client_id=client_id, limite=self._limite)
+            raise _refus(self._limite, self._fenetre, retry_after)
+
+    async def _incrementer(self, client_id: str, fenetre: int) -> int:
+        if self._redis is not None:
+            key = f"{self._prefixe}{client_id}:{fenetre}"
+            try:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.incr(key)
+                    # Set on every hit (cheap) rather than on the first: a lost EXPIRE can never
+                    # leave a counter that blocks the client forever.
+                    pipe.expire(key, self._fenetre + 1)
+                    compte, _ = await pipe.execute()
+                return int(compte)
+            except (RedisError, OSError) as e:
+                # The limit protects a quota, it does not guard data: fall back to this process's count
+                # rather than refuse every request while Redis is down.
+                logger.warning("ratelimit.redis_unavailable", error_type=type(e).__name__)
+        courant, compte = self._compteurs.get(client_id, (fenetre, 0))
+        compte = compte + 1 if courant == fenetre else 1
+        self._compteurs[client_id] = (fenetre, compte)
+        return compte
