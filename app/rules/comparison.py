@@ -16,12 +16,15 @@ from typing import Any
 from app.rules import explain
 from app.rules.derived import DERIVES, Incalculable, faits_de_base, libelle_du_fait, unite_du_fait
 from app.rules.facts import CATALOGUE_FAITS, Fait, Faits, Source
-from app.rules.model import EnVigueur, RefFait, Reglement
-from app.rules.plan import Feuille, Regles
-from app.rules.results import ConditionEvaluee
+from app.rules.model import RefFait
+from app.rules.plan import Feuille, Regles, Seuil
+from app.rules.results import ValeurAffichee
+
+# Resolution and Presentation live for one evaluation and are never changed once built: not frozen,
+# because a frozen dataclass is several times slower to build.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Resolution:
     """A fact's value at the reference date (an interval), or why it is not known."""
 
@@ -51,16 +54,17 @@ def _source_commune(sources: list[tuple[str, Source]]) -> Source:
     if len(sources) == 1:
         return sources[0][1]
     toutes = [s for _, s in sources]
-    fournisseurs = "+".join(dict.fromkeys(s.fournisseur for s in toutes))
     periodes = {s.periode for s in toutes}
+    obtenus = [s.obtenu_le for s in toutes if s.obtenu_le]
+    ids = {s.request_id for s in toutes}
     return Source(
-        fournisseur=fournisseurs,
+        fournisseur="+".join(dict.fromkeys([s.fournisseur for s in toutes])),
         certifie=all(s.certifie for s in toutes),
         periode=periodes.pop() if len(periodes) == 1 else None,
-        obtenu_le=min((s.obtenu_le for s in toutes if s.obtenu_le), default=None),
+        obtenu_le=min(obtenus) if obtenus else None,
         depuis_cache=any(s.depuis_cache for s in toutes),
         # Facts from one upstream answer (RFR and parts…) keep its request id, to quote to support.
-        request_id=ids.pop() if len(ids := {s.request_id for s in toutes}) == 1 else None,
+        request_id=ids.pop() if len(ids) == 1 else None,
     )
 
 
@@ -69,7 +73,7 @@ def _mois(periode: str) -> int:
     return annee * 12 + (int(periode[5:7]) - 1 if len(periode) >= 7 else 11)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Presentation:
     """A fresh-checked resolution with its French context text, shared by every leaf that reads it."""
 
@@ -86,15 +90,14 @@ _NOMBRES = (int, Decimal, Fraction)
 class Resolveur:
     """Resolves facts for one evaluation, memoising derived values and their presentation."""
 
-    __slots__ = ("faits", "jour", "memo", "presentations", "reglement", "vigueur")
+    __slots__ = ("faits", "jour", "memo", "presentations")
 
-    def __init__(self, reglement: Reglement, faits: Faits, jour: date, vigueur: EnVigueur) -> None:
-        self.reglement = reglement
+    def __init__(self, faits: Faits, jour: date, presentations: int) -> None:
         self.faits = faits
         self.jour = jour
-        self.vigueur = vigueur
         self.memo: dict[RefFait, Resolution] = {}
-        self.presentations: dict[str, Presentation] = {}
+        # By the leaf's presentation index: leaves reading the same fact under the same rules share it.
+        self.presentations: list[Presentation | None] = [None] * presentations
 
     def resoudre(self, ref: RefFait) -> Resolution:
         resolution = self.memo.get(ref)
@@ -104,6 +107,10 @@ class Resolveur:
 
     def _resoudre(self, ref: RefFait) -> Resolution:
         libelle, unite, bases, pieces = _informations(ref)
+        if ref.nom not in DERIVES and (fait := self.faits.connus.get(ref.nom)) is not None:
+            # A known base fact (the usual case): what the general path below gives, more directly.
+            valeur, source = fait.valeur, fait.source
+            return Resolution(libelle, unite, valeur, valeur, source, ((ref.nom, source),), None, pieces)
         connus: dict[str, Fait] = {}
         raisons: list[str] = []
         for nom in bases:
@@ -162,13 +169,11 @@ class Resolveur:
                     notes.append(f"revenus {periode[:4]} acceptés à défaut de revenus plus récents")
         return replace(resolution, note="; ".join(notes)) if notes else resolution
 
-    def evaluer_feuille(self, feuille: Feuille) -> ConditionEvaluee:
-        return evaluer_feuille(feuille, self)
-
-    def presenter(self, cle: str, ref: RefFait, regles: Regles) -> Presentation:
-        presentation = self.presentations.get(cle)
+    def presenter(self, feuille: Feuille) -> Presentation:
+        presentation = self.presentations[feuille.presentation]
         if presentation is None:
-            presentation = self.presentations[cle] = _presenter(self.resoudre_frais(ref, regles))
+            resolution = self.resoudre_frais(feuille.comparaison.fait, feuille.regles)
+            presentation = self.presentations[feuille.presentation] = _presenter(resolution)
         return presentation
 
 
@@ -211,54 +216,51 @@ def _conclusion(satisfaite: bool, ecart: Decimal | None, sens: int, unite: str |
     return f"{conclusion}, {manque} {explain.nombre(abs(ecart), unite)}"
 
 
-def evaluer_feuille(feuille: Feuille, resolveur: Resolveur) -> ConditionEvaluee:
-    presentation = resolveur.presentations.get(feuille.cle) or resolveur.presenter(
-        feuille.cle, feuille.comparaison.fait, feuille.regles
-    )
+#: The fields of a `ConditionEvaluee`, in order: worked out once per distinct leaf and evaluation,
+#: then given to a new `ConditionEvaluee` for each aid that has the leaf.
+ChampsCondition = tuple[
+    str, str, ValeurAffichee, ValeurAffichee, bool | None, Decimal | None, Source | None, str | None,
+    str | None, str, str | None,
+]  # fmt: skip
+
+
+def evaluer_feuille(feuille: Feuille, seuil: Seuil, presentation: Presentation) -> ChampsCondition:
     resolution = presentation.resolution
-    seuil = feuille.textes.get(resolveur.jour) or feuille.seuil(resolveur.jour)
     if resolution.inconnu is not None:
         piece = resolution.pieces[0] if resolution.pieces else None
         demande = f" ; pièce à demander : {piece}" if piece else ""
-        texte = (
-            f"Impossible d'établir {feuille.libelle} ({resolution.inconnu}) : condition à vérifier{demande}."
-        )
-        # Positional arguments: a frozen dataclass builds noticeably faster without keywords.
-        return ConditionEvaluee(
+        texte = f"{feuille.impossible}{resolution.inconnu}) : condition à vérifier{demande}."
+        return (
             feuille.critere, feuille.operateur, seuil.montre, None, None, None, resolution.source,
             seuil.deliberation, feuille.parametre, texte, piece,
         )  # fmt: skip
     bas = resolution.bas
+    valeur_seuil = seuil.valeur
     if type(bas) is Fraction:
         # Only a ratio without finite decimal form (1000 / 3) gets here; compare as fractions.
-        satisfaite = feuille.comparer(bas, resolution.haut, Fraction(seuil.valeur))
+        satisfaite = feuille.comparer(bas, resolution.haut, Fraction(valeur_seuil))
     else:
-        satisfaite = feuille.comparer(bas, resolution.haut, seuil.valeur)
+        satisfaite = feuille.comparer(bas, resolution.haut, valeur_seuil)
     ecart = None
-    if feuille.sens and presentation.exacte:
-        if type(bas) is Decimal and type(seuil.valeur) is Decimal:
-            ecart = bas - seuil.valeur if feuille.sens > 0 else seuil.valeur - bas
+    sens = feuille.sens
+    if sens and presentation.exacte:
+        if type(bas) is Decimal and type(valeur_seuil) is Decimal:
+            ecart = bas - valeur_seuil if sens > 0 else valeur_seuil - bas
         else:
-            ecart = _ecart_exact(feuille.sens, bas, seuil.valeur)
+            ecart = _ecart_exact(sens, bas, valeur_seuil)
     piece = None
     if satisfaite is None:
         piece = resolution.pieces[0] if resolution.pieces else None
         demande = f" ; pièce à demander : {piece}" if piece else ""
-        texte = (
-            f"{feuille.sujet} ({presentation.contexte}) ne permet pas de conclure par rapport "
-            f"{seuil.apres_a} : condition à vérifier{demande}."
-        )
+        texte = f"{feuille.sujet} ({presentation.contexte}){seuil.indecise}{demande}."
     else:
         if presentation.numerique:
-            affirmatif, negatif, _ = feuille.verbes_nombre
-            cible = seuil.apres_verbe_nombre
+            suite = seuil.remplie_nombre if satisfaite else seuil.non_remplie_nombre
         else:
-            affirmatif, negatif, _ = feuille.verbes_texte
-            cible = seuil.apres_verbe_texte
-        verbe = affirmatif if satisfaite else negatif
-        conclusion = _conclusion(satisfaite, ecart, feuille.sens, resolution.unite)
-        texte = f"{feuille.sujet} ({presentation.contexte}) {verbe} {cible} : {conclusion}."
-    return ConditionEvaluee(
+            suite = seuil.remplie_texte if satisfaite else seuil.non_remplie_texte
+        conclusion = _conclusion(satisfaite, ecart, sens, resolution.unite)
+        texte = f"{feuille.sujet} ({presentation.contexte}){suite}{conclusion}."
+    return (
         feuille.critere, feuille.operateur, seuil.montre, presentation.valeur, satisfaite, ecart,
         resolution.source, seuil.deliberation, feuille.parametre, texte, piece,
     )  # fmt: skip

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from math import gcd
 
 from app.rules.dates import DatePartielle
 from app.rules.facts import CATALOGUE_FAITS, Fait, MembreFoyer, TypeFait
@@ -27,15 +28,36 @@ _TROIS_DIXIEMES = Decimal("0.3")
 def exact(valeur: Fraction) -> Decimal | Fraction:
     """The ratio as a `Decimal` when it has a finite decimal form (it is then exactly equal), else
     the `Fraction` itself: comparisons stay exact either way, and Decimals compare faster."""
-    denominateur = valeur.denominator
+    decimal = _decimal_exact(valeur.numerator, valeur.denominator)
+    return valeur if decimal is None else decimal
+
+
+def _decimal_exact(numerateur: int, denominateur: int) -> Decimal | None:
+    """numerateur / denominateur (in lowest terms, denominateur > 0) as an equal `Decimal`, if any."""
+    reste = denominateur
     for facteur in (2, 5):
-        while denominateur % facteur == 0:
-            denominateur //= facteur
-    if denominateur == 1:
-        decimal = Decimal(valeur.numerator) / Decimal(valeur.denominator)
-        if Fraction(decimal) == valeur:  # guard against the 28-digit context
+        while reste % facteur == 0:
+            reste //= facteur
+    if reste == 1:
+        decimal = Decimal(numerateur) / Decimal(denominateur)
+        if decimal.as_integer_ratio() == (numerateur, denominateur):  # guard against the 28-digit context
             return decimal
-    return valeur
+    return None
+
+
+def rapport(dividende: Nombre, diviseur: Nombre) -> Decimal | Fraction:
+    """`exact(Fraction(dividende) / Fraction(diviseur))`, without building the intermediate Fractions."""
+    n1, d1 = dividende.as_integer_ratio()
+    n2, d2 = diviseur.as_integer_ratio()
+    if n2 == 0:
+        return exact(Fraction(dividende) / Fraction(diviseur))  # raises ZeroDivisionError, as it did
+    numerateur, denominateur = n1 * d2, d1 * n2
+    if denominateur < 0:
+        numerateur, denominateur = -numerateur, -denominateur
+    commun = gcd(numerateur, denominateur)
+    numerateur, denominateur = numerateur // commun, denominateur // commun
+    decimal = _decimal_exact(numerateur, denominateur)
+    return Fraction(numerateur, denominateur) if decimal is None else decimal
 
 
 class Incalculable(Exception):
@@ -98,12 +120,12 @@ def _quotient_fiscal(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Int
     parts = _nombre(faits, "nombre_de_parts")
     if parts <= 0:
         raise Incalculable("le nombre de parts fiscales est nul")
-    valeur = exact(Fraction(_nombre(faits, "revenu_fiscal_de_reference")) / Fraction(parts))
+    valeur = rapport(_nombre(faits, "revenu_fiscal_de_reference"), parts)
     return valeur, valeur
 
 
 def _quotient_fiscal_mensuel(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
-    mensuel = exact(Fraction(_quotient_fiscal(faits, jour, ref)[0]) / 12)
+    mensuel = rapport(_quotient_fiscal(faits, jour, ref)[0], 12)
     return mensuel, mensuel
 
 
@@ -131,7 +153,7 @@ def _uc(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
 
 def _revenu_par_uc(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
     uc = unites_de_consommation(_personnes_fiscales(faits))
-    valeur = exact(Fraction(_nombre(faits, "revenu_fiscal_de_reference")) / Fraction(uc))
+    valeur = rapport(_nombre(faits, "revenu_fiscal_de_reference"), uc)
     return valeur, valeur
 
 

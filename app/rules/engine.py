@@ -8,15 +8,14 @@ known facts already decide it is decided, and only an undecided one is `a_verifi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from app.rules import explain
-from app.rules.comparison import Resolution, Resolveur
+from app.rules.comparison import Resolution, Resolveur, evaluer_feuille
 from app.rules.facts import Faits
 from app.rules.model import EnVigueur, Reglement, Tranche
-from app.rules.plan import PlanDispositif, plan
+from app.rules.plan import Feuille, PlanDispositif, PlanReglement, Preparation, plan
 from app.rules.results import (
     BaremeApplique,
     ConditionEvaluee,
@@ -107,63 +106,98 @@ def _calculer_montant(
     return resultat
 
 
-def _libelles(compile: PlanDispositif, conditions: list[ConditionEvaluee], etat: bool | None) -> list[str]:
-    """French names of the facts whose conditions are in `etat` (leaves come in evaluation order)."""
-    trouves = [f.libelle for f, c in zip(compile.feuilles, conditions, strict=True) if c.satisfaite is etat]
-    return list(dict.fromkeys(trouves))
+_SANS_MONTANT = _Montant()
 
 
-def _evaluer_dispositif(
-    compile: PlanDispositif, reglement: Reglement, resolveur: Resolveur, vigueur: EnVigueur
-) -> ResultatDispositif:
-    dispositif = compile.dispositif
-    conditions: list[ConditionEvaluee] = []
-    verdict = compile.racine.evaluer(resolveur, conditions)
-    montant = _Montant()
-    pieces: tuple[str, ...] = ()
-    if verdict is True:
-        montant = _calculer_montant(compile, reglement, resolveur, vigueur)
-        if montant.vide:
-            verdict = None
-    if verdict is True:
-        statut = Statut.ELIGIBLE
-        motif = explain.motif_eligible(len(conditions), montant.phrase)
-    elif verdict is False:
-        statut = Statut.NON_ELIGIBLE
-        motif = explain.motif_non_eligible(_libelles(compile, conditions, False))
-    else:
-        statut = Statut.A_VERIFIER
-        demandees = [
-            c.piece_justificative for c in conditions if c.satisfaite is None and c.piece_justificative
+class _Evaluation:
+    """One evaluation in progress: its facts resolved, each distinct leaf and amount worked out once."""
+
+    __slots__ = ("conditions", "montants", "reglement", "resolveur", "vigueur")
+
+    def __init__(
+        self, reglement: Reglement, compile: PlanReglement, preparation: Preparation, resolveur: Resolveur
+    ) -> None:
+        self.reglement = reglement
+        self.resolveur = resolveur
+        self.vigueur = preparation.vigueur
+        # Every condition of every chosen aid is explained, so every distinct leaf is needed.
+        self.conditions = [
+            evaluer_feuille(f, s, resolveur.presenter(f))
+            for f, s in zip(preparation.feuilles, preparation.seuils, strict=True)
         ]
-        pieces = tuple(dict.fromkeys([*demandees, *montant.pieces]))
-        inconnues = [*_libelles(compile, conditions, None), *montant.vide]
-        motif = explain.motif_a_verifier(list(dict.fromkeys(inconnues)), pieces)
-    eligible = statut is Statut.ELIGIBLE
-    # Positional arguments: a frozen dataclass builds noticeably faster without keywords.
-    return ResultatDispositif(
-        dispositif.id, dispositif.libelle, statut, motif, tuple(conditions),
-        montant.montant if eligible else None, montant.tranche if eligible else None,
-        pieces, dispositif.base_legale, explain.deliberation(dispositif.deliberation),
-    )  # fmt: skip
+        self.montants: list[_Montant | None] = [None] * compile.montants
+
+    def dispositif(self, compile: PlanDispositif, positions: tuple[int, ...]) -> ResultatDispositif:
+        calculees = self.conditions
+        champs = [calculees[i] for i in positions]
+        conditions = tuple([ConditionEvaluee(*c) for c in champs])
+        satisfaites = [c[4] for c in champs]
+        if compile.plat:
+            verdict = False if False in satisfaites else None if None in satisfaites else True
+        else:
+            verdict = compile.racine.evaluer(satisfaites)
+        montant = _SANS_MONTANT
+        pieces: tuple[str, ...] = ()
+        if verdict is True and compile.montant is not None:
+            calcule = self.montants[compile.montant]
+            if calcule is None:
+                calcule = self.montants[compile.montant] = _calculer_montant(
+                    compile, self.reglement, self.resolveur, self.vigueur
+                )
+            montant = calcule
+            if montant.vide:
+                verdict = None
+        if verdict is True:
+            statut = Statut.ELIGIBLE
+            motif = explain.motif_eligible(len(conditions), montant.phrase)
+        elif verdict is False:
+            statut = Statut.NON_ELIGIBLE
+            motif = explain.motif_non_eligible(_libelles(compile, satisfaites, False))
+        else:
+            statut = Statut.A_VERIFIER
+            demandees = [
+                c.piece_justificative for c in conditions if c.satisfaite is None and c.piece_justificative
+            ]
+            pieces = tuple(dict.fromkeys([*demandees, *montant.pieces]))
+            inconnues = [*_libelles(compile, satisfaites, None), *montant.vide]
+            motif = explain.motif_a_verifier(list(dict.fromkeys(inconnues)), pieces)
+        dispositif = compile.dispositif
+        eligible = statut is Statut.ELIGIBLE
+        return ResultatDispositif(
+            dispositif.id, dispositif.libelle, statut, motif, conditions,
+            montant.montant if eligible else None, montant.tranche if eligible else None,
+            pieces, dispositif.base_legale, compile.deliberation,
+        )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class _Preparation:
-    plans: list[PlanDispositif]
-    vigueur: EnVigueur
-    parametres_appliques: tuple[ParametreApplique, ...]
-    baremes_appliques: tuple[BaremeApplique, ...]
+def _libelles(compile: PlanDispositif, satisfaites: list[bool | None], etat: bool | None) -> list[str]:
+    """French names of the facts whose conditions are in `etat` (leaves come in evaluation order)."""
+    trouves = [f.libelle for f, s in zip(compile.feuilles, satisfaites, strict=True) if s is etat]
+    return list(dict.fromkeys(trouves))
 
 
 def verifier_applicable(
     reglement: Reglement, date_reference: date, dispositifs: Sequence[str] | None = None
 ) -> None:
     """Raise `DispositifInconnu` or `ParametreSansValeur` now, before any data is fetched."""
-    _preparer(reglement, date_reference, dispositifs)
+    _preparer(plan(reglement), reglement, date_reference, dispositifs)
 
 
-def _preparer(reglement: Reglement, date_reference: date, dispositifs: Sequence[str] | None) -> _Preparation:
+def _preparer(
+    compile: PlanReglement, reglement: Reglement, date_reference: date, dispositifs: Sequence[str] | None
+) -> Preparation:
+    """The dated data the chosen aids need, prepared once per (date, aids) and kept."""
+    cle = (date_reference, None if dispositifs is None else tuple(dispositifs))
+    preparation = compile.preparations.get(cle)
+    if preparation is None:
+        preparation = _preparation(compile, reglement, date_reference, dispositifs)
+        compile.garder(cle, preparation)
+    return preparation
+
+
+def _preparation(
+    compile: PlanReglement, reglement: Reglement, date_reference: date, dispositifs: Sequence[str] | None
+) -> Preparation:
     if dispositifs is None:
         choisis = reglement.dispositifs
     else:
@@ -173,8 +207,7 @@ def _preparer(reglement: Reglement, date_reference: date, dispositifs: Sequence[
         voulus = set(dispositifs)
         choisis = tuple(d for d in reglement.dispositifs if d.id in voulus)
     vigueur = reglement.en_vigueur(date_reference)
-    compiles = plan(reglement)
-    plans = [compiles[d.id] for d in choisis]
+    plans = tuple(compile.dispositifs[d.id] for d in choisis)
     parametres = sorted(set().union(*(p.parametres for p in plans)))
     baremes = sorted(set().union(*(p.baremes for p in plans)))
     appliques = []
@@ -201,24 +234,35 @@ def _preparer(reglement: Reglement, date_reference: date, dispositifs: Sequence[
         tranches = tuple(TrancheAppliquee(t.de, t.moins_de, t.montant, t.libelle) for t in version.tranches)
         deliberation = explain.deliberation(version.deliberation)
         baremes_appliques.append(BaremeApplique(nom, version.depuis, deliberation, tranches))
-    return _Preparation(plans, vigueur, tuple(appliques), tuple(baremes_appliques))
+    feuilles: dict[Feuille, int] = {}  # distinct leaves of the chosen aids, by first use
+    positions = tuple(tuple(feuilles.setdefault(f, len(feuilles)) for f in p.feuilles) for p in plans)
+    seuils = tuple(f.seuil(date_reference, vigueur) for f in feuilles)
+    bases = sorted(set().union(*(p.faits_de_base for p in plans)))
+    return Preparation(
+        plans,
+        vigueur,
+        tuple(feuilles),
+        seuils,
+        positions,
+        tuple(appliques),
+        tuple(baremes_appliques),
+        tuple(bases),
+    )
 
 
 def evaluer(
     reglement: Reglement, faits: Faits, date_reference: date, dispositifs: Sequence[str] | None = None
 ) -> Evaluation:
     """Evaluate the chosen aids (all by default) of `reglement` on `faits` at `date_reference`."""
-    preparation = _preparer(reglement, date_reference, dispositifs)
-    plans, vigueur = preparation.plans, preparation.vigueur
-    resolveur = Resolveur(reglement, faits, date_reference, vigueur)
-    resultats = tuple(_evaluer_dispositif(p, reglement, resolveur, vigueur) for p in plans)
-    connus = faits.connus
-    utilises = sorted(b for b in set().union(*(p.faits_de_base for p in plans)) if b in connus)
-    return Evaluation(
-        reglement=reglement.reference(),
-        date_reference=date_reference,
-        resultats=resultats,
-        parametres_appliques=preparation.parametres_appliques,
-        faits_utilises=tuple(utilises),
-        baremes_appliques=preparation.baremes_appliques,
+    compile = plan(reglement)
+    preparation = _preparer(compile, reglement, date_reference, dispositifs)
+    resolveur = Resolveur(faits, date_reference, compile.presentations)
+    evaluation = _Evaluation(reglement, compile, preparation, resolveur)
+    resultats = tuple(
+        [evaluation.dispositif(p, i) for p, i in zip(preparation.plans, preparation.positions, strict=True)]
     )
+    connus = faits.connus
+    return Evaluation(
+        compile.reference, date_reference, resultats, preparation.parametres_appliques,
+        tuple([b for b in preparation.faits_de_base if b in connus]), preparation.baremes_appliques,
+    )  # fmt: skip

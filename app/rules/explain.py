@@ -97,6 +97,11 @@ def _deliberation(d: Deliberation) -> str:
 
 def afficher(valeur: Any, unite: str | None) -> str:
     """A fact value or threshold in a French sentence."""
+    genre = type(valeur)
+    if genre is Decimal or genre is int:  # the usual cases first: `isinstance(…, Fraction)` is slow
+        return nombre(valeur, unite)
+    if genre is str:
+        return str(valeur)
     if isinstance(valeur, bool):
         return "oui" if valeur else "non"
     if isinstance(valeur, int | Decimal | Fraction):
@@ -108,6 +113,9 @@ def afficher(valeur: Any, unite: str | None) -> str:
 
 def montrer(valeur: Any) -> Any:
     """A value as results carry it: exact numbers, ratios rounded to the cent, texts as is."""
+    genre = type(valeur)
+    if genre is Decimal or genre is int or genre is str:  # the usual cases, without the ABC check
+        return valeur
     if isinstance(valeur, Fraction):
         return vers_decimal(valeur)
     if isinstance(valeur, int | Decimal | bool | str | tuple):
@@ -129,6 +137,9 @@ def source(s: Source | None) -> str:
     morceaux = [p for p in (periode(s.periode), _ORIGINES.get(s.fournisseur, s.fournisseur)) if p]
     if not s.certifie:
         morceaux.append("non certifié")
+    if s.perime and s.obtenu_le is not None:
+        # Stale-if-error: the agent must see that this value is an old answer, and why it was used.
+        morceaux.append(f"obtenu le {jour(s.obtenu_le.date())}, source indisponible")
     return ", ".join(morceaux)
 
 

@@ -46,6 +46,8 @@ class Source:
     obtenu_le: datetime | None = None
     depuis_cache: bool = False
     request_id: str | None = None
+    #: Served from the gateway's cache past its lifetime because the provider failed (stale-if-error).
+    perime: bool = False
 
 
 @dataclass(frozen=True, slots=True)

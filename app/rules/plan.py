@@ -1,5 +1,8 @@
 """The règlement compiled for evaluation: condition trees as small node objects with everything
 that does not depend on the facts worked out once (freshness rules, labels, threshold texts by date).
+
+Identical leaves (same fact, freshness rules, operator and threshold) and identical amount rules
+are compiled once and shared by every aid that writes them, so an evaluation works each out once.
 """
 
 from __future__ import annotations
@@ -7,31 +10,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from app.rules import explain
 from app.rules.derived import faits_de_base, libelle_du_fait, unite_du_fait
+from app.rules.logic import (
+    COMPARATEURS,
+    CombinaisonAuMoins,
+    CombinaisonAuMoinsUne,
+    CombinaisonNon,
+    CombinaisonToutes,
+    Noeud,
+)
 from app.rules.model import (
     AuMoins,
     AuMoinsUne,
     Comparaison,
     Condition,
     Dispositif,
+    EnVigueur,
     Fraicheur,
     Non,
+    Parametre,
     RefFait,
     Reglement,
     Toutes,
 )
 from app.rules.needs import faits_du_dispositif, references_du_dispositif
-
-if TYPE_CHECKING:
-    from app.rules.comparison import Resolveur
-    from app.rules.results import ConditionEvaluee
+from app.rules.results import BaremeApplique, ParametreApplique, ReferenceReglement
 
 Regles = tuple[tuple[str, Fraicheur], ...]
 _DATES_EN_CACHE = 32
+#: Prepared (reference date, chosen aids) pairs kept per règlement: requests mostly use "today".
+_PREPARATIONS_EN_CACHE = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,38 +53,12 @@ class Seuil:
     valeur: Any
     montre: Any  # as carried in results
     deliberation: str | None
-    apres_a: str  # "au plafond … (600 €, délibération …)"
-    apres_verbe_nombre: str
-    apres_verbe_texte: str
-
-
-def _trois_valeurs(test_vrai: Any, test_faux: Any) -> Any:
-    def comparer(bas: Any, haut: Any, seuil: Any) -> bool | None:
-        return True if test_vrai(bas, haut, seuil) else False if test_faux(bas, haut, seuil) else None
-
-    return comparer
-
-
-def _egal(bas: Any, haut: Any, seuil: Any) -> bool | None:
-    if bas == haut:
-        return bool(bas == seuil)
-    if isinstance(bas, bool | str) or bas <= seuil <= haut:
-        return None  # an interval holding the threshold: undecided
-    return False
-
-
-#: Three-valued comparison of an interval [bas, haut] with a threshold: true when it holds for
-#: every value of the interval, false when for none, None otherwise.
-COMPARATEURS: Mapping[str, Any] = {
-    "<=": _trois_valeurs(lambda b, h, s: h <= s, lambda b, h, s: b > s),
-    "<": _trois_valeurs(lambda b, h, s: h < s, lambda b, h, s: b >= s),
-    ">=": _trois_valeurs(lambda b, h, s: b >= s, lambda b, h, s: h < s),
-    ">": _trois_valeurs(lambda b, h, s: b > s, lambda b, h, s: h <= s),
-    "==": _egal,
-    "!=": lambda b, h, s: None if (e := _egal(b, h, s)) is None else not e,
-    "in": lambda b, h, s: b in s,
-    "not in": lambda b, h, s: b not in s,
-}
+    # What follows "Le quotient familial (550 €, …)" in the explanation, by outcome:
+    remplie_nombre: str  # " est inférieur ou égal au plafond … (600 €, délibération …) : "
+    non_remplie_nombre: str
+    remplie_texte: str  # texts and booleans "valent" rather than "are equal"
+    non_remplie_texte: str
+    indecise: str  # " ne permet pas de conclure par rapport au plafond … : condition à vérifier"
 
 
 def regles_de_fraicheur(
@@ -90,17 +76,18 @@ def regles_de_fraicheur(
 
 
 class Feuille:
-    """A compiled leaf condition."""
+    """A compiled leaf condition, shared by every aid of the règlement that writes the same one."""
 
     __slots__ = (
-        "cle",
         "comparaison",
         "comparer",
         "critere",
+        "defini",
+        "impossible",
         "libelle",
         "operateur",
         "parametre",
-        "reglement",
+        "presentation",
         "regles",
         "sens",
         "sujet",
@@ -110,14 +97,20 @@ class Feuille:
         "verbes_texte",
     )
 
-    def __init__(self, comparaison: Comparaison, dispositif: Dispositif, reglement: Reglement) -> None:
+    def __init__(
+        self,
+        comparaison: Comparaison,
+        regles: Regles,
+        parametre: Parametre | None,
+        presentation: int,
+    ) -> None:
         self.comparaison = comparaison
-        self.reglement = reglement
-        self.regles = regles_de_fraicheur(comparaison.fait, comparaison.fraicheur, dispositif, reglement)
-        # A string key: its hash is cached, unlike a tuple of dataclasses rehashed on every lookup.
-        self.cle = repr((comparaison.fait, self.regles))
+        self.regles = regles
+        self.defini = parametre  # the règlement's parameter giving the threshold, if any
+        self.presentation = presentation  # index among the distinct (fact, freshness rules) pairs
         self.libelle = libelle_du_fait(comparaison.fait)
         self.sujet = explain.majuscule(self.libelle)
+        self.impossible = f"Impossible d'établir {self.libelle} ("
         self.unite = unite_du_fait(comparaison.fait.nom)
         self.critere = comparaison.fait.nom
         self.operateur = comparaison.operateur
@@ -129,154 +122,192 @@ class Feuille:
         self.verbes_texte = explain.VERBES_TEXTE.get(comparaison.operateur) or self.verbes_nombre
         self.textes: dict[date, Seuil] = {}
 
-    def seuil(self, jour: date) -> Seuil:
-        """The threshold in force at `jour`, with its French phrases."""
+    def seuil(self, jour: date, vigueur: EnVigueur) -> Seuil:
+        """The threshold in force at `jour` (whose dated values are `vigueur`), with its French phrases."""
         textes = self.textes.get(jour)
         if textes is None:
-            textes = self._seuil(jour)
+            textes = self._seuil(vigueur)
             if len(self.textes) >= _DATES_EN_CACHE:
                 self.textes.clear()
             self.textes[jour] = textes
         return textes
 
-    def _seuil(self, jour: date) -> Seuil:
+    def _seuil(self, vigueur: EnVigueur) -> Seuil:
         condition = self.comparaison
         deliberation = None
-        if condition.parametre is None:
+        if self.defini is None:
             seuil: Any = condition.valeur
             cible = explain.afficher(seuil, self.unite)
             if isinstance(seuil, tuple):
                 cible = f"les valeurs {cible}"
         else:
-            parametre = self.reglement.parametres[condition.parametre]
-            en_vigueur = self.reglement.en_vigueur(jour).parametre(condition.parametre)
+            en_vigueur = vigueur.parametre(self.defini.nom)
             seuil = en_vigueur.valeur
             deliberation = explain.deliberation(en_vigueur.deliberation)
-            seuil_texte = explain.afficher(seuil, parametre.unite or self.unite)
+            seuil_texte = explain.afficher(seuil, self.defini.unite or self.unite)
             precision = f"{seuil_texte}, {deliberation}" if deliberation else seuil_texte
-            cible = f"{parametre.libelle} ({precision})"
+            cible = f"{self.defini.libelle} ({precision})"
+        oui_nombre, non_nombre, preposition_nombre = self.verbes_nombre
+        oui_texte, non_texte, preposition_texte = self.verbes_texte
+        apres_nombre = explain.avec(preposition_nombre, cible)
+        apres_texte = explain.avec(preposition_texte, cible)
         return Seuil(
             seuil,
             explain.montrer(seuil),
             deliberation,
-            explain.avec("à", cible),
-            explain.avec(self.verbes_nombre[2], cible),
-            explain.avec(self.verbes_texte[2], cible),
+            f" {oui_nombre} {apres_nombre} : ",
+            f" {non_nombre} {apres_nombre} : ",
+            f" {oui_texte} {apres_texte} : ",
+            f" {non_texte} {apres_texte} : ",
+            f" ne permet pas de conclure par rapport {explain.avec('à', cible)} : condition à vérifier",
         )
-
-    def evaluer(self, resolveur: Resolveur, sortie: list[ConditionEvaluee]) -> bool | None:
-        evaluee = resolveur.evaluer_feuille(self)
-        sortie.append(evaluee)
-        return evaluee.satisfaite
-
-
-class _Toutes:
-    __slots__ = ("enfants",)
-
-    def __init__(self, enfants: tuple[Noeud, ...]) -> None:
-        self.enfants = enfants
-
-    def evaluer(self, resolveur: Resolveur, sortie: list[ConditionEvaluee]) -> bool | None:
-        valeurs = [e.evaluer(resolveur, sortie) for e in self.enfants]
-        return False if False in valeurs else None if None in valeurs else True
-
-
-class _AuMoinsUne(_Toutes):
-    __slots__ = ()
-
-    def evaluer(self, resolveur: Resolveur, sortie: list[ConditionEvaluee]) -> bool | None:
-        valeurs = [e.evaluer(resolveur, sortie) for e in self.enfants]
-        return True if True in valeurs else None if None in valeurs else False
-
-
-class _AuMoins(_Toutes):
-    __slots__ = ("nombre",)
-
-    def __init__(self, nombre: int, enfants: tuple[Noeud, ...]) -> None:
-        super().__init__(enfants)
-        self.nombre = nombre
-
-    def evaluer(self, resolveur: Resolveur, sortie: list[ConditionEvaluee]) -> bool | None:
-        valeurs = [e.evaluer(resolveur, sortie) for e in self.enfants]
-        vrais = valeurs.count(True)
-        if vrais >= self.nombre:
-            return True
-        return False if vrais + valeurs.count(None) < self.nombre else None
-
-
-class _Non:
-    __slots__ = ("enfant",)
-
-    def __init__(self, enfant: Noeud) -> None:
-        self.enfant = enfant
-
-    def evaluer(self, resolveur: Resolveur, sortie: list[ConditionEvaluee]) -> bool | None:
-        valeur = self.enfant.evaluer(resolveur, sortie)
-        return None if valeur is None else not valeur
-
-
-Noeud = Feuille | _Toutes | _Non
 
 
 @dataclass(frozen=True, slots=True)
 class PlanDispositif:
     dispositif: Dispositif
-    racine: Noeud
+    racine: CombinaisonToutes
     feuilles: tuple[Feuille, ...]  # in evaluation order
+    plat: bool  # the root is "all of" leaves only: the verdict needs no tree walk
     regles_bareme: Regles
     regles_multiplicateur: Regles
     parametres: frozenset[str]  # dated parameters the aid uses
     baremes: frozenset[str]
     faits_de_base: frozenset[str]  # catalogue facts the aid reads
+    montant: int | None  # index among the règlement's distinct amount rules
+    deliberation: str | None  # the délibération that created the aid, as a French phrase
 
 
-def _compiler(
-    condition: Condition, dispositif: Dispositif, reglement: Reglement, feuilles: list[Feuille]
-) -> Noeud:
-    match condition:
-        case Comparaison():
-            feuille = Feuille(condition, dispositif, reglement)
-            feuilles.append(feuille)
-            return feuille
-        case Toutes(conditions=enfants):
-            return _Toutes(tuple(_compiler(c, dispositif, reglement, feuilles) for c in enfants))
-        case AuMoinsUne(conditions=enfants):
-            return _AuMoinsUne(tuple(_compiler(c, dispositif, reglement, feuilles) for c in enfants))
-        case AuMoins(nombre=n, conditions=enfants):
-            return _AuMoins(n, tuple(_compiler(c, dispositif, reglement, feuilles) for c in enfants))
-        case Non(condition=enfant):
-            return _Non(_compiler(enfant, dispositif, reglement, feuilles))
-    raise TypeError(condition)  # pragma: no cover - Condition is a closed union
+@dataclass(frozen=True, slots=True)
+class Preparation:
+    """What an evaluation of some aids at one date needs besides the facts."""
+
+    plans: tuple[PlanDispositif, ...]
+    vigueur: EnVigueur
+    feuilles: tuple[Feuille, ...]  # the distinct leaves of the chosen aids …
+    seuils: tuple[Seuil, ...]  # … their thresholds at the date …
+    positions: tuple[tuple[int, ...], ...]  # … and where each aid's leaves are among them
+    parametres_appliques: tuple[ParametreApplique, ...]
+    baremes_appliques: tuple[BaremeApplique, ...]
+    faits_de_base: tuple[str, ...]  # sorted: the catalogue facts the chosen aids read
 
 
-_PLANS: WeakKeyDictionary[Reglement, Mapping[str, PlanDispositif]] = WeakKeyDictionary()
+class PlanReglement:
+    """A compiled règlement: its aids, and the preparations made for dates."""
+
+    __slots__ = ("dispositifs", "montants", "preparations", "presentations", "reference")
+
+    def __init__(
+        self,
+        dispositifs: Mapping[str, PlanDispositif],
+        presentations: int,
+        montants: int,
+        reference: ReferenceReglement,
+    ) -> None:
+        self.dispositifs = dispositifs
+        self.presentations = presentations  # how many distinct (fact, freshness rules) pairs
+        self.montants = montants  # how many distinct amount rules
+        self.reference = reference
+        self.preparations: dict[tuple[date, tuple[str, ...] | None], Preparation] = {}
+
+    def garder(self, cle: tuple[date, tuple[str, ...] | None], preparation: Preparation) -> None:
+        if len(self.preparations) >= _PREPARATIONS_EN_CACHE:
+            self.preparations.clear()
+        self.preparations[cle] = preparation
 
 
-def plan(reglement: Reglement) -> Mapping[str, PlanDispositif]:
-    """The compiled aids of a règlement (compiled on first use, then kept as long as the règlement)."""
-    plans = _PLANS.get(reglement)
-    if plans is None:
-        compiles = {}
-        for dispositif in reglement.dispositifs:
-            feuilles: list[Feuille] = []
-            racine = _compiler(dispositif.conditions, dispositif, reglement, feuilles)
-            montant = dispositif.montant
-            bareme = reglement.baremes[montant.bareme].fait if montant and montant.bareme else None
-            multiplicateur = montant.multiplie_par if montant else None
-            parametres, baremes = references_du_dispositif(dispositif)
-            faits_baremes = {nom: b.fait for nom, b in reglement.baremes.items()}
-            bases = {
-                b for ref in faits_du_dispositif(dispositif, faits_baremes) for b in faits_de_base(ref.nom)
-            }
-            compiles[dispositif.id] = PlanDispositif(
-                dispositif,
-                racine,
-                tuple(feuilles),
-                regles_de_fraicheur(bareme, None, dispositif, reglement) if bareme else (),
-                regles_de_fraicheur(multiplicateur, None, dispositif, reglement) if multiplicateur else (),
-                frozenset(parametres),
-                frozenset(baremes),
-                frozenset(bases),
+class _Compilateur:
+    """Compiles the aids of one règlement, sharing identical leaves and amount rules."""
+
+    def __init__(self, reglement: Reglement) -> None:
+        self.reglement = reglement
+        self.feuilles: dict[str, Feuille] = {}
+        self.presentations: dict[str, int] = {}
+        self.montants: dict[str, int] = {}
+
+    def feuille(self, comparaison: Comparaison, dispositif: Dispositif) -> Feuille:
+        regles = regles_de_fraicheur(comparaison.fait, comparaison.fraicheur, dispositif, self.reglement)
+        # repr keeps the types apart: a threshold `true` is not the number 1.
+        signature = repr(
+            (comparaison.fait, regles, comparaison.operateur, comparaison.valeur, comparaison.parametre)
+        )
+        feuille = self.feuilles.get(signature)
+        if feuille is None:
+            cle = repr((comparaison.fait, regles))
+            presentation = self.presentations.setdefault(cle, len(self.presentations))
+            parametre = (
+                None if comparaison.parametre is None else self.reglement.parametres[comparaison.parametre]
             )
-        plans = _PLANS[reglement] = compiles
-    return plans
+            feuille = Feuille(comparaison, regles, parametre, presentation)
+            self.feuilles[signature] = feuille
+        return feuille
+
+    def noeud(self, condition: Condition, dispositif: Dispositif, feuilles: list[Feuille]) -> int | Noeud:
+        match condition:
+            case Comparaison():
+                feuilles.append(self.feuille(condition, dispositif))
+                return len(feuilles) - 1
+            case Toutes(conditions=enfants):
+                return CombinaisonToutes(tuple(self.noeud(c, dispositif, feuilles) for c in enfants))
+            case AuMoinsUne(conditions=enfants):
+                return CombinaisonAuMoinsUne(tuple(self.noeud(c, dispositif, feuilles) for c in enfants))
+            case AuMoins(nombre=n, conditions=enfants):
+                return CombinaisonAuMoins(n, tuple(self.noeud(c, dispositif, feuilles) for c in enfants))
+            case Non(condition=enfant):
+                return CombinaisonNon(self.noeud(enfant, dispositif, feuilles))
+        raise TypeError(condition)  # pragma: no cover - Condition is a closed union
+
+    def dispositif(self, dispositif: Dispositif) -> PlanDispositif:
+        reglement = self.reglement
+        feuilles: list[Feuille] = []
+        racine = CombinaisonToutes(
+            tuple(self.noeud(c, dispositif, feuilles) for c in dispositif.conditions.conditions)
+        )
+        montant = dispositif.montant
+        bareme = reglement.baremes[montant.bareme].fait if montant and montant.bareme else None
+        multiplicateur = montant.multiplie_par if montant else None
+        regles_bareme = regles_de_fraicheur(bareme, None, dispositif, reglement) if bareme else ()
+        regles_multiplicateur = (
+            regles_de_fraicheur(multiplicateur, None, dispositif, reglement) if multiplicateur else ()
+        )
+        rang_montant = None
+        if montant is not None:
+            signature = repr((montant, regles_bareme, regles_multiplicateur))
+            rang_montant = self.montants.setdefault(signature, len(self.montants))
+        parametres, baremes = references_du_dispositif(dispositif)
+        faits_baremes = {nom: b.fait for nom, b in reglement.baremes.items()}
+        bases = {b for ref in faits_du_dispositif(dispositif, faits_baremes) for b in faits_de_base(ref.nom)}
+        plat = racine.tranche is not None and not racine.noeuds
+        return PlanDispositif(
+            dispositif,
+            racine,
+            tuple(feuilles),
+            plat,
+            regles_bareme,
+            regles_multiplicateur,
+            frozenset(parametres),
+            frozenset(baremes),
+            frozenset(bases),
+            rang_montant,
+            explain.deliberation(dispositif.deliberation),
+        )
+
+
+# No value refers back to its règlement, so an entry goes with the règlement (simulations load one
+# per request).
+_PLANS: WeakKeyDictionary[Reglement, PlanReglement] = WeakKeyDictionary()
+
+
+def plan(reglement: Reglement) -> PlanReglement:
+    """The compiled règlement (compiled on first use, then kept as long as the règlement)."""
+    compile = _PLANS.get(reglement)
+    if compile is None:
+        compilateur = _Compilateur(reglement)
+        dispositifs = {d.id: compilateur.dispositif(d) for d in reglement.dispositifs}
+        compile = _PLANS[reglement] = PlanReglement(
+            dispositifs,
+            len(compilateur.presentations),
+            len(compilateur.montants),
+            reglement.reference(),
+        )
+    return compile

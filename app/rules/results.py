@@ -1,7 +1,10 @@
 """What an evaluation returns: per aid, a status, an amount or bracket, and every condition explained.
 
-These are plain frozen dataclasses (cheap to build on the hot path); the HTTP schemas and the
-journal serialise them.
+These are plain dataclasses; the HTTP schemas and the journal serialise them. The three built on
+every evaluation (`ConditionEvaluee`, `ResultatDispositif`, `Evaluation`) are not frozen, because a
+frozen dataclass is several times slower to build, but they are values all the same: nothing
+mutates them once returned, and they keep a hash by value. The others are frozen, being shared
+between evaluations.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ class Statut(StrEnum):
 ValeurAffichee = Decimal | int | bool | str | tuple[str, ...] | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ConditionEvaluee:
     """One leaf condition, evaluated, with everything needed to explain it."""
 
@@ -41,7 +44,7 @@ class ConditionEvaluee:
     piece_justificative: str | None = None  # proof to ask for when `satisfaite` is None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ResultatDispositif:
     dispositif: str
     libelle: str
@@ -92,7 +95,7 @@ class BaremeApplique:
     tranches: tuple[TrancheAppliquee, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Evaluation:
     reglement: ReferenceReglement
     date_reference: date
