@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from app.config import DEFAULT_DEMO_API_KEY, Settings
 
-PRODUCTION = {
+PRODUCTION: dict[str, Any] = {
     "gateway_mode": "production",
     "gateway_secret_key": "x" * 40,
     "api_particulier_url": "https://api-particulier.example.invalid",
@@ -56,7 +58,7 @@ def test_production_accepts_real_secrets() -> None:
         ({"api_impot_particulier_url": "https://dgfip.example.invalid"}, "TOKEN_URL"),
     ],
 )
-def test_production_refuses_placeholders_and_gaps(change: dict[str, object], message: str) -> None:
+def test_production_refuses_placeholders_and_gaps(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         Settings(_env_file=None, **{**PRODUCTION, **change})
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.dependencies import ServicesDep
+from app.metrics import exposition
 
 router = APIRouter(tags=["exploitation"])
 
@@ -21,20 +22,23 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="Les dépendances répondent")
 async def readyz(services: ServicesDep) -> JSONResponse:
-    """Database and upstream are required; the cache is optional (degraded without it)."""
-    journal_ok, cache_ok, upstream_ok = await asyncio.gather(
+    """Database and upstream are required; the cache and the shared limiter are not: without
+    them the gateway still answers (no cache; upstream data `a_verifier`), degraded."""
+    journal_ok, cache_ok, upstream_ok, limiteur_ok = await asyncio.gather(
         services.journal.ping(),
         services.cache.ping(),
         services.api_particulier.ping(),
+        services.quotas.ping() if services.quotas is not None else _vrai(),
     )
     checks: dict[str, Any] = {
         "journal": "ok" if journal_ok else "indisponible",
         "cache": ("ok" if cache_ok else "indisponible")
         + (" (redis)" if services.redis is not None else " (mémoire)"),
         "api_particulier": "ok" if upstream_ok else "indisponible",
+        "limiteur": "ok" if limiteur_ok else "indisponible (aucun appel aux fournisseurs)",
     }
     ready = journal_ok and upstream_ok
-    statut = "ok" if ready and cache_ok else ("degrade" if ready else "indisponible")
+    statut = "ok" if ready and cache_ok and limiteur_ok else ("degrade" if ready else "indisponible")
     return JSONResponse(
         {"statut": statut, "verifications": checks, "mode": services.settings.gateway_mode},
         status_code=200 if ready else 503,
@@ -43,4 +47,8 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 
 @router.get("/metrics", summary="Métriques Prometheus", include_in_schema=False)
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _vrai() -> bool:
+    return True

@@ -21,6 +21,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from app import metrics
 from app.services.keys import KeyRing
 
 logger = structlog.get_logger(__name__)
@@ -174,20 +175,26 @@ class SecureCache:
 
     async def get_json(self, cle: str) -> Any | None:
         """The cached value, or None on a miss, a backend failure, or a value no key can decrypt."""
+        espace = _espace_of(cle)
         try:
             token = await self._backend.get(cle)
         except _BACKEND_ERRORS as e:
             self._mark_unavailable("get", e)
+            metrics.CACHE.labels(espace, "erreur").inc()
             return None
         self._mark_available()
         if token is None:
+            metrics.CACHE.labels(espace, "absent").inc()
             return None
         try:
-            return json.loads(self._keyring.fernet.decrypt(token))
+            valeur = json.loads(self._keyring.fernet.decrypt(token))
         except InvalidToken:
             # Written with a key since rotated away, or tampered with: a miss, refetched upstream.
-            logger.info("cache.undecryptable", espace=_espace_of(cle))
+            logger.info("cache.undecryptable", espace=espace)
+            metrics.CACHE.labels(espace, "indechiffrable").inc()
             return None
+        metrics.CACHE.labels(espace, "present").inc()
+        return valeur
 
     async def set_json(self, cle: str, valeur: Any, ttl_seconds: int) -> None:
         """Encrypt and store `valeur`, which must be JSON-ready (dict/list/str/int/bool/None).

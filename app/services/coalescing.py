@@ -1,50 +1,159 @@
-"""Single-flight request coalescing: concurrent identical calls share one execution.
+"""Single-flight request coalescing: concurrent identical calls share one execution, across workers.
 
 API Particulier answers 409 to identical concurrent calls and every call spends quota, so N callers
-asking for the same data at once must cause one upstream call. This module does it within one process;
-the cross-worker part (a Redis lock around the leader, issue 6) plugs into `Coalescer._lead`.
+asking for the same data at once must cause one upstream call. Within a process, callers of the
+same key await one task. Across workers (with Redis), that task first takes a lock (`SET NX PX`);
+a worker that finds the lock taken waits for the leader's answer to appear in the shared cache,
+for a bounded time, and only then — leader gone or too slow — calls itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app import metrics
+from app.services.deadline import courante
+
+logger = structlog.get_logger(__name__)
+
 T = TypeVar("T")
+
+_BACKEND_ERRORS = (RedisError, OSError, TimeoutError)
+
+# Deletes the lock only if it is still ours: a leader that outlived its lock must not free another's.
+_LIBERER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class Coalescer:
-    """Runs at most one `factory` per key at a time; concurrent callers of the same key await it."""
+    """Runs at most one `factory` per key at a time; concurrent callers of the same key await it.
 
-    def __init__(self) -> None:
+    With `redis`, "at a time" holds across every worker sharing it, for callers that pass `relire`
+    (how to read the leader's result from the shared cache).
+    """
+
+    def __init__(
+        self,
+        redis: Redis | None = None,
+        *,
+        attente_max_seconds: float = 6.0,
+        verrou_ttl_seconds: float = 15.0,
+        sondage_seconds: float = 0.01,
+    ) -> None:
         self._inflight: dict[str, asyncio.Task[Any]] = {}
+        self._redis = redis
+        self._attente_max = attente_max_seconds
+        self._verrou_ttl_ms = int(verrou_ttl_seconds * 1000)
+        self._sondage = sondage_seconds
+        self._liberer = redis.register_script(_LIBERER) if redis is not None else None
 
     @property
     def inflight(self) -> int:
         """Number of keys being computed right now (for tests and metrics)."""
         return len(self._inflight)
 
-    async def run(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        key: str,
+        factory: Callable[[], Awaitable[T]],
+        *,
+        relire: Callable[[], Awaitable[T | None]] | None = None,
+    ) -> T:
         """The result of `factory()`, computed once for all concurrent callers of `key`.
 
         `key` must already be free of personal data (use `SecureCache.cle`). The factory runs in its
         own task, so one caller being cancelled (a client that hangs up) neither cancels the others
-        nor the upstream call; its exception, if any, is raised to every waiter.
+        nor the upstream call; its exception, if any, is raised to every waiter. `factory` must
+        store its result where `relire` finds it before returning, for other workers to see it.
         """
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.create_task(self._lead(key, factory))
+            task = asyncio.create_task(self._lead(key, factory, relire))
             self._inflight[key] = task
             task.add_done_callback(lambda done: self._forget(key, done))
+        else:
+            metrics.COALESCENCE.labels("processus").inc()
         # shield: a cancelled waiter must not cancel the shared task.
         return cast(T, await asyncio.shield(task))
 
-    async def _lead(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
-        # Seam for issue 6: take a cross-worker lock on `key` here (Redis SET NX PX), re-check the
-        # cache once it is held, and only then call the factory.
-        del key
-        return await factory()
+    async def _lead(
+        self,
+        key: str,
+        factory: Callable[[], Awaitable[T]],
+        relire: Callable[[], Awaitable[T | None]] | None,
+    ) -> T:
+        if self._redis is None or relire is None:
+            return await factory()
+        verrou = f"{key}:verrou"
+        jeton = uuid.uuid4().hex
+        fin = time.monotonic() + min(self._attente_max, courante().remaining())
+        suivi = False
+        while True:
+            try:
+                acquis = await self._redis.set(verrou, jeton, nx=True, px=self._verrou_ttl_ms)
+            except _BACKEND_ERRORS as e:
+                # No lock service: in-process coalescing still holds, and the limiter (same Redis)
+                # fails closed, so going on cannot make an unmetered call.
+                logger.warning("coalescing.lock_unavailable", error_type=type(e).__name__)
+                return await factory()
+            if acquis:
+                return await self._diriger(verrou, jeton, factory, relire)
+            if not suivi:
+                metrics.COALESCENCE.labels("workers").inc()
+                suivi = True
+            resultat = await self._suivre(verrou, relire, fin)
+            if resultat is not None:
+                return resultat
+            if time.monotonic() >= fin:
+                # The leader is gone or too slow: better one more (metered) call than no answer.
+                logger.info("coalescing.wait_exhausted")
+                return await factory()
+
+    async def _diriger(
+        self,
+        verrou: str,
+        jeton: str,
+        factory: Callable[[], Awaitable[T]],
+        relire: Callable[[], Awaitable[T | None]],
+    ) -> T:
+        try:
+            # Another worker may have stored the answer between our cache miss and the lock.
+            deja = await relire()
+            if deja is not None:
+                return deja
+            return await factory()
+        finally:
+            try:
+                assert self._liberer is not None  # noqa: S101 - set with self._redis
+                await self._liberer(keys=[verrou], args=[jeton])
+            except _BACKEND_ERRORS:
+                pass  # the lock expires on its own (PX)
+
+    async def _suivre(self, verrou: str, relire: Callable[[], Awaitable[T | None]], fin: float) -> T | None:
+        """Poll the shared cache while another worker holds the lock; None once it is released."""
+        attente = self._sondage
+        while time.monotonic() < fin:
+            await asyncio.sleep(attente)
+            attente = min(attente * 1.5, 0.1)
+            resultat = await relire()
+            if resultat is not None:
+                return resultat
+            try:
+                if not await self._redis.exists(verrou):  # type: ignore[union-attr]
+                    return None  # released without an answer (a failure): try to lead
+            except _BACKEND_ERRORS:
+                return None
+        return None
 
     def _forget(self, key: str, done: asyncio.Task[Any]) -> None:
         if self._inflight.get(key) is done:

@@ -16,6 +16,7 @@ from app.rules.facts import CATALOGUE_FAITS, Fait, Source
 from app.schemas.demandeur import Demandeur
 from app.services.api_particulier.params import erreurs_identite, erreurs_recipient
 from app.services.collecte import Collecte
+from app.services.deadline import DEFAULT_BUDGET_SECONDS, echeance
 from app.services.donnees_caf import SourceCaf
 from app.services.donnees_fiscales import DONNEE_IMPOT, SourceImpot
 from app.services.impot_particulier import NumeroFiscal
@@ -26,11 +27,17 @@ class CollecteDonnees:
     """Dispatches each needed data set to its source (API Particulier, API Impôt particulier)."""
 
     def __init__(
-        self, *, caf: SourceCaf, impot: SourceImpot | None, today: Callable[[], date] = date.today
+        self,
+        *,
+        caf: SourceCaf,
+        impot: SourceImpot | None,
+        today: Callable[[], date] = date.today,
+        budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     ) -> None:
         self._caf = caf
         self._impot = impot
         self._today = today
+        self._budget = budget_seconds
 
     @property
     def donnees_prises_en_charge(self) -> frozenset[str]:
@@ -54,18 +61,20 @@ class CollecteDonnees:
     ) -> Collecte:
         numero_fiscal = self.verifier(demandeur, organisme, donnees)
         collecte = Collecte()
-        for donnee in sorted(donnees):
-            if donnee in self._caf.donnees:
-                await self._caf.collecter(collecte, donnee, demandeur, organisme)
-            elif donnee == DONNEE_IMPOT and self._impot is not None:
-                await self._impot.collecter(collecte, demandeur, organisme, numero_fiscal)
-            else:
-                collecte.marquer_indisponible(
-                    donnee,
-                    "donnee-non-prise-en-charge",
-                    "Cette donnée n'est pas obtenue automatiquement par la passerelle : "
-                    "elle doit être justifiée sur pièce.",
-                )
+        # One deadline for every upstream wait of this request: quotas, coalescing, retries (issue 6).
+        with echeance(self._budget):
+            for donnee in sorted(donnees):
+                if donnee in self._caf.donnees:
+                    await self._caf.collecter(collecte, donnee, demandeur, organisme)
+                elif donnee == DONNEE_IMPOT and self._impot is not None:
+                    await self._impot.collecter(collecte, demandeur, organisme, numero_fiscal)
+                else:
+                    collecte.marquer_indisponible(
+                        donnee,
+                        "donnee-non-prise-en-charge",
+                        "Cette donnée n'est pas obtenue automatiquement par la passerelle : "
+                        "elle doit être justifiée sur pièce.",
+                    )
         return collecte
 
 

@@ -1,21 +1,31 @@
-"""CAF/MSA data from API Particulier v3: encrypted cache, coalesced call, identity guard, facts."""
+"""CAF/MSA data from API Particulier v3: encrypted cache, coalesced and protected call, identity
+guard, facts.
+
+Cache lifetimes follow the data's meaning: a QF is the month's (CAF/MSA refresh it monthly), so it
+is trusted until the end of the month it was fetched in; a benefit for an hour. An entry outlives
+its lifetime by `stale_max_seconds`: when the provider fails, that stale answer is served, and its
+facts and `donnees_indisponibles` say so (stale-if-error).
+"""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import structlog
 from pydantic import BaseModel
 
-from app.errors import UpstreamError
+from app import metrics
+from app.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from app.rules import explain
 from app.rules.facts import Fait
 from app.schemas.demandeur import Demandeur
 from app.services.api_particulier import facts as faits_api_particulier
-from app.services.api_particulier.client import ApiParticulierClient
+from app.services.api_particulier.client import FUSEAU_FOURNISSEUR, ApiParticulierClient
 from app.services.api_particulier.identity import identite_correspond
 from app.services.api_particulier.models import (
     AccesApiParticulier,
@@ -30,16 +40,43 @@ from app.services.api_particulier.models import (
 )
 from app.services.api_particulier.pre_remplissage import donnees_pre_remplissage
 from app.services.cache import SecureCache
+from app.services.calendrier_caf import fin_du_mois, maintenance_restante
 from app.services.coalescing import Coalescer
-from app.services.collecte import Collecte
+from app.services.collecte import Collecte, DonneeIndisponible
 from app.services.journal import AppelFournisseur
 from app.services.organismes import Organisme
+from app.services.protection import Protection
+from app.services.quotas import Portee, Quota, sujet
 
 logger = structlog.get_logger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 
 FOURNISSEUR_API_PARTICULIER = "API Particulier"
+
+
+@dataclass(frozen=True, slots=True)
+class QuotasApiParticulier:
+    """API Particulier's two quotas: per token and per egress IP (all workers together)."""
+
+    par_jeton: Quota
+    par_ip: Quota
+
+    def portees(self, jeton: str) -> tuple[Portee, Portee]:
+        return Portee(self.par_jeton, sujet(jeton)), Portee(self.par_ip, "sortie")
+
+
+QUOTAS_API_PARTICULIER = QuotasApiParticulier(
+    Quota("api_particulier.jeton", 20, 1.0), Quota("api_particulier.ip", 1000, 60.0)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entree:
+    """A cached answer and whether it is still within its lifetime."""
+
+    reponse: Reponse[Any]
+    fraiche: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +99,19 @@ class SourceCaf:
         api_particulier: ApiParticulierClient,
         cache: SecureCache,
         coalescer: Coalescer,
+        protection: Protection,
+        quotas: QuotasApiParticulier = QUOTAS_API_PARTICULIER,
         ttl_quotient_familial: int,
         ttl_prestations: int = 3600,
-        today: Callable[[], date] = date.today,
+        stale_max_seconds: int = 0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._cache = cache
         self._coalescer = coalescer
-        self._today = today
+        self._protection = protection
+        self._quotas = quotas
+        self._stale_max = stale_max_seconds
+        self._now = now
         client = api_particulier
         self._sources: Mapping[str, _Source[Any]] = {
             "quotient_familial": _Source(
@@ -140,30 +183,149 @@ class SourceCaf:
             )
             return
         acces = AccesApiParticulier(token=organisme.api_particulier_token, recipient=organisme.siret)
-        mois = self._today().strftime("%Y-%m")
-        cle = self._cache.cle(organisme.id, f"api_particulier.{donnee}", *_identite(demandeur), mois)
+        # No month in the key: last month's entry must stay reachable for stale-if-error; its
+        # lifetime, stored with it, says when it stops being fresh.
+        cle = self._cache.cle(organisme.id, f"api_particulier.{donnee}", *_identite(demandeur))
         started = time.perf_counter()
-        reponse, depuis_cache = await self._depuis_cache(cle, source)
-        if reponse is None:
-            try:
-                reponse = await self._coalescer.run(cle, lambda: source.fetch(demandeur, acces))
-            except UpstreamError as e:
-                collecte.appels.append(
-                    AppelFournisseur(
-                        endpoint=source.endpoint,
-                        fournisseur=FOURNISSEUR_API_PARTICULIER,
-                        request_id=e.request_id,
-                        statut_http=e.status,
-                        issue=e.code,
-                        depuis_cache=False,
-                        duree_ms=_ms_since(started),
-                    )
+        entree = await self._lire(cle, source)
+        if entree is not None and entree.fraiche:
+            self._tracer(collecte, source, entree.reponse, started, depuis_cache=True)
+            self._integrer(collecte, donnee, source, entree.reponse, demandeur=demandeur, depuis_cache=True)
+            return
+        try:
+            reponse, depuis_cache = await self._obtenir(donnee, cle, source, demandeur, acces)
+        except UpstreamError as e:
+            collecte.appels.append(
+                AppelFournisseur(
+                    endpoint=source.endpoint,
+                    fournisseur=FOURNISSEUR_API_PARTICULIER,
+                    request_id=e.request_id,
+                    statut_http=e.status,
+                    issue=e.code,
+                    depuis_cache=False,
+                    duree_ms=_ms_since(started),
                 )
-                if not e.degrades_to_a_verifier:
-                    raise
-                collecte.marquer_indisponible(donnee, e.code, e.detail, e)
+            )
+            if not e.degrades_to_a_verifier:
+                raise
+            if entree is not None and isinstance(e, UpstreamUnavailable | UpstreamTimeout):
+                self._servir_perime(collecte, donnee, source, entree.reponse, demandeur=demandeur, erreur=e)
                 return
-            await self._cache.set_json(cle, _vers_cache(reponse), source.ttl_seconds)
+            collecte.marquer_indisponible(donnee, e.code, e.detail, e)
+            return
+        self._tracer(collecte, source, reponse, started, depuis_cache=depuis_cache)
+        self._integrer(collecte, donnee, source, reponse, demandeur=demandeur, depuis_cache=depuis_cache)
+
+    async def _obtenir(
+        self,
+        donnee: str,
+        cle: str,
+        source: _Source[Any],
+        demandeur: Demandeur,
+        acces: AccesApiParticulier,
+    ) -> tuple[Reponse[Any], bool]:
+        """(answer, from cache): one coalesced, protected call — or the answer another worker got."""
+        if donnee == "quotient_familial" and (reste := maintenance_restante(self._now())) is not None:
+            # Known in advance: answering at once spares the quota and the caller's wait.
+            raise UpstreamUnavailable(
+                "Le fournisseur de données (CNAF/MSA) est en maintenance programmée le dimanche de 23 h "
+                "à 23 h 45 : aucun appel n'a été fait ; réessayer après la fin de la maintenance.",
+                fournisseur=FOURNISSEUR_API_PARTICULIER,
+                upstream_code="maintenance-programmee",
+                retry_after=reste,
+            )
+        jeton, ip = self._quotas.portees(acces.token.get_secret_value())
+
+        async def observer(reponse: Reponse[Any]) -> None:
+            # Slow down before a 429: an exhausted window (as API Particulier counts it, whatever
+            # other clients of the token did) stops the token until the window resets.
+            provenance = reponse.provenance
+            if provenance.ratelimit_remaining == 0 and provenance.ratelimit_reset is not None:
+                reste = provenance.ratelimit_reset - self._now().timestamp()
+                if reste > 0:
+                    await self._protection.quotas.suspendre(jeton, min(reste, 60.0))
+
+        async def appeler() -> tuple[Reponse[Any], bool]:
+            reponse: Reponse[Any] = await self._protection.appeler(
+                source.endpoint,
+                (jeton, ip),
+                lambda: source.fetch(demandeur, acces),
+                portee_429=jeton,
+                observer=observer,
+            )
+            await self._ecrire(cle, source, reponse)
+            return reponse, False
+
+        async def relire() -> tuple[Reponse[Any], bool] | None:
+            entree = await self._lire(cle, source)
+            return (entree.reponse, True) if entree is not None and entree.fraiche else None
+
+        return await self._coalescer.run(cle, appeler, relire=relire)
+
+    async def _lire(self, cle: str, source: _Source[Any]) -> _Entree | None:
+        stored = await self._cache.get_json(cle)
+        if stored is None:
+            return None
+        try:
+            reponse = _depuis_cache(stored, source.model)
+            frais_jusqu_au = datetime.fromisoformat(stored["frais_jusqu_au"])
+        except (KeyError, TypeError, ValueError):
+            logger.warning("cache.entry_unreadable", espace=source.endpoint)
+            return None
+        now = self._now()
+        if now >= frais_jusqu_au + timedelta(seconds=self._stale_max):
+            return None  # the backend's clock may keep it a little longer: the bound is ours
+        return _Entree(reponse, fraiche=now < frais_jusqu_au)
+
+    async def _ecrire(self, cle: str, source: _Source[Any], reponse: Reponse[Any]) -> None:
+        obtenu_le = reponse.provenance.obtenu_le
+        frais_jusqu_au = obtenu_le + timedelta(seconds=source.ttl_seconds)
+        if source.model is QuotientFamilial:
+            frais_jusqu_au = min(frais_jusqu_au, fin_du_mois(obtenu_le))
+        valeur = {**_vers_cache(reponse), "frais_jusqu_au": frais_jusqu_au.isoformat()}
+        # Kept past its lifetime for stale-if-error only; `frais_jusqu_au` tells the two apart.
+        conservation = max(0, math.ceil((frais_jusqu_au - self._now()).total_seconds())) + self._stale_max
+        if conservation > 0:
+            await self._cache.set_json(cle, valeur, conservation)
+
+    def _servir_perime(
+        self,
+        collecte: Collecte,
+        donnee: str,
+        source: _Source[Any],
+        reponse: Reponse[Any],
+        *,
+        demandeur: Demandeur,
+        erreur: UpstreamError,
+    ) -> None:
+        """Stale-if-error: the last answer, its facts marked stale, and a note saying why."""
+        avant = set(collecte.faits)
+        self._integrer(collecte, donnee, source, reponse, demandeur=demandeur, depuis_cache=True)
+        for nom in set(collecte.faits) - avant:
+            fait = collecte.faits[nom]
+            collecte.faits[nom] = replace(fait, source=replace(fait.source, perime=True))
+        metrics.CACHE_PERIME_SERVI.labels(donnee).inc()
+        obtenu = explain.jour(reponse.provenance.obtenu_le.astimezone(FUSEAU_FOURNISSEUR).date())
+        qf = getattr(reponse.donnees, "quotient_familial", None)
+        quoi = f"QF de {explain.periode(f'{qf.annee:04d}-{qf.mois:02d}')}" if qf is not None else donnee
+        # Not `marquer_indisponible`: the facts are used; this entry only tells the agent their age.
+        collecte.donnees_indisponibles.append(
+            DonneeIndisponible(
+                donnee,
+                "donnee-en-cache-source-indisponible",
+                f"{quoi} obtenu le {obtenu} (cache de la passerelle), source indisponible : {erreur.detail}",
+            )
+        )
+
+    def _tracer(
+        self,
+        collecte: Collecte,
+        source: _Source[Any],
+        reponse: Reponse[Any],
+        started: float,
+        *,
+        depuis_cache: bool,
+    ) -> None:
         collecte.appels.append(
             AppelFournisseur(
                 endpoint=source.endpoint,
@@ -175,17 +337,6 @@ class SourceCaf:
                 duree_ms=_ms_since(started),
             )
         )
-        self._integrer(collecte, donnee, source, reponse, demandeur=demandeur, depuis_cache=depuis_cache)
-
-    async def _depuis_cache(self, cle: str, source: _Source[Any]) -> tuple[Reponse[Any] | None, bool]:
-        stored = await self._cache.get_json(cle)
-        if stored is None:
-            return None, False
-        try:
-            return _depuis_cache(stored, source.model), True
-        except (KeyError, TypeError, ValueError):
-            logger.warning("cache.entry_unreadable", espace=source.endpoint)
-            return None, False
 
     def _integrer(
         self,

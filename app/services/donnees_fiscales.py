@@ -1,19 +1,24 @@
 """Tax data for one applicant, from API Impôt particulier (DGFiP), within the DGFiP terms of use.
 
 The numéro fiscal lives only in the request: it is validated before any call, used in the upstream
-path, and never cached, journaled or logged. Tax answers are not cached either (DGFiP terms; issue
-#6 makes it an operator option). The in-process coalescing key is a keyed hash, not the number.
+path, and never cached, journaled or logged. Tax answers are cached (encrypted, under a keyed hash
+of the number and year) only when the operator enables it: DGFiP's terms make it opt-in. Calls are
+metered per OAuth2 client (50/min by default) across every worker.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
 
 import httpx
+import structlog
 
 from app.errors import UpstreamError
+from app.rules.facts import Fait
 from app.schemas.demandeur import Demandeur
 from app.services.cache import SecureCache
 from app.services.coalescing import Coalescer
@@ -23,6 +28,7 @@ from app.services.impot_particulier import (
     ImpotParticulierClient,
     NumeroFiscal,
     ReponseImpot,
+    SituationIR,
     TokenProviders,
     donnees_pre_remplissage,
     faits_impot,
@@ -30,8 +36,22 @@ from app.services.impot_particulier import (
 )
 from app.services.journal import AppelFournisseur
 from app.services.organismes import Organisme
+from app.services.protection import Protection
+from app.services.quotas import Portee, Quota, sujet
+
+logger = structlog.get_logger(__name__)
 
 DONNEE_IMPOT = "impot_sur_le_revenu"
+ENDPOINT_IMPOT = "impot_particulier/ir"
+QUOTA_IMPOT = Quota("impot_particulier.client", 50, 60.0)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheImpot:
+    """Whether DGFiP answers are cached (off by default: DGFiP terms) and for how long."""
+
+    actif: bool = False
+    ttl_seconds: int = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +74,9 @@ class SourceImpot:
         tokens: TokenProviders,
         cache: SecureCache,
         coalescer: Coalescer,
+        protection: Protection,
+        quota: Quota = QUOTA_IMPOT,
+        cache_impot: CacheImpot | None = None,
         client_factory: Callable[..., ImpotParticulierClient] = ImpotParticulierClient,
     ) -> None:
         self._http = http
@@ -61,6 +84,9 @@ class SourceImpot:
         self._tokens = tokens
         self._cache = cache
         self._coalescer = coalescer
+        self._protection = protection
+        self._quota = quota
+        self._cache_impot = cache_impot or CacheImpot()
         self._client_factory = client_factory
 
     def valider(self, demandeur: Demandeur) -> NumeroFiscal | None:
@@ -106,14 +132,18 @@ class SourceImpot:
             return
         started = time.perf_counter()
         try:
-            reponse = await self.obtenir(client, numero_fiscal, organisme, demandeur.annee_des_revenus)
+            reponse, depuis_cache = await self._obtenir(
+                client, numero_fiscal, organisme, demandeur.annee_des_revenus
+            )
         except UpstreamError as e:
             collecte.appels.append(appel_impot(e.request_id, e.status, e.code, started))
             if not e.degrades_to_a_verifier:
                 raise
             collecte.marquer_indisponible(DONNEE_IMPOT, e.code, e.detail, e)
             return
-        collecte.appels.append(appel_impot(reponse.request_id, 200, "succes", started))
+        collecte.appels.append(
+            appel_impot(reponse.request_id, 200, "succes", started, depuis_cache=depuis_cache)
+        )
         if not identite_fiscale_correspond(demandeur, reponse):
             collecte.marquer_indisponible(
                 DONNEE_IMPOT,
@@ -122,7 +152,10 @@ class SourceImpot:
                 "demandeur : les données fiscales ne sont pas utilisées.",
             )
             return
-        collecte.faits.update(faits_impot(reponse))
+        faits = faits_impot(reponse)
+        if depuis_cache:
+            faits = {nom: _depuis_cache_fait(f) for nom, f in faits.items()}
+        collecte.faits.update(faits)
         collecte.donnees[DONNEE_IMPOT] = donnees_pre_remplissage(reponse)
 
     async def obtenir(
@@ -132,23 +165,86 @@ class SourceImpot:
         organisme: Organisme,
         annee_des_revenus: int | None,
     ) -> ReponseImpot:
-        """Fetch (coalesced) the last situation, or the given year's; raise `UpstreamError`."""
+        """Fetch (coalesced, metered) the last situation, or the given year's; raise `UpstreamError`."""
+        return (await self._obtenir(client, numero_fiscal, organisme, annee_des_revenus))[0]
+
+    async def _obtenir(
+        self,
+        client: ImpotParticulierClient,
+        numero_fiscal: NumeroFiscal,
+        organisme: Organisme,
+        annee_des_revenus: int | None,
+    ) -> tuple[ReponseImpot, bool]:
+        # The key is a keyed hash of the number: the numéro fiscal itself is never stored.
         cle = self._cache.cle(
             organisme.id, "impot_particulier.ir", numero_fiscal.reveler(), str(annee_des_revenus or "")
         )
-        if annee_des_revenus is None:
-            return await self._coalescer.run(cle, lambda: client.derniere_situation_deux_ans(numero_fiscal))
-        return await self._coalescer.run(cle, lambda: client.assiettes_ir(numero_fiscal, annee_des_revenus))
+        relire = self._relire(cle) if self._cache_impot.actif else None
+        if relire is not None and (deja := await relire()) is not None:
+            return deja
+        assert organisme.impot_client_id is not None  # noqa: S101 - `client()` returned a client
+        portee = Portee(self._quota, sujet(organisme.impot_client_id))
+
+        async def appeler() -> tuple[ReponseImpot, bool]:
+            if annee_des_revenus is None:
+                fetch = lambda: client.derniere_situation_deux_ans(numero_fiscal)  # noqa: E731
+            else:
+                fetch = lambda: client.assiettes_ir(numero_fiscal, annee_des_revenus)  # noqa: E731
+            reponse = await self._protection.appeler(ENDPOINT_IMPOT, (portee,), fetch, portee_429=portee)
+            if self._cache_impot.actif:
+                await self._cache.set_json(cle, _vers_cache(reponse), self._cache_impot.ttl_seconds)
+            return reponse, False
+
+        return await self._coalescer.run(cle, appeler, relire=relire)
+
+    def _relire(self, cle: str) -> Callable[[], Awaitable[tuple[ReponseImpot, bool] | None]]:
+        async def relire() -> tuple[ReponseImpot, bool] | None:
+            stored = await self._cache.get_json(cle)
+            if stored is None:
+                return None
+            try:
+                return _depuis_cache(stored), True
+            except (KeyError, TypeError, ValueError):
+                logger.warning("cache.entry_unreadable", espace="impot_particulier.ir")
+                return None
+
+        return relire
 
 
-def appel_impot(request_id: str | None, statut: int, issue: str, started: float) -> AppelFournisseur:
+def _vers_cache(reponse: ReponseImpot) -> dict[str, Any]:
+    return {
+        "annee_des_revenus": reponse.annee_des_revenus,
+        "situation": reponse.situation.model_dump(mode="json", by_alias=True),
+        "ressource": reponse.ressource,
+        "request_id": reponse.request_id,
+        "obtenu_le": reponse.obtenu_le.isoformat(),
+    }
+
+
+def _depuis_cache(stored: dict[str, Any]) -> ReponseImpot:
+    return ReponseImpot(
+        annee_des_revenus=int(stored["annee_des_revenus"]),
+        situation=SituationIR.model_validate(stored["situation"]),
+        ressource=str(stored["ressource"]),
+        request_id=str(stored["request_id"]),
+        obtenu_le=datetime.fromisoformat(stored["obtenu_le"]),
+    )
+
+
+def _depuis_cache_fait(fait: Fait) -> Fait:
+    return replace(fait, source=replace(fait.source, depuis_cache=True))
+
+
+def appel_impot(
+    request_id: str | None, statut: int, issue: str, started: float, *, depuis_cache: bool = False
+) -> AppelFournisseur:
     """The journal's trace of one exchange with DGFiP (no numéro fiscal in it)."""
     return AppelFournisseur(
-        endpoint="impot_particulier/ir",
+        endpoint=ENDPOINT_IMPOT,
         fournisseur=FOURNISSEUR,
         request_id=request_id,
         statut_http=statut,
         issue=issue,
-        depuis_cache=False,
+        depuis_cache=depuis_cache,
         duree_ms=round((time.perf_counter() - started) * 1000, 2),
     )
