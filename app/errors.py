@@ -12,7 +12,9 @@
     │   ├── UpstreamRejectedInput       422  parametres-refuses     (upstream refused what we sent)
     │   ├── UpstreamMisconfigured       502  configuration-fournisseur (our token/scopes/recipient)
     │   ├── UpstreamUnavailable         503  fournisseur-indisponible (Retry-After when known)
-    │   │   └── UpstreamRateLimited     503  quota-fournisseur-atteint
+    │   │   ├── UpstreamRateLimited     503  quota-fournisseur-atteint
+    │   │   └── LimiteurIndisponible    503  limiteur-indisponible  (app/services/quotas.py: Redis down,
+    │   │                                    no unmetered call is made)
     │   └── UpstreamTimeout             504  fournisseur-hors-delai
     ├── JournalUnavailable              503  journal-indisponible  (no decision without its trace)
     └── ConfigurationError              500  configuration-invalide

@@ -65,6 +65,8 @@ def _source_commune(sources: list[tuple[str, Source]]) -> Source:
         depuis_cache=any(s.depuis_cache for s in toutes),
         # Facts from one upstream answer (RFR and parts…) keep its request id, to quote to support.
         request_id=ids.pop() if len(ids) == 1 else None,
+        # A value derived from one stale input is stale too.
+        perime=any(s.perime for s in toutes),
     )
 
 

@@ -28,6 +28,7 @@ def _source_vers_dict(source: Source | None) -> dict[str, Any] | None:
         "obtenu_le": source.obtenu_le.isoformat() if source.obtenu_le else None,
         "depuis_cache": source.depuis_cache,
         "request_id": source.request_id,
+        "perime": source.perime,
     }
 
 
@@ -42,6 +43,7 @@ def _source_depuis_dict(d: Mapping[str, Any] | None) -> Source | None:
         obtenu_le=datetime.fromisoformat(obtenu_le) if obtenu_le else None,
         depuis_cache=bool(d.get("depuis_cache", False)),
         request_id=d.get("request_id"),
+        perime=bool(d.get("perime", False)),
     )
 
 
