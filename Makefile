@@ -19,7 +19,7 @@ $(STAMP): requirements-dev.lock pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the locked dependencies
 
-run: $(STAMP) ## Run the gateway on 127.0.0.1:$${PORT:-8000} (sandbox mode with embedded defaults unless configured)
+run: $(STAMP) ## Run the gateway on 127.0.0.1:8000 (PORT=… to change; sandbox with embedded defaults unless configured)
 	$(BIN)/python -m app serve
 
 sandbox: $(STAMP) ## Run the API Particulier simulator alone on 127.0.0.1:9100

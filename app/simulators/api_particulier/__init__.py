@@ -40,7 +40,8 @@ from app.simulators.api_particulier.fixtures import (
     load_fixtures,
     load_france_connect_identities,
 )
-from app.simulators.api_particulier.state import FaultInjection, SimulatorConfig
+from app.simulators.api_particulier.state import SimulatorConfig
+from app.simulators.faults import FaultInjection
 
 __all__ = [
     "FaultInjection",

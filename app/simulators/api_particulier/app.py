@@ -26,8 +26,9 @@ from app.simulators.api_particulier import error_catalogue
 from app.simulators.api_particulier.catalogue import ENDPOINTS, ENDPOINTS_BY_PATH, ROUTES_SUPPRIMEES, Endpoint
 from app.simulators.api_particulier.control import control_routes
 from app.simulators.api_particulier.fixtures import FixtureIndex, default_index
-from app.simulators.api_particulier.state import FaultInjection, SimulatorConfig, SimulatorState
+from app.simulators.api_particulier.state import SimulatorConfig, SimulatorState
 from app.simulators.api_particulier.validation import Requete, valider_france_connect, valider_identite
+from app.simulators.faults import FaultInjection
 
 MAINTENANCE_DEBUT = time(23, 0)
 MAINTENANCE_FIN = time(23, 45)

@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.simulators.api_particulier.fixtures import FixtureIndex
-from app.simulators.api_particulier.state import FaultInjection, SimulatorState
+from app.simulators.api_particulier.state import SimulatorState
+from app.simulators.faults import FaultInjection
 
 
 def control_routes(state: SimulatorState, index: FixtureIndex) -> list[BaseRoute]:

@@ -9,65 +9,11 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, get_args
-from zoneinfo import ZoneInfo
+from typing import Any, Literal
 
-PARIS = ZoneInfo("Europe/Paris")
-
-FaultMode = Literal["aucune", "delai_depasse", "connexion_coupee", "json_malforme", "erreur_serveur"]
-FAULT_MODES: tuple[str, ...] = get_args(FaultMode)
-
-
-def paris_now() -> datetime:
-    return datetime.now(PARIS)
-
-
-@dataclass(frozen=True, slots=True)
-class FaultInjection:
-    """Failures the simulator injects on the v3 data routes, for tests and benchmarks.
-
-    - `delai_depasse`: sleep `timeout_sleep_seconds` (longer than any sane client timeout), then answer.
-    - `connexion_coupee`: start the response then drop the connection (see `ConnectionDropped`).
-    - `json_malforme`: a 200 whose body is truncated JSON.
-    - `erreur_serveur`: answer `status` (500, 502, 503 or 504) with SIADE's body for it.
-    `every_nth` applies the fault to one eligible call in N (deterministic: the Nth, 2Nth…);
-    `endpoints` restricts it to some routes (`quotient_familial/identite`…), None meaning all.
-    """
-
-    mode: FaultMode = "aucune"
-    status: int = 502
-    timeout_sleep_seconds: float = 30.0
-    every_nth: int = 1
-    endpoints: frozenset[str] | None = None
-    #: Extra latency added to every data call, on top of `SimulatorConfig.latency_seconds`.
-    latency_seconds: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.mode not in FAULT_MODES:
-            raise ValueError(f"mode de panne inconnu : {self.mode}")
-        if self.status not in (500, 502, 503, 504):
-            raise ValueError("status doit valoir 500, 502, 503 ou 504")
-        if self.every_nth < 1 or self.timeout_sleep_seconds < 0 or self.latency_seconds < 0:
-            raise ValueError("every_nth ≥ 1, délais ≥ 0")
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> FaultInjection:
-        """Build from the control API's JSON; unknown keys are refused so typos do not pass silently."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"champs inconnus : {', '.join(unknown)}")
-        values = dict(data)
-        if values.get("endpoints") is not None:
-            values["endpoints"] = frozenset(values["endpoints"])
-        return cls(**values)
-
-    def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["endpoints"] = sorted(self.endpoints) if self.endpoints is not None else None
-        return data
+from app.simulators.faults import PARIS, FaultInjection, paris_now
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.simulators.impot_particulier.state import FaultInjection, ImpotSimulatorState
+from app.simulators.faults import FaultInjection
+from app.simulators.impot_particulier.state import ImpotSimulatorState
 
 
 def _state(request: Request) -> ImpotSimulatorState:

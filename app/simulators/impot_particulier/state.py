@@ -11,19 +11,17 @@ import math
 import secrets
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal
-from zoneinfo import ZoneInfo
+from typing import Any, Final
 
+from app.simulators.faults import PARIS, FaultInjection, paris_now
 from app.simulators.impot_particulier.foyers import (
     AddressSpelling,
     DateFormat,
     Foyer,
     foyers_par_defaut,
 )
-
-PARIS = ZoneInfo("Europe/Paris")
 
 SCOPES_DGFIP: Final[frozenset[str]] = frozenset(
     {
@@ -39,61 +37,6 @@ SCOPES_DGFIP: Final[frozenset[str]] = frozenset(
 SIMULATEUR_CLIENT_ID: Final[str] = "simulateur-impot-particulier"
 SIMULATEUR_CLIENT_SECRET: Final[str] = "simulateur-secret"  # noqa: S105 - public sandbox value
 SIMULATEUR_ID_TELESERVICE: Final[str] = "SIMULATEUR-CCAS"
-
-FaultMode = Literal["aucune", "delai_depasse", "connexion_coupee", "json_malforme", "erreur_serveur"]
-FAULT_MODES: Final[tuple[str, ...]] = (
-    "aucune",
-    "delai_depasse",
-    "connexion_coupee",
-    "json_malforme",
-    "erreur_serveur",
-)
-
-
-def paris_now() -> datetime:
-    return datetime.now(PARIS)
-
-
-@dataclass(frozen=True, slots=True)
-class FaultInjection:
-    """Failures injected on the data routes (same modes as the API Particulier simulator).
-
-    `delai_depasse` sleeps `timeout_sleep_seconds` then answers; `connexion_coupee` starts the
-    response then drops the connection; `json_malforme` answers a truncated 200; `erreur_serveur`
-    answers `status`. `every_nth` hits the Nth, 2Nth… eligible call; `endpoints` restricts it to
-    some resources (`assiettes`, `derniere_situation`, `deux_ans`), None meaning all.
-    """
-
-    mode: FaultMode = "aucune"
-    status: int = 503
-    timeout_sleep_seconds: float = 30.0
-    every_nth: int = 1
-    endpoints: frozenset[str] | None = None
-    latency_seconds: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.mode not in FAULT_MODES:
-            raise ValueError(f"mode de panne inconnu : {self.mode}")
-        if self.status not in (500, 502, 503, 504):
-            raise ValueError("status doit valoir 500, 502, 503 ou 504")
-        if self.every_nth < 1 or self.timeout_sleep_seconds < 0 or self.latency_seconds < 0:
-            raise ValueError("every_nth ≥ 1, délais ≥ 0")
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> FaultInjection:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"champs inconnus : {', '.join(unknown)}")
-        values = dict(data)
-        if values.get("endpoints") is not None:
-            values["endpoints"] = frozenset(values["endpoints"])
-        return cls(**values)
-
-    def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["endpoints"] = sorted(self.endpoints) if self.endpoints is not None else None
-        return data
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from app.services.impot_particulier import ImpotParticulierClient, TokenProvider
+from app.simulators.faults import PARIS
 from app.simulators.impot_particulier import (
     BASE_PATH,
     SIMULATEUR_CLIENT_ID,
@@ -17,7 +18,6 @@ from app.simulators.impot_particulier import (
     ImpotSimulatorConfig,
     create_impot_simulator_app,
 )
-from app.simulators.impot_particulier.state import PARIS
 
 #: 1 March 2026: the newest taxed year is 2024 (2025 comes on 22 July 2026).
 MOMENT = datetime(2026, 3, 1, 10, 0, tzinfo=PARIS)

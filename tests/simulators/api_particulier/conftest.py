@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.simulators.api_particulier import SimulatorConfig, create_simulator_app
-from app.simulators.api_particulier.state import PARIS
+from app.simulators.faults import PARIS
 
 RECIPIENT = "13002526500013"  # DINUM's SIRET, the one the sandbox documentation uses
 QF = "/v3/dss/quotient_familial/identite"

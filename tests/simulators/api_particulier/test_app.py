@@ -11,7 +11,7 @@ import pytest
 
 from app.simulators.api_particulier import SimulatorConfig
 from app.simulators.api_particulier.app import maintenance_retry_in
-from app.simulators.api_particulier.state import PARIS
+from app.simulators.faults import PARIS
 
 from .conftest import NOMINAL, QF, QF_FC, RECIPIENT, RSA, Factory, FakeClock, codes, query
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from stdnum.fr import nif
 
+from app.simulators.faults import PARIS
 from app.simulators.impot_particulier import (
     BASE_PATH,
     SIMULATEUR_CLIENT_ID,
@@ -24,7 +25,6 @@ from app.simulators.impot_particulier import (
 )
 from app.simulators.impot_particulier.app import ConnectionDropped
 from app.simulators.impot_particulier.foyers import foyers_par_defaut
-from app.simulators.impot_particulier.state import PARIS
 
 SPI = "3999999101455"
 
@@ -293,7 +293,9 @@ async def test_dropped_connection_fault(sim: httpx.AsyncClient) -> None:
 
 
 async def test_fault_restricted_to_an_endpoint(sim: httpx.AsyncClient) -> None:
-    await sim.put("/__simulateur/pannes", json={"mode": "erreur_serveur", "endpoints": ["assiettes"]})
+    await sim.put(
+        "/__simulateur/pannes", json={"mode": "erreur_serveur", "status": 503, "endpoints": ["assiettes"]}
+    )
     bearer = await token(sim)
     assert (await sim.get(DEUX_ANS.format(spi=SPI), headers=headers(bearer))).status_code == 200
     assert (await sim.get(ASSIETTES.format(spi=SPI, annee=2024), headers=headers(bearer))).status_code == 503

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from app.errors import UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
 from app.services.impot_particulier import ImpotParticulierClient, TokenProvider, faits_impot
+from app.simulators.faults import PARIS
 from app.simulators.impot_particulier import (
     BASE_PATH,
     SIMULATEUR_CLIENT_ID,
@@ -23,7 +24,6 @@ from app.simulators.impot_particulier import (
     ImpotSimulatorConfig,
     create_impot_simulator_app,
 )
-from app.simulators.impot_particulier.state import PARIS
 from app.simulators.server import serve_simulator
 
 MOMENT = datetime(2026, 3, 1, 10, 0, tzinfo=PARIS)
