@@ -17,27 +17,27 @@ from app.rules.facts import FAITS_DECLARATIFS
 from app.schemas.demandeur import Demandeur
 
 
-def _decimal_as_json_number(value: Decimal) -> int | float:
+def decimal_as_json_number(value: Decimal) -> int | float:
     """Integral values as integers; others as the shortest float that prints the same digits."""
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-Nombre = Annotated[Decimal, PlainSerializer(_decimal_as_json_number, when_used="json")]
+Nombre = Annotated[Decimal, PlainSerializer(decimal_as_json_number, when_used="json")]
 
 
-def _json_numbers(value: Any) -> Any:
+def json_numbers(value: Any) -> Any:
     """Certified data as JSON: exact decimals become numbers, not strings."""
     if isinstance(value, Decimal):
-        return _decimal_as_json_number(value)
+        return decimal_as_json_number(value)
     if isinstance(value, dict):
-        return {k: _json_numbers(v) for k, v in value.items()}
+        return {k: json_numbers(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_numbers(v) for v in value]
+        return [json_numbers(v) for v in value]
     return value
 
 
 #: The certified data returned for pre-filling, keyed by data set.
-DonneesCertifiees = Annotated[dict[str, Any], PlainSerializer(_json_numbers, when_used="json")]
+DonneesCertifiees = Annotated[dict[str, Any], PlainSerializer(json_numbers, when_used="json")]
 Valeur = Nombre | int | bool | str | list[str] | None
 
 _DOSSIER_REF = re.compile(r"^[A-Za-z0-9._:/\-]{1,64}$", re.ASCII)

@@ -2,24 +2,33 @@
 
 No decision leaves this service without its journal record: the record is written (consultation
 and decision in one transaction) before the answer is returned, and a journal failure is a 503.
+
+The decision is built once, as JSON-ready data shaped like the `Decision` schema, straight from the
+evaluation's dataclasses: the journal stores it and the HTTP answer is its encoding, so the same
+content is neither copied, validated nor converted twice on the hot path.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic_core import to_json
+
+from app.db.engine import DocumentJson
 from app.errors import FieldError, InvalidInput
 from app.rules.engine import DispositifInconnu, ParametreSansValeur, evaluer, verifier_applicable
 from app.rules.explain import mention
 from app.rules.facts import Fait, Faits, Source
 from app.rules.needs import besoins
-from app.rules.results import Evaluation
+from app.rules.results import ConditionEvaluee, Evaluation, ParametreApplique, ResultatDispositif
 from app.rules.serialization import faits_vers_dict
-from app.schemas.eligibilite import Decision, DemandeEligibilite, DonneeIndisponible
+from app.schemas.eligibilite import DemandeEligibilite, decimal_as_json_number, json_numbers
 from app.services.collecte import Collecte, trace_consultation
 from app.services.donnees import CollecteDonnees, faits_de_la_demande
 from app.services.journal import DecisionRecord, Journal
@@ -28,6 +37,14 @@ from app.services.organismes import Appelant
 
 #: The civil date of a decision is the one of the town hall, not UTC's.
 FUSEAU_CCAS = ZoneInfo("Europe/Paris")
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRendue:
+    """A journaled decision, ready to send: its id and its JSON encoding (the `Decision` schema)."""
+
+    id: uuid.UUID
+    json: bytes
 
 
 class EligibiliteService:
@@ -46,7 +63,7 @@ class EligibiliteService:
 
     async def evaluer(
         self, demande: DemandeEligibilite, appelant: Appelant, *, agent_id: str | None
-    ) -> Decision:
+    ) -> DecisionRendue:
         organisme = appelant.organisme
         reglement = organisme.reglement
         cree_le = self._now()
@@ -70,16 +87,15 @@ class EligibiliteService:
             indisponibles=collecte.indisponibles,
         )
         evaluation = evaluer(reglement, faits, date_reference, demande.dispositifs)
-        decision = _decision(
+        decision_id = uuid.uuid4()
+        decision = decision_json(
             evaluation,
-            decision_id=uuid.uuid4(),
+            decision_id=decision_id,
             cree_le=cree_le,
             dossier_ref=demande.dossier_ref,
             collecte=collecte,
             mention_texte=mention(reglement),
         )
-        contenu = decision.model_dump(mode="json", exclude={"donnees"})
-        contenu["faits"] = faits_vers_dict(faits)
         consultation = trace_consultation(
             collecte,
             appelant=appelant,
@@ -90,8 +106,16 @@ class EligibiliteService:
             dossier_ref=demande.dossier_ref,
             cree_le=cree_le,
         )
+        # Encoded once: the HTTP answer adds the certified data for pre-filling, the journal the
+        # facts used instead. `decision` is never empty, so its encoding ends with `}` after a value.
+        commun = to_json(decision)[:-1]
+        faits_json = faits_vers_dict(faits)
+        contenu = DocumentJson(
+            {**decision, "faits": faits_json},
+            (commun + b',"faits":' + to_json(faits_json) + b"}").decode(),
+        )
         record = DecisionRecord(
-            id=decision.id,
+            id=decision_id,
             consultation_id=consultation.id,
             organisme_id=organisme.id,
             cree_le=cree_le,
@@ -103,8 +127,8 @@ class EligibiliteService:
             contenu=contenu,
         )
         await self._journal.enregistrer(consultation, record)
-        decision.donnees = collecte.donnees or None
-        return decision
+        donnees = json_numbers(collecte.donnees) if collecte.donnees else None
+        return DecisionRendue(decision_id, commun + b',"donnees":' + to_json(donnees) + b"}")
 
 
 def _faits_declares(demande: DemandeEligibilite) -> dict[str, Fait]:
@@ -112,7 +136,7 @@ def _faits_declares(demande: DemandeEligibilite) -> dict[str, Fait]:
     return {nom: Fait(valeur=valeur, source=source) for nom, valeur in demande.declaratif.faits().items()}
 
 
-def _decision(
+def decision_json(
     evaluation: Evaluation,
     *,
     decision_id: uuid.UUID,
@@ -120,20 +144,87 @@ def _decision(
     dossier_ref: str | None,
     collecte: Collecte,
     mention_texte: str,
-) -> Decision:
-    return Decision.model_validate(
-        {
-            "reglement": asdict(evaluation.reglement),
-            "resultats": [asdict(r) for r in evaluation.resultats],
-            "parametres_appliques": [asdict(p) for p in evaluation.parametres_appliques],
-            "id": decision_id,
-            "cree_le": cree_le,
-            "date_reference": evaluation.date_reference,
-            "dossier_ref": dossier_ref,
-            "donnees_indisponibles": [
-                DonneeIndisponible(donnee=d.donnee, code=d.code, raison=d.raison)
-                for d in collecte.donnees_indisponibles
-            ],
-            "mention": mention_texte,
-        }
-    )
+) -> dict[str, Any]:
+    """The decision as `Decision.model_dump(mode="json", exclude={"donnees"})` would give it, built
+    in one pass from the evaluation (tests/services/test_eligibilite.py holds the two together)."""
+    reglement = evaluation.reglement
+    return {
+        "id": str(decision_id),
+        "cree_le": _instant(cree_le),
+        "date_reference": evaluation.date_reference.isoformat(),
+        "dossier_ref": dossier_ref,
+        "reglement": {"id": reglement.id, "version": reglement.version, "empreinte": reglement.empreinte},
+        "resultats": [_resultat(r) for r in evaluation.resultats],
+        "parametres_appliques": [_parametre(p) for p in evaluation.parametres_appliques],
+        "donnees_indisponibles": [
+            {"donnee": d.donnee, "code": d.code, "raison": d.raison} for d in collecte.donnees_indisponibles
+        ],
+        "mention": mention_texte,
+    }
+
+
+def _resultat(r: ResultatDispositif) -> dict[str, Any]:
+    return {
+        "dispositif": r.dispositif,
+        "libelle": r.libelle,
+        "statut": r.statut.value,
+        "montant": None if r.montant is None else decimal_as_json_number(r.montant),
+        "tranche": r.tranche,
+        "motif": r.motif,
+        "conditions": [_condition(c) for c in r.conditions],
+        "pieces_justificatives": list(r.pieces_justificatives),
+        "base_legale": r.base_legale,
+        "deliberation": r.deliberation,
+    }
+
+
+def _condition(c: ConditionEvaluee) -> dict[str, Any]:
+    return {
+        "critere": c.critere,
+        "operateur": c.operateur,
+        "seuil": _valeur(c.seuil),
+        "valeur": _valeur(c.valeur),
+        "satisfaite": c.satisfaite,
+        "ecart": None if c.ecart is None else decimal_as_json_number(c.ecart),
+        "source": None if c.source is None else _source(c.source),
+        "deliberation": c.deliberation,
+        "parametre": c.parametre,
+        "explication": c.explication,
+        "piece_justificative": c.piece_justificative,
+    }
+
+
+def _source(source: Source) -> dict[str, Any]:
+    # `SourceOut`'s fields: whether the data is stale is told by `donnees_indisponibles` instead.
+    return {
+        "fournisseur": source.fournisseur,
+        "certifie": source.certifie,
+        "periode": source.periode,
+        "obtenu_le": None if source.obtenu_le is None else _instant(source.obtenu_le),
+        "depuis_cache": source.depuis_cache,
+        "request_id": source.request_id,
+    }
+
+
+def _parametre(p: ParametreApplique) -> dict[str, Any]:
+    return {
+        "nom": p.nom,
+        "valeur": _valeur(p.valeur),
+        "depuis": p.depuis.isoformat(),
+        "deliberation": p.deliberation,
+    }
+
+
+def _valeur(valeur: object) -> Any:
+    """A shown value as JSON: exact decimals as numbers, tuples of texts as lists."""
+    if isinstance(valeur, Decimal):
+        return decimal_as_json_number(valeur)
+    if isinstance(valeur, tuple):
+        return list(valeur)
+    return valeur
+
+
+def _instant(value: datetime) -> str:
+    """ISO 8601 as pydantic writes it: UTC as `Z`, other offsets as `+hh:mm`."""
+    texte = value.isoformat()
+    return texte[:-6] + "Z" if texte.endswith("+00:00") else texte

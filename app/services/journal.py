@@ -1,8 +1,10 @@
-"""The audit journal: every consultation and the decision it produced, written in one transaction
-before the answer leaves, and read back by the organisme that owns it.
+"""The audit journal: every consultation and the decision it produced, committed before the answer
+leaves, and read back by the organisme that owns it.
 
 A decision without its trace is not allowed: any database failure becomes `JournalUnavailable`
-(a 503, and the caller gets no decision).
+(a 503, and the caller gets no decision). Concurrent writes are grouped: one writer task commits
+the records waiting at that moment in one transaction, and each caller returns only once the
+transaction holding its record has committed (group commit).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import asyncio
 import importlib
 import sqlite3
 import uuid
+from collections import deque
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,6 +24,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.engine import DocumentJson
 from app.db.tables import ConsultationRow, DecisionRow
 from app.errors import JournalUnavailable
 
@@ -128,7 +132,8 @@ class DecisionRecord:
     reglement_version: str
     reglement_empreinte: str
     #: The whole record served by GET /v1/decisions/{id}. JSON-ready preferably
-    #: (`model_dump(mode="json")`); Decimal, dates and UUIDs are stored as text either way.
+    #: (`model_dump(mode="json")`); Decimal, dates and UUIDs are stored as text either way. A
+    #: `DocumentJson` is stored as the encoding it carries.
     contenu: Mapping[str, Any]
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     cree_le: datetime = field(default_factory=_now)
@@ -140,25 +145,61 @@ class DecisionRecord:
         )
 
 
+_CONSULTATION_FIELDS = tuple(ConsultationRecord.__dataclass_fields__)
+_DECISION_FIELDS = tuple(DecisionRecord.__dataclass_fields__)
+_APPEL_FIELDS = tuple(AppelFournisseur.__dataclass_fields__)
+#: Built once: SQLAlchemy then reuses their compiled form for every batch.
+_INSERT_CONSULTATIONS = insert(ConsultationRow)
+_INSERT_DECISIONS = insert(DecisionRow)
+
+#: Most records one transaction carries; the rest wait for the next one.
+DEFAULT_BATCH_MAX = 128
+
+
 def _consultation_values(record: ConsultationRecord) -> dict[str, Any]:
-    values = {name: getattr(record, name) for name in ConsultationRecord.__dataclass_fields__}
-    values["appels_fournisseurs"] = [asdict(appel) for appel in record.appels_fournisseurs]
+    values = {name: getattr(record, name) for name in _CONSULTATION_FIELDS}
+    # Flat dataclasses of scalars: a comprehension, not `asdict`'s recursive deep copy.
+    values["appels_fournisseurs"] = [
+        {name: getattr(appel, name) for name in _APPEL_FIELDS} for appel in record.appels_fournisseurs
+    ]
     return values
 
 
 def _decision_values(record: DecisionRecord) -> dict[str, Any]:
-    values = {name: getattr(record, name) for name in DecisionRecord.__dataclass_fields__}
-    values["contenu"] = dict(record.contenu)
+    values = {name: getattr(record, name) for name in _DECISION_FIELDS}
+    contenu = record.contenu
+    values["contenu"] = contenu if isinstance(contenu, DocumentJson) else dict(contenu)
     return values
+
+
+@dataclass(slots=True)
+class _Ecriture:
+    """One caller's records, waiting for the transaction that will carry them."""
+
+    consultation: ConsultationRecord
+    decision: DecisionRecord | None
+    #: Event-loop time after which the caller has given up: never written past it.
+    echeance: float
+    resultat: asyncio.Future[None]
 
 
 class Journal:
     """Writes and reads the journal over an async engine (PostgreSQL, or SQLite embedded)."""
 
-    def __init__(self, engine: AsyncEngine, *, timeout_seconds: float = 5.0) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, timeout_seconds: float = 5.0, batch_max: int = DEFAULT_BATCH_MAX
+    ) -> None:
+        if batch_max < 1:
+            raise ValueError("batch_max doit valoir au moins 1")
         self._engine = engine
         # A hung database must fail the request with a 503, not hold it until the client gives up.
+        # For a write, the delay covers the wait for the writer and the transaction itself.
         self._timeout = timeout_seconds
+        self._batch_max = batch_max
+        self._en_attente: deque[_Ecriture] = deque()
+        #: The writer task while records are waiting; it ends when the queue is empty, so the
+        #: journal needs no start or stop of its own and is bound to no particular event loop.
+        self._redacteur: asyncio.Task[None] | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -167,25 +208,82 @@ class Journal:
     async def enregistrer(
         self, consultation: ConsultationRecord, decision: DecisionRecord | None = None
     ) -> None:
-        """Write the consultation and its decision in one transaction, or raise `JournalUnavailable`."""
+        """Commit the consultation and its decision (in one transaction, possibly shared with other
+        callers' records), or raise `JournalUnavailable`. Returns only after the commit."""
         if decision is not None and (
             decision.consultation_id != consultation.id or decision.organisme_id != consultation.organisme_id
         ):
             raise ValueError("la décision doit appartenir à la consultation enregistrée avec elle")
+        loop = asyncio.get_running_loop()
+        ecriture = _Ecriture(consultation, decision, loop.time() + self._timeout, loop.create_future())
+        self._en_attente.append(ecriture)
+        if self._redacteur is None or self._redacteur.done():
+            self._redacteur = loop.create_task(self._rediger(), name="journal.redacteur")
+        # No timeout here: the writer settles every future by its deadline (see `_rediger`). A
+        # cancelled caller cancels its future, and the writer leaves its records out if it can.
+        await ecriture.resultat
+
+    async def _rediger(self) -> None:
+        """The single writer: commits the waiting records by batches until none is left."""
         try:
-            async with asyncio.timeout(self._timeout), self._engine.begin() as connection:
-                await connection.execute(insert(ConsultationRow), [_consultation_values(consultation)])
-                if decision is not None:
-                    await connection.execute(insert(DecisionRow), [_decision_values(decision)])
+            while self._en_attente:
+                lot = self._prendre_lot()
+                if lot:
+                    await self._ecrire_lot(lot)
+        finally:
+            # Only reached with records left if the task itself was cancelled (loop shutting down).
+            while self._en_attente:
+                _echouer(self._en_attente.popleft(), JournalUnavailable(JOURNAL_UNAVAILABLE_DETAIL))
+
+    def _prendre_lot(self) -> list[_Ecriture]:
+        now = asyncio.get_running_loop().time()
+        lot: list[_Ecriture] = []
+        while self._en_attente and len(lot) < self._batch_max:
+            ecriture = self._en_attente.popleft()
+            if ecriture.resultat.done():
+                continue  # its caller is gone: nothing to acknowledge, nothing to write
+            if ecriture.echeance <= now:
+                _echouer(ecriture, JournalUnavailable(JOURNAL_UNAVAILABLE_DETAIL))
+                continue
+            lot.append(ecriture)
+        return lot
+
+    async def _ecrire_lot(self, lot: list[_Ecriture]) -> None:
+        consultations = [_consultation_values(e.consultation) for e in lot]
+        decisions = [_decision_values(e.decision) for e in lot if e.decision is not None]
+        try:
+            # The earliest deadline of the batch bounds the transaction: nobody is acknowledged
+            # late, and nothing is committed after a caller was told it failed.
+            async with (
+                asyncio.timeout_at(min(e.echeance for e in lot)),
+                self._engine.begin() as connection,
+            ):
+                # executemany: one statement (multi-row VALUES) per table for the whole batch.
+                await connection.execute(_INSERT_CONSULTATIONS, consultations)
+                if decisions:
+                    await connection.execute(_INSERT_DECISIONS, decisions)
         except _DATABASE_ERRORS as e:
             # The error's text may quote the inserted values: only its type is logged.
             logger.error(
                 "journal.write_failed",
                 error_type=type(e).__name__,
-                organisme_id=consultation.organisme_id,
-                consultation_id=str(consultation.id),
+                lot=len(lot),
+                consultation_ids=[str(ecriture.consultation.id) for ecriture in lot],
             )
-            raise JournalUnavailable(JOURNAL_UNAVAILABLE_DETAIL) from e
+            for ecriture in lot:
+                erreur = JournalUnavailable(JOURNAL_UNAVAILABLE_DETAIL)
+                erreur.__cause__ = e
+                _echouer(ecriture, erreur)
+            return
+        except Exception as e:
+            # A bug, not an outage: every caller of the batch gets it (a logged 500), and the writer
+            # goes on with the next batch.
+            for ecriture in lot:
+                _echouer(ecriture, e)
+            return
+        for ecriture in lot:
+            if not ecriture.resultat.done():
+                ecriture.resultat.set_result(None)
 
     async def lire_decision(self, organisme_id: str, decision_id: uuid.UUID) -> DecisionRecord | None:
         """The decision if it belongs to `organisme_id`; None otherwise, so ids leak nothing."""
@@ -261,3 +359,8 @@ class Journal:
         except _DATABASE_ERRORS as e:
             logger.error("journal.read_failed", error_type=type(e).__name__)
             raise JournalUnavailable("Le journal d'audit est indisponible : lecture impossible.") from e
+
+
+def _echouer(ecriture: _Ecriture, erreur: BaseException) -> None:
+    if not ecriture.resultat.done():
+        ecriture.resultat.set_exception(erreur)

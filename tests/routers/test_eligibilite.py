@@ -202,3 +202,30 @@ async def test_embedded_default_serves_the_product_example(tmp_path: Path) -> No
     assert qf["valeur"] == 2550
     assert ready.status_code == 200
     assert ready.json()["verifications"]["api_particulier"] == "ok"
+
+
+@pytest.mark.parametrize(
+    "corps",
+    [
+        pytest.param(demande(MARTIN_AXELLE, declaratif={"commune_residence": "08480"}), id="connue"),
+        pytest.param(demande({**MARTIN_AXELLE, "nom_naissance": "INCONNUE"}), id="inconnue"),
+        pytest.param(demande(LEFEBVRE, date_reference="2026-01-15"), id="date-passee"),
+    ],
+)
+async def test_answer_is_a_decision_and_the_journal_holds_the_same(
+    gateway: httpx.AsyncClient, corps: dict[str, Any]
+) -> None:
+    from app.schemas.eligibilite import Decision  # noqa: PLC0415 - only this test needs the schema
+
+    for _ in range(2):  # from upstream, then from the cache
+        response = await gateway.post("/v1/eligibilite", json=corps, headers=AUTH)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        # The pre-encoded answer is a valid `Decision` (tests/services/test_eligibilite.py shows it
+        # is the schema's own encoding), and the journal holds the same decision.
+        Decision.model_validate_json(response.content)
+        body = response.json()
+        stored = (await gateway.get(f"/v1/decisions/{body['id']}", headers=AUTH)).json()
+        assert {k: v for k, v in stored.items() if k != "faits"} == {
+            k: v for k, v in body.items() if k != "donnees"
+        }

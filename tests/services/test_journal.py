@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
@@ -245,3 +245,76 @@ async def test_hung_database_times_out_into_journal_unavailable(postgres_url: st
         await journal.enregistrer(_consultation())
     finally:
         await engine.dispose()
+
+
+def _count_commits(journal: Journal) -> list[int]:
+    commits = [0]
+
+    def on_commit(_connection: object) -> None:
+        commits[0] += 1
+
+    event.listen(journal.engine.sync_engine, "commit", on_commit)
+    return commits
+
+
+async def test_concurrent_writes_share_transactions_and_all_commit(journal: Journal) -> None:
+    commits = _count_commits(journal)
+    consultations = [_consultation() for _ in range(40)]
+
+    await asyncio.gather(*(journal.enregistrer(c, _decision(c)) for c in consultations))
+
+    assert 1 <= commits[0] < len(consultations)  # grouped: fewer transactions than callers
+    for consultation in consultations:
+        assert await _count(journal, ConsultationRow, consultation.id) == 1
+
+
+async def test_a_batch_never_exceeds_its_bound(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'journal.db'}"
+    await asyncio.to_thread(upgrade_database, url)
+    engine = create_engine_from_url(url)
+    journal = Journal(engine, batch_max=4)
+    commits = _count_commits(journal)
+    consultations = [_consultation() for _ in range(10)]
+    try:
+        await asyncio.gather(*(journal.enregistrer(c) for c in consultations))
+        assert commits[0] >= 3  # 10 records, at most 4 per transaction
+        for consultation in consultations:
+            assert await _count(journal, ConsultationRow, consultation.id) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_failing_batch_fails_every_caller_and_commits_none_of_it(journal: Journal) -> None:
+    first = _consultation()
+    existing = _decision(first)
+    await journal.enregistrer(first, existing)
+
+    # Written together with a record whose decision id clashes: the whole transaction rolls back,
+    # and no caller of that batch may believe its record was kept.
+    batch = [_consultation() for _ in range(8)]
+    decisions = [_decision(c, id=existing.id) if i == 4 else _decision(c) for i, c in enumerate(batch)]
+    outcomes = await asyncio.gather(
+        *(journal.enregistrer(c, d) for c, d in zip(batch, decisions, strict=True)), return_exceptions=True
+    )
+
+    assert all(isinstance(o, JournalUnavailable) for o in outcomes), outcomes
+    for consultation in batch:
+        assert await _count(journal, ConsultationRow, consultation.id) == 0
+    # The writer goes on: the next record commits.
+    after = _consultation()
+    await journal.enregistrer(after, _decision(after))
+    assert await _count(journal, ConsultationRow, after.id) == 1
+
+
+async def test_a_caller_that_gave_up_before_its_batch_is_not_written(journal: Journal) -> None:
+    consultation = _consultation()
+    attente = asyncio.ensure_future(journal.enregistrer(consultation))
+    await asyncio.sleep(0)  # the caller has queued its record; the writer has not run yet
+    assert not attente.done()
+    attente.cancel()  # before the writer took it: nothing acknowledged, nothing written
+    with pytest.raises(asyncio.CancelledError):
+        await attente
+    suivante = _consultation()
+    await journal.enregistrer(suivante)
+    assert await _count(journal, ConsultationRow, consultation.id) == 0
+    assert await _count(journal, ConsultationRow, suivante.id) == 1
