@@ -121,6 +121,8 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         # The lock outlives the leader's longest call (its deadline) but not much more.
         verrou_ttl_seconds=settings.request_deadline_seconds + 2,
     )
+    # Pending lock releases finish before Redis is closed (exit callbacks run last-in, first-out).
+    stack.push_async_callback(coalescer.fermer)
     annuaire = await _annuaire(settings, engine)
     collecte = CollecteDonnees(
         caf=_source_caf(settings, api_particulier, cache, coalescer, quotas),

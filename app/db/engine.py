@@ -7,6 +7,7 @@ driver, prepares the SQLite file and sets the pragmas and pool options each data
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ from uuid import UUID
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -92,6 +94,40 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+#: A pooled PostgreSQL connection idle for longer than this is pinged before use (see below).
+PING_APRES_INACTIVITE_SECONDS = 2.0
+_DERNIER_RETOUR = "eg_dernier_retour"
+
+
+def _ping_si_inactive(engine: AsyncEngine) -> None:
+    """Ping a pooled connection before use only when it has been idle for a while.
+
+    `pool_pre_ping` pays a round trip on *every* checkout, i.e. on every journal write. A connection
+    used less than `PING_APRES_INACTIVITE_SECONDS` ago is handed out as it is: if the server died
+    within that window, the write fails (a 503, never a decision without its trace) and SQLAlchemy
+    invalidates the whole pool on that disconnect, so the next checkouts reconnect. An idle
+    connection — the one a restart usually leaves behind — is pinged and replaced when dead.
+    """
+    dialect = engine.dialect
+
+    def au_retour(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_DERNIER_RETOUR] = time.monotonic()
+
+    def a_la_sortie(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        retour = record.info.get(_DERNIER_RETOUR)
+        if retour is not None and time.monotonic() - retour < PING_APRES_INACTIVITE_SECONDS:
+            return
+        try:
+            vivante = dialect.do_ping(dbapi_connection)
+        except Exception as e:  # the driver's own error for a dead connection
+            raise DisconnectionError("connexion PostgreSQL morte au ping") from e
+        if not vivante:
+            raise DisconnectionError("connexion PostgreSQL morte au ping")
+
+    event.listen(engine.sync_engine.pool, "checkin", au_retour)
+    event.listen(engine.sync_engine.pool, "checkout", a_la_sortie)
+
+
 def create_engine_from_url(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for `url` (PostgreSQL through asyncpg, SQLite through aiosqlite)."""
     parsed = normalise_database_url(url)
@@ -110,15 +146,17 @@ def create_engine_from_url(url: str, *, echo: bool = False) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
     if backend == "postgresql":
-        return create_async_engine(
+        engine = create_async_engine(
             parsed,
             echo=echo,
             json_serializer=dumps_json,
-            pool_pre_ping=True,  # a restarted PostgreSQL leaves dead connections in the pool
             pool_size=5,
             max_overflow=10,
             pool_timeout=5,  # seconds to wait for a pooled connection before failing the request
             pool_recycle=1800,
             connect_args={"timeout": 5, "command_timeout": 10},
         )
+        # A restarted PostgreSQL leaves dead connections in the pool: pinged when idle (see above).
+        _ping_si_inactive(engine)
+        return engine
     return create_async_engine(parsed, echo=echo, json_serializer=dumps_json)

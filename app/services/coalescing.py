@@ -5,6 +5,10 @@ asking for the same data at once must cause one upstream call. Within a process,
 same key await one task. Across workers (with Redis), that task first takes a lock (`SET NX PX`);
 a worker that finds the lock taken waits for the leader's answer to appear in the shared cache,
 for a bounded time, and only then — leader gone or too slow — calls itself.
+
+The leader's path costs one Redis round trip before its call (the lock, pipelined with a check of
+the shared cache) and none after it: the lock is released in the background, once the answer is
+stored, while the callers already have it.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class Coalescer:
         self._verrou_ttl_ms = int(verrou_ttl_seconds * 1000)
         self._sondage = sondage_seconds
         self._liberer = redis.register_script(_LIBERER) if redis is not None else None
+        #: Lock releases under way (kept referenced until done; awaited by `fermer`).
+        self._liberations: set[asyncio.Task[None]] = set()
 
     @property
     def inflight(self) -> int:
@@ -71,7 +77,8 @@ class Coalescer:
     ) -> T:
         """The result of `factory()`, computed once for all concurrent callers of `key`.
 
-        `key` must already be free of personal data (use `SecureCache.cle`). The factory runs in its
+        `key` must already be free of personal data (use `SecureCache.cle`); with `relire`, it is
+        also the shared cache key where `factory` stores its result. The factory runs in its
         own task, so one caller being cancelled (a client that hangs up) neither cancels the others
         nor the upstream call; its exception, if any, is raised to every waiter. `factory` must
         store its result where `relire` finds it before returning, for other workers to see it.
@@ -100,14 +107,18 @@ class Coalescer:
         suivi = False
         while True:
             try:
-                acquis = await self._redis.set(verrou, jeton, nx=True, px=self._verrou_ttl_ms)
+                # One round trip: the lock, then (after it, in order) whether an answer is stored.
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.set(verrou, jeton, nx=True, px=self._verrou_ttl_ms)
+                    pipe.exists(key)
+                    acquis, present = await pipe.execute()
             except _BACKEND_ERRORS as e:
                 # No lock service: in-process coalescing still holds, and the limiter (same Redis)
                 # fails closed, so going on cannot make an unmetered call.
                 logger.warning("coalescing.lock_unavailable", error_type=type(e).__name__)
                 return await factory()
             if acquis:
-                return await self._diriger(verrou, jeton, factory, relire)
+                return await self._diriger(verrou, jeton, factory, relire if present else None)
             if not suivi:
                 metrics.COALESCENCE.labels("workers").inc()
                 suivi = True
@@ -124,20 +135,32 @@ class Coalescer:
         verrou: str,
         jeton: str,
         factory: Callable[[], Awaitable[T]],
-        relire: Callable[[], Awaitable[T | None]],
+        relire: Callable[[], Awaitable[T | None]] | None,
     ) -> T:
+        """Call as the lock holder; `relire` is given when an entry was found under the key."""
         try:
-            # Another worker may have stored the answer between our cache miss and the lock.
-            deja = await relire()
-            if deja is not None:
+            # Another worker may have stored the answer between our cache miss and the lock (the
+            # entry may also be a stale one, kept for stale-if-error: `relire` tells).
+            if relire is not None and (deja := await relire()) is not None:
                 return deja
             return await factory()
         finally:
-            try:
-                assert self._liberer is not None  # noqa: S101 - set with self._redis
-                await self._liberer(keys=[verrou], args=[jeton])
-            except _BACKEND_ERRORS:
-                pass  # the lock expires on its own (PX)
+            # The answer is stored (or the call failed): the callers need not wait for the release.
+            liberation = asyncio.create_task(self._liberer_verrou(verrou, jeton))
+            self._liberations.add(liberation)
+            liberation.add_done_callback(self._liberations.discard)
+
+    async def _liberer_verrou(self, verrou: str, jeton: str) -> None:
+        try:
+            assert self._liberer is not None  # noqa: S101 - set with self._redis
+            await self._liberer(keys=[verrou], args=[jeton])
+        except _BACKEND_ERRORS:
+            pass  # the lock expires on its own (PX)
+
+    async def fermer(self) -> None:
+        """Wait for the lock releases under way (at shutdown, before Redis is closed)."""
+        if self._liberations:
+            await asyncio.gather(*self._liberations, return_exceptions=True)
 
     async def _suivre(self, verrou: str, relire: Callable[[], Awaitable[T | None]], fin: float) -> T | None:
         """Poll the shared cache while another worker holds the lock; None once it is released."""

@@ -152,6 +152,9 @@ class AnnuaireOrganismes:
         #: Versions whose reload failed: not retried on every request, the previous one stays in use.
         self._versions_refusees: dict[str, int] = {}
         self._authentifications: dict[str, _Authentification] = {}
+        #: Lookups in flight by key digest: when a cached key expires under load, the concurrent
+        #: requests carrying it share one database lookup instead of each making its own.
+        self._recherches: dict[str, asyncio.Task[Appelant | None]] = {}
 
     async def charger(self) -> int:
         """Load every organisme and its règlement (at start-up); a broken one stops the start-up."""
@@ -177,6 +180,21 @@ class AnnuaireOrganismes:
             entry = self._organismes.get(cached.client.organisme_id)
             if entry is not None and entry[0] >= cached.organisme_version:
                 return Appelant(client=cached.client, organisme=entry[1])
+        recherche = self._recherches.get(empreinte)
+        if recherche is None:
+            recherche = asyncio.create_task(self._rechercher(empreinte, now))
+            self._recherches[empreinte] = recherche
+            recherche.add_done_callback(lambda fini: self._oublier_recherche(empreinte, fini))
+        # shield: a caller that hangs up does not cancel the lookup the others wait for.
+        return await asyncio.shield(recherche)
+
+    def _oublier_recherche(self, empreinte: str, fini: asyncio.Task[Appelant | None]) -> None:
+        if self._recherches.get(empreinte) is fini:
+            del self._recherches[empreinte]
+        if not fini.cancelled():
+            fini.exception()  # retrieved, even when every waiter was cancelled
+
+    async def _rechercher(self, empreinte: str, now: datetime) -> Appelant | None:
         try:
             found = await self._lire_cle(empreinte, now)
         except DATABASE_ERRORS as e:

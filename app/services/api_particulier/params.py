@@ -9,6 +9,7 @@ provider's contract. Messages are French, name the field and never echo the valu
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, timedelta
 
@@ -33,8 +34,12 @@ PRENOMS_MAX = 3
 NAISSANCE_AU_PLUS_TOT = date(1900, 1, 1)
 
 
+@functools.lru_cache(maxsize=1024)
 def siret_valide(value: str) -> bool:
-    """A SIRET API Particulier accepts as `recipient`: 14 digits, checksum-valid, or La Poste's."""
+    """A SIRET API Particulier accepts as `recipient`: 14 digits, checksum-valid, or La Poste's.
+
+    Memoised: it is the organisme's SIRET, checked on every request (a pure function of a few
+    thousand distinct values at most)."""
     return bool(_SIRET_LA_POSTE.match(value)) or (bool(_SIRET.match(value)) and siret.is_valid(value))
 
 
