@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import structlog
 from cryptography.fernet import InvalidToken
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -98,15 +98,29 @@ class RedisCache:
         self._redis = redis
 
     @classmethod
-    def from_url(cls, url: str, *, timeout_seconds: float = 0.5) -> RedisCache:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        timeout_seconds: float = 0.5,
+        max_connections: int = 64,
+        pool_timeout_seconds: float = 2.0,
+    ) -> RedisCache:
         """A client tuned for a cache: short timeouts and no retry, since a miss is cheaper than a wait."""
-        client = Redis.from_url(
+        # A bounded pool that makes a burst WAIT for a free connection: redis-py's default pool
+        # raises MaxConnectionsError at once past 100, which the limiter must read as "Redis down"
+        # (fail closed) and would turn a simple burst into refused calls.
+        pool = BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=pool_timeout_seconds,
             socket_timeout=timeout_seconds,
             socket_connect_timeout=timeout_seconds,
-            retry=Retry(NoBackoff(), 0),
             health_check_interval=30,
         )
+        client = Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
+        # The client owns its pool: closing the client disconnects every pooled connection.
+        client.auto_close_connection_pool = True
         return cls(client)
 
     @property

@@ -299,3 +299,19 @@ async def test_hung_redis_times_out_into_a_miss() -> None:
         await cache.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_burst_larger_than_the_pool_waits_for_connections_instead_of_failing(
+    run_prefix: str,
+) -> None:
+    # redis-py's default pool raises MaxConnectionsError past its size; the limiter would read
+    # that as "Redis down" and refuse calls that only had to wait. The bounded pool makes them wait.
+    backend = RedisCache.from_url(REDIS_URL, max_connections=4)
+    try:
+        await backend.set(f"{run_prefix}:burst", b"x", 60)
+        values = await asyncio.gather(*(backend.get(f"{run_prefix}:burst") for _ in range(200)))
+    finally:
+        await backend.client.delete(f"{run_prefix}:burst")
+        await backend.close()
+
+    assert values == [b"x"] * 200
