@@ -127,6 +127,11 @@ class SourceOut(BaseModel):
     obtenu_le: datetime | None = None
     depuis_cache: bool = False
     request_id: str | None = None
+    perime: bool = Field(
+        default=False,
+        description="Vrai quand la valeur vient du cache au-delà de sa durée de fraîcheur, "
+        "le fournisseur étant indisponible (stale-if-error).",
+    )
 
 
 class ConditionOut(BaseModel):

@@ -195,7 +195,7 @@ def _condition(c: ConditionEvaluee) -> dict[str, Any]:
 
 
 def _source(source: Source) -> dict[str, Any]:
-    # `SourceOut`'s fields: whether the data is stale is told by `donnees_indisponibles` instead.
+    # `SourceOut`'s fields, in its order.
     return {
         "fournisseur": source.fournisseur,
         "certifie": source.certifie,
@@ -203,6 +203,7 @@ def _source(source: Source) -> dict[str, Any]:
         "obtenu_le": None if source.obtenu_le is None else _instant(source.obtenu_le),
         "depuis_cache": source.depuis_cache,
         "request_id": source.request_id,
+        "perime": source.perime,
     }
 
 
