@@ -66,3 +66,27 @@ class FaultInjection:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["endpoints"] = sorted(self.endpoints) if self.endpoints is not None else None
         return data
+
+
+class FaultSchedule:
+    """The faults in force on one simulator, and the count of eligible calls `every_nth` runs on.
+
+    Both simulators' state classes inherit it, so they choose when to fail the same way.
+    """
+
+    faults: FaultInjection
+    _fault_eligible_calls: int
+
+    def set_faults(self, faults: FaultInjection) -> None:
+        self.faults = faults
+        self._fault_eligible_calls = 0
+
+    def next_fault(self, endpoint: str) -> FaultInjection | None:
+        """The fault to inject on this call, if any (counts eligible calls for `every_nth`)."""
+        faults = self.faults
+        if faults.mode == "aucune":
+            return None
+        if faults.endpoints is not None and endpoint not in faults.endpoints:
+            return None
+        self._fault_eligible_calls += 1
+        return faults if self._fault_eligible_calls % faults.every_nth == 0 else None

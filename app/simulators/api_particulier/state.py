@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from app.simulators.faults import PARIS, FaultInjection, paris_now
+from app.simulators.faults import PARIS, FaultInjection, FaultSchedule, paris_now
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,7 @@ class Counters:
         }
 
 
-class SimulatorState:
+class SimulatorState(FaultSchedule):
     """The mutable state of one simulator instance."""
 
     def __init__(self, config: SimulatorConfig) -> None:
@@ -122,20 +122,6 @@ class SimulatorState:
         self.counters = Counters()
         self.faults = self.config.faults
         self._fault_eligible_calls = 0
-
-    def set_faults(self, faults: FaultInjection) -> None:
-        self.faults = faults
-        self._fault_eligible_calls = 0
-
-    def next_fault(self, endpoint_name: str) -> FaultInjection | None:
-        """The fault to inject on this call, if any (counts eligible calls for `every_nth`)."""
-        faults = self.faults
-        if faults.mode == "aucune":
-            return None
-        if faults.endpoints is not None and endpoint_name not in faults.endpoints:
-            return None
-        self._fault_eligible_calls += 1
-        return faults if self._fault_eligible_calls % faults.every_nth == 0 else None
 
     def latency(self) -> float:
         return self.config.latency_seconds + self.faults.latency_seconds

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from app.simulators.faults import PARIS, FaultInjection, paris_now
+from app.simulators.faults import PARIS, FaultInjection, FaultSchedule, paris_now
 from app.simulators.impot_particulier.foyers import (
     AddressSpelling,
     DateFormat,
@@ -124,7 +124,7 @@ class Counters:
         }
 
 
-class ImpotSimulatorState:
+class ImpotSimulatorState(FaultSchedule):
     """The mutable state of one simulator instance."""
 
     def __init__(self, config: ImpotSimulatorConfig) -> None:
@@ -156,19 +156,6 @@ class ImpotSimulatorState:
         self.counters = Counters()
         self.faults = self.config.faults
         self._fault_eligible_calls = 0
-
-    def set_faults(self, faults: FaultInjection) -> None:
-        self.faults = faults
-        self._fault_eligible_calls = 0
-
-    def next_fault(self, endpoint: str) -> FaultInjection | None:
-        faults = self.faults
-        if faults.mode == "aucune":
-            return None
-        if faults.endpoints is not None and endpoint not in faults.endpoints:
-            return None
-        self._fault_eligible_calls += 1
-        return faults if self._fault_eligible_calls % faults.every_nth == 0 else None
 
     def latency(self) -> float:
         return self.config.latency_seconds + self.faults.latency_seconds
