@@ -18,15 +18,19 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOST=0.0.0.0 \
     PORT=8000 \
     REGLEMENTS_DIR=/srv/reglements \
-    DATABASE_AUTO_MIGRATE=false
+    DATABASE_URL=sqlite+aiosqlite:////srv/var/journal.db
 RUN groupadd --system --gid 10001 gateway \
  && useradd --system --uid 10001 --gid gateway --home-dir /srv --shell /usr/sbin/nologin gateway
 COPY --from=build /opt/venv /opt/venv
 COPY --chown=gateway:gateway reglements /srv/reglements
+# The embedded journal (when DATABASE_URL is not overridden) lives in a writable, mountable folder.
+RUN mkdir -p /srv/var && chown gateway:gateway /srv/var
+VOLUME ["/srv/var"]
 WORKDIR /srv
 USER gateway
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --retries=3 \
   CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
-# Migrations run once (`python -m app db upgrade`, see docker-compose.yml), then the workers start.
+# Alone, the image migrates its journal at start-up (workers take a lock); docker-compose.yml runs
+# `python -m app db upgrade` once instead and sets DATABASE_AUTO_MIGRATE=false.
 CMD ["python", "-m", "app", "serve", "--workers", "2"]
