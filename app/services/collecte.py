@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from app.errors import UpstreamError
 from app.rules.facts import CATALOGUE_FAITS, Fait, FaitIndisponible
-from app.schemas.demandeur import Demandeur
-from app.services.journal import AppelFournisseur, ConsultationRecord, TypeConsultation
-from app.services.keys import KeyRing
-from app.services.organismes import Appelant
+from app.services.journal import AppelFournisseur
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,37 +37,3 @@ class Collecte:
             if definition.donnee == donnee:
                 self.faits.pop(nom, None)
                 self.indisponibles[nom] = FaitIndisponible(code=code, raison=raison)
-
-
-def trace_consultation(
-    collecte: Collecte,
-    *,
-    appelant: Appelant,
-    demandeur: Demandeur,
-    keyring: KeyRing,
-    type_consultation: TypeConsultation,
-    agent_id: str | None,
-    dossier_ref: str | None,
-    cree_le: datetime,
-) -> ConsultationRecord:
-    """The journal's record of one consultation: who asked, for whom (a keyed pseudonym, never the
-    identity), and every upstream exchange with its request id."""
-    organisme_id = appelant.organisme.id
-    return ConsultationRecord(
-        id=uuid.uuid4(),
-        organisme_id=organisme_id,
-        client_id=appelant.client.id,
-        agent_id=agent_id,
-        dossier_ref=dossier_ref,
-        cree_le=cree_le,
-        type=type_consultation,
-        demandeur_pseudonyme=keyring.pseudonyme(
-            organisme_id,
-            demandeur.nom_naissance,
-            " ".join(demandeur.prenoms),
-            demandeur.date_naissance or "",
-            demandeur.code_cog_insee_pays_naissance,
-        ),
-        appels_fournisseurs=tuple(collecte.appels),
-        statut="succes" if collecte.donnees else "echec",
-    )

@@ -11,9 +11,8 @@ content is neither copied, validated nor converted twice on the hot path.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,10 +28,10 @@ from app.rules.needs import besoins
 from app.rules.results import ConditionEvaluee, Evaluation, ParametreApplique, ResultatDispositif
 from app.rules.serialization import faits_vers_dict
 from app.schemas.eligibilite import DemandeEligibilite, decimal_as_json_number, json_numbers
-from app.services.collecte import Collecte, trace_consultation
-from app.services.donnees import CollecteDonnees, faits_de_la_demande
-from app.services.journal import DecisionRecord, Journal
-from app.services.keys import KeyRing
+from app.services.collecte import Collecte
+from app.services.consultation import ServiceDeConsultation, trace_consultation
+from app.services.donnees import faits_de_la_demande
+from app.services.journal import DecisionRecord
 from app.services.organismes import Appelant
 
 #: The civil date of a decision is the one of the town hall, not UTC's.
@@ -47,20 +46,7 @@ class DecisionRendue:
     json: bytes
 
 
-class EligibiliteService:
-    def __init__(
-        self,
-        *,
-        collecte: CollecteDonnees,
-        journal: Journal,
-        keyring: KeyRing,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._collecte = collecte
-        self._journal = journal
-        self._keyring = keyring
-        self._now = now
-
+class EligibiliteService(ServiceDeConsultation):
     async def evaluer(
         self, demande: DemandeEligibilite, appelant: Appelant, *, agent_id: str | None
     ) -> DecisionRendue:

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from app.errors import FieldError, InvalidInput
 from app.schemas.donnees import DemandeDonnees, ReponseDonnees
 from app.schemas.eligibilite import DonneeIndisponible
-from app.services.collecte import trace_consultation
-from app.services.donnees import CollecteDonnees
-from app.services.journal import Journal
-from app.services.keys import KeyRing
+from app.services.consultation import ServiceDeConsultation, trace_consultation
 from app.services.organismes import Appelant
 
 
-class PreRemplissageService:
-    def __init__(
-        self,
-        *,
-        collecte: CollecteDonnees,
-        journal: Journal,
-        keyring: KeyRing,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._collecte = collecte
-        self._journal = journal
-        self._keyring = keyring
-        self._now = now
-
+class PreRemplissageService(ServiceDeConsultation):
     async def consulter(
         self, demande: DemandeDonnees, appelant: Appelant, *, agent_id: str | None
     ) -> ReponseDonnees:
