@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -25,32 +24,10 @@ from app.services.journal import (
     DecisionRecord,
     Journal,
 )
-from tests.db.postgres import run_in_thread, throwaway_database
 
 ORGANISME_A = "26999000800006"
 ORGANISME_B = "21750001600019"
 PSEUDONYME = "a" * 64
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with throwaway_database() as url:
-        run_in_thread(upgrade_database, url)
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-async def journal(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Journal]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'journal.db'}"
-        await asyncio.to_thread(upgrade_database, url)
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = create_engine_from_url(url)
-    try:
-        yield Journal(engine)
-    finally:
-        await engine.dispose()
 
 
 def _consultation(organisme_id: str = ORGANISME_A, **changes: object) -> ConsultationRecord:

@@ -25,11 +25,7 @@ from tests.services.test_journal import (
     ORGANISME_B,
     _consultation,
     _decision,
-    journal,
-    postgres_url,
 )
-
-__all__ = ["journal", "postgres_url"]  # fixtures shared with test_journal.py
 
 MAINTENANT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

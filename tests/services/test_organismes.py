@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import PROJECT_ROOT
 from app.db.engine import create_engine_from_url
-from app.db.migrate import upgrade_database
 from app.db.tables import CleApiRow, ClientRow, OrganismeRow
 from app.errors import ConfigurationError, JournalUnavailable
 from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets, hash_api_key
@@ -27,7 +26,6 @@ from app.services.organismes_admin import (
     AdministrationRefusee,
     NouvelOrganisme,
 )
-from tests.db.postgres import run_in_thread, throwaway_database
 from tests.organismes import SIRET_A, SIRET_B
 
 SECRET = SecretStr("x" * 40)
@@ -45,22 +43,10 @@ class Horloge:
         self.instant += timedelta(**duree)
 
 
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with throwaway_database() as url:
-        run_in_thread(upgrade_database, url)
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'journal.db'}"
-        await asyncio.to_thread(upgrade_database, url)
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = create_engine_from_url(url)
-    if request.param == "postgresql":  # the database is shared by the module: start empty
+@pytest.fixture
+async def engine(base_migree: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine_from_url(base_migree)
+    if base_migree.startswith("postgresql"):  # the database is shared by the module: start empty
         async with engine.begin() as connection:
             await connection.execute(text("TRUNCATE cles_api, clients, organismes"))
     try:
