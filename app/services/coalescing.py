@@ -7,13 +7,14 @@ a worker that finds the lock taken waits for the leader's answer to appear in th
 for a bounded time, and only then — leader gone or too slow — calls itself.
 
 The leader's path costs one Redis round trip before its call (the lock, pipelined with a check of
-the shared cache) and none after it: the lock is released in the background, once the answer is
-stored, while the callers already have it.
+the shared cache) and none after it: the answer is stored (`ecrire`) and then the lock released in
+the background, in that order, while the callers already have it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -74,18 +75,21 @@ class Coalescer:
         factory: Callable[[], Awaitable[T]],
         *,
         relire: Callable[[], Awaitable[T | None]] | None = None,
+        ecrire: Callable[[T], Awaitable[None]] | None = None,
     ) -> T:
         """The result of `factory()`, computed once for all concurrent callers of `key`.
 
         `key` must already be free of personal data (use `SecureCache.cle`); with `relire`, it is
         also the shared cache key where `factory` stores its result. The factory runs in its
         own task, so one caller being cancelled (a client that hangs up) neither cancels the others
-        nor the upstream call; its exception, if any, is raised to every waiter. `factory` must
-        store its result where `relire` finds it before returning, for other workers to see it.
+        nor the upstream call; its exception, if any, is raised to every waiter. `ecrire` stores
+        `factory`'s result where `relire` finds it: before the lock is released, so other workers
+        waiting on it find the answer, but after the callers got it (in the background) when this
+        worker holds the lock. Without `ecrire`, `factory` must store its result itself.
         """
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.create_task(self._lead(key, factory, relire))
+            task = asyncio.create_task(self._lead(key, factory, relire, ecrire))
             self._inflight[key] = task
             task.add_done_callback(lambda done: self._forget(key, done))
         else:
@@ -98,9 +102,10 @@ class Coalescer:
         key: str,
         factory: Callable[[], Awaitable[T]],
         relire: Callable[[], Awaitable[T | None]] | None,
+        ecrire: Callable[[T], Awaitable[None]] | None,
     ) -> T:
         if self._redis is None or relire is None:
-            return await factory()
+            return await _calculer(factory, ecrire)
         verrou = f"{key}:verrou"
         jeton = uuid.uuid4().hex
         fin = time.monotonic() + min(self._attente_max, courante().remaining())
@@ -116,9 +121,9 @@ class Coalescer:
                 # No lock service: in-process coalescing still holds, and the limiter (same Redis)
                 # fails closed, so going on cannot make an unmetered call.
                 logger.warning("coalescing.lock_unavailable", error_type=type(e).__name__)
-                return await factory()
+                return await _calculer(factory, ecrire)
             if acquis:
-                return await self._diriger(verrou, jeton, factory, relire if present else None)
+                return await self._diriger(verrou, jeton, factory, relire if present else None, ecrire)
             if not suivi:
                 metrics.COALESCENCE.labels("workers").inc()
                 suivi = True
@@ -128,7 +133,7 @@ class Coalescer:
             if time.monotonic() >= fin:
                 # The leader is gone or too slow: better one more (metered) call than no answer.
                 logger.info("coalescing.wait_exhausted")
-                return await factory()
+                return await _calculer(factory, ecrire)
 
     async def _diriger(
         self,
@@ -136,21 +141,34 @@ class Coalescer:
         jeton: str,
         factory: Callable[[], Awaitable[T]],
         relire: Callable[[], Awaitable[T | None]] | None,
+        ecrire: Callable[[T], Awaitable[None]] | None,
     ) -> T:
         """Call as the lock holder; `relire` is given when an entry was found under the key."""
+        a_ecrire: Callable[[], Awaitable[None]] | None = None
         try:
             # Another worker may have stored the answer between our cache miss and the lock (the
             # entry may also be a stale one, kept for stale-if-error: `relire` tells).
             if relire is not None and (deja := await relire()) is not None:
                 return deja
-            return await factory()
+            resultat = await factory()
+            if ecrire is not None:
+                a_ecrire = functools.partial(ecrire, resultat)
+            return resultat
         finally:
-            # The answer is stored (or the call failed): the callers need not wait for the release.
-            liberation = asyncio.create_task(self._liberer_verrou(verrou, jeton))
+            # The callers need not wait for the answer to be stored nor for the lock's release;
+            # other workers wait for the release, which comes after the store.
+            liberation = asyncio.create_task(self._liberer_verrou(verrou, jeton, a_ecrire))
             self._liberations.add(liberation)
             liberation.add_done_callback(self._liberations.discard)
 
-    async def _liberer_verrou(self, verrou: str, jeton: str) -> None:
+    async def _liberer_verrou(
+        self, verrou: str, jeton: str, a_ecrire: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        if a_ecrire is not None:
+            try:
+                await a_ecrire()
+            except Exception:  # a bug: logged; the lock is released all the same
+                logger.exception("coalescing.store_failed")
         try:
             assert self._liberer is not None  # noqa: S101 - set with self._redis
             await self._liberer(keys=[verrou], args=[jeton])
@@ -185,3 +203,10 @@ class Coalescer:
         # report "exception was never retrieved" for an outcome that was in fact handled.
         if not done.cancelled():
             done.exception()
+
+
+async def _calculer(factory: Callable[[], Awaitable[T]], ecrire: Callable[[T], Awaitable[None]] | None) -> T:
+    resultat = await factory()
+    if ecrire is not None:
+        await ecrire(resultat)
+    return resultat

@@ -253,14 +253,17 @@ class SourceCaf:
                 portee_429=jeton,
                 observer=observer,
             )
-            await self._ecrire(cle, source, reponse)
             return reponse, False
 
         async def relire() -> tuple[Reponse[Any], bool] | None:
             entree = await self._lire(cle, source)
             return (entree.reponse, True) if entree is not None and entree.fraiche else None
 
-        return await self._coalescer.run(cle, appeler, relire=relire)
+        async def ecrire(obtenue: tuple[Reponse[Any], bool]) -> None:
+            await self._ecrire(cle, source, obtenue[0])
+
+        # The answer is stored off the callers' path (see `Coalescer.run`).
+        return await self._coalescer.run(cle, appeler, relire=relire, ecrire=ecrire)
 
     async def _lire(self, cle: str, source: _Source[Any]) -> _Entree | None:
         stored = await self._cache.get_json(cle)
