@@ -35,6 +35,7 @@ from app.rules.testcases import verifier_reglements
 from app.services.journal_lecture import RapportPurge, mois_avant, purger
 from app.services.organismes import ChiffrementSecrets
 from app.services.organismes_admin import AdministrationOrganismes, AdministrationRefusee, NouvelOrganisme
+from app.serving import serve_workers
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -43,15 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     if args.workers > 1:
         # Several processes need an import string: each worker builds its own app.
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=args.workers,
-            access_log=False,
-            proxy_headers=True,
-        )
+        serve_workers("app.main:create_app", factory=True, host=host, port=port, workers=args.workers)
     else:
         uvicorn.run(create_app(settings), host=host, port=port, access_log=False, proxy_headers=True)
     return 0

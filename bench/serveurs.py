@@ -127,7 +127,6 @@ def passerelle(
 def nu(*, workers: int) -> Iterator[str]:
     """A bare FastAPI JSON endpoint, served by uvicorn exactly like the gateway."""
     port = port_libre()
-    commande = [PYTHON, "-m", "uvicorn", "bench.nu:app", "--host", "127.0.0.1", "--port", str(port)]
-    commande += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    commande = [PYTHON, "-m", "bench.nu", "--port", str(port), "--workers", str(workers)]
     with _processus(commande, _env(), f"http://127.0.0.1:{port}/healthz"):
         yield f"http://127.0.0.1:{port}"
