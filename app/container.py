@@ -94,7 +94,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         api_particulier_url = await stack.enter_async_context(
             serve_simulator(create_simulator_app(), host="127.0.0.1", port=settings.sandbox_simulator_port)
         )
-        logger.info("sandbox.simulator_started", fournisseur="API Particulier")
+        logger.info("sandbox.simulator_started", fournisseur=ApiParticulierClient.FOURNISSEUR)
     else:
         assert settings.api_particulier_url is not None  # noqa: S101 - guaranteed by uses_builtin_api_particulier
         api_particulier_url = settings.api_particulier_url

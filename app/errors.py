@@ -266,7 +266,9 @@ def field_errors_from_validation(errors: Sequence[Mapping[str, Any]]) -> list[Fi
     """
     result: list[FieldError] = []
     for error in errors:
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
+        location = [
+            str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")
+        ]
         champ = ".".join(location) or "corps"
         kind = str(error.get("type", ""))
         if kind in ("value_error", "assertion_error"):

@@ -26,6 +26,16 @@ PAYS_FRANCE = "99100"
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 
+def code_commune_cog(value: str | None, quoi: str) -> str | None:
+    """A COG commune code (`08480`, `2A004`), upper-cased; `None` or empty stays `None`."""
+    if not value:
+        return None
+    value = value.upper()
+    if not _COMMUNE_COG.match(value):
+        raise ValueError(f"le code COG de {quoi} compte 5 caractères (ex. 08480)")
+    return value
+
+
 def _check_name(value: str, what: str) -> str:
     value = value.strip()
     if not value:
@@ -140,12 +150,7 @@ class Demandeur(BaseModel):
     @field_validator("code_cog_insee_commune_naissance")
     @classmethod
     def _commune(cls, value: str | None) -> str | None:
-        if value is None or not value:
-            return None
-        value = value.upper()
-        if not _COMMUNE_COG.match(value):
-            raise ValueError("le code COG de la commune de naissance compte 5 caractères (ex. 08480)")
-        return value
+        return code_commune_cog(value, "la commune de naissance")
 
     @field_validator("code_cog_insee_departement_naissance")
     @classmethod

@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 from app.rules.facts import FAITS_DECLARATIFS
-from app.schemas.demandeur import Demandeur
+from app.schemas.demandeur import Demandeur, code_commune_cog
 
 
 def decimal_as_json_number(value: Decimal) -> int | float:
@@ -41,7 +41,6 @@ DonneesCertifiees = Annotated[dict[str, Any], PlainSerializer(json_numbers, when
 Valeur = Nombre | int | bool | str | list[str] | None
 
 _DOSSIER_REF = re.compile(r"^[A-Za-z0-9._:/\-]{1,64}$", re.ASCII)
-_COMMUNE_COG = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$", re.ASCII)
 
 
 def _dossier_ref(value: str | None) -> str | None:
@@ -87,12 +86,7 @@ class Declaratif(BaseModel):
     @field_validator("commune_residence")
     @classmethod
     def _commune(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.upper()
-        if not _COMMUNE_COG.match(value):
-            raise ValueError("le code COG de la commune de résidence compte 5 caractères (ex. 08480)")
-        return value
+        return code_commune_cog(value, "la commune de résidence")
 
     def faits(self) -> dict[str, str]:
         """The declared facts that were given, by their catalogue name."""

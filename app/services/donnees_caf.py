@@ -26,6 +26,7 @@ from app.rules.facts import Fait
 from app.schemas.demandeur import Demandeur
 from app.services.api_particulier import facts as faits_api_particulier
 from app.services.api_particulier.client import FUSEAU_FOURNISSEUR, ApiParticulierClient
+from app.services.api_particulier.errors import FOURNISSEUR as FOURNISSEUR_API_PARTICULIER
 from app.services.api_particulier.identity import identite_correspond
 from app.services.api_particulier.models import (
     AccesApiParticulier,
@@ -51,8 +52,6 @@ from app.services.quotas import Portee, Quota, sujet
 logger = structlog.get_logger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
-
-FOURNISSEUR_API_PARTICULIER = "API Particulier"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from app.errors import FieldError, InvalidInput, UpstreamError
 from app.schemas.demandeur import Demandeur
 from app.services.api_particulier import params
-from app.services.api_particulier.errors import erreur_depuis_reponse, erreur_transport
+from app.services.api_particulier.errors import FOURNISSEUR, erreur_depuis_reponse, erreur_transport
 from app.services.api_particulier.models import (
     AccesApiParticulier,
     PrestationAah,
@@ -69,7 +69,7 @@ def _entier(value: str | None) -> int | None:
 class ApiParticulierClient:
     """One instance per process; the organisme's access is given on each call."""
 
-    FOURNISSEUR = "API Particulier"
+    FOURNISSEUR = FOURNISSEUR
 
     def __init__(
         self,
