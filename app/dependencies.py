@@ -27,10 +27,7 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_appelant(
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Appelant:
+async def _authentifier(services: Services, credentials: HTTPAuthorizationCredentials | None) -> Appelant:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise AuthenticationRequired("Une clé d'API est requise : en-tête « Authorization: Bearer <clé> ».")
     appelant = await services.annuaire.authentifier(credentials.credentials)
@@ -41,18 +38,20 @@ async def get_appelant(
     return appelant
 
 
-AppelantDep = Annotated[Appelant, Depends(get_appelant)]
-
-
 def scope_requis(scope: str) -> object:
-    """A dependency that refuses callers whose client lacks `scope` (403, before any work)."""
+    """A dependency giving the authenticated caller, refused (403, before any work) if its client
+    lacks `scope`. One dependency level, not three: each level costs every request (measured)."""
 
-    async def verifier(appelant: AppelantDep) -> Appelant:
+    async def appelant_autorise(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Appelant:
+        appelant = await _authentifier(request.state.services, credentials)
         if scope not in appelant.client.scopes:
             raise PermissionDenied(f"Ce client n'a pas le droit « {scope} ».")
         return appelant
 
-    return Depends(verifier)
+    return Depends(appelant_autorise)
 
 
 async def get_agent_id(

@@ -6,8 +6,9 @@ nothing until the ASGI server (or a test's LifespanManager) runs the lifespan.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+import gc
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 
 from fastapi import FastAPI
 
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(level=resolved.log_level, json=resolved.log_json)
         async with AsyncExitStack() as stack:
             services = await open_services(resolved, stack)
+            if resolved.gc_tuning:
+                stack.enter_context(_garbage_collector_tuned_for_serving())
             yield {"services": services}
 
     app = FastAPI(
@@ -59,3 +62,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(simulations.router)
     app.include_router(journal.router)
     return app
+
+
+#: Allocations between two young-generation collections while serving (CPython's default: 700).
+GC_SEUIL_JEUNES = 10_000
+
+
+@contextmanager
+def _garbage_collector_tuned_for_serving() -> Iterator[None]:
+    """Freeze what start-up built, collect young objects less often; undone at shutdown.
+
+    A request allocates a few thousand short-lived objects; with CPython's defaults, a worker ran
+    a full collection every ~400 requests, each scanning every long-lived object (FastAPI, pydantic,
+    SQLAlchemy, the compiled règlements): 55 ms each, ~17% of its CPU under load. Frozen objects
+    are never scanned again (nor freed: they live as long as the app anyway).
+    """
+    seuils = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_SEUIL_JEUNES, seuils[1], seuils[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*seuils)
+        gc.unfreeze()

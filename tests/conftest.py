@@ -40,6 +40,8 @@ def gateway_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "api_particulier_token": None,
         "gateway_demo_api_key": DEMO_KEY,
         "log_json": True,
+        # A full collection per app start would slow the suite; tests/test_main.py covers it.
+        "gc_tuning": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from app.rules.derived import faits_de_base
 from app.rules.facts import CATALOGUE_FAITS
@@ -67,12 +68,28 @@ def references_du_dispositif(dispositif: Dispositif) -> tuple[set[str], set[str]
     return parametres, baremes
 
 
+#: Needs per règlement and choice of aids, worked out once: a règlement never changes once loaded.
+_BESOINS: WeakKeyDictionary[Reglement, dict[frozenset[str] | None, Besoins]] = WeakKeyDictionary()
+#: Choices of aids remembered per règlement (callers may send any subset).
+_CHOIX_EN_CACHE = 256
+
+
 def besoins(reglement: Reglement, dispositifs: Sequence[str] | None = None) -> Besoins:
     """Base facts, data sets and scopes needed by the chosen aids (all of them by default)."""
+    par_choix = _BESOINS.setdefault(reglement, {})
+    choix = None if dispositifs is None else frozenset(dispositifs)
+    connus = par_choix.get(choix)
+    if connus is None:
+        connus = _besoins(reglement, choix)
+        if len(par_choix) >= _CHOIX_EN_CACHE:
+            par_choix.clear()
+        par_choix[choix] = connus
+    return connus
+
+
+def _besoins(reglement: Reglement, choix: frozenset[str] | None) -> Besoins:
     choisis = (
-        reglement.dispositifs
-        if dispositifs is None
-        else tuple(d for d in reglement.dispositifs if d.id in set(dispositifs))
+        reglement.dispositifs if choix is None else tuple(d for d in reglement.dispositifs if d.id in choix)
     )
     faits_baremes = {nom: b.fait for nom, b in reglement.baremes.items()}
     faits: set[str] = set()

@@ -9,6 +9,12 @@ from app.errors import UpstreamError
 from app.rules.facts import CATALOGUE_FAITS, Fait, FaitIndisponible
 from app.services.journal import AppelFournisseur
 
+#: The base facts each upstream data set provides.
+_FAITS_PAR_DONNEE: dict[str, tuple[str, ...]] = {}
+for _nom, _definition in CATALOGUE_FAITS.items():
+    if _definition.donnee is not None:
+        _FAITS_PAR_DONNEE[_definition.donnee] = (*_FAITS_PAR_DONNEE.get(_definition.donnee, ()), _nom)
+
 
 @dataclass(frozen=True, slots=True)
 class DonneeIndisponible:
@@ -33,7 +39,7 @@ class Collecte:
     ) -> None:
         """Every base fact of `donnee` becomes unavailable, so the aids needing it are `a_verifier`."""
         self.donnees_indisponibles.append(DonneeIndisponible(donnee, code, raison, erreur))
-        for nom, definition in CATALOGUE_FAITS.items():
-            if definition.donnee == donnee:
-                self.faits.pop(nom, None)
-                self.indisponibles[nom] = FaitIndisponible(code=code, raison=raison)
+        indisponible = FaitIndisponible(code=code, raison=raison)
+        for nom in _FAITS_PAR_DONNEE.get(donnee, ()):
+            self.faits.pop(nom, None)
+            self.indisponibles[nom] = indisponible
