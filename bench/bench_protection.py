@@ -3,7 +3,9 @@ simulator, the gateway (uvicorn, 2 workers, Redis db 14, a throwaway PostgreSQL 
 
 1. coalescing: 100 identical concurrent requests → upstream calls (target: 1);
 2. cold path: gateway latency minus the simulator's own latency for the same call (target: < 2 ms
-   at p50);
+   at p50), next to two floors measured the same way, sequentially: one HTTP round trip to a bare
+   FastAPI endpoint (what any gateway adds by being one more hop) and one durable journal commit
+   of the same decision on the same PostgreSQL (what answering only once journaled costs);
 3. burst: 10× the per-token quota at once → the simulator's calls per second never exceed 20,
    no 429, no request refused that could have waited.
 
@@ -18,6 +20,7 @@ import platform
 import statistics
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 from redis.asyncio import Redis
 
+from app.db.engine import DocumentJson, create_engine_from_url
 from app.schemas.demandeur import Demandeur
 from app.services.api_particulier.params import parametres_identite
-from bench.serveurs import API_KEY, REDIS_URL, passerelle, simulateur
+from app.services.journal import ConsultationRecord, DecisionRecord, Journal
+from bench.serveurs import API_KEY, REDIS_URL, nu, passerelle, simulateur
 from tests.db.postgres import throwaway_database
 
 RESULTATS = Path(__file__).resolve().parent / "results" / "protection.json"
@@ -102,7 +107,51 @@ async def coalescence(gw: str, sim: str) -> dict[str, Any]:
     }
 
 
-async def chemin_froid(gw: str, sim: str, n: int = 60) -> dict[str, Any]:
+async def _plancher_http(n: int) -> list[float]:
+    """Sequential round trips to a bare FastAPI endpoint served like the gateway (same body)."""
+    echantillons: list[float] = []
+    with nu(workers=2) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            await http.post("/v1/eligibilite", json=demande(MARTIN_AXELLE))
+            for _ in range(n):
+                debut = time.perf_counter()
+                await http.post("/v1/eligibilite", json=demande(MARTIN_AXELLE))
+                echantillons.append(time.perf_counter() - debut)
+                await asyncio.sleep(0.06)
+    return echantillons
+
+
+async def _plancher_journal(database_url: str, decision: dict[str, Any], n: int) -> list[float]:
+    """Sequential durable commits of `decision` (a consultation and its decision) by the journal."""
+    engine = create_engine_from_url(database_url)
+    journal = Journal(engine)
+    contenu = DocumentJson(decision, json.dumps(decision, ensure_ascii=False))
+    echantillons: list[float] = []
+    try:
+        for i in range(n + 1):
+            consultation = ConsultationRecord(
+                organisme_id="banc", type="eligibilite", statut="succes", demandeur_pseudonyme="0" * 64
+            )
+            record = DecisionRecord(
+                consultation_id=consultation.id,
+                organisme_id="banc",
+                date_reference=date(2026, 11, 26),
+                reglement_id="banc",
+                reglement_version="1",
+                reglement_empreinte="sha256:" + "0" * 64,
+                contenu=contenu,
+            )
+            debut = time.perf_counter()
+            await journal.enregistrer(consultation, record)
+            if i:  # the first one opens the connection
+                echantillons.append(time.perf_counter() - debut)
+            await asyncio.sleep(0.06)
+    finally:
+        await engine.dispose()
+    return echantillons
+
+
+async def chemin_froid(gw: str, sim: str, database_url: str, n: int = 60) -> dict[str, Any]:
     await _vider_redis()
     await _controle(sim, "POST", "/__simulateur/reinitialiser")
     passerelle_s: list[float] = []
@@ -129,14 +178,24 @@ async def chemin_froid(gw: str, sim: str, n: int = 60) -> dict[str, Any]:
             amont_s.append(time.perf_counter() - debut)
             await asyncio.sleep(0.06)  # below 20 calls/s on both tokens: no quota wait in the figures
     surcouts = [g - a for g, a in zip(passerelle_s, amont_s, strict=True)]
+    http_nu = _ms(await _plancher_http(n))
+    journal = _ms(await _plancher_journal(database_url, reponse.json(), n))
+    surcout = _ms(surcouts)
     return {
         "requetes": n,
         "passerelle_ms": _ms(passerelle_s),
         "amont_direct_ms": _ms(amont_s),
-        "surcout_ms": _ms(surcouts),
+        "surcout_ms": surcout,
         "cible_surcout_p50_ms": 2.0,
+        "planchers_ms": {
+            "aller_retour_http_fastapi_nu": http_nu,
+            "commit_durable_du_journal": journal,
+        },
+        "surcout_hors_planchers_p50_ms": round(surcout["p50"] - http_nu["p50"] - journal["p50"], 2),
         "note": "requête d'éligibilité complète à froid : validation, cache (absent), limiteur et verrou "
-        "Redis, appel, règles, écriture du journal PostgreSQL, réponse",
+        "Redis, appel, règles, écriture du journal PostgreSQL, réponse. Les planchers sont mesurés de "
+        "la même façon (séquentiel, 60 ms entre deux) : un aller-retour HTTP vers un point d'accès "
+        "FastAPI nu servi comme la passerelle, et le commit durable de la même décision par le journal.",
     }
 
 
@@ -174,7 +233,7 @@ async def main() -> dict[str, Any]:
         with passerelle(sim, database_url, workers=2) as gw:
             resultats = {
                 "coalescence": await coalescence(gw, sim),
-                "chemin_froid": await chemin_froid(gw, sim),
+                "chemin_froid": await chemin_froid(gw, sim, database_url),
             }
         with passerelle(sim, database_url, workers=2, deadline=15.0) as gw:
             resultats["rafale"] = await rafale(gw, sim)
