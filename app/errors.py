@@ -150,6 +150,42 @@ class UpstreamError(GatewayError):
         self.fournisseur = fournisseur
         self.upstream_code = upstream_code
         self.request_id = request_id
+        #: True when this failure is another worker's call, handed over by coalescing: no call
+        #: was made for this request.
+        self.partagee = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _ERREURS_FOURNISSEUR[cls.__name__] = cls
+
+    def vers_json(self) -> dict[str, Any]:
+        """What `depuis_json` needs to raise the same failure in another process."""
+        return {
+            "type": type(self).__name__,
+            "detail": self.detail,
+            "fournisseur": self.fournisseur,
+            "code_fournisseur": self.upstream_code,
+            "request_id": self.request_id,
+            "retry_after": self.retry_after,
+        }
+
+    @staticmethod
+    def depuis_json(donnees: Mapping[str, Any]) -> UpstreamError:
+        """The failure `vers_json` described, marked `partagee`; an unknown type reads as the base."""
+        classe = _ERREURS_FOURNISSEUR.get(str(donnees.get("type")), UpstreamError)
+        erreur = classe(
+            str(donnees["detail"]),
+            fournisseur=str(donnees["fournisseur"]),
+            upstream_code=donnees.get("code_fournisseur"),
+            request_id=donnees.get("request_id"),
+            retry_after=donnees.get("retry_after"),
+        )
+        erreur.partagee = True
+        return erreur
+
+
+#: Every upstream failure class by name (subclasses register themselves), for `depuis_json`.
+_ERREURS_FOURNISSEUR: dict[str, type[UpstreamError]] = {"UpstreamError": UpstreamError}
 
 
 class UpstreamPersonNotFound(UpstreamError):

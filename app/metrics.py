@@ -33,7 +33,8 @@ CACHE_PERIME_SERVI = Counter(
 )
 COALESCENCE = Counter(
     "eg_coalescence_total",
-    "Appels qui ont attendu le résultat d'un autre au lieu d'appeler (processus, workers).",
+    "Appels qui ont attendu le résultat d'un autre au lieu d'appeler (processus, workers), "
+    "ou reçu son échec (echec_partage).",
     ["portee"],
 )
 APPELS_FOURNISSEUR = Counter(

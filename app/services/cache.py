@@ -245,5 +245,6 @@ class SecureCache:
 
 
 def _espace_of(cle: str) -> str:
+    # `eg:v1:<espace>:<hmac>`, possibly followed by a suffix of its own (`:echec`).
     parts = cle.split(":")
-    return parts[2] if len(parts) == 4 else "?"
+    return parts[2] if len(parts) >= 4 else "?"

@@ -9,6 +9,10 @@ for a bounded time, and only then — leader gone or too slow — calls itself.
 The leader's path costs one Redis round trip before its call (the lock, pipelined with a check of
 the shared cache) and none after it: the answer is stored (`ecrire`) and then the lock released in
 the background, in that order, while the callers already have it.
+
+A failure is a result too: with `echec`, the leader stores it under its lock's token before
+releasing the lock, and the workers that waited on that lock raise it instead of calling in turn
+(a person unknown upstream, or a provider down, is not asked once per worker).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import functools
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import structlog
@@ -25,6 +30,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app import metrics
+from app.errors import UpstreamError
+from app.services.cache import SecureCache
 from app.services.deadline import courante
 
 logger = structlog.get_logger(__name__)
@@ -38,6 +45,46 @@ _LIBERER = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+@dataclass(frozen=True, slots=True)
+class EchecPartage:
+    """How a leader's failure reaches the workers that waited on its lock instead of calling.
+
+    `ecrire(erreur, jeton)` stores the failure (if it is one worth sharing) under the lock's token;
+    `relire(jeton)` gives back the failure stored under that token, if any.
+    """
+
+    ecrire: Callable[[Exception, str], Awaitable[None]]
+    relire: Callable[[str], Awaitable[Exception | None]]
+
+
+#: How long a leader's failure stays readable: the workers waiting on its lock read it at once.
+ECHEC_PARTAGE_SECONDS = 10
+
+
+def echec_partage_par_cache(cache: SecureCache, cle: str) -> EchecPartage:
+    """Upstream failures shared through the encrypted cache, next to the answer's key `cle`.
+
+    Only `UpstreamError`s are shared (a bug stays the leader's own); what is stored is the failure's
+    code and French detail under the lock's token, encrypted like every cached value.
+    """
+    cle_echec = f"{cle}:echec"
+
+    async def ecrire(erreur: Exception, jeton: str) -> None:
+        if isinstance(erreur, UpstreamError):
+            await cache.set_json(cle_echec, {"jeton": jeton, **erreur.vers_json()}, ECHEC_PARTAGE_SECONDS)
+
+    async def relire(jeton: str) -> Exception | None:
+        stocke = await cache.get_json(cle_echec)
+        if not isinstance(stocke, dict) or stocke.get("jeton") != jeton:
+            return None  # none, or another lock's (an earlier failure)
+        try:
+            return UpstreamError.depuis_json(stocke)
+        except (KeyError, TypeError):
+            return None
+
+    return EchecPartage(ecrire, relire)
 
 
 class Coalescer:
@@ -76,6 +123,7 @@ class Coalescer:
         *,
         relire: Callable[[], Awaitable[T | None]] | None = None,
         ecrire: Callable[[T], Awaitable[None]] | None = None,
+        echec: EchecPartage | None = None,
     ) -> T:
         """The result of `factory()`, computed once for all concurrent callers of `key`.
 
@@ -85,11 +133,12 @@ class Coalescer:
         nor the upstream call; its exception, if any, is raised to every waiter. `ecrire` stores
         `factory`'s result where `relire` finds it: before the lock is released, so other workers
         waiting on it find the answer, but after the callers got it (in the background) when this
-        worker holds the lock. Without `ecrire`, `factory` must store its result itself.
+        worker holds the lock. Without `ecrire`, `factory` must store its result itself. With
+        `echec`, a failure of `factory` is shared the same way with the workers waiting on the lock.
         """
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.create_task(self._lead(key, factory, relire, ecrire))
+            task = asyncio.create_task(self._lead(key, factory, relire, ecrire, echec))
             self._inflight[key] = task
             task.add_done_callback(lambda done: self._forget(key, done))
         else:
@@ -103,6 +152,7 @@ class Coalescer:
         factory: Callable[[], Awaitable[T]],
         relire: Callable[[], Awaitable[T | None]] | None,
         ecrire: Callable[[T], Awaitable[None]] | None,
+        echec: EchecPartage | None,
     ) -> T:
         if self._redis is None or relire is None:
             return await _calculer(factory, ecrire)
@@ -112,22 +162,26 @@ class Coalescer:
         suivi = False
         while True:
             try:
-                # One round trip: the lock, then (after it, in order) whether an answer is stored.
+                # One round trip: the lock, then (after it, in order) who holds it and whether an
+                # answer is stored.
                 async with self._redis.pipeline(transaction=False) as pipe:
                     pipe.set(verrou, jeton, nx=True, px=self._verrou_ttl_ms)
+                    pipe.get(verrou)
                     pipe.exists(key)
-                    acquis, present = await pipe.execute()
+                    acquis, detenteur, present = await pipe.execute()
             except _BACKEND_ERRORS as e:
                 # No lock service: in-process coalescing still holds, and the limiter (same Redis)
                 # fails closed, so going on cannot make an unmetered call.
                 logger.warning("coalescing.lock_unavailable", error_type=type(e).__name__)
                 return await _calculer(factory, ecrire)
             if acquis:
-                return await self._diriger(verrou, jeton, factory, relire if present else None, ecrire)
+                return await self._diriger(
+                    verrou, jeton, factory, relire=relire if present else None, ecrire=ecrire, echec=echec
+                )
             if not suivi:
                 metrics.COALESCENCE.labels("workers").inc()
                 suivi = True
-            resultat = await self._suivre(verrou, relire, fin)
+            resultat = await self._suivre(verrou, _texte(detenteur), relire, echec, fin)
             if resultat is not None:
                 return resultat
             if time.monotonic() >= fin:
@@ -140,8 +194,10 @@ class Coalescer:
         verrou: str,
         jeton: str,
         factory: Callable[[], Awaitable[T]],
+        *,
         relire: Callable[[], Awaitable[T | None]] | None,
         ecrire: Callable[[T], Awaitable[None]] | None,
+        echec: EchecPartage | None,
     ) -> T:
         """Call as the lock holder; `relire` is given when an entry was found under the key."""
         a_ecrire: Callable[[], Awaitable[None]] | None = None
@@ -150,7 +206,12 @@ class Coalescer:
             # entry may also be a stale one, kept for stale-if-error: `relire` tells).
             if relire is not None and (deja := await relire()) is not None:
                 return deja
-            resultat = await factory()
+            try:
+                resultat = await factory()
+            except Exception as e:
+                if echec is not None:
+                    a_ecrire = functools.partial(echec.ecrire, e, jeton)
+                raise
             if ecrire is not None:
                 a_ecrire = functools.partial(ecrire, resultat)
             return resultat
@@ -180,8 +241,16 @@ class Coalescer:
         if self._liberations:
             await asyncio.gather(*self._liberations, return_exceptions=True)
 
-    async def _suivre(self, verrou: str, relire: Callable[[], Awaitable[T | None]], fin: float) -> T | None:
-        """Poll the shared cache while another worker holds the lock; None once it is released."""
+    async def _suivre(
+        self,
+        verrou: str,
+        detenteur: str | None,
+        relire: Callable[[], Awaitable[T | None]],
+        echec: EchecPartage | None,
+        fin: float,
+    ) -> T | None:
+        """Poll the shared cache while another worker holds the lock; None once it is released
+        without an answer, or the leader's failure raised if it left one for its lock's token."""
         attente = self._sondage
         while time.monotonic() < fin:
             await asyncio.sleep(attente)
@@ -190,10 +259,20 @@ class Coalescer:
             if resultat is not None:
                 return resultat
             try:
-                if not await self._redis.exists(verrou):  # type: ignore[union-attr]
-                    return None  # released without an answer (a failure): try to lead
+                tenu_par = _texte(await self._redis.get(verrou))  # type: ignore[union-attr]
             except _BACKEND_ERRORS:
                 return None
+            if tenu_par is not None:
+                detenteur = tenu_par
+                continue
+            # Released without an answer: the leader failed (or vanished). Its failure, stored
+            # before the release under its token, is this caller's too; otherwise, try to lead.
+            if echec is not None and detenteur is not None:
+                erreur = await echec.relire(detenteur)
+                if erreur is not None:
+                    metrics.COALESCENCE.labels("echec_partage").inc()
+                    raise erreur
+            return None
         return None
 
     def _forget(self, key: str, done: asyncio.Task[Any]) -> None:
@@ -203,6 +282,10 @@ class Coalescer:
         # report "exception was never retrieved" for an outcome that was in fact handled.
         if not done.cancelled():
             done.exception()
+
+
+def _texte(valeur: bytes | str | None) -> str | None:
+    return valeur.decode() if isinstance(valeur, bytes) else valeur
 
 
 async def _calculer(factory: Callable[[], Awaitable[T]], ecrire: Callable[[T], Awaitable[None]] | None) -> T:

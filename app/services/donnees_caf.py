@@ -42,7 +42,7 @@ from app.services.api_particulier.models import (
 from app.services.api_particulier.pre_remplissage import donnees_pre_remplissage
 from app.services.cache import SecureCache
 from app.services.calendrier_caf import fin_du_mois, maintenance_restante
-from app.services.coalescing import Coalescer
+from app.services.coalescing import Coalescer, echec_partage_par_cache
 from app.services.collecte import Collecte, DonneeIndisponible
 from app.services.journal import AppelFournisseur
 from app.services.organismes import Organisme
@@ -201,7 +201,8 @@ class SourceCaf:
                     request_id=e.request_id,
                     statut_http=e.status,
                     issue=e.code,
-                    depuis_cache=False,
+                    # Another worker's failure, handed over: no call was made for this request.
+                    depuis_cache=e.partagee,
                     duree_ms=_ms_since(started),
                 )
             )
@@ -261,8 +262,10 @@ class SourceCaf:
         async def ecrire(obtenue: tuple[Reponse[Any], bool]) -> None:
             await self._ecrire(cle, source, obtenue[0])
 
-        # The answer is stored off the callers' path (see `Coalescer.run`).
-        return await self._coalescer.run(cle, appeler, relire=relire, ecrire=ecrire)
+        # The answer is stored off the callers' path (see `Coalescer.run`); a failure is shared too.
+        return await self._coalescer.run(
+            cle, appeler, relire=relire, ecrire=ecrire, echec=echec_partage_par_cache(self._cache, cle)
+        )
 
     async def _lire(self, cle: str, source: _Source[Any]) -> _Entree | None:
         stored = await self._cache.get_json(cle)

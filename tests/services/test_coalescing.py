@@ -12,9 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from app.services.coalescing import Coalescer
+from app.errors import UpstreamError, UpstreamPersonNotFound, UpstreamRateLimited, UpstreamUnavailable
+from app.services.cache import RedisCache, SecureCache
+from app.services.coalescing import Coalescer, EchecPartage, echec_partage_par_cache
+from app.services.keys import KeyRing
+
+SECRET = SecretStr("un-secret-de-test-suffisamment-long-0123456789")
 
 
 async def test_hundred_concurrent_identical_calls_make_one_factory_call() -> None:
@@ -223,3 +229,124 @@ async def test_without_redis_the_lock_is_skipped_and_the_call_made() -> None:
         assert await coalescer.run("eg:v1:test:k", appel, relire=relire) == "valeur"
     finally:
         await redis.aclose()
+
+
+# --- a leader's failure is a result too ------------------------------------------------------------
+
+
+def _cache_partage(redis: Redis) -> SecureCache:
+    return SecureCache(RedisCache(redis), KeyRing(SECRET))
+
+
+async def _deux_workers_qui_echouent(
+    redis: Redis, cle: str, erreur: Exception, echec: EchecPartage
+) -> tuple[list[str], list[BaseException]]:
+    appels: list[str] = []
+
+    async def relire() -> str | None:
+        return None  # a failure stores no answer
+
+    async def appel(nom: str) -> str:
+        appels.append(nom)
+        await asyncio.sleep(0.2)  # the other worker arrives while this one calls
+        raise erreur
+
+    worker_a, worker_b = Coalescer(redis), Coalescer(redis)
+    try:
+        issues = await asyncio.gather(
+            worker_a.run(cle, lambda: appel("a"), relire=relire, echec=echec),
+            worker_b.run(cle, lambda: appel("b"), relire=relire, echec=echec),
+            return_exceptions=True,
+        )
+        # The leader stores its failure then releases its lock in the background, after answering.
+        await worker_a.fermer()
+        await worker_b.fermer()
+    finally:
+        await redis.delete(f"{cle}:verrou", f"{cle}:echec")
+    return appels, [i for i in issues if isinstance(i, BaseException)]
+
+
+@pytest.mark.integration
+async def test_the_waiting_worker_gets_the_leaders_upstream_failure_instead_of_calling() -> None:
+    redis = Redis.from_url(REDIS_URL)
+    cle = f"eg:v1:test-coalescence:{secrets.token_hex(6)}"
+    introuvable = UpstreamPersonNotFound(
+        "Aucun allocataire ne correspond.", fournisseur="API Particulier", request_id="req-1"
+    )
+    try:
+        appels, erreurs = await _deux_workers_qui_echouent(
+            redis, cle, introuvable, echec_partage_par_cache(_cache_partage(redis), cle)
+        )
+    finally:
+        await redis.aclose()
+
+    assert len(appels) == 1
+    assert len(erreurs) == 2
+    assert all(isinstance(e, UpstreamPersonNotFound) for e in erreurs)
+    # The leader's own exception, and a copy marked as handed over for the worker that waited.
+    assert sorted(e.partagee for e in erreurs) == [False, True]  # type: ignore[attr-defined]
+    copie = next(e for e in erreurs if e.partagee)  # type: ignore[attr-defined]
+    assert (copie.detail, copie.request_id, copie.fournisseur) == (  # type: ignore[attr-defined]
+        "Aucun allocataire ne correspond.",
+        "req-1",
+        "API Particulier",
+    )
+
+
+@pytest.mark.integration
+async def test_a_bug_in_the_leader_is_not_shared_and_the_other_worker_calls_itself() -> None:
+    redis = Redis.from_url(REDIS_URL)
+    cle = f"eg:v1:test-coalescence:{secrets.token_hex(6)}"
+    try:
+        appels, erreurs = await _deux_workers_qui_echouent(
+            redis, cle, RuntimeError("bogue"), echec_partage_par_cache(_cache_partage(redis), cle)
+        )
+    finally:
+        await redis.aclose()
+
+    assert len(appels) == 2
+    assert [type(e) for e in erreurs] == [RuntimeError, RuntimeError]
+
+
+@pytest.mark.integration
+async def test_a_failure_left_under_another_locks_token_is_not_taken_for_this_one() -> None:
+    redis = Redis.from_url(REDIS_URL)
+    cle = f"eg:v1:test-coalescence:{secrets.token_hex(6)}"
+    cache = _cache_partage(redis)
+    echec = echec_partage_par_cache(cache, cle)
+    try:
+        # A failure from an earlier burst is still there (10 s); then a leader vanishes: its lock
+        # ends without any failure of its own.
+        await echec.ecrire(UpstreamUnavailable("Panne ancienne.", fournisseur="API Particulier"), "ancien")
+        await redis.set(f"{cle}:verrou", "disparu", px=300)
+        appels: list[str] = []
+
+        async def relire() -> str | None:
+            return None
+
+        async def appel() -> str:
+            appels.append("b")
+            return "valeur"
+
+        resultat = await Coalescer(redis, sondage_seconds=0.05).run(cle, appel, relire=relire, echec=echec)
+    finally:
+        await redis.delete(f"{cle}:verrou", f"{cle}:echec")
+        await redis.aclose()
+
+    assert resultat == "valeur"
+    assert appels == ["b"]
+
+
+def test_an_upstream_failure_survives_its_json_form() -> None:
+    quota = UpstreamRateLimited(
+        "Quota atteint.", fournisseur="API Particulier", upstream_code="429", retry_after=7
+    )
+    copie = UpstreamError.depuis_json(json.loads(json.dumps(quota.vers_json())))
+    assert type(copie) is UpstreamRateLimited
+    assert (copie.detail, copie.upstream_code, copie.retry_after, copie.partagee) == (
+        "Quota atteint.",
+        "429",
+        7,
+        True,
+    )
+    assert type(UpstreamError.depuis_json({**quota.vers_json(), "type": "Inconnue"})) is UpstreamError

@@ -3,7 +3,10 @@ lifetimes by meaning, stale-if-error and how it is shown, the known maintenance 
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from app.rules.loader import charger_reglement
 from app.schemas.demandeur import Demandeur
 from app.services.api_particulier.client import ApiParticulierClient
 from app.services.breaker import CircuitBreaker
-from app.services.cache import MemoryCache, SecureCache
+from app.services.cache import MemoryCache, RedisCache, SecureCache
 from app.services.calendrier_caf import fin_du_mois, maintenance_restante
 from app.services.coalescing import Coalescer
 from app.services.collecte import Collecte
@@ -76,7 +79,7 @@ def source_caf(url: str, http: httpx.AsyncClient, horloge: Horloge, **options: A
     return SourceCaf(
         api_particulier=client,
         cache=options.pop("cache", None) or SecureCache(MemoryCache(), KeyRing(SECRET)),
-        coalescer=Coalescer(),
+        coalescer=options.pop("coalescer", None) or Coalescer(),
         protection=Protection(
             fournisseur="API Particulier",
             breaker=CircuitBreaker("API Particulier", seuil=50),
@@ -186,6 +189,40 @@ def test_a_stale_source_reads_as_such() -> None:
 
     assert explain.source(fraiche) == "novembre 2026, CNAF"
     assert explain.source(perimee) == "novembre 2026, CNAF, obtenu le 4 novembre 2026, source indisponible"
+
+
+# --- across workers --------------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+async def test_a_person_unknown_upstream_is_asked_once_for_two_workers(
+    http: httpx.AsyncClient, organisme: Organisme
+) -> None:
+    """Two workers (two sources on one Redis) ask at once for a person the CAF does not know: the
+    leader's 404 is the waiting worker's answer too, traced as handed over rather than called."""
+    backend = RedisCache.from_url("redis://127.0.0.1:6379/15")
+    cache = SecureCache(backend, KeyRing(SECRET))
+    # An organisme of its own: its keys are nobody else's (a 404 stores no answer, and the shared
+    # failure expires within seconds).
+    organisme = replace(organisme, id=f"ccas-test-{secrets.token_hex(4)}")
+    demandeur = inconnu(5)
+    try:
+        async with serve_simulator(create_simulator_app(SimulatorConfig(latency_seconds=0.3))) as url:
+            workers = [
+                source_caf(url, http, Horloge(MERCREDI), cache=cache, coalescer=Coalescer(backend.client))
+                for _ in range(2)
+            ]
+            collectes = await asyncio.gather(*(collecter(w, organisme, demandeur) for w in workers))
+            for worker in workers:
+                await worker._coalescer.fermer()
+            appels = (await compteurs(url))["total"]
+    finally:
+        await backend.close()
+
+    assert appels == 1
+    assert [c.donnees_indisponibles[0].code for c in collectes] == ["personne-introuvable"] * 2
+    assert sorted(c.appels[0].depuis_cache for c in collectes) == [False, True]
+    assert all(c.appels[0].statut_http == 404 for c in collectes)
 
 
 # --- maintenance and quotas ------------------------------------------------------------------------
