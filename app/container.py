@@ -246,6 +246,7 @@ async def _source_impot(
         cache_impot=CacheImpot(
             actif=settings.cache_impot_actif, ttl_seconds=settings.cache_ttl_impot_seconds
         ),
+        stale_max_seconds=settings.cache_stale_max_seconds,
     )
 
 

@@ -2,27 +2,33 @@
 
 The numéro fiscal lives only in the request: it is validated before any call, used in the upstream
 path, and never cached, journaled or logged. Tax answers are cached (encrypted, under a keyed hash
-of the number and year) only when the operator enables it: DGFiP's terms make it opt-in. Calls are
-metered per OAuth2 client (50/min by default) across every worker.
+of the number and year) only when the operator enables it: DGFiP's terms make it opt-in. Then an
+entry outlives its lifetime by `stale_max_seconds` and, when DGFiP fails, that stale answer is
+served and said to be (stale-if-error, as for CAF/MSA data). Calls are metered per OAuth2 client
+(50/min by default) across every worker.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
 
-from app.errors import UpstreamError
+from app import metrics
+from app.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from app.rules import explain
 from app.rules.facts import Fait
 from app.schemas.demandeur import Demandeur
 from app.services.cache import SecureCache
-from app.services.coalescing import Coalescer
-from app.services.collecte import Collecte
+from app.services.coalescing import Coalescer, echec_partage_par_cache
+from app.services.collecte import Collecte, DonneeIndisponible
 from app.services.impot_particulier import (
     FOURNISSEUR,
     ImpotParticulierClient,
@@ -44,6 +50,8 @@ logger = structlog.get_logger(__name__)
 DONNEE_IMPOT = "impot_sur_le_revenu"
 ENDPOINT_IMPOT = "impot_particulier/ir"
 QUOTA_IMPOT = Quota("impot_particulier.client", 50, 60.0)
+#: DGFiP's dates are French dates: "obtenu le" is said in Paris time.
+FUSEAU_DGFIP = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,14 @@ class CacheImpot:
 
     actif: bool = False
     ttl_seconds: int = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class _Entree:
+    """A cached answer and whether it is still within its lifetime."""
+
+    reponse: ReponseImpot
+    fraiche: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +93,9 @@ class SourceImpot:
         protection: Protection,
         quota: Quota = QUOTA_IMPOT,
         cache_impot: CacheImpot | None = None,
+        stale_max_seconds: int = 0,
         client_factory: Callable[..., ImpotParticulierClient] = ImpotParticulierClient,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._http = http
         self._acces = acces
@@ -87,7 +105,9 @@ class SourceImpot:
         self._protection = protection
         self._quota = quota
         self._cache_impot = cache_impot or CacheImpot()
+        self._stale_max = stale_max_seconds
         self._client_factory = client_factory
+        self._now = now
 
     def valider(self, demandeur: Demandeur) -> NumeroFiscal | None:
         """The validated numéro fiscal, if one was given (raises `InvalidInput` otherwise)."""
@@ -130,33 +150,30 @@ class SourceImpot:
                 "être justifiées sur pièce.",
             )
             return
+        cle = self._cle(organisme, numero_fiscal, demandeur.annee_des_revenus)
         started = time.perf_counter()
+        entree = await self._lire(cle)
         try:
             reponse, depuis_cache = await self._obtenir(
-                client, numero_fiscal, organisme, demandeur.annee_des_revenus
+                client, numero_fiscal, organisme, demandeur.annee_des_revenus, cle=cle, entree=entree
             )
         except UpstreamError as e:
-            collecte.appels.append(appel_impot(e.request_id, e.status, e.code, started))
+            collecte.appels.append(
+                appel_impot(e.request_id, e.status, e.code, started, depuis_cache=e.partagee)
+            )
             if not e.degrades_to_a_verifier:
                 raise
+            # Only a provider that is down or silent: a "not found" or a refusal says the old
+            # answer may no longer hold.
+            if entree is not None and isinstance(e, UpstreamUnavailable | UpstreamTimeout):
+                self._servir_perime(collecte, demandeur, entree.reponse, e)
+                return
             collecte.marquer_indisponible(DONNEE_IMPOT, e.code, e.detail, e)
             return
         collecte.appels.append(
             appel_impot(reponse.request_id, 200, "succes", started, depuis_cache=depuis_cache)
         )
-        if not identite_fiscale_correspond(demandeur, reponse):
-            collecte.marquer_indisponible(
-                DONNEE_IMPOT,
-                "identite-non-concordante",
-                "Les déclarants connus de la DGFiP pour ce numéro fiscal ne correspondent pas au "
-                "demandeur : les données fiscales ne sont pas utilisées.",
-            )
-            return
-        faits = faits_impot(reponse)
-        if depuis_cache:
-            faits = {nom: _depuis_cache_fait(f) for nom, f in faits.items()}
-        collecte.faits.update(faits)
-        collecte.donnees[DONNEE_IMPOT] = donnees_pre_remplissage(reponse)
+        self._integrer(collecte, demandeur, reponse, depuis_cache=depuis_cache)
 
     async def obtenir(
         self,
@@ -166,7 +183,17 @@ class SourceImpot:
         annee_des_revenus: int | None,
     ) -> ReponseImpot:
         """Fetch (coalesced, metered) the last situation, or the given year's; raise `UpstreamError`."""
-        return (await self._obtenir(client, numero_fiscal, organisme, annee_des_revenus))[0]
+        cle = self._cle(organisme, numero_fiscal, annee_des_revenus)
+        entree = await self._lire(cle)
+        return (
+            await self._obtenir(client, numero_fiscal, organisme, annee_des_revenus, cle=cle, entree=entree)
+        )[0]
+
+    def _cle(self, organisme: Organisme, numero_fiscal: NumeroFiscal, annee_des_revenus: int | None) -> str:
+        # The key is a keyed hash of the number: the numéro fiscal itself is never stored.
+        return self._cache.cle(
+            organisme.id, "impot_particulier.ir", numero_fiscal.reveler(), str(annee_des_revenus or "")
+        )
 
     async def _obtenir(
         self,
@@ -174,14 +201,13 @@ class SourceImpot:
         numero_fiscal: NumeroFiscal,
         organisme: Organisme,
         annee_des_revenus: int | None,
+        *,
+        cle: str,
+        entree: _Entree | None,
     ) -> tuple[ReponseImpot, bool]:
-        # The key is a keyed hash of the number: the numéro fiscal itself is never stored.
-        cle = self._cache.cle(
-            organisme.id, "impot_particulier.ir", numero_fiscal.reveler(), str(annee_des_revenus or "")
-        )
-        relire = self._relire(cle) if self._cache_impot.actif else None
-        if relire is not None and (deja := await relire()) is not None:
-            return deja
+        """(answer, from cache): the fresh cached one, or one coalesced, protected call."""
+        if entree is not None and entree.fraiche:
+            return entree.reponse, True
         assert organisme.impot_client_id is not None  # noqa: S101 - `client()` returned a client
         portee = Portee(self._quota, sujet(organisme.impot_client_id))
 
@@ -191,24 +217,93 @@ class SourceImpot:
             else:
                 fetch = lambda: client.assiettes_ir(numero_fiscal, annee_des_revenus)  # noqa: E731
             reponse = await self._protection.appeler(ENDPOINT_IMPOT, (portee,), fetch, portee_429=portee)
-            if self._cache_impot.actif:
-                await self._cache.set_json(cle, _vers_cache(reponse), self._cache_impot.ttl_seconds)
+            await self._ecrire(cle, reponse)
             return reponse, False
 
-        return await self._coalescer.run(cle, appeler, relire=relire)
-
-    def _relire(self, cle: str) -> Callable[[], Awaitable[tuple[ReponseImpot, bool] | None]]:
         async def relire() -> tuple[ReponseImpot, bool] | None:
-            stored = await self._cache.get_json(cle)
-            if stored is None:
-                return None
-            try:
-                return _depuis_cache(stored), True
-            except (KeyError, TypeError, ValueError):
-                logger.warning("cache.entry_unreadable", espace="impot_particulier.ir")
-                return None
+            # A stale entry is no answer for the coalescer: it is served only if the call fails.
+            relue = await self._lire(cle)
+            return (relue.reponse, True) if relue is not None and relue.fraiche else None
 
-        return relire
+        if not self._cache_impot.actif:
+            return await self._coalescer.run(cle, appeler)  # nothing shared through Redis
+        return await self._coalescer.run(
+            cle, appeler, relire=relire, echec=echec_partage_par_cache(self._cache, cle)
+        )
+
+    async def _lire(self, cle: str) -> _Entree | None:
+        if not self._cache_impot.actif:
+            return None
+        stored = await self._cache.get_json(cle)
+        if stored is None:
+            return None
+        try:
+            reponse = _depuis_cache(stored)
+            # Entries written before stale-if-error carry no lifetime: their TTL was it.
+            texte = stored.get("frais_jusqu_au")
+            frais_jusqu_au = None if texte is None else datetime.fromisoformat(texte)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            logger.warning("cache.entry_unreadable", espace="impot_particulier.ir")
+            return None
+        if frais_jusqu_au is None:
+            return _Entree(reponse, fraiche=True)
+        now = self._now()
+        if now >= frais_jusqu_au + timedelta(seconds=self._stale_max):
+            return None  # the backend's clock may keep it a little longer: the bound is ours
+        return _Entree(reponse, fraiche=now < frais_jusqu_au)
+
+    async def _ecrire(self, cle: str, reponse: ReponseImpot) -> None:
+        if not self._cache_impot.actif:
+            return
+        frais_jusqu_au = reponse.obtenu_le + timedelta(seconds=self._cache_impot.ttl_seconds)
+        valeur = {**_vers_cache(reponse), "frais_jusqu_au": frais_jusqu_au.isoformat()}
+        # Kept past its lifetime for stale-if-error only; `frais_jusqu_au` tells the two apart.
+        conservation = max(0, math.ceil((frais_jusqu_au - self._now()).total_seconds())) + self._stale_max
+        if conservation > 0:
+            await self._cache.set_json(cle, valeur, conservation)
+
+    def _integrer(
+        self,
+        collecte: Collecte,
+        demandeur: Demandeur,
+        reponse: ReponseImpot,
+        *,
+        depuis_cache: bool,
+        perime: bool = False,
+    ) -> bool:
+        """Add the answer's facts and pre-filled data; False when it is not the applicant's foyer."""
+        if not identite_fiscale_correspond(demandeur, reponse):
+            collecte.marquer_indisponible(
+                DONNEE_IMPOT,
+                "identite-non-concordante",
+                "Les déclarants connus de la DGFiP pour ce numéro fiscal ne correspondent pas au "
+                "demandeur : les données fiscales ne sont pas utilisées.",
+            )
+            return False
+        faits = faits_impot(reponse)
+        if depuis_cache:
+            faits = {nom: _depuis_cache_fait(f, perime=perime) for nom, f in faits.items()}
+        collecte.faits.update(faits)
+        collecte.donnees[DONNEE_IMPOT] = donnees_pre_remplissage(reponse)
+        return True
+
+    def _servir_perime(
+        self, collecte: Collecte, demandeur: Demandeur, reponse: ReponseImpot, erreur: UpstreamError
+    ) -> None:
+        """Stale-if-error: the last answer, its facts marked stale, and a note saying why."""
+        if not self._integrer(collecte, demandeur, reponse, depuis_cache=True, perime=True):
+            return
+        metrics.CACHE_PERIME_SERVI.labels(DONNEE_IMPOT).inc()
+        obtenu = explain.jour(reponse.obtenu_le.astimezone(FUSEAU_DGFIP).date())
+        # Not `marquer_indisponible`: the facts are used; this entry only tells the agent their age.
+        collecte.donnees_indisponibles.append(
+            DonneeIndisponible(
+                DONNEE_IMPOT,
+                "donnee-en-cache-source-indisponible",
+                f"Revenus {reponse.annee_des_revenus} (avis d'impôt) obtenus le {obtenu} (cache de la "
+                f"passerelle), source indisponible : {erreur.detail}",
+            )
+        )
 
 
 def _vers_cache(reponse: ReponseImpot) -> dict[str, Any]:
@@ -231,8 +326,8 @@ def _depuis_cache(stored: dict[str, Any]) -> ReponseImpot:
     )
 
 
-def _depuis_cache_fait(fait: Fait) -> Fait:
-    return replace(fait, source=replace(fait.source, depuis_cache=True))
+def _depuis_cache_fait(fait: Fait, *, perime: bool = False) -> Fait:
+    return replace(fait, source=replace(fait.source, depuis_cache=True, perime=perime))
 
 
 def appel_impot(
