@@ -1,5 +1,6 @@
 """Servers the upstream benchmarks start as separate processes on loopback: the API Particulier
-simulator, the gateway (uvicorn, N workers, Redis, PostgreSQL) and a bare FastAPI JSON endpoint.
+simulator, the gateway (uvicorn, N workers, Redis, PostgreSQL), a bare FastAPI JSON endpoint and
+the floor endpoint (bench/plancher.py: only the I/O a decision cannot skip).
 
 Each is a context manager that waits until the server answers and stops it (SIGTERM, then SIGKILL)
 on exit, so a failed benchmark leaves nothing running.
@@ -129,4 +130,17 @@ def nu(*, workers: int) -> Iterator[str]:
     port = port_libre()
     commande = [PYTHON, "-m", "bench.nu", "--port", str(port), "--workers", str(workers)]
     with _processus(commande, _env(), f"http://127.0.0.1:{port}/healthz"):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def plancher(database_url: str, *, workers: int) -> Iterator[str]:
+    """bench/plancher.py, served like the gateway, on the same Redis and PostgreSQL."""
+    port = port_libre()
+    env = _env(REDIS_URL=REDIS_URL, DATABASE_URL=database_url)
+    subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [PYTHON, "-m", "app", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    commande = [PYTHON, "-m", "bench.plancher", "--port", str(port), "--workers", str(workers)]
+    with _processus(commande, env, f"http://127.0.0.1:{port}/healthz"):
         yield f"http://127.0.0.1:{port}"
