@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from fastapi import FastAPI
 
-from app.serving import serve_workers
+from bench.serveurs import servir_comme_la_passerelle
 
 app = FastAPI()
 
@@ -24,16 +23,4 @@ async def eligibilite(corps: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    # Served exactly like the gateway (`python -m app serve --workers N`).
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--workers", type=int, default=1)
-    args = parser.parse_args()
-    serve_workers(
-        "bench.nu:app",
-        factory=False,
-        host="127.0.0.1",
-        port=args.port,
-        workers=args.workers,
-        log_level="warning",
-    )
+    servir_comme_la_passerelle("bench.nu:app")

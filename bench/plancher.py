@@ -13,7 +13,6 @@ with REDIS_URL and DATABASE_URL (a migrated PostgreSQL database) in the environm
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from collections.abc import AsyncIterator
@@ -30,7 +29,7 @@ from app.schemas.eligibilite import DemandeEligibilite
 from app.services.cache import RedisCache, SecureCache
 from app.services.journal import ConsultationRecord, DecisionRecord, Journal
 from app.services.keys import KeyRing
-from app.serving import serve_workers
+from bench.serveurs import servir_comme_la_passerelle
 
 ORGANISME = "banc-plancher"
 #: A decision of the gateway (MARTIN AXELLE, demo règlement): its size and shape.
@@ -92,15 +91,4 @@ async def eligibilite(demande: DemandeEligibilite, request: Request) -> Response
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--workers", type=int, default=1)
-    args = parser.parse_args()
-    serve_workers(
-        "bench.plancher:app",
-        factory=False,
-        host="127.0.0.1",
-        port=args.port,
-        workers=args.workers,
-        log_level="warning",
-    )
+    servir_comme_la_passerelle("bench.plancher:app")

@@ -8,6 +8,7 @@ on exit, so a failed benchmark leaves nothing running.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -20,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from app.serving import serve_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -144,3 +147,20 @@ def plancher(database_url: str, *, workers: int) -> Iterator[str]:
     commande = [PYTHON, "-m", "bench.plancher", "--port", str(port), "--workers", str(workers)]
     with _processus(commande, env, f"http://127.0.0.1:{port}/healthz"):
         yield f"http://127.0.0.1:{port}"
+
+
+def servir_comme_la_passerelle(application: str) -> None:
+    """`python -m bench.<module> --port P --workers N`: serve `application` (an import string)
+    exactly as `python -m app serve` serves the gateway, for a fair comparison."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    serve_workers(
+        application,
+        factory=False,
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+    )

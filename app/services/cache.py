@@ -8,10 +8,12 @@ dropped, so the gateway keeps answering (one `cache.unavailable` log per outage,
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -226,6 +228,22 @@ class SecureCache:
             return
         self._mark_available()
 
+    async def set_json_perissable(
+        self,
+        cle: str,
+        valeur: Mapping[str, Any],
+        *,
+        frais_jusqu_au: datetime,
+        maintenant: datetime,
+        perime_max_seconds: int,
+    ) -> None:
+        """Store `valeur` with its fresh-until (read back by `fraicheur`), kept for its remaining
+        lifetime plus the stale bound: past its lifetime it is only there for stale-if-error."""
+        restant = max(0, math.ceil((frais_jusqu_au - maintenant).total_seconds()))
+        if restant + perime_max_seconds > 0:
+            entree = {**valeur, FRAIS_JUSQU_AU: frais_jusqu_au.isoformat()}
+            await self.set_json(cle, entree, restant + perime_max_seconds)
+
     async def ping(self) -> bool:
         return await self._backend.ping()
 
@@ -248,3 +266,20 @@ def _espace_of(cle: str) -> str:
     # `eg:v1:<espace>:<hmac>`, possibly followed by a suffix of its own (`:echec`).
     parts = cle.split(":")
     return parts[2] if len(parts) >= 4 else "?"
+
+
+# --- lifetimes with stale-if-error ------------------------------------------------------------------
+
+#: Where an entry says until when it is fresh; past that, it is only kept to be served if the
+#: provider fails (stale-if-error), for at most the configured bound.
+FRAIS_JUSQU_AU = "frais_jusqu_au"
+
+
+def fraicheur(stocke: Mapping[str, Any], *, maintenant: datetime, perime_max_seconds: int) -> bool | None:
+    """True while fresh, False when stale within the bound, None beyond it (the backend's clock
+    may keep an entry a little longer: the bound is ours). KeyError/ValueError/TypeError if the
+    entry says nothing readable."""
+    frais_jusqu_au = datetime.fromisoformat(stocke[FRAIS_JUSQU_AU])
+    if maintenant >= frais_jusqu_au + timedelta(seconds=perime_max_seconds):
+        return None
+    return maintenant < frais_jusqu_au

@@ -9,7 +9,6 @@ facts and `donnees_indisponibles` say so (stale-if-error).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, replace
@@ -40,7 +39,7 @@ from app.services.api_particulier.models import (
     Reponse,
 )
 from app.services.api_particulier.pre_remplissage import donnees_pre_remplissage
-from app.services.cache import SecureCache
+from app.services.cache import SecureCache, fraicheur
 from app.services.calendrier_caf import fin_du_mois, maintenance_restante
 from app.services.coalescing import Coalescer, echec_partage_par_cache
 from app.services.collecte import Collecte, DonneeIndisponible
@@ -273,25 +272,24 @@ class SourceCaf:
             return None
         try:
             reponse = _depuis_cache(stored, source.model)
-            frais_jusqu_au = datetime.fromisoformat(stored["frais_jusqu_au"])
+            fraiche = fraicheur(stored, maintenant=self._now(), perime_max_seconds=self._stale_max)
         except (KeyError, TypeError, ValueError):
             logger.warning("cache.entry_unreadable", espace=source.endpoint)
             return None
-        now = self._now()
-        if now >= frais_jusqu_au + timedelta(seconds=self._stale_max):
-            return None  # the backend's clock may keep it a little longer: the bound is ours
-        return _Entree(reponse, fraiche=now < frais_jusqu_au)
+        return None if fraiche is None else _Entree(reponse, fraiche=fraiche)
 
     async def _ecrire(self, cle: str, source: _Source[Any], reponse: Reponse[Any]) -> None:
         obtenu_le = reponse.provenance.obtenu_le
         frais_jusqu_au = obtenu_le + timedelta(seconds=source.ttl_seconds)
         if source.model is QuotientFamilial:
             frais_jusqu_au = min(frais_jusqu_au, fin_du_mois(obtenu_le))
-        valeur = {**_vers_cache(reponse), "frais_jusqu_au": frais_jusqu_au.isoformat()}
-        # Kept past its lifetime for stale-if-error only; `frais_jusqu_au` tells the two apart.
-        conservation = max(0, math.ceil((frais_jusqu_au - self._now()).total_seconds())) + self._stale_max
-        if conservation > 0:
-            await self._cache.set_json(cle, valeur, conservation)
+        await self._cache.set_json_perissable(
+            cle,
+            _vers_cache(reponse),
+            frais_jusqu_au=frais_jusqu_au,
+            maintenant=self._now(),
+            perime_max_seconds=self._stale_max,
+        )
 
     def _servir_perime(
         self,

@@ -10,7 +10,6 @@ served and said to be (stale-if-error, as for CAF/MSA data). Calls are metered p
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,7 +25,7 @@ from app.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from app.rules import explain
 from app.rules.facts import Fait
 from app.schemas.demandeur import Demandeur
-from app.services.cache import SecureCache
+from app.services.cache import FRAIS_JUSQU_AU, SecureCache, fraicheur
 from app.services.coalescing import Coalescer, echec_partage_par_cache
 from app.services.collecte import Collecte, DonneeIndisponible
 from app.services.impot_particulier import (
@@ -239,28 +238,25 @@ class SourceImpot:
             return None
         try:
             reponse = _depuis_cache(stored)
-            # Entries written before stale-if-error carry no lifetime: their TTL was it.
-            texte = stored.get("frais_jusqu_au")
-            frais_jusqu_au = None if texte is None else datetime.fromisoformat(texte)
+            if FRAIS_JUSQU_AU not in stored:
+                # Entries written before stale-if-error carry no lifetime: their TTL was it.
+                return _Entree(reponse, fraiche=True)
+            fraiche = fraicheur(stored, maintenant=self._now(), perime_max_seconds=self._stale_max)
         except (KeyError, TypeError, ValueError, AttributeError):
             logger.warning("cache.entry_unreadable", espace="impot_particulier.ir")
             return None
-        if frais_jusqu_au is None:
-            return _Entree(reponse, fraiche=True)
-        now = self._now()
-        if now >= frais_jusqu_au + timedelta(seconds=self._stale_max):
-            return None  # the backend's clock may keep it a little longer: the bound is ours
-        return _Entree(reponse, fraiche=now < frais_jusqu_au)
+        return None if fraiche is None else _Entree(reponse, fraiche=fraiche)
 
     async def _ecrire(self, cle: str, reponse: ReponseImpot) -> None:
         if not self._cache_impot.actif:
             return
-        frais_jusqu_au = reponse.obtenu_le + timedelta(seconds=self._cache_impot.ttl_seconds)
-        valeur = {**_vers_cache(reponse), "frais_jusqu_au": frais_jusqu_au.isoformat()}
-        # Kept past its lifetime for stale-if-error only; `frais_jusqu_au` tells the two apart.
-        conservation = max(0, math.ceil((frais_jusqu_au - self._now()).total_seconds())) + self._stale_max
-        if conservation > 0:
-            await self._cache.set_json(cle, valeur, conservation)
+        await self._cache.set_json_perissable(
+            cle,
+            _vers_cache(reponse),
+            frais_jusqu_au=reponse.obtenu_le + timedelta(seconds=self._cache_impot.ttl_seconds),
+            maintenant=self._now(),
+            perime_max_seconds=self._stale_max,
+        )
 
     def _integrer(
         self,

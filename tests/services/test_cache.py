@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import structlog
@@ -13,7 +14,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from app.services.cache import CacheBackend, MemoryCache, RedisCache, SecureCache
+from app.services.cache import CacheBackend, MemoryCache, RedisCache, SecureCache, fraicheur
 from app.services.keys import KeyRing
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -315,3 +316,37 @@ async def test_a_burst_larger_than_the_pool_waits_for_connections_instead_of_fai
         await backend.close()
 
     assert values == [b"x"] * 200
+
+
+# --- lifetimes with stale-if-error ------------------------------------------------------------------
+
+MIDI = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+async def test_a_perishable_entry_is_fresh_then_stale_then_gone() -> None:
+    horloge = [1000.0]
+    cache = SecureCache(MemoryCache(clock=lambda: horloge[0]), KeyRing(SECRET))
+    cle = cache.cle("ccas-a", "qf", "MARTIN")
+    await cache.set_json_perissable(
+        cle, {"qf": 150}, frais_jusqu_au=MIDI + timedelta(hours=1), maintenant=MIDI, perime_max_seconds=600
+    )
+    stocke = await cache.get_json(cle)
+
+    assert stocke["qf"] == 150
+    assert fraicheur(stocke, maintenant=MIDI, perime_max_seconds=600) is True
+    assert fraicheur(stocke, maintenant=MIDI + timedelta(hours=1), perime_max_seconds=600) is False
+    assert fraicheur(stocke, maintenant=MIDI + timedelta(minutes=70), perime_max_seconds=600) is None
+    # Kept by the backend for the lifetime plus the stale bound, not a second more.
+    horloge[0] += 3600 + 599
+    assert await cache.get_json(cle) is not None
+    horloge[0] += 1
+    assert await cache.get_json(cle) is None
+
+
+async def test_an_entry_already_past_its_lifetime_and_bound_is_not_stored() -> None:
+    cache = SecureCache(MemoryCache(), KeyRing(SECRET))
+    cle = cache.cle("ccas-a", "qf", "MARTIN")
+    await cache.set_json_perissable(
+        cle, {"qf": 150}, frais_jusqu_au=MIDI - timedelta(hours=1), maintenant=MIDI, perime_max_seconds=0
+    )
+    assert await cache.get_json(cle) is None
