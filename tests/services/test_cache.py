@@ -332,6 +332,7 @@ async def test_a_perishable_entry_is_fresh_then_stale_then_gone() -> None:
     )
     stocke = await cache.get_json(cle)
 
+    assert stocke is not None
     assert stocke["qf"] == 150
     assert fraicheur(stocke, maintenant=MIDI, perime_max_seconds=600) is True
     assert fraicheur(stocke, maintenant=MIDI + timedelta(hours=1), perime_max_seconds=600) is False
