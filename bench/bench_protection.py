@@ -18,6 +18,7 @@ import asyncio
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from datetime import date
@@ -33,7 +34,7 @@ from app.db.engine import DocumentJson, create_engine_from_url
 from app.schemas.demandeur import Demandeur
 from app.services.api_particulier.params import parametres_identite
 from app.services.journal import ConsultationRecord, DecisionRecord, Journal
-from bench.serveurs import API_KEY, REDIS_URL, nu, passerelle, simulateur
+from bench.serveurs import API_KEY, PYTHON, REDIS_URL, ROOT, _env, nu, passerelle, simulateur
 from tests.db.postgres import throwaway_database
 
 RESULTATS = Path(__file__).resolve().parent / "results" / "protection.json"
@@ -107,7 +108,7 @@ async def coalescence(gw: str, sim: str) -> dict[str, Any]:
     }
 
 
-async def _plancher_http(n: int) -> list[float]:
+async def _plancher_http(n: int, pause: float) -> list[float]:
     """Sequential round trips to a bare FastAPI endpoint served like the gateway (same body)."""
     echantillons: list[float] = []
     with nu(workers=2) as url:
@@ -117,11 +118,11 @@ async def _plancher_http(n: int) -> list[float]:
                 debut = time.perf_counter()
                 await http.post("/v1/eligibilite", json=demande(MARTIN_AXELLE))
                 echantillons.append(time.perf_counter() - debut)
-                await asyncio.sleep(0.06)
+                await asyncio.sleep(pause)
     return echantillons
 
 
-async def _plancher_journal(database_url: str, decision: dict[str, Any], n: int) -> list[float]:
+async def _plancher_journal(database_url: str, decision: dict[str, Any], n: int, pause: float) -> list[float]:
     """Sequential durable commits of `decision` (a consultation and its decision) by the journal."""
     engine = create_engine_from_url(database_url)
     journal = Journal(engine)
@@ -145,57 +146,131 @@ async def _plancher_journal(database_url: str, decision: dict[str, Any], n: int)
             await journal.enregistrer(consultation, record)
             if i:  # the first one opens the connection
                 echantillons.append(time.perf_counter() - debut)
-            await asyncio.sleep(0.06)
+            await asyncio.sleep(pause)
     finally:
         await engine.dispose()
     return echantillons
 
 
-async def chemin_froid(gw: str, sim: str, database_url: str, n: int = 60) -> dict[str, Any]:
-    await _vider_redis()
-    await _controle(sim, "POST", "/__simulateur/reinitialiser")
+def _organismes_de_banc(database_url: str, nombre: int) -> list[tuple[str, str]]:
+    """`nombre` organismes, each with its own API Particulier token and an API key of its own, made
+    with the gateway's command line: (API key, token for the direct calls) per organisme."""
+    paires: list[tuple[str, str]] = []
+    for k in range(nombre):
+        env = _env(
+            GATEWAY_MODE="sandbox",
+            DATABASE_URL=database_url,
+            ORGANISME_API_PARTICULIER_TOKEN=f"jeton-banc-{k}",
+        )
+        organisme = [
+            "--id",
+            f"banc-{k}",
+            "--nom",
+            f"Banc {k}",
+            "--siret",
+            SIRET_DEMO,
+            "--reglement",
+            "demo.yaml",
+        ]
+        subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+            [PYTHON, "-m", "app", "organisme", "create", *organisme, "--remplacer"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        client = ["--id", f"banc-{k}-logiciel", "--scopes", "eligibilite"]
+        sortie = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+            [PYTHON, "-m", "app", "client", "create", "--organisme", f"banc-{k}", *client],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        paires.append((sortie.strip().splitlines()[-1], f"jeton-direct-{k}"))
+    return paires
+
+
+async def _serie(
+    gw: str, sim: str, n: int, cles: list[tuple[str, str]], *, pause: float, premier: int
+) -> tuple[list[float], list[float], dict[str, Any]]:
+    """n cold requests (identities unknown upstream: a miss and a call each), each followed by the
+    same upstream call made directly; organismes in turn, so that no token nears its quota."""
     passerelle_s: list[float] = []
     amont_s: list[float] = []
+    derniere: dict[str, Any] = {}
     async with (
-        httpx.AsyncClient(base_url=gw, headers=AUTH, timeout=30) as http,
+        httpx.AsyncClient(base_url=gw, timeout=30) as http,
         httpx.AsyncClient(base_url=sim, timeout=30) as direct,
     ):
-        await http.post("/v1/eligibilite", json=demande(inconnu(99_999)))  # connections warmed up
+        # Connections warmed up, for every organisme.
+        for cle, _ in cles:
+            entetes = {"Authorization": f"Bearer {cle}"}
+            await http.post("/v1/eligibilite", json=demande(inconnu(premier + 99_999)), headers=entetes)
         for i in range(n):
-            identite = inconnu(i)
+            cle, jeton = cles[i % len(cles)]
+            identite = inconnu(premier + i)
             debut = time.perf_counter()
-            reponse = await http.post("/v1/eligibilite", json=demande(identite))
+            reponse = await http.post(
+                "/v1/eligibilite", json=demande(identite), headers={"Authorization": f"Bearer {cle}"}
+            )
             passerelle_s.append(time.perf_counter() - debut)
             assert reponse.status_code == 200, reponse.text
+            derniere = reponse.json()
             # The same upstream call, made directly (another token: its own quota).
             params = [("recipient", SIRET_DEMO), *parametres_identite(Demandeur.model_validate(identite))]
             debut = time.perf_counter()
             await direct.get(
                 "/v3/dss/quotient_familial/identite",
                 params=tuple(params),
-                headers={"Authorization": "Bearer jeton-mesure-directe"},
+                headers={"Authorization": f"Bearer {jeton}"},
             )
             amont_s.append(time.perf_counter() - debut)
-            await asyncio.sleep(0.06)  # below 20 calls/s on both tokens: no quota wait in the figures
-    surcouts = [g - a for g, a in zip(passerelle_s, amont_s, strict=True)]
-    http_nu = _ms(await _plancher_http(n))
-    journal = _ms(await _plancher_journal(database_url, reponse.json(), n))
-    surcout = _ms(surcouts)
+            await asyncio.sleep(pause)
+    return passerelle_s, amont_s, derniere
+
+
+async def _chemin_froid_au_rythme(
+    gw: str, sim: str, database_url: str, n: int, cles: list[tuple[str, str]], *, pause: float, premier: int
+) -> dict[str, Any]:
+    passerelle_s, amont_s, decision = await _serie(gw, sim, n, cles, pause=pause, premier=premier)
+    surcout = _ms([g - a for g, a in zip(passerelle_s, amont_s, strict=True)])
+    http_nu = _ms(await _plancher_http(n, pause))
+    journal = _ms(await _plancher_journal(database_url, decision, n, pause))
     return {
-        "requetes": n,
         "passerelle_ms": _ms(passerelle_s),
         "amont_direct_ms": _ms(amont_s),
         "surcout_ms": surcout,
-        "cible_surcout_p50_ms": 2.0,
         "planchers_ms": {
             "aller_retour_http_fastapi_nu": http_nu,
             "commit_durable_du_journal": journal,
         },
         "surcout_hors_planchers_p50_ms": round(surcout["p50"] - http_nu["p50"] - journal["p50"], 2),
+    }
+
+
+async def chemin_froid(gw: str, sim: str, database_url: str, n: int = 60) -> dict[str, Any]:
+    await _vider_redis()
+    await _controle(sim, "POST", "/__simulateur/reinitialiser")
+    espace = await _chemin_froid_au_rythme(
+        gw, sim, database_url, n, [(API_KEY, "jeton-mesure-directe")], pause=0.06, premier=0
+    )
+    # Back to back: 8 organismes (8 tokens) in turn keep each token under 20 calls/s.
+    cles = await asyncio.to_thread(_organismes_de_banc, database_url, 8)
+    enchaine = await _chemin_froid_au_rythme(gw, sim, database_url, n, cles, pause=0.0, premier=1000)
+    return {
+        "requetes": n,
+        "cible_surcout_p50_ms": 2.0,
+        "espacees_de_60_ms": espace,
+        "enchainees": enchaine,
         "note": "requête d'éligibilité complète à froid : validation, cache (absent), limiteur et verrou "
-        "Redis, appel, règles, écriture du journal PostgreSQL, réponse. Les planchers sont mesurés de "
-        "la même façon (séquentiel, 60 ms entre deux) : un aller-retour HTTP vers un point d'accès "
-        "FastAPI nu servi comme la passerelle, et le commit durable de la même décision par le journal.",
+        "Redis, appel, règles, écriture du journal PostgreSQL, réponse ; surcoût = passerelle moins le "
+        "même appel fait directement au simulateur. Deux rythmes : requêtes espacées de 60 ms (trafic "
+        "d'un guichet : chaque processus se réveille) et enchaînées (8 organismes à tour de rôle pour "
+        "rester sous le quota de chaque jeton). Les planchers sont mesurés au même rythme : un "
+        "aller-retour HTTP vers un point FastAPI nu servi comme la passerelle, et le commit durable de "
+        "la même décision par le journal.",
     }
 
 
