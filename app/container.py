@@ -7,6 +7,7 @@ the httpx client, Redis, the database engine and, in sandbox mode, the built-in 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from app.config import DEMO_ORGANISME_SIRET, Settings
 from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
 from app.services.api_particulier.client import ApiParticulierClient
-from app.services.breaker import CircuitBreaker
+from app.services.breaker import CircuitBreaker, DiffusionDisjoncteurs
 from app.services.cache import CacheBackend, MemoryCache, RedisCache, SecureCache
 from app.services.coalescing import Coalescer
 from app.services.donnees import CollecteDonnees
@@ -123,12 +124,17 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     )
     # Pending lock releases finish before Redis is closed (exit callbacks run last-in, first-out).
     stack.push_async_callback(coalescer.fermer)
+    # Breaker transitions reach every worker and replica (pub/sub); stopped before Redis is closed.
+    diffusion = DiffusionDisjoncteurs(redis) if redis is not None else None
     annuaire = await _annuaire(settings, engine)
     collecte = CollecteDonnees(
-        caf=_source_caf(settings, api_particulier, cache, coalescer, quotas),
-        impot=await _source_impot(settings, stack, cache, coalescer, quotas),
+        caf=_source_caf(settings, api_particulier, cache, coalescer, quotas, diffusion=diffusion),
+        impot=await _source_impot(settings, stack, cache, coalescer, quotas, diffusion=diffusion),
         budget_seconds=settings.request_deadline_seconds,
     )
+    if diffusion is not None:
+        diffusion.demarrer()
+        stack.push_async_callback(diffusion.arreter)
     eligibilite = EligibiliteService(collecte=collecte, journal=journal, keyring=keyring)
     return Services(
         settings=settings,
@@ -150,23 +156,38 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     )
 
 
+def _disjoncteur(
+    settings: Settings,
+    fournisseur: str,
+    diffusion: DiffusionDisjoncteurs | None,
+    sonde: Callable[[], Awaitable[bool]] | None = None,
+) -> CircuitBreaker:
+    breaker = CircuitBreaker(
+        fournisseur,
+        seuil=settings.breaker_seuil_echecs,
+        ouverture_seconds=settings.breaker_ouverture_seconds,
+        sonde=sonde,
+    )
+    if diffusion is not None:
+        diffusion.inscrire(breaker)
+    return breaker
+
+
 def _source_caf(
     settings: Settings,
     api_particulier: ApiParticulierClient,
     cache: SecureCache,
     coalescer: Coalescer,
     quotas: Quotas,
+    *,
+    diffusion: DiffusionDisjoncteurs | None,
 ) -> SourceCaf:
     """API Particulier's data sets behind the breaker, the shared quotas and the retries (issue 6)."""
     marge = settings.quota_marge_seconds
     protection = Protection(
         fournisseur=ApiParticulierClient.FOURNISSEUR,
-        breaker=CircuitBreaker(
-            ApiParticulierClient.FOURNISSEUR,
-            seuil=settings.breaker_seuil_echecs,
-            ouverture_seconds=settings.breaker_ouverture_seconds,
-            sonde=api_particulier.ping,  # free and not rate-limited
-        ),
+        # The half-open probe is API Particulier's ping: free and not rate-limited.
+        breaker=_disjoncteur(settings, ApiParticulierClient.FOURNISSEUR, diffusion, api_particulier.ping),
         quotas=quotas,
         tentatives=settings.upstream_tentatives,
         budget_seconds=settings.request_deadline_seconds,
@@ -187,7 +208,13 @@ def _source_caf(
 
 
 async def _source_impot(
-    settings: Settings, stack: AsyncExitStack, cache: SecureCache, coalescer: Coalescer, quotas: Quotas
+    settings: Settings,
+    stack: AsyncExitStack,
+    cache: SecureCache,
+    coalescer: Coalescer,
+    quotas: Quotas,
+    *,
+    diffusion: DiffusionDisjoncteurs | None,
 ) -> SourceImpot | None:
     """API Impôt particulier: the built-in simulator in sandbox mode, else the configured one."""
     if settings.uses_builtin_api_impot_particulier:
@@ -229,11 +256,7 @@ async def _source_impot(
         protection=Protection(
             fournisseur=FOURNISSEUR_IMPOT,
             # No free ping at DGFiP: the half-open trial is one real call.
-            breaker=CircuitBreaker(
-                FOURNISSEUR_IMPOT,
-                seuil=settings.breaker_seuil_echecs,
-                ouverture_seconds=settings.breaker_ouverture_seconds,
-            ),
+            breaker=_disjoncteur(settings, FOURNISSEUR_IMPOT, diffusion),
             quotas=quotas,
             tentatives=settings.upstream_tentatives,
             budget_seconds=settings.request_deadline_seconds,

@@ -3,10 +3,15 @@ through a half-open probe (the free ping) or, without one, a single trial call."
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+
 import pytest
+from redis.asyncio import Redis
 
 from app.errors import UpstreamUnavailable
-from app.services.breaker import CircuitBreaker, Etat
+from app.services.breaker import CircuitBreaker, DiffusionDisjoncteurs, Etat
 
 
 def etat(breaker: CircuitBreaker) -> Etat:
@@ -107,3 +112,101 @@ async def test_without_a_probe_one_trial_call_decides() -> None:
     breaker.succes()
     assert etat(breaker) is Etat.FERME
     await breaker.avant_appel()
+
+
+# --- across workers: transitions broadcast through Redis ------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+async def _attendre(condition: Callable[[], bool], secondes: float = 3.0) -> bool:
+    fin = asyncio.get_running_loop().time() + secondes
+    while asyncio.get_running_loop().time() < fin:
+        if condition():
+            return True
+        await asyncio.sleep(0.01)
+    return condition()
+
+
+@pytest.fixture
+async def deux_workers() -> AsyncIterator[tuple[CircuitBreaker, CircuitBreaker]]:
+    """Two workers: each its own breaker for the same provider and its own broadcaster."""
+    clients = [Redis.from_url(REDIS_URL) for _ in range(2)]
+    diffusions = [DiffusionDisjoncteurs(client) for client in clients]
+    breakers = [CircuitBreaker("API Particulier", seuil=2, ouverture_seconds=30) for _ in range(2)]
+    for diffusion, breaker in zip(diffusions, breakers, strict=True):
+        diffusion.inscrire(breaker)
+        diffusion.demarrer()
+    try:
+        for diffusion in diffusions:
+            await asyncio.wait_for(diffusion.abonne.wait(), timeout=5)
+        yield breakers[0], breakers[1]
+    finally:
+        for diffusion, client in zip(diffusions, clients, strict=True):
+            await diffusion.arreter()
+            await client.aclose()
+
+
+@pytest.mark.integration
+async def test_a_breaker_opened_by_one_worker_opens_in_the_others(
+    deux_workers: tuple[CircuitBreaker, CircuitBreaker],
+) -> None:
+    ici, ailleurs = deux_workers
+    ici.echec()
+    ici.echec()  # the threshold: open here
+
+    assert etat(ici) is Etat.OUVERT
+    assert await _attendre(lambda: etat(ailleurs) is Etat.OUVERT)
+    with pytest.raises(UpstreamUnavailable):
+        await ailleurs.avant_appel()  # fails fast without having failed itself
+
+
+@pytest.mark.integration
+async def test_a_probe_that_succeeds_in_one_worker_closes_every_circuit(
+    deux_workers: tuple[CircuitBreaker, CircuitBreaker],
+) -> None:
+    ici, ailleurs = deux_workers
+    ici.echec()
+    ici.echec()
+    assert await _attendre(lambda: etat(ailleurs) is Etat.OUVERT)
+
+    ailleurs.succes()  # e.g. its half-open probe or trial call went through
+
+    assert etat(ailleurs) is Etat.FERME
+    assert await _attendre(lambda: etat(ici) is Etat.FERME)
+
+
+@pytest.mark.integration
+async def test_unreadable_messages_and_unknown_providers_change_nothing(
+    deux_workers: tuple[CircuitBreaker, CircuitBreaker],
+) -> None:
+    ici, ailleurs = deux_workers
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await redis.publish(DiffusionDisjoncteurs.CANAL, "pas du json")
+        await redis.publish(DiffusionDisjoncteurs.CANAL, json.dumps({"fournisseur": "API Particulier"}))
+        await redis.publish(
+            DiffusionDisjoncteurs.CANAL,
+            json.dumps({"fournisseur": "Inconnu", "etat": "ouvert", "emetteur": "x"}),
+        )
+        await asyncio.sleep(0.2)
+    finally:
+        await redis.aclose()
+    assert (etat(ici), etat(ailleurs)) == (Etat.FERME, Etat.FERME)
+
+
+async def test_without_redis_a_worker_still_learns_from_its_own_calls() -> None:
+    # A broadcaster whose Redis is unreachable: publishing fails quietly, the breaker works alone.
+    client = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    diffusion = DiffusionDisjoncteurs(client, reconnexion_seconds=0.05)
+    breaker = CircuitBreaker("API Particulier", seuil=1, ouverture_seconds=30)
+    diffusion.inscrire(breaker)
+    diffusion.demarrer()
+    try:
+        breaker.echec()
+        assert etat(breaker) is Etat.OUVERT
+        await asyncio.sleep(0.2)
+    finally:
+        await diffusion.arreter()
+        await client.aclose()
+    assert etat(breaker) is Etat.OUVERT
