@@ -153,6 +153,9 @@ class UpstreamError(GatewayError):
         #: True when this failure is another worker's call, handed over by coalescing: no call
         #: was made for this request.
         self.partagee = False
+        #: The error answer's (RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset), if it had
+        #: them: an error spends the allowance too.
+        self.ratelimit: tuple[int | None, int | None, int | None] = (None, None, None)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -26,7 +26,7 @@ from app.services.calendrier_caf import fin_du_mois, maintenance_restante
 from app.services.coalescing import Coalescer
 from app.services.collecte import Collecte
 from app.services.deadline import echeance
-from app.services.donnees_caf import SourceCaf
+from app.services.donnees_caf import SourceCaf, pause_avant_quota
 from app.services.keys import KeyRing
 from app.services.organismes import Organisme
 from app.services.protection import Protection
@@ -284,3 +284,43 @@ async def test_a_429_stops_the_token_until_retry_after(http: httpx.AsyncClient, 
     assert appels_pendant_la_pause == 2
     assert patient.donnees_indisponibles[0].code == "personne-introuvable"  # waited, then called
     assert statuts == {"404": 2, "429": 1}
+
+
+@pytest.mark.parametrize(
+    ("limite", "restant", "reinitialisation", "pause"),
+    [
+        (20, 19, 1001, 0.0),  # plenty left
+        (20, 6, 1001, 0.0),  # above a quarter
+        (20, 5, 1001, 1 / 6),  # a quarter left: what remains of the window, shared out
+        (20, 1, 1001, 0.5),
+        (20, 0, 1001, 1.0),  # exhausted: until the reset
+        (20, 0, 999, 0.0),  # the window is already over
+        (None, 0, 1001, 1.0),
+        (20, None, 1001, 0.0),  # headers absent: nothing to go by
+        (20, 0, 5000, 60.0),  # never longer than a minute
+    ],
+)
+def test_the_pause_before_the_quota_follows_the_ratelimit_headers(
+    limite: int | None, restant: int | None, reinitialisation: int, pause: float
+) -> None:
+    assert pause_avant_quota(limite, restant, reinitialisation, maintenant=1000.0) == pytest.approx(pause)
+
+
+async def test_a_nearly_spent_window_slows_the_token_down_before_any_429(
+    http: httpx.AsyncClient, organisme: Organisme
+) -> None:
+    # The simulator allows 4 calls/s and its clock stands still half-way through a second: its
+    # window resets in 0.5 s. The gateway believes in 20/s, so only the headers can slow it down.
+    horloge_simulateur = Horloge(datetime(2026, 11, 4, 9, 0, 0, 500_000, tzinfo=UTC))
+    config = SimulatorConfig(rate_limit_per_second=4, clock=horloge_simulateur)
+    async with serve_simulator(create_simulator_app(config)) as url:
+        source = source_caf(url, http, Horloge(MERCREDI))
+        libres = [await collecter(source, organisme, inconnu(n)) for n in (1, 2)]  # 3, then 2 left
+        dernier_avant = await collecter(source, organisme, inconnu(3))  # 1 left: calls spaced out
+        presse = await collecter(source, organisme, inconnu(4), deadline=0.2)
+        statuts = (await compteurs(url))["par_statut"]["quotient_familial/identite"]
+
+    assert [c.donnees_indisponibles[0].code for c in [*libres, dernier_avant]] == ["personne-introuvable"] * 3
+    # Held back for (1 s left) / 2 = 0.5 s: a request that cannot wait that long is not sent at all.
+    assert presse.donnees_indisponibles[0].code == "quota-fournisseur-atteint"
+    assert statuts == {"404": 3}

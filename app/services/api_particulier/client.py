@@ -263,7 +263,13 @@ class ApiParticulierClient:
             duration_ms=round((time.perf_counter() - started) * 1000),
         )
         if not response.is_success:
-            raise erreur_depuis_reponse(response)
+            erreur = erreur_depuis_reponse(response)
+            erreur.ratelimit = (
+                provenance.ratelimit_limit,
+                provenance.ratelimit_remaining,
+                provenance.ratelimit_reset,
+            )
+            raise erreur
         return Reponse(donnees=self._lire(model, response, provenance), provenance=provenance)
 
     def _lire(self, model: type[M], response: httpx.Response, provenance: Provenance) -> M:

@@ -201,6 +201,23 @@ async def test_identity_variants(
     assert all(value != "" for _, value in items)
 
 
+async def test_an_error_answer_carries_its_ratelimit_headers(
+    upstream: respx.MockRouter, client: ApiParticulierClient, demandeur: Demandeur, acces: AccesApiParticulier
+) -> None:
+    # A 404 spends the token's allowance like a 200: the caller must see how much is left.
+    upstream.get(QF_PATH).respond(
+        404,
+        json={"errors": [{"code": "37003", "title": "Dossier allocataire absent", "detail": "…"}]},
+        headers={"RateLimit-Limit": "20", "RateLimit-Remaining": "3", "RateLimit-Reset": "1767225601"},
+    )
+
+    with pytest.raises(UpstreamError) as erreur:
+        await client.quotient_familial(demandeur, acces)
+
+    assert erreur.value.status == 404
+    assert erreur.value.ratelimit == (20, 3, 1767225601)
+
+
 async def test_response_is_parsed_with_provenance_headers(
     upstream: respx.MockRouter, client: ApiParticulierClient, demandeur: Demandeur, acces: AccesApiParticulier
 ) -> None:
