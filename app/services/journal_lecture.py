@@ -189,10 +189,21 @@ async def lister(
     return PageJournal(entrees=entrees, curseur_suivant=suivant)
 
 
-async def purger(engine: AsyncEngine, avant: datetime, *, simulation: bool = False) -> RapportPurge:
-    """Remove the consultations older than `avant` and their decisions, in one transaction."""
+#: Consultations removed per transaction by the purge: short transactions, whatever the backlog.
+LOT_PURGE = 5000
+
+
+async def purger(
+    engine: AsyncEngine, avant: datetime, *, simulation: bool = False, lot: int = LOT_PURGE
+) -> RapportPurge:
+    """Remove the consultations older than `avant` and their decisions, `lot` at a time, oldest
+    first: each batch is its own transaction (consultations with their decisions), so a purge of
+    years of backlog neither holds locks for long nor needs its whole size in one transaction, and
+    an interrupted purge leaves no decision without its consultation."""
+    if lot < 1:
+        raise ValueError("lot doit valoir au moins 1")
     anciennes = ConsultationRow.cree_le < avant
-    async with engine.begin() as connection:
+    async with engine.connect() as connection:
         par_type = (
             await connection.execute(
                 select(
@@ -205,23 +216,35 @@ async def purger(engine: AsyncEngine, avant: datetime, *, simulation: bool = Fal
                 .group_by(ConsultationRow.type)
             )
         ).all()
-        ids_anciennes = select(ConsultationRow.id).where(anciennes)
         decisions = int(
             (
                 await connection.execute(
                     select(func.count())
                     .select_from(DecisionRow)
-                    .where(DecisionRow.consultation_id.in_(ids_anciennes))
+                    .where(DecisionRow.consultation_id.in_(select(ConsultationRow.id).where(anciennes)))
                 )
             ).scalar_one()
         )
-        if not simulation:
-            # Decisions first, explicitly: not relying on ON DELETE CASCADE keeps the counts exact
-            # even on a SQLite connection opened without foreign keys.
-            await connection.execute(
-                delete(DecisionRow).where(DecisionRow.consultation_id.in_(ids_anciennes))
-            )
-            await connection.execute(delete(ConsultationRow).where(anciennes))
+    if not simulation:
+        # The same `lot` oldest ids twice in one transaction: the ordering is total (date, id).
+        prochain_lot = (
+            select(ConsultationRow.id)
+            .where(anciennes)
+            .order_by(ConsultationRow.cree_le, ConsultationRow.id)
+            .limit(lot)
+        )
+        while True:
+            async with engine.begin() as connection:
+                # Decisions first, explicitly: not relying on ON DELETE CASCADE keeps the counts
+                # exact even on a SQLite connection opened without foreign keys.
+                await connection.execute(
+                    delete(DecisionRow).where(DecisionRow.consultation_id.in_(prochain_lot))
+                )
+                supprimees = await connection.execute(
+                    delete(ConsultationRow).where(ConsultationRow.id.in_(prochain_lot))
+                )
+            if supprimees.rowcount < lot:
+                break
     # min/max come back as text on SQLite (an aggregate loses the column type): parse them.
     bornes = [_horodatage(v) for row in par_type for v in (row[2], row[3]) if v is not None]
     return RapportPurge(

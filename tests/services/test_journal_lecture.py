@@ -107,6 +107,22 @@ async def test_purge_removes_exactly_the_records_past_the_limit(vide: Journal) -
     assert (again.consultations, again.decisions, again.plus_ancienne) == (0, 0, None)
 
 
+async def test_a_purge_by_small_batches_removes_the_same_records(vide: Journal) -> None:
+    limite = mois_avant(MAINTENANT, 36)
+    anciennes = [_consultation(cree_le=limite - timedelta(days=40 + n)) for n in range(7)]
+    recente = _consultation(cree_le=limite + timedelta(days=1))
+    for consultation in [*anciennes, recente]:
+        await vide.enregistrer(consultation, _decision(consultation))
+
+    rapport = await purger(vide.engine, limite, lot=2)  # 4 transactions: 2 + 2 + 2 + 1
+
+    assert (rapport.consultations, rapport.decisions) == (7, 7)
+    assert await _ids(vide, ConsultationRow) == {str(recente.id)}
+    async with vide.engine.connect() as connection:
+        restantes = set((await connection.execute(select(DecisionRow.consultation_id))).scalars())
+    assert {str(i) for i in restantes} == {str(recente.id)}
+
+
 async def test_listing_is_scoped_by_organisme_and_paged_newest_first(vide: Journal) -> None:
     for n in range(5):
         for organisme in (ORGANISME_A, ORGANISME_B):
