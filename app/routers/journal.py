@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import AsyncIterator, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from app.dependencies import JournalAppelant, ServicesDep
 from app.errors import FieldError, InvalidInput
 from app.schemas import journal as schemas
 from app.schemas.problem import PROBLEM_RESPONSES
 from app.services.eligibilite import FUSEAU_CCAS
+from app.services.journal import Journal
 from app.services.journal_lecture import CurseurInvalide, EntreeJournal, FiltreJournal, PageJournal
 
 router = APIRouter(prefix="/v1", tags=["journal"])
@@ -61,6 +63,10 @@ async def get_journal(
     limite: Annotated[int, Query(ge=1, le=1000, description="Entrées par page.")] = 100,
     curseur: Annotated[str | None, Query(max_length=200, description="`curseur_suivant` reçu.")] = None,
     format: Annotated[Literal["json", "csv"] | None, Query(description="Ou `Accept: text/csv`.")] = None,
+    tout: Annotated[
+        bool,
+        Query(description="CSV seulement : toutes les entrées du filtre, en un flux, sans pagination."),
+    ] = False,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> schemas.PageJournal | Response:
     """Consultations et décisions de l'organisme appelant, les plus récentes d'abord : qui (client,
@@ -75,13 +81,26 @@ async def get_journal(
         agent_id=agent_id,
         type=type,
     )
+    en_csv = format == "csv" or (format is None and accept is not None and "text/csv" in accept)
+    if tout and not en_csv:
+        raise InvalidInput.for_fields(
+            [FieldError("tout", "l'export complet n'existe qu'en CSV (format=csv ou Accept: text/csv)")]
+        )
     try:
-        page = await services.journal.lister(appelant.organisme.id, filtre, limite=limite, curseur=curseur)
+        page = await services.journal.lister(
+            appelant.organisme.id, filtre, limite=PAGE_EXPORT if tout else limite, curseur=curseur
+        )
     except CurseurInvalide:
         raise InvalidInput.for_fields(
             [FieldError("curseur", "curseur de pagination invalide : reprenez celui d'une réponse")]
         ) from None
-    if format == "csv" or (format is None and accept is not None and "text/csv" in accept):
+    if tout:
+        return StreamingResponse(
+            _csv_complet(services.journal, appelant.organisme.id, filtre, page),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="journal.csv"'},
+        )
+    if en_csv:
         return _csv(page)
     return schemas.PageJournal(
         entrees=[_entree(e) for e in page.entrees], curseur_suivant=page.curseur_suivant
@@ -123,11 +142,12 @@ def _cellule(valeur: object) -> str:
     return "'" + texte if texte[:1] in ("=", "+", "-", "@", "\t", "\r") else texte
 
 
-def _csv(page: PageJournal) -> Response:
+def _lignes_csv(entrees: Iterable[EntreeJournal], *, entete: bool) -> str:
     sortie = io.StringIO()
     ecrivain = csv.writer(sortie, lineterminator="\r\n")
-    ecrivain.writerow(COLONNES_CSV)
-    for e in page.entrees:
+    if entete:
+        ecrivain.writerow(COLONNES_CSV)
+    for e in entrees:
         ecrivain.writerow(
             [
                 _cellule(v)
@@ -152,7 +172,29 @@ def _csv(page: PageJournal) -> Response:
                 )
             ]
         )
+    return sortie.getvalue()
+
+
+#: Entries read per query while streaming a complete export: memory stays bounded.
+PAGE_EXPORT = 1000
+
+
+async def _csv_complet(
+    journal: Journal, organisme_id: str, filtre: FiltreJournal, premiere: PageJournal
+) -> AsyncIterator[str]:
+    """Every entry of the filter, page after page (keyset cursor), as one CSV document."""
+    yield _lignes_csv(premiere.entrees, entete=True)
+    curseur = premiere.curseur_suivant
+    while curseur is not None:
+        page = await journal.lister(organisme_id, filtre, limite=PAGE_EXPORT, curseur=curseur)
+        yield _lignes_csv(page.entrees, entete=False)
+        curseur = page.curseur_suivant
+
+
+def _csv(page: PageJournal) -> Response:
     headers = {"Content-Disposition": 'attachment; filename="journal.csv"'}
     if page.curseur_suivant is not None:
         headers["X-Curseur-Suivant"] = page.curseur_suivant
-    return Response(sortie.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(
+        _lignes_csv(page.entrees, entete=True), media_type="text/csv; charset=utf-8", headers=headers
+    )

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from app.config import Settings
 from app.db.engine import create_engine_from_url
 from app.db.tables import ConsultationRow, DecisionRow
+from app.routers import journal as journal_router
 from tests.conftest import gateway_settings, open_gateway
 from tests.organismes import SIRET_A, SIRET_B, OrganismeDeTest, bearer, provisionner
 from tests.routers.test_eligibilite import MARTIN_AXELLE, demande
@@ -172,6 +173,29 @@ async def test_journal_pages_with_a_cursor_and_exports_csv(settings: Settings, k
     assert "x-curseur-suivant" not in by_accept.headers
 
 
+async def test_the_complete_csv_export_streams_every_entry_of_the_filter(
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_router, "PAGE_EXPORT", 2)  # 5 entries: 3 queries
+    key = keys["logiciel-a"]
+    async with open_gateway(settings) as client:
+        decisions = [await _decision(client, key, f"D-{n}") for n in range(5)]
+        tout = await client.get("/v1/journal", params={"format": "csv", "tout": "true"}, headers=bearer(key))
+        json_tout = await client.get("/v1/journal", params={"tout": "true"}, headers=bearer(key))
+        autre = await client.get(
+            "/v1/journal", params={"format": "csv", "tout": "true"}, headers=bearer(keys["logiciel-b"])
+        )
+
+    assert tout.status_code == 200
+    assert tout.headers["content-type"].startswith("text/csv")
+    assert "x-curseur-suivant" not in tout.headers
+    rows = list(csv.DictReader(io.StringIO(tout.text)))
+    assert [r["decision_id"] for r in rows] == list(reversed(decisions))  # each once, newest first
+    assert tout.text.count("consultation_id,cree_le") == 1  # one header for the whole document
+    assert json_tout.status_code == 422
+    assert list(csv.DictReader(io.StringIO(autre.text))) == []  # another organisme's export: empty
+
+
 async def test_journal_filters_by_agent_dossier_and_period(settings: Settings, keys: dict[str, str]) -> None:
     key = keys["logiciel-a"]
     async with open_gateway(settings) as client:
@@ -200,6 +224,8 @@ async def test_journal_filters_by_agent_dossier_and_period(settings: Settings, k
         ({"limite": "0"}, "limite"),
         ({"du": "01/02/2026"}, "du"),
         ({"type": "autre"}, "type"),
+        ({"tout": "true"}, "tout"),  # the complete export is CSV only
+        ({"tout": "peut-etre", "format": "csv"}, "tout"),
     ],
 )
 async def test_bad_journal_query_is_a_french_422(
