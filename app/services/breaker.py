@@ -196,11 +196,15 @@ class DiffusionDisjoncteurs:
             logger.info("breaker.broadcast_failed", error_type=type(e).__name__)
 
     async def _ecouter(self) -> None:
+        interrompue = False
         while True:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as abonnement:
                     await abonnement.subscribe(self.CANAL)
                     self.abonne.set()
+                    if interrompue:
+                        logger.info("breaker.listen_resumed")
+                        interrompue = False
                     while True:
                         # A bounded wait: the pool's socket timeout must not read as an error.
                         message = await abonnement.get_message(timeout=1.0)
@@ -208,7 +212,9 @@ class DiffusionDisjoncteurs:
                             self._recevoir(message.get("data"))
             except (RedisError, OSError, TimeoutError) as e:
                 self.abonne.clear()
-                logger.info("breaker.listen_interrupted", error_type=type(e).__name__)
+                if not interrompue:  # once per outage, not once per retry
+                    logger.info("breaker.listen_interrupted", error_type=type(e).__name__)
+                    interrompue = True
                 await asyncio.sleep(self._reconnexion)
 
     def _recevoir(self, donnees: object) -> None:

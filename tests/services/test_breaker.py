@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+import structlog
 from redis.asyncio import Redis
 
 from app.errors import UpstreamUnavailable
@@ -201,12 +202,14 @@ async def test_without_redis_a_worker_still_learns_from_its_own_calls() -> None:
     diffusion = DiffusionDisjoncteurs(client, reconnexion_seconds=0.05)
     breaker = CircuitBreaker("API Particulier", seuil=1, ouverture_seconds=30)
     diffusion.inscrire(breaker)
-    diffusion.demarrer()
-    try:
-        breaker.echec()
-        assert etat(breaker) is Etat.OUVERT
-        await asyncio.sleep(0.2)
-    finally:
-        await diffusion.arreter()
-        await client.aclose()
+    with structlog.testing.capture_logs() as logs:
+        diffusion.demarrer()
+        try:
+            breaker.echec()
+            assert etat(breaker) is Etat.OUVERT
+            await asyncio.sleep(0.3)  # several reconnection attempts
+        finally:
+            await diffusion.arreter()
+            await client.aclose()
     assert etat(breaker) is Etat.OUVERT
+    assert [e["event"] for e in logs].count("breaker.listen_interrupted") == 1  # once per outage
