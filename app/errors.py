@@ -154,7 +154,7 @@ class UpstreamError(GatewayError):
         #: was made for this request.
         self.partagee = False
         #: The error answer's (RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset), if it had
-        #: them: an error spends the allowance too.
+        #: them: an error spends the allowance too (`Protection` slows the token down on them).
         self.ratelimit: tuple[int | None, int | None, int | None] = (None, None, None)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

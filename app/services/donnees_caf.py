@@ -19,7 +19,7 @@ import structlog
 from pydantic import BaseModel
 
 from app import metrics
-from app.errors import UpstreamError, UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
+from app.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from app.rules import explain
 from app.rules.facts import Fait
 from app.schemas.demandeur import Demandeur
@@ -235,30 +235,16 @@ class SourceCaf:
             )
         jeton, ip = self._quotas.portees(acces.token.get_secret_value())
 
-        async def ralentir(limite: int | None, restant: int | None, reinitialisation: int | None) -> None:
-            # Slow down before a 429, as API Particulier counts the token's window (whatever other
-            # clients of the token did), after any answer: a 404 spends the allowance too.
-            pause = pause_avant_quota(limite, restant, reinitialisation, maintenant=self._now().timestamp())
-            if pause > 0:
-                await self._protection.quotas.suspendre(jeton, pause)
-
-        async def observer(reponse: Reponse[Any]) -> None:
-            p = reponse.provenance
-            await ralentir(p.ratelimit_limit, p.ratelimit_remaining, p.ratelimit_reset)
-
         async def appeler() -> tuple[Reponse[Any], bool]:
-            try:
-                reponse: Reponse[Any] = await self._protection.appeler(
-                    source.endpoint,
-                    (jeton, ip),
-                    lambda: source.fetch(demandeur, acces),
-                    portee_429=jeton,
-                    observer=observer,
-                )
-            except UpstreamError as e:
-                if not isinstance(e, UpstreamRateLimited):  # a 429 already stops the token
-                    await ralentir(*e.ratelimit)
-                raise
+            reponse: Reponse[Any] = await self._protection.appeler(
+                source.endpoint,
+                (jeton, ip),
+                lambda: source.fetch(demandeur, acces),
+                portee_jeton=jeton,
+                # Slow down before a 429, as API Particulier counts the token's window (whatever
+                # other clients of the token did).
+                fenetre=lambda r: r.provenance.ratelimit,
+            )
             return reponse, False
 
         async def relire() -> tuple[Reponse[Any], bool] | None:
@@ -369,32 +355,6 @@ class SourceCaf:
             return
         collecte.faits.update(source.faits(reponse, depuis_cache=depuis_cache))
         collecte.donnees.update(donnees_pre_remplissage(reponse))
-
-
-#: Below this share of the window's allowance left, calls on the token are spaced out.
-PART_RESTANTE_RALENTIE = 0.25
-
-
-def pause_avant_quota(
-    limite: int | None, restant: int | None, reinitialisation: int | None, *, maintenant: float
-) -> float:
-    """How long every worker should hold calls on a token after an answer carrying these
-    `RateLimit-*` headers (0: no pause).
-
-    An exhausted window stops the token until it resets. A window nearly spent (a quarter of its
-    allowance or less left) spreads what is left over what remains of it, so the gateway slows down
-    before a 429 rather than after, even when other clients share the token.
-    """
-    if restant is None or reinitialisation is None:
-        return 0.0
-    reste = reinitialisation - maintenant
-    if reste <= 0:
-        return 0.0
-    if restant <= 0:
-        return min(reste, 60.0)
-    if limite and restant <= max(1, int(limite * PART_RESTANTE_RALENTIE)):
-        return min(reste / (restant + 1), 60.0)
-    return 0.0
 
 
 def _identite(demandeur: Demandeur) -> tuple[str, ...]:

@@ -215,7 +215,7 @@ class SourceImpot:
                 fetch = lambda: client.derniere_situation_deux_ans(numero_fiscal)  # noqa: E731
             else:
                 fetch = lambda: client.assiettes_ir(numero_fiscal, annee_des_revenus)  # noqa: E731
-            reponse = await self._protection.appeler(ENDPOINT_IMPOT, (portee,), fetch, portee_429=portee)
+            reponse = await self._protection.appeler(ENDPOINT_IMPOT, (portee,), fetch, portee_jeton=portee)
             await self._ecrire(cle, reponse)
             return reponse, False
 

@@ -2,7 +2,8 @@
 
 `Protection.appeler` is the only way the data sources reach a provider. Retries (stamina) are for
 transient failures only — connection errors, 502/503/504 — never for a 4xx, and all of them fit
-in the request's deadline; a 429 suspends the token for every worker until `Retry-After`.
+in the request's deadline; a 429 suspends the token for every worker until `Retry-After`, and the
+`RateLimit-*` headers of every other answer (a 404 spends the allowance too) slow it down before.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from app import metrics
 from app.errors import UpstreamError, UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
 from app.services.breaker import CircuitBreaker
 from app.services.deadline import Deadline, courante
-from app.services.quotas import LimiteurIndisponible, Portee, Quotas
+from app.services.quotas import EtatFenetre, LimiteurIndisponible, Portee, Quotas, pause_avant_quota
 
 T = TypeVar("T")
 
@@ -66,12 +67,15 @@ class Protection:
         quotas: Quotas,
         tentatives: int = 3,
         budget_seconds: float = 8.0,
+        horloge: Callable[[], float] = time.time,
     ) -> None:
         self.fournisseur = fournisseur
         self.breaker = breaker
         self.quotas = quotas
         self._tentatives = tentatives
         self._budget = budget_seconds
+        #: Unix time, what `RateLimit-Reset` is counted in.
+        self._horloge = horloge
 
     async def appeler(
         self,
@@ -79,13 +83,14 @@ class Protection:
         portees: Sequence[Portee],
         appel: Callable[[], Awaitable[T]],
         *,
-        portee_429: Portee | None = None,
-        observer: Callable[[T], Awaitable[None]] | None = None,
+        portee_jeton: Portee | None = None,
+        fenetre: Callable[[T], EtatFenetre] | None = None,
     ) -> T:
         """The result of `appel()`, within the quotas of `portees` and the request's deadline.
 
-        `portee_429` is suspended until `Retry-After` when the provider answers 429; `observer`
-        sees each success (to honour `RateLimit-Remaining`).
+        `portee_jeton` is suspended until `Retry-After` when the provider answers 429, and slowed
+        down as `pause_avant_quota` says after any other answer: `fenetre` reads the RateLimit
+        headers of a success, an `UpstreamError` carries those of a failure.
         """
         deadline = courante(self._budget)
 
@@ -111,10 +116,7 @@ class Protection:
                     metrics.REESSAIS.labels(self.fournisseur).inc()
                 await self.breaker.avant_appel()
                 await self.quotas.acquerir(portees, deadline, fournisseur=self.fournisseur)
-                resultat = await self._tentative(endpoint, appel, deadline, portee_429)
-                if observer is not None:
-                    await observer(resultat)
-                return resultat
+                return await self._tentative(endpoint, appel, deadline, portee_jeton, fenetre)
         raise AssertionError("stamina always returns or raises")  # pragma: no cover
 
     async def _tentative(
@@ -122,7 +124,8 @@ class Protection:
         endpoint: str,
         appel: Callable[[], Awaitable[T]],
         deadline: Deadline,
-        portee_429: Portee | None,
+        portee_jeton: Portee | None,
+        fenetre: Callable[[T], EtatFenetre] | None,
     ) -> T:
         started = time.perf_counter()
         try:
@@ -137,8 +140,11 @@ class Protection:
             ) from None
         except UpstreamError as e:
             self._mesurer(endpoint, e.code, started)
-            if isinstance(e, UpstreamRateLimited) and portee_429 is not None:
-                await self.quotas.suspendre(portee_429, float(e.retry_after or 1))
+            if portee_jeton is not None:
+                if isinstance(e, UpstreamRateLimited):
+                    await self.quotas.suspendre(portee_jeton, float(e.retry_after or 1))
+                else:
+                    await self._ralentir(portee_jeton, e.ratelimit)
             if panne(e):
                 self.breaker.echec()
             else:
@@ -146,7 +152,14 @@ class Protection:
             raise
         self._mesurer(endpoint, "succes", started)
         self.breaker.succes()
+        if portee_jeton is not None and fenetre is not None:
+            await self._ralentir(portee_jeton, fenetre(resultat))
         return resultat
+
+    async def _ralentir(self, portee: Portee, etat: EtatFenetre) -> None:
+        pause = pause_avant_quota(*etat, maintenant=self._horloge())
+        if pause > 0:
+            await self.quotas.suspendre(portee, pause)
 
     def _mesurer(self, endpoint: str, issue: str, started: float) -> None:
         metrics.APPELS_FOURNISSEUR.labels(self.fournisseur, endpoint, issue).inc()

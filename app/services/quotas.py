@@ -67,6 +67,35 @@ def sujet(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:32]
 
 
+#: What an answer's `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (Unix time) say.
+EtatFenetre = tuple[int | None, int | None, int | None]
+
+#: Below this share of the window's allowance left, calls on the token are spaced out.
+PART_RESTANTE_RALENTIE = 0.25
+
+
+def pause_avant_quota(
+    limite: int | None, restant: int | None, reinitialisation: int | None, *, maintenant: float
+) -> float:
+    """How long every worker should hold calls on a token after an answer carrying these
+    `RateLimit-*` headers (0: no pause).
+
+    An exhausted window stops the token until it resets. A window nearly spent (a quarter of its
+    allowance or less left) spreads what is left over what remains of it, so the gateway slows down
+    before a 429 rather than after, even when other clients share the token.
+    """
+    if restant is None or reinitialisation is None:
+        return 0.0
+    reste = reinitialisation - maintenant
+    if reste <= 0:
+        return 0.0
+    if restant <= 0:
+        return min(reste, 60.0)
+    if limite and restant <= max(1, int(limite * PART_RESTANTE_RALENTIE)):
+        return min(reste / (restant + 1), 60.0)
+    return 0.0
+
+
 class LimiteurIndisponible(UpstreamUnavailable):
     """The shared limiter cannot be asked (Redis down): no call is made rather than an unmetered one."""
 

@@ -26,11 +26,11 @@ from app.services.calendrier_caf import fin_du_mois, maintenance_restante
 from app.services.coalescing import Coalescer
 from app.services.collecte import Collecte
 from app.services.deadline import echeance
-from app.services.donnees_caf import SourceCaf, pause_avant_quota
+from app.services.donnees_caf import SourceCaf
 from app.services.keys import KeyRing
 from app.services.organismes import Organisme
 from app.services.protection import Protection
-from app.services.quotas import MemoryLimiter, Quotas
+from app.services.quotas import MemoryLimiter, Quotas, pause_avant_quota
 from app.simulators.api_particulier.app import create_simulator_app
 from app.simulators.api_particulier.state import SimulatorConfig
 from app.simulators.server import serve_simulator
@@ -84,6 +84,7 @@ def source_caf(url: str, http: httpx.AsyncClient, horloge: Horloge, **options: A
             fournisseur="API Particulier",
             breaker=CircuitBreaker("API Particulier", seuil=50),
             quotas=Quotas(MemoryLimiter()),
+            horloge=lambda: horloge().timestamp(),  # RateLimit-Reset is read on the same clock
         ),
         ttl_quotient_familial=31 * 24 * 3600,
         stale_max_seconds=options.pop("stale_max_seconds", 45 * 24 * 3600),

@@ -110,14 +110,14 @@ async def test_a_429_suspends_the_token_for_retry_after() -> None:
     appel = Appel(UpstreamRateLimited("429", fournisseur=F, retry_after=30))
 
     with pytest.raises(UpstreamRateLimited):
-        await p.appeler("qf", [PORTEE], appel, portee_429=PORTEE)
+        await p.appeler("qf", [PORTEE], appel, portee_jeton=PORTEE)
 
     reservation = await p.quotas.limiter.reserver([PORTEE])
     assert 29 < reservation.attente_seconds <= 30
     # and within a 5 s deadline, the next call is refused without reaching the provider
     suivant = Appel()
     with echeance(5), pytest.raises(UpstreamRateLimited):
-        await p.appeler("qf", [PORTEE], suivant, portee_429=PORTEE)
+        await p.appeler("qf", [PORTEE], suivant, portee_jeton=PORTEE)
     assert suivant.appels == 0
 
 

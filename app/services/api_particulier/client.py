@@ -264,11 +264,7 @@ class ApiParticulierClient:
         )
         if not response.is_success:
             erreur = erreur_depuis_reponse(response)
-            erreur.ratelimit = (
-                provenance.ratelimit_limit,
-                provenance.ratelimit_remaining,
-                provenance.ratelimit_reset,
-            )
+            erreur.ratelimit = provenance.ratelimit
             raise erreur
         return Reponse(donnees=self._lire(model, response, provenance), provenance=provenance)
 

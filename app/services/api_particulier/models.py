@@ -177,6 +177,11 @@ class Provenance:
     ratelimit_remaining: int | None = None
     ratelimit_reset: int | None = None  # Unix time of the end of the current window
 
+    @property
+    def ratelimit(self) -> tuple[int | None, int | None, int | None]:
+        """(RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset), as `Protection` reads them."""
+        return self.ratelimit_limit, self.ratelimit_remaining, self.ratelimit_reset
+
 
 @dataclass(frozen=True, slots=True)
 class Reponse(Generic[T]):
