@@ -7,11 +7,12 @@ Shown values are exact; a ratio that has no finite decimal form is shown rounded
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.rules.facts import Source
 from app.rules.model import Deliberation, Reglement
@@ -77,6 +78,15 @@ def jour(d: date) -> str:
     return f"{quantieme} {_MOIS[d.month - 1]} {d.year}"
 
 
+#: French civil time: the day an instant falls on, for an agent in a French town hall.
+HEURE_FRANCAISE = ZoneInfo("Europe/Paris")
+
+
+def jour_de(instant: datetime) -> str:
+    """The French day of an aware instant (`jour` of its date in Paris)."""
+    return jour(instant.astimezone(HEURE_FRANCAISE).date())
+
+
 def periode(texte: str | None) -> str | None:
     """`2026-10` → `octobre 2026`; `2025` → `revenus 2025`."""
     if texte is None:
@@ -139,7 +149,7 @@ def source(s: Source | None) -> str:
         morceaux.append("non certifié")
     if s.perime and s.obtenu_le is not None:
         # Stale-if-error: the agent must see that this value is an old answer, and why it was used.
-        morceaux.append(f"obtenu le {jour(s.obtenu_le.date())}, source indisponible")
+        morceaux.append(f"obtenu le {jour_de(s.obtenu_le)}, source indisponible")
     return ", ".join(morceaux)
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from app import metrics
 from app.errors import UpstreamError
+from app.rules import explain
 from app.rules.facts import CATALOGUE_FAITS, Fait, FaitIndisponible
 from app.services.journal import AppelFournisseur
 
@@ -33,6 +36,19 @@ class Collecte:
     appels: list[AppelFournisseur] = field(default_factory=list)
     donnees: dict[str, Any] = field(default_factory=dict)
     donnees_indisponibles: list[DonneeIndisponible] = field(default_factory=list)
+
+    def noter_perime(self, donnee: str, quoi: str, obtenu_le: datetime, erreur: UpstreamError) -> None:
+        """Stale-if-error: `donnee`'s facts come from an expired cache entry because the provider
+        failed. They are used (not `marquer_indisponible`); this note tells the agent their age."""
+        metrics.CACHE_PERIME_SERVI.labels(donnee).inc()
+        self.donnees_indisponibles.append(
+            DonneeIndisponible(
+                donnee,
+                "donnee-en-cache-source-indisponible",
+                f"{quoi} le {explain.jour_de(obtenu_le)} (cache de la passerelle), source indisponible : "
+                f"{erreur.detail}",
+            )
+        )
 
     def marquer_indisponible(
         self, donnee: str, code: str, raison: str, erreur: UpstreamError | None = None

@@ -18,13 +18,12 @@ from typing import Any, Generic, TypeVar
 import structlog
 from pydantic import BaseModel
 
-from app import metrics
 from app.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from app.rules import explain
 from app.rules.facts import Fait
 from app.schemas.demandeur import Demandeur
 from app.services.api_particulier import facts as faits_api_particulier
-from app.services.api_particulier.client import FUSEAU_FOURNISSEUR, ApiParticulierClient
+from app.services.api_particulier.client import ApiParticulierClient
 from app.services.api_particulier.errors import FOURNISSEUR as FOURNISSEUR_API_PARTICULIER
 from app.services.api_particulier.identity import identite_correspond
 from app.services.api_particulier.models import (
@@ -42,7 +41,7 @@ from app.services.api_particulier.pre_remplissage import donnees_pre_remplissage
 from app.services.cache import SecureCache, fraicheur
 from app.services.calendrier_caf import fin_du_mois, maintenance_restante
 from app.services.coalescing import Coalescer, echec_partage_par_cache
-from app.services.collecte import Collecte, DonneeIndisponible
+from app.services.collecte import Collecte
 from app.services.journal import AppelFournisseur
 from app.services.organismes import Organisme
 from app.services.protection import Protection
@@ -300,18 +299,9 @@ class SourceCaf:
         for nom in set(collecte.faits) - avant:
             fait = collecte.faits[nom]
             collecte.faits[nom] = replace(fait, source=replace(fait.source, perime=True))
-        metrics.CACHE_PERIME_SERVI.labels(donnee).inc()
-        obtenu = explain.jour(reponse.provenance.obtenu_le.astimezone(FUSEAU_FOURNISSEUR).date())
         qf = getattr(reponse.donnees, "quotient_familial", None)
         quoi = f"QF de {explain.periode(f'{qf.annee:04d}-{qf.mois:02d}')}" if qf is not None else donnee
-        # Not `marquer_indisponible`: the facts are used; this entry only tells the agent their age.
-        collecte.donnees_indisponibles.append(
-            DonneeIndisponible(
-                donnee,
-                "donnee-en-cache-source-indisponible",
-                f"{quoi} obtenu le {obtenu} (cache de la passerelle), source indisponible : {erreur.detail}",
-            )
-        )
+        collecte.noter_perime(donnee, f"{quoi} obtenu", reponse.provenance.obtenu_le, erreur)
 
     def _tracer(
         self,

@@ -15,19 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
 
-from app import metrics
 from app.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
-from app.rules import explain
 from app.rules.facts import Fait
 from app.schemas.demandeur import Demandeur
 from app.services.cache import FRAIS_JUSQU_AU, SecureCache, fraicheur
 from app.services.coalescing import Coalescer, echec_partage_par_cache
-from app.services.collecte import Collecte, DonneeIndisponible
+from app.services.collecte import Collecte
 from app.services.impot_particulier import (
     FOURNISSEUR,
     ImpotParticulierClient,
@@ -49,8 +46,6 @@ logger = structlog.get_logger(__name__)
 DONNEE_IMPOT = "impot_sur_le_revenu"
 ENDPOINT_IMPOT = "impot_particulier/ir"
 QUOTA_IMPOT = Quota("impot_particulier.client", 50, 60.0)
-#: DGFiP's dates are French dates: "obtenu le" is said in Paris time.
-FUSEAU_DGFIP = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,16 +284,11 @@ class SourceImpot:
         """Stale-if-error: the last answer, its facts marked stale, and a note saying why."""
         if not self._integrer(collecte, demandeur, reponse, depuis_cache=True, perime=True):
             return
-        metrics.CACHE_PERIME_SERVI.labels(DONNEE_IMPOT).inc()
-        obtenu = explain.jour(reponse.obtenu_le.astimezone(FUSEAU_DGFIP).date())
-        # Not `marquer_indisponible`: the facts are used; this entry only tells the agent their age.
-        collecte.donnees_indisponibles.append(
-            DonneeIndisponible(
-                DONNEE_IMPOT,
-                "donnee-en-cache-source-indisponible",
-                f"Revenus {reponse.annee_des_revenus} (avis d'impôt) obtenus le {obtenu} (cache de la "
-                f"passerelle), source indisponible : {erreur.detail}",
-            )
+        collecte.noter_perime(
+            DONNEE_IMPOT,
+            f"Revenus {reponse.annee_des_revenus} (avis d'impôt) obtenus",
+            reponse.obtenu_le,
+            erreur,
         )
 
 
