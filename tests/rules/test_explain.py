@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 
-from app.rules.explain import avec, jour, nombre, periode, vers_decimal
+from app.rules.explain import avec, jour, jour_de, nombre, periode, source, vers_decimal
+from app.rules.facts import Source
 
 
 @pytest.mark.parametrize(
@@ -38,3 +39,12 @@ def test_dates_periods_and_contractions() -> None:
     assert avec("à", "600 €") == "à 600 €"
     assert vers_decimal(Fraction(1, 3)) == Decimal("0.33")
     assert vers_decimal(Fraction(1, 8)) == Decimal("0.125")
+
+
+def test_an_instant_is_told_on_the_french_day() -> None:
+    # 23:30 UTC on 30 November is already 1 December in a French town hall.
+    assert jour_de(datetime(2026, 11, 30, 23, 30, tzinfo=UTC)) == "1er décembre 2026"
+    perimee = Source(
+        fournisseur="CNAF", certifie=True, obtenu_le=datetime(2026, 11, 30, 23, 30, tzinfo=UTC), perime=True
+    )
+    assert "obtenu le 1er décembre 2026, source indisponible" in source(perimee)
