@@ -32,9 +32,13 @@ from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
 from app.main import create_app
 from app.rules.testcases import verifier_reglements
-from app.services.journal_lecture import RapportPurge, mois_avant, purger
+from app.services.journal.lecture import RapportPurge, mois_avant, purger
 from app.services.organismes import ChiffrementSecrets
-from app.services.organismes_admin import AdministrationOrganismes, AdministrationRefusee, NouvelOrganisme
+from app.services.organismes.administration import (
+    AdministrationOrganismes,
+    AdministrationRefusee,
+    NouvelOrganisme,
+)
 from app.serving import serve_workers
 
 

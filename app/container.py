@@ -20,24 +20,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import DEMO_ORGANISME_SIRET, Settings
 from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
-from app.services.api_particulier.client import ApiParticulierClient
-from app.services.breaker import CircuitBreaker, DiffusionDisjoncteurs
-from app.services.cache import CacheBackend, MemoryCache, RedisCache, SecureCache
-from app.services.coalescing import Coalescer
-from app.services.donnees import CollecteDonnees
-from app.services.donnees_caf import QuotasApiParticulier, SourceCaf
-from app.services.donnees_fiscales import AccesImpotParticulier, CacheImpot, SourceImpot
+from app.keys import KeyRing
+from app.services.amont.api_particulier.client import ApiParticulierClient
+from app.services.amont.breaker import CircuitBreaker, DiffusionDisjoncteurs
+from app.services.amont.cache import CacheBackend, MemoryCache, RedisCache, SecureCache
+from app.services.amont.coalescing import Coalescer
+from app.services.amont.donnees import CollecteDonnees
+from app.services.amont.impot_particulier import FOURNISSEUR as FOURNISSEUR_IMPOT
+from app.services.amont.impot_particulier import TokenProvider, TokenProviders, create_http_client
+from app.services.amont.protection import Protection
+from app.services.amont.quotas import Limiter, MemoryLimiter, Quota, Quotas, RedisLimiter
+from app.services.amont.source_caf import QuotasApiParticulier, SourceCaf
+from app.services.amont.source_impot import AccesImpotParticulier, CacheImpot, SourceImpot
 from app.services.eligibilite import EligibiliteService
-from app.services.impot_particulier import FOURNISSEUR as FOURNISSEUR_IMPOT
-from app.services.impot_particulier import TokenProvider, TokenProviders, create_http_client
 from app.services.journal import Journal
-from app.services.keys import KeyRing
 from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets
-from app.services.organismes_admin import AdministrationOrganismes, NouvelOrganisme
+from app.services.organismes.administration import AdministrationOrganismes, NouvelOrganisme
+from app.services.organismes.ratelimit import LimiteurClients
 from app.services.pre_remplissage import PreRemplissageService
-from app.services.protection import Protection
-from app.services.quotas import Limiter, MemoryLimiter, Quota, Quotas, RedisLimiter
-from app.services.ratelimit import LimiteurClients
 from app.simulators.api_particulier.app import create_simulator_app
 from app.simulators.impot_particulier import (
     BASE_PATH,

@@ -13,7 +13,7 @@
     │   ├── UpstreamMisconfigured       502  configuration-fournisseur (our token/scopes/recipient)
     │   ├── UpstreamUnavailable         503  fournisseur-indisponible (Retry-After when known)
     │   │   ├── UpstreamRateLimited     503  quota-fournisseur-atteint
-    │   │   └── LimiteurIndisponible    503  limiteur-indisponible  (app/services/quotas.py: Redis down,
+    │   │   └── LimiteurIndisponible    503  limiteur-indisponible  (app/services/amont/quotas.py: Redis down,
     │   │                                    no unmetered call is made)
     │   └── UpstreamTimeout             504  fournisseur-hors-delai
     ├── JournalUnavailable              503  journal-indisponible  (no decision without its trace)

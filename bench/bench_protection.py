@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 
 from app.db.engine import DocumentJson, create_engine_from_url
 from app.schemas.demandeur import Demandeur
-from app.services.api_particulier.params import parametres_identite
+from app.services.amont.api_particulier.params import parametres_identite
 from app.services.journal import ConsultationRecord, DecisionRecord, Journal
 from bench.serveurs import API_KEY, PYTHON, REDIS_URL, ROOT, _env, nu, passerelle, simulateur
 from tests.db.postgres import throwaway_database

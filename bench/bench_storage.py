@@ -25,10 +25,10 @@ from pydantic import SecretStr
 
 from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
-from app.services.cache import CacheBackend, MemoryCache, RedisCache, SecureCache
-from app.services.coalescing import Coalescer
+from app.keys import KeyRing
+from app.services.amont.cache import CacheBackend, MemoryCache, RedisCache, SecureCache
+from app.services.amont.coalescing import Coalescer
 from app.services.journal import AppelFournisseur, ConsultationRecord, DecisionRecord, Journal
-from app.services.keys import KeyRing
 from tests.db.postgres import throwaway_database
 
 RESULTATS = Path(__file__).resolve().parent / "results" / "storage.json"

@@ -25,10 +25,10 @@ from fastapi import FastAPI, Request, Response
 from pydantic import SecretStr
 
 from app.db.engine import DocumentJson, create_engine_from_url
+from app.keys import KeyRing
 from app.schemas.eligibilite import DemandeEligibilite
-from app.services.cache import RedisCache, SecureCache
+from app.services.amont.cache import RedisCache, SecureCache
 from app.services.journal import ConsultationRecord, DecisionRecord, Journal
-from app.services.keys import KeyRing
 from bench.serveurs import servir_comme_la_passerelle
 
 ORGANISME = "banc-plancher"

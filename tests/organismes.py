@@ -13,7 +13,7 @@ from app.config import Settings
 from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
 from app.services.organismes import ChiffrementSecrets
-from app.services.organismes_admin import AdministrationOrganismes, NouvelOrganisme
+from app.services.organismes.administration import AdministrationOrganismes, NouvelOrganisme
 
 SIRET_A = "21750001600019"
 SIRET_B = "21690123100011"

@@ -17,7 +17,7 @@ from app.db.engine import create_engine_from_url
 from app.services.journal import Journal
 from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets
 from tests.organismes import SIRET_A
-from tests.services.test_journal import _consultation, _decision
+from tests.services.journal.test_ecriture import _consultation, _decision
 
 KEY = re.compile(r"^eg_[A-Za-z0-9_-]{43}$", re.MULTILINE)
 

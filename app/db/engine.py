@@ -6,7 +6,9 @@ driver, prepares the SQLite file and sets the pragmas and pool options each data
 
 from __future__ import annotations
 
+import importlib
 import json
+import sqlite3
 import time
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,9 +18,30 @@ from uuid import UUID
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    # SQLAlchemy wraps asyncpg's errors as DBAPIError; these are caught too in case one slips
+    # through (connection set-up, cancellation). Imported by name: asyncpg ships no type stubs.
+    try:
+        asyncpg = importlib.import_module("asyncpg")
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return ()
+    return (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+#: Everything a failing or unreachable database may raise through SQLAlchemy and its drivers.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    SQLAlchemyError,
+    OSError,
+    TimeoutError,
+    sqlite3.Error,
+    *_driver_errors(),
+)
+
 
 _ASYNC_DRIVERS = {
     "postgres": "postgresql+asyncpg",

@@ -18,7 +18,7 @@ from app.schemas import journal as schemas
 from app.schemas.problem import PROBLEM_RESPONSES
 from app.services.eligibilite import FUSEAU_CCAS
 from app.services.journal import Journal
-from app.services.journal_lecture import CurseurInvalide, EntreeJournal, FiltreJournal, PageJournal
+from app.services.journal.lecture import CurseurInvalide, EntreeJournal, FiltreJournal, PageJournal
 
 router = APIRouter(prefix="/v1", tags=["journal"])
 

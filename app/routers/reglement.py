@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from app.dependencies import EligibiliteAppelant
 from app.rules.needs import besoins
+from app.rules.publication import reglement_vers_dict
 from app.schemas.problem import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["règlement"])
@@ -21,7 +22,7 @@ async def get_reglement(appelant: EligibiliteAppelant) -> dict[str, Any]:
     reglement = appelant.organisme.reglement
     besoin = besoins(reglement)
     return {
-        **reglement.vers_dict(),
+        **reglement_vers_dict(reglement),
         "donnees_necessaires": sorted(besoin.donnees),
         "faits_necessaires": sorted(besoin.faits),
         "scopes_necessaires": sorted(besoin.scopes),

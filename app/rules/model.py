@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from app.rules.facts import Faits
 from app.rules.results import ReferenceReglement, Statut
@@ -244,9 +243,3 @@ class Reglement:
                 self._dates.clear()
             self._dates[jour] = resolu
         return resolu
-
-    def vers_dict(self) -> dict[str, Any]:
-        """The règlement as JSON-compatible data, for `GET /v1/reglement`."""
-        from app.rules.publication import reglement_vers_dict  # noqa: PLC0415 - avoids an import cycle
-
-        return reglement_vers_dict(self)

@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from app.keys import KeyRing
 from app.schemas.demandeur import Demandeur
-from app.services.collecte import Collecte
-from app.services.donnees import CollecteDonnees
+from app.services.amont.collecte import Collecte
+from app.services.amont.donnees import CollecteDonnees
 from app.services.journal import ConsultationRecord, Journal, TypeConsultation
-from app.services.keys import KeyRing
 from app.services.organismes import Appelant
 
 

@@ -28,9 +28,9 @@ from app.rules.needs import besoins
 from app.rules.results import ConditionEvaluee, Evaluation, ParametreApplique, ResultatDispositif
 from app.rules.serialization import faits_vers_dict
 from app.schemas.eligibilite import DemandeEligibilite, decimal_as_json_number, json_numbers
-from app.services.collecte import Collecte
+from app.services.amont.collecte import Collecte
+from app.services.amont.donnees import faits_de_la_demande
 from app.services.consultation import ServiceDeConsultation, trace_consultation
-from app.services.donnees import faits_de_la_demande
 from app.services.journal import DecisionRecord
 from app.services.organismes import Appelant
 

@@ -11,6 +11,7 @@ import pytest
 from app.rules.explain import mention
 from app.rules.loader import charger_reglement
 from app.rules.needs import besoins
+from app.rules.publication import reglement_vers_dict
 from app.rules.testcases import executer_cas_de_test, fichiers_reglements, verifier_reglements
 
 REGLEMENTS = Path(__file__).resolve().parents[2] / "reglements"
@@ -89,7 +90,7 @@ def test_needs_list_only_what_the_aids_read() -> None:
 @pytest.mark.parametrize("chemin", FICHIERS, ids=lambda p: p.name)
 def test_publication_is_json_with_every_dated_value(chemin: Path) -> None:
     reglement = charger_reglement(chemin)
-    publie = json.loads(json.dumps(reglement.vers_dict(), ensure_ascii=False))
+    publie = json.loads(json.dumps(reglement_vers_dict(reglement), ensure_ascii=False))
     assert publie["empreinte"] == reglement.empreinte
     assert [d["id"] for d in publie["dispositifs"]] == [d.id for d in reglement.dispositifs]
     valeurs = sum(len(p["valeurs"]) for p in publie["parametres"])

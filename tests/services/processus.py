@@ -19,10 +19,10 @@ from typing import Any
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from app.services.cache import RedisCache, SecureCache
-from app.services.coalescing import Coalescer
-from app.services.keys import KeyRing
-from app.services.quotas import Portee, Quota, RedisLimiter
+from app.keys import KeyRing
+from app.services.amont.cache import RedisCache, SecureCache
+from app.services.amont.coalescing import Coalescer
+from app.services.amont.quotas import Portee, Quota, RedisLimiter
 
 SECRET = SecretStr("un-secret-de-test-suffisamment-long-0123456789")
 

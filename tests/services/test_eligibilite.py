@@ -21,8 +21,8 @@ from app.rules.results import (
     Statut,
 )
 from app.schemas.eligibilite import Decision, DonneeIndisponible
-from app.services.collecte import Collecte
-from app.services.collecte import DonneeIndisponible as Indisponible
+from app.services.amont.collecte import Collecte
+from app.services.amont.collecte import DonneeIndisponible as Indisponible
 from app.services.eligibilite import decision_json
 
 

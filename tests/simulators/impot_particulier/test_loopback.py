@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from app.errors import UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
-from app.services.impot_particulier import ImpotParticulierClient, TokenProvider, faits_impot
+from app.services.amont.impot_particulier import ImpotParticulierClient, TokenProvider, faits_impot
 from app.simulators.faults import PARIS
 from app.simulators.impot_particulier import (
     BASE_PATH,

@@ -1,0 +1,262 @@
+"""Reading the journal back (`GET /v1/journal`) and removing what is past its retention.
+
+Every read is scoped by organisme in the query itself: there is no code path that reads another
+organisme's rows and filters them afterwards. Pagination is by keyset on (cree_le, id), newest
+first, so a page is as fast at the end of three years of journal as at the start.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.tables import ConsultationRow, DecisionRow
+from app.services.journal.records import AppelFournisseur
+
+
+class CurseurInvalide(ValueError):
+    """A pagination cursor that this gateway did not issue."""
+
+
+@dataclass(frozen=True, slots=True)
+class FiltreJournal:
+    """Which entries to list. `du` is inclusive, `au` exclusive (both UTC-aware)."""
+
+    du: datetime | None = None
+    au: datetime | None = None
+    dossier_ref: str | None = None
+    agent_id: str | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntreeJournal:
+    """One consultation and, for an eligibility, the decision it produced (summarised)."""
+
+    consultation_id: uuid.UUID
+    cree_le: datetime
+    type: str
+    statut: str
+    client_id: str | None
+    agent_id: str | None
+    dossier_ref: str | None
+    demandeur_pseudonyme: str | None
+    appels_fournisseurs: tuple[AppelFournisseur, ...]
+    decision_id: uuid.UUID | None = None
+    reglement_id: str | None = None
+    reglement_version: str | None = None
+    reglement_empreinte: str | None = None
+    #: (dispositif, statut) of each aid of the decision.
+    resultats: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PageJournal:
+    entrees: tuple[EntreeJournal, ...]
+    curseur_suivant: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RapportPurge:
+    """What a purge removed (or, in a dry run, would remove)."""
+
+    avant: datetime
+    simulation: bool
+    consultations_par_type: dict[str, int] = field(default_factory=dict)
+    decisions: int = 0
+    plus_ancienne: datetime | None = None
+    plus_recente: datetime | None = None
+
+    @property
+    def consultations(self) -> int:
+        return sum(self.consultations_par_type.values())
+
+
+def encoder_curseur(cree_le: datetime, consultation_id: uuid.UUID) -> str:
+    brut = f"{cree_le.astimezone(UTC).isoformat()}|{consultation_id.hex}"
+    return base64.urlsafe_b64encode(brut.encode()).decode().rstrip("=")
+
+
+def decoder_curseur(curseur: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        brut = base64.urlsafe_b64decode(curseur + "=" * (-len(curseur) % 4)).decode()
+        horodatage, identifiant = brut.split("|")
+        cree_le = datetime.fromisoformat(horodatage)
+        if cree_le.tzinfo is None:
+            raise ValueError("horodatage sans fuseau")
+        return cree_le, uuid.UUID(hex=identifiant)
+    except (ValueError, UnicodeDecodeError, binascii.Error) as e:
+        raise CurseurInvalide("curseur de pagination invalide") from e
+
+
+def mois_avant(instant: datetime, mois: int) -> datetime:
+    """`instant` minus whole calendar months (31 March − 1 month = 28/29 February)."""
+    total = instant.year * 12 + instant.month - 1 - mois
+    annee, mois_index = divmod(total, 12)
+    jour = min(instant.day, calendar.monthrange(annee, mois_index + 1)[1])
+    return instant.replace(year=annee, month=mois_index + 1, day=jour)
+
+
+def _resultats(contenu: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    if not contenu:
+        return ()
+    return tuple(
+        (str(r.get("dispositif")), str(r.get("statut")))
+        for r in contenu.get("resultats", ())
+        if isinstance(r, dict)
+    )
+
+
+async def lister(
+    engine: AsyncEngine,
+    organisme_id: str,
+    filtre: FiltreJournal,
+    *,
+    limite: int,
+    curseur: str | None = None,
+) -> PageJournal:
+    """One page of the organisme's journal, newest first."""
+    conditions: list[Any] = [ConsultationRow.organisme_id == organisme_id]
+    if filtre.du is not None:
+        conditions.append(ConsultationRow.cree_le >= filtre.du)
+    if filtre.au is not None:
+        conditions.append(ConsultationRow.cree_le < filtre.au)
+    if filtre.dossier_ref is not None:
+        conditions.append(ConsultationRow.dossier_ref == filtre.dossier_ref)
+    if filtre.agent_id is not None:
+        conditions.append(ConsultationRow.agent_id == filtre.agent_id)
+    if filtre.type is not None:
+        conditions.append(ConsultationRow.type == filtre.type)
+    if curseur is not None:
+        cree_le, dernier = decoder_curseur(curseur)
+        conditions.append(
+            or_(
+                ConsultationRow.cree_le < cree_le,
+                and_(ConsultationRow.cree_le == cree_le, ConsultationRow.id < dernier),
+            )
+        )
+    statement = (
+        select(
+            *ConsultationRow.__table__.c,
+            DecisionRow.id.label("decision_id"),
+            DecisionRow.reglement_id,
+            DecisionRow.reglement_version,
+            DecisionRow.reglement_empreinte,
+            DecisionRow.contenu,
+        )
+        # The decision's own organisme is checked too: belt and braces against a mismatched row.
+        .outerjoin(
+            DecisionRow,
+            and_(DecisionRow.consultation_id == ConsultationRow.id, DecisionRow.organisme_id == organisme_id),
+        )
+        .where(*conditions)
+        .order_by(ConsultationRow.cree_le.desc(), ConsultationRow.id.desc())
+        .limit(limite + 1)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement)).all()
+    entrees = tuple(
+        EntreeJournal(
+            consultation_id=row.id,
+            cree_le=row.cree_le,
+            type=row.type,
+            statut=row.statut,
+            client_id=row.client_id,
+            agent_id=row.agent_id,
+            dossier_ref=row.dossier_ref,
+            demandeur_pseudonyme=row.demandeur_pseudonyme,
+            appels_fournisseurs=tuple(AppelFournisseur(**appel) for appel in row.appels_fournisseurs),
+            decision_id=row.decision_id,
+            reglement_id=row.reglement_id,
+            reglement_version=row.reglement_version,
+            reglement_empreinte=row.reglement_empreinte,
+            resultats=_resultats(row.contenu),
+        )
+        for row in rows[:limite]
+    )
+    suivant = None
+    if len(rows) > limite:
+        dernier_lu = entrees[-1]
+        suivant = encoder_curseur(dernier_lu.cree_le, dernier_lu.consultation_id)
+    return PageJournal(entrees=entrees, curseur_suivant=suivant)
+
+
+#: Consultations removed per transaction by the purge: short transactions, whatever the backlog.
+LOT_PURGE = 5000
+
+
+async def purger(
+    engine: AsyncEngine, avant: datetime, *, simulation: bool = False, lot: int = LOT_PURGE
+) -> RapportPurge:
+    """Remove the consultations older than `avant` and their decisions, `lot` at a time, oldest
+    first: each batch is its own transaction (consultations with their decisions), so a purge of
+    years of backlog neither holds locks for long nor needs its whole size in one transaction, and
+    an interrupted purge leaves no decision without its consultation."""
+    if lot < 1:
+        raise ValueError("lot doit valoir au moins 1")
+    anciennes = ConsultationRow.cree_le < avant
+    async with engine.connect() as connection:
+        par_type = (
+            await connection.execute(
+                select(
+                    ConsultationRow.type,
+                    func.count(),
+                    func.min(ConsultationRow.cree_le),
+                    func.max(ConsultationRow.cree_le),
+                )
+                .where(anciennes)
+                .group_by(ConsultationRow.type)
+            )
+        ).all()
+        decisions = int(
+            (
+                await connection.execute(
+                    select(func.count())
+                    .select_from(DecisionRow)
+                    .where(DecisionRow.consultation_id.in_(select(ConsultationRow.id).where(anciennes)))
+                )
+            ).scalar_one()
+        )
+    if not simulation:
+        # The same `lot` oldest ids twice in one transaction: the ordering is total (date, id).
+        prochain_lot = (
+            select(ConsultationRow.id)
+            .where(anciennes)
+            .order_by(ConsultationRow.cree_le, ConsultationRow.id)
+            .limit(lot)
+        )
+        while True:
+            async with engine.begin() as connection:
+                # Decisions first, explicitly: not relying on ON DELETE CASCADE keeps the counts
+                # exact even on a SQLite connection opened without foreign keys.
+                await connection.execute(
+                    delete(DecisionRow).where(DecisionRow.consultation_id.in_(prochain_lot))
+                )
+                supprimees = await connection.execute(
+                    delete(ConsultationRow).where(ConsultationRow.id.in_(prochain_lot))
+                )
+            if supprimees.rowcount < lot:
+                break
+    # min/max come back as text on SQLite (an aggregate loses the column type): parse them.
+    bornes = [_horodatage(v) for row in par_type for v in (row[2], row[3]) if v is not None]
+    return RapportPurge(
+        avant=avant,
+        simulation=simulation,
+        consultations_par_type={str(row[0]): int(row[1]) for row in par_type},
+        decisions=decisions,
+        plus_ancienne=min(bornes) if bornes else None,
+        plus_recente=max(bornes) if bornes else None,
+    )
+
+
+def _horodatage(value: datetime | str) -> datetime:
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
