@@ -73,7 +73,8 @@ async def _vider_redis() -> None:
     redis = Redis.from_url(REDIS_URL)
     try:
         for motif in ("eg:*", "eg-quota:*"):
-            cles = [k async for k in redis.scan_iter(match=motif)]
+            # Redis' marker kept: to the workers, a Redis that lost its data stops calls a window.
+            cles = [k async for k in redis.scan_iter(match=motif) if not k.endswith(b":marqueur")]
             if cles:
                 await redis.delete(*cles)
     finally:

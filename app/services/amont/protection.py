@@ -115,8 +115,8 @@ class Protection:
                 if attempt.num > 1:
                     metrics.REESSAIS.labels(self.fournisseur).inc()
                 await self.breaker.avant_appel()
-                await self.quotas.acquerir(portees, deadline, fournisseur=self.fournisseur)
-                return await self._tentative(endpoint, appel, deadline, portee_jeton, fenetre)
+                _, reserve = await self.quotas.reserver(portees, deadline, fournisseur=self.fournisseur)
+                return await self._tentative(endpoint, appel, deadline, portee_jeton, fenetre, (portees, reserve))
         raise AssertionError("stamina always returns or raises")  # pragma: no cover
 
     async def _tentative(
@@ -126,11 +126,16 @@ class Protection:
         deadline: Deadline,
         portee_jeton: Portee | None,
         fenetre: Callable[[T], EtatFenetre] | None,
+        reservation: tuple[Sequence[Portee], str],
     ) -> T:
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(deadline.remaining()):
-                resultat = await appel()
+            try:
+                async with asyncio.timeout(deadline.remaining()):
+                    resultat = await appel()
+            finally:
+                # The provider counted the call at the latest now: it holds its place one window more.
+                await self.quotas.terminer(*reservation)
         except TimeoutError:
             self._mesurer(endpoint, "echeance-depassee", started)
             self.breaker.echec()

@@ -6,6 +6,19 @@ window log (exact: never more than `limite` calls in any window of `fenetre`, wh
 upstream's own window alignment), checked and reserved atomically for all the quotas of one call.
 A 429 or an exhausted `RateLimit-Remaining` suspends a subject until the provider's reset.
 
+A call is counted from its reservation until it has been answered, then for one window after its
+*answer* (issue 13): the provider counts a call when it arrives, which is anywhere between our
+reservation and the answer; counting it at the reservation alone let calls queued in a worker (a
+busy event loop, a full connection pool) land in the provider's next second together with that
+second's own calls — 26 calls in one second on a 20/s token, 14 × 429, in bench/bench_quotas.py.
+Counted until the answer plus one window, the calls the provider sees in any of its windows were all
+in our log when the last of them was reserved, so they are never more than the quota, whatever the
+delay between reservation and arrival.
+
+After Redis lost its data (a restart without persistence), the windows of the last minute are gone
+while the providers still count them: a worker that had seen Redis' marker and finds it missing
+assumes every window full (no call for one window of each quota) rather than a fresh start.
+
 Redis holds the windows when configured (one Lua script: correct across processes and replicas);
 the embedded default keeps them in process. Redis failing is *not* a free pass: the limiter fails
 closed (`LimiteurIndisponible`) — an unmetered call is exactly what gets an IP banned.
@@ -15,10 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import math
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -59,11 +72,8 @@ class Portee:
 
 
 def sujet(secret: str) -> str:
-    """A stable, non-reversible name for a token or client id (never stored in clear in Redis).
-
-    A plain hash is enough: upstream tokens are high-entropy secrets, and the digest only has to
-    tell two subjects apart.
-    """
+    """A stable name for a token or client id inside this process (never stored in Redis as is:
+    `RedisLimiter` names its keys with a keyed hash of it)."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:32]
 
 
@@ -105,15 +115,27 @@ class LimiteurIndisponible(UpstreamUnavailable):
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """0 when the call may go now (and was counted); else how long to wait and which quota blocks."""
+    """0 when the call may go now (and was counted); else how long to wait and which quota blocks.
+
+    `appel` names the counted call, for `Limiter.terminer`.
+    """
 
     attente_seconds: float
     quota: str | None = None
+    appel: str = ""
 
 
 class Limiter(Protocol):
-    async def reserver(self, portees: Sequence[Portee]) -> Reservation:
-        """Count one call against every `portee` if all allow it now; else count nothing."""
+    async def reserver(self, portees: Sequence[Portee], *, en_vol_max_seconds: float = 0.0) -> Reservation:
+        """Count one call against every `portee` if all allow it now; else count nothing.
+
+        With `en_vol_max_seconds` > 0 the call is counted as in flight (holding its place in every
+        window) until `terminer` or, at the latest, that long after now.
+        """
+        ...
+
+    async def terminer(self, portees: Sequence[Portee], appel: str) -> None:
+        """The call `appel` was answered (or abandoned) now: it counts for one window from now."""
         ...
 
     async def suspendre(self, portee: Portee, seconds: float) -> None:
@@ -128,29 +150,40 @@ class MemoryLimiter:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._logs: dict[str, deque[float]] = {}
+        #: Per key: call → the time it counts from (its answer; in flight: its latest possible end).
+        self._logs: dict[str, dict[str, float]] = {}
         self._pauses: dict[str, float] = {}
 
-    async def reserver(self, portees: Sequence[Portee]) -> Reservation:
+    async def reserver(self, portees: Sequence[Portee], *, en_vol_max_seconds: float = 0.0) -> Reservation:
         now = self._clock()
         attente, bloquant = 0.0, None
         for portee in portees:
             pause = self._pauses.get(portee.cle, 0.0) - now
             if pause > attente:
                 attente, bloquant = pause, portee.quota.nom
-            log = self._logs.setdefault(portee.cle, deque())
+            log = self._logs.setdefault(portee.cle, {})
             fenetre = portee.quota.fenetre_seconds
-            while log and log[0] <= now - fenetre:
-                log.popleft()
+            for appel in [a for a, t in log.items() if t <= now - fenetre]:
+                del log[appel]
             if len(log) >= portee.quota.limite:
-                attendre = log[len(log) - portee.quota.limite] + fenetre - now
+                pivot = sorted(log.values())[len(log) - portee.quota.limite]
+                # A call still in flight frees its place one window after its answer, at the earliest.
+                attendre = fenetre if pivot > now else pivot + fenetre - now
                 if attendre > attente:
                     attente, bloquant = attendre, portee.quota.nom
         if attente > 0:
             return Reservation(attente, bloquant)
+        appel = uuid.uuid4().hex
         for portee in portees:
-            self._logs[portee.cle].append(now)
-        return Reservation(0.0)
+            self._logs[portee.cle][appel] = now + en_vol_max_seconds
+        return Reservation(0.0, appel=appel)
+
+    async def terminer(self, portees: Sequence[Portee], appel: str) -> None:
+        now = self._clock()
+        for portee in portees:
+            log = self._logs.get(portee.cle)
+            if log is not None and appel in log:
+                log[appel] = now
 
     async def suspendre(self, portee: Portee, seconds: float) -> None:
         until = self._clock() + seconds
@@ -160,34 +193,65 @@ class MemoryLimiter:
         return True
 
 
-# KEYS: log₁, pause₁, log₂, pause₂…; ARGV: n, limite₁, fenêtre₁ (ms), …, member.
+# KEYS: log₁, pause₁, log₂, pause₂…, marker, restart; ARGV: n, limite₁, fenêtre₁ (ms), …, member,
+# in-flight bound (ms), whether this worker had seen the marker (1/0).
 # Redis' own clock (TIME) is the one clock every worker shares; the member is unique per call so
-# that two calls in the same millisecond are two entries.
+# that two calls in the same millisecond are two entries. A member's score is the time its call
+# counts from: its answer (see `_TERMINER`), or while in flight the latest its answer can come.
+# The marker tells a Redis that lost its data (restarted without persistence) from one that never
+# had any: when a worker that had seen it finds it gone, the `restart` key holds the time of that
+# discovery for the longest window, and every window counts as full until one window after it.
 _RESERVER = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local n = tonumber(ARGV[1])
+local marker, restart = KEYS[2 * n + 1], KEYS[2 * n + 2]
+local inflight, known = tonumber(ARGV[2 * n + 3]), ARGV[2 * n + 4]
+if redis.call('EXISTS', marker) == 0 then
+  redis.call('SET', marker, now)
+  if known == '1' then
+    local longest = 0
+    for i = 1, n do longest = math.max(longest, tonumber(ARGV[2 * i + 1])) end
+    redis.call('SET', restart, now, 'PX', math.max(longest, 3600000))
+  end
+end
+local since = tonumber(redis.call('GET', restart) or '-1')
 local wait, which = 0, 0
 for i = 1, n do
   local log, pause = KEYS[2 * i - 1], KEYS[2 * i]
   local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local p = redis.call('PTTL', pause)
   if p > wait then wait, which = p, i end
+  if since >= 0 and since + window > now then
+    local w = since + window - now
+    if w > wait then wait, which = w, i end
+  end
   redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
   local count = redis.call('ZCARD', log)
   if count >= limit then
-    local oldest = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
-    local w = tonumber(oldest[2]) + window - now
+    local pivot = tonumber(redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')[2])
+    local w = window
+    if pivot <= now then w = pivot + window - now end
     if w > wait then wait, which = w, i end
   end
 end
 if wait > 0 then return {wait, which} end
 for i = 1, n do
   local window = tonumber(ARGV[2 * i + 1])
-  redis.call('ZADD', KEYS[2 * i - 1], now, ARGV[2 * n + 2])
-  redis.call('PEXPIRE', KEYS[2 * i - 1], window + 1000)
+  redis.call('ZADD', KEYS[2 * i - 1], now + inflight, ARGV[2 * n + 2])
+  if redis.call('PTTL', KEYS[2 * i - 1]) < inflight + window + 1000 then
+    redis.call('PEXPIRE', KEYS[2 * i - 1], inflight + window + 1000)
+  end
 end
 return {0, 0}
+"""
+
+# KEYS: log₁, log₂…; ARGV: member. The call was answered now: it counts for one window from now.
+_TERMINER = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 1, #KEYS do redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
+return 1
 """
 
 # Only ever lengthens a pause: a short Retry-After must not cut a longer one another worker set.
@@ -198,28 +262,52 @@ return 1
 """
 
 
-class RedisLimiter:
-    """Sliding windows in Redis, shared by every worker and replica using the same Redis."""
+#: The key used to name subjects when none is given (tests); the gateway derives its own from
+#: GATEWAY_SECRET_KEY, so a Redis dump never gives a token's plain digest to check guesses against.
+_CLE_SUJETS_PAR_DEFAUT = b"eligibility-gateway/quotas/sans-cle"
 
-    def __init__(self, redis: Redis) -> None:
+
+class RedisLimiter:
+    """Sliding windows in Redis, shared by every worker and replica using the same Redis.
+
+    Keys are `<prefixe>:<quota>:<HMAC(cle_sujets, subject)>`: a keyed hash, never the token's
+    plain digest. `prefixe` also names the marker that detects a Redis which lost its data.
+    """
+
+    def __init__(self, redis: Redis, *, cle_sujets: bytes | None = None, prefixe: str = KEY_PREFIX) -> None:
         self._redis = redis
+        self._cle_sujets = cle_sujets or _CLE_SUJETS_PAR_DEFAUT
+        self._prefixe = prefixe
+        self._marqueur_vu = False
         self._reserver = redis.register_script(_RESERVER)
+        self._terminer = redis.register_script(_TERMINER)
         self._suspendre = redis.register_script(_SUSPENDRE)
 
-    async def reserver(self, portees: Sequence[Portee]) -> Reservation:
+    def cle(self, portee: Portee) -> str:
+        nom = hmac.new(self._cle_sujets, portee.sujet.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        return f"{self._prefixe}:{portee.quota.nom}:{nom}"
+
+    async def reserver(self, portees: Sequence[Portee], *, en_vol_max_seconds: float = 0.0) -> Reservation:
         keys: list[str] = []
         args: list[str | int] = [len(portees)]
         for portee in portees:
-            keys += [portee.cle, portee.cle + ":pause"]
+            cle = self.cle(portee)
+            keys += [cle, cle + ":pause"]
             args += [portee.quota.limite, math.ceil(portee.quota.fenetre_seconds * 1000)]
-        args.append(uuid.uuid4().hex)
+        keys += [f"{self._prefixe}:marqueur", f"{self._prefixe}:redemarrage"]
+        appel = uuid.uuid4().hex
+        args += [appel, math.ceil(max(0.0, en_vol_max_seconds) * 1000), int(self._marqueur_vu)]
         wait_ms, which = await self._reserver(keys=keys, args=args)
+        self._marqueur_vu = True
         if int(wait_ms) <= 0:
-            return Reservation(0.0)
+            return Reservation(0.0, appel=appel)
         return Reservation(int(wait_ms) / 1000, portees[int(which) - 1].quota.nom)
 
+    async def terminer(self, portees: Sequence[Portee], appel: str) -> None:
+        await self._terminer(keys=[self.cle(p) for p in portees], args=[appel])
+
     async def suspendre(self, portee: Portee, seconds: float) -> None:
-        await self._suspendre(keys=[portee.cle + ":pause"], args=[max(1, math.ceil(seconds * 1000))])
+        await self._suspendre(keys=[self.cle(portee) + ":pause"], args=[max(1, math.ceil(seconds * 1000))])
 
     async def ping(self) -> bool:
         try:
@@ -251,10 +339,19 @@ class Quotas:
         Raises `UpstreamRateLimited` when the wait would outlast the deadline (the caller's data
         becomes `a_verifier`), `LimiteurIndisponible` when the limiter cannot be asked.
         """
+        return (await self.reserver(portees, deadline, fournisseur=fournisseur, en_vol=False))[0]
+
+    async def reserver(
+        self, portees: Sequence[Portee], deadline: Deadline, *, fournisseur: str, en_vol: bool = True
+    ) -> tuple[float, str]:
+        """`acquerir`, counting the call as in flight until `terminer` (at most until the deadline):
+        (time waited, the call's name for `terminer`)."""
         attendu = 0.0
         while True:
             try:
-                reservation = await self._limiter.reserver(portees)
+                reservation = await self._limiter.reserver(
+                    portees, en_vol_max_seconds=deadline.remaining() + 1.0 if en_vol else 0.0
+                )
             except _BACKEND_ERRORS as e:
                 for portee in portees:
                     metrics.LIMITEUR_REFUS.labels(portee.quota.nom, "indisponible").inc()
@@ -269,7 +366,7 @@ class Quotas:
             if reservation.attente_seconds <= 0:
                 if attendu > 0:
                     metrics.LIMITEUR_ATTENTES.labels(portees[0].quota.nom).observe(attendu)
-                return attendu
+                return attendu, reservation.appel
             if reservation.attente_seconds > deadline.remaining():
                 metrics.LIMITEUR_REFUS.labels(quota, "echeance").inc()
                 raise UpstreamRateLimited(
@@ -280,6 +377,14 @@ class Quotas:
                 )
             await self._sleep(reservation.attente_seconds)
             attendu += reservation.attente_seconds
+
+    async def terminer(self, portees: Sequence[Portee], appel: str) -> None:
+        """The call was answered: it counts for one window from now. A failure here leaves it
+        counted until its in-flight bound (the deadline): more prudent, never less."""
+        try:
+            await self._limiter.terminer(portees, appel)
+        except _BACKEND_ERRORS as e:
+            logger.warning("limiter.finish_failed", error_type=type(e).__name__)
 
     async def suspendre(self, portee: Portee, seconds: float) -> None:
         """Stop every call on `portee` for `seconds`; a failure here is logged (the limiter still

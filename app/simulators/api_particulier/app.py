@@ -100,6 +100,7 @@ class DataRoutes:
         else:
             response = await self._authenticated(endpoint, request, token, now, headers)
         self.state.counters.record_status(endpoint.nom, response.status_code)
+        self.state.counters.record_token(token or "", int(now.timestamp()), response.status_code)
         return response
 
     async def _authenticated(

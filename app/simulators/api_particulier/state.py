@@ -6,6 +6,7 @@ two simulators in the same process never share a quota, a lock or a counter.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -83,6 +84,10 @@ class Counters:
         self.by_endpoint: Counter[str] = Counter()
         self.by_second: Counter[int] = Counter()
         self.by_status: defaultdict[str, Counter[int]] = defaultdict(Counter)
+        #: Per token (named by a short digest): calls per clock second and 429s, what the quota
+        #: benchmarks compare with the per-token allowance.
+        self.by_token_second: defaultdict[str, Counter[int]] = defaultdict(Counter)
+        self.by_token_429: Counter[str] = Counter()
 
     def record_call(self, endpoint: str, second: int) -> None:
         self.total += 1
@@ -91,6 +96,12 @@ class Counters:
 
     def record_status(self, endpoint: str, status: int) -> None:
         self.by_status[endpoint][status] += 1
+
+    def record_token(self, token: str, second: int, status: int) -> None:
+        nom = hashlib.sha256(token.encode("utf-8")).hexdigest()[:8]
+        self.by_token_second[nom][second] += 1
+        if status == 429:
+            self.by_token_429[nom] += 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,6 +112,13 @@ class Counters:
             "par_statut": {
                 endpoint: {str(s): n for s, n in sorted(statuses.items())}
                 for endpoint, statuses in sorted(self.by_status.items())
+            },
+            "par_jeton": {
+                nom: {
+                    "max_par_seconde": max(secondes.values(), default=0),
+                    "reponses_429": self.by_token_429[nom],
+                }
+                for nom, secondes in sorted(self.by_token_second.items())
             },
         }
 
