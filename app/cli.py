@@ -43,6 +43,10 @@ from app.serving import serve_workers
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.workers > 1:
+        # Read by every worker's settings (and checked here first): quotas without Redis.
+        os.environ["GATEWAY_WORKERS"] = str(args.workers)
+        get_settings.cache_clear()
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port

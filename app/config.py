@@ -121,6 +121,16 @@ class Settings(BaseSettings):
     #: go with them. Applied by `python -m app journal purge`.
     journal_retention_months: int = Field(default=36, ge=1, le=120)
 
+    # --- Hostile and clumsy callers (issue 13b) --------------------------------------------------
+    #: Worker processes serving the gateway: set by `python -m app serve --workers N` for its
+    #: workers. Without Redis each worker meters the upstream quotas alone, so in sandbox mode
+    #: each one takes 1/N of every quota; production refuses several workers without REDIS_URL.
+    gateway_workers: int = Field(default=1, ge=1, le=64)
+    #: Production refuses `http://` upstream URLs (tokens and personal data in clear on the
+    #: network) unless this is set, for a local test against a simulator on loopback.
+    allow_insecure_upstream_http: bool = False
+    # --- end of issue 13b block -----------------------------------------------------------------
+
     # --- Behaviour ------------------------------------------------------------------------------
     #: Time budget of one gateway request, upstream retries included.
     request_deadline_seconds: float = Field(default=8.0, gt=0, le=60)
@@ -162,6 +172,50 @@ class Settings(BaseSettings):
             problems.append("CACHE_ENCRYPTION_KEYS est obligatoire")
         if problems:
             raise ValueError("configuration de production invalide : " + " ; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_empty_cache_keys_in_production(self) -> Settings:
+        """`CACHE_ENCRYPTION_KEYS=` (set, but empty or only commas) is no key at all (issue 13)."""
+        if self.gateway_mode != "production" or self.cache_encryption_keys is None:
+            return self
+        if not [k for k in self.cache_encryption_keys.get_secret_value().split(",") if k.strip()]:
+            raise ValueError(
+                "configuration de production invalide : CACHE_ENCRYPTION_KEYS est vide ; "
+                "donner au moins une clé Fernet (python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_plain_http_upstreams_in_production(self) -> Settings:
+        """Upstream tokens and personal data never cross the network in clear (issue 13)."""
+        if self.gateway_mode != "production" or self.allow_insecure_upstream_http:
+            return self
+        urls = {
+            "API_PARTICULIER_URL": self.api_particulier_url,
+            "API_IMPOT_PARTICULIER_URL": self.api_impot_particulier_url,
+            "API_IMPOT_PARTICULIER_TOKEN_URL": self.api_impot_particulier_token_url,
+        }
+        en_clair = [nom for nom, url in urls.items() if url and not url.lower().startswith("https://")]
+        if en_clair:
+            raise ValueError(
+                "configuration de production invalide : " + ", ".join(en_clair) + " doit commencer par "
+                "https:// (ALLOW_INSECURE_UPSTREAM_HTTP=true seulement pour un essai local contre un "
+                "simulateur)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unshared_quotas_in_production(self) -> Settings:
+        """Several workers without Redis would each spend the whole upstream quota (issue 13: 40
+        calls/s and 24 × 429 on a 20/s token with 2 workers)."""
+        if self.gateway_mode == "production" and self.gateway_workers > 1 and not self.redis_url:
+            raise ValueError(
+                f"configuration de production invalide : {self.gateway_workers} processus sans REDIS_URL "
+                "dépasseraient les quotas des fournisseurs (chacun compterait seul) ; définir REDIS_URL "
+                "ou servir avec --workers 1"
+            )
         return self
 
 

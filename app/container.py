@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import DEMO_ORGANISME_SIRET, Settings
 from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
-from app.keys import KeyRing
+from app.keys import PURPOSE_QUOTA_SUJET, KeyRing, derive_key
 from app.services.amont.api_particulier.client import ApiParticulierClient
 from app.services.amont.breaker import CircuitBreaker, DiffusionDisjoncteurs
 from app.services.amont.cache import CacheBackend, MemoryCache, RedisCache, SecureCache
@@ -114,7 +114,22 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
 
     # --- upstream protection (issue 6): one limiter and one coalescer for every provider ---------
     # With Redis, both are shared by every worker and replica; without, they hold for this process.
-    limiter: Limiter = RedisLimiter(redis) if redis is not None else MemoryLimiter()
+    limiter: Limiter = (
+        RedisLimiter(
+            redis,
+            cle_sujets=derive_key(
+                settings.gateway_secret_key.get_secret_value().encode(), PURPOSE_QUOTA_SUJET
+            ),
+        )
+        if redis is not None
+        else MemoryLimiter()
+    )
+    if redis is None and settings.gateway_workers > 1:
+        logger.warning(
+            "quotas.split_between_workers",
+            workers=settings.gateway_workers,
+            detail=f"sans Redis, chaque processus prend 1/{settings.gateway_workers} de chaque quota amont",
+        )
     quotas = Quotas(limiter)
     coalescer = Coalescer(
         redis,
@@ -154,6 +169,13 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
             redis=redis,
         ),
     )
+
+
+def _part(settings: Settings, limite: int) -> int:
+    """A worker's share of an upstream quota: all of it with Redis (shared), 1/N without (issue 13)."""
+    if settings.redis_url or settings.gateway_workers <= 1:
+        return limite
+    return max(1, limite // settings.gateway_workers)
 
 
 def _disjoncteur(
@@ -198,8 +220,16 @@ def _source_caf(
         coalescer=coalescer,
         protection=protection,
         quotas=QuotasApiParticulier(
-            Quota("api_particulier.jeton", settings.quota_api_particulier_par_jeton_par_seconde, 1 + marge),
-            Quota("api_particulier.ip", settings.quota_api_particulier_par_ip_par_minute, 60 + marge),
+            Quota(
+                "api_particulier.jeton",
+                _part(settings, settings.quota_api_particulier_par_jeton_par_seconde),
+                1 + marge,
+            ),
+            Quota(
+                "api_particulier.ip",
+                _part(settings, settings.quota_api_particulier_par_ip_par_minute),
+                60 + marge,
+            ),
         ),
         ttl_quotient_familial=settings.cache_ttl_quotient_familial_seconds,
         ttl_prestations=settings.cache_ttl_prestations_seconds,
@@ -263,7 +293,7 @@ async def _source_impot(
         ),
         quota=Quota(
             "impot_particulier.client",
-            settings.quota_impot_par_client_par_minute,
+            _part(settings, settings.quota_impot_par_client_par_minute),
             60 + settings.quota_marge_seconds,
         ),
         cache_impot=CacheImpot(

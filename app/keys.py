@@ -31,6 +31,8 @@ _HKDF_SALT = b"eligibility-gateway/keys/v1"
 PURPOSE_CACHE_KEY = "cache-key"
 PURPOSE_PSEUDONYME = "pseudonyme"
 PURPOSE_CACHE_FERNET = "cache-fernet"
+#: Names of the upstream tokens and client ids in the limiter's Redis keys (issue 13).
+PURPOSE_QUOTA_SUJET = "quota-sujet"
 
 
 def derive_key(secret: bytes, purpose: str, length: int = 32) -> bytes:

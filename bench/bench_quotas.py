@@ -75,10 +75,14 @@ async def rafale_deux_jetons(gw: str, sim: str, cles: list[str], par_jeton: int)
         "requetes": len(reponses),
         "jetons": len(cles),
         "quota_par_jeton_par_seconde": QUOTA_PAR_JETON,
-        "statuts_passerelle": {str(s): [r.status_code for r in reponses].count(s) for s in {r.status_code for r in reponses}},
+        "statuts_passerelle": {
+            str(s): [r.status_code for r in reponses].count(s) for s in {r.status_code for r in reponses}
+        },
         "appels_amont": compteurs["total"],
         "max_appels_par_seconde_tous_jetons": compteurs["max_par_seconde"],
-        "max_appels_par_seconde_par_jeton": max((j["max_par_seconde"] for j in par_jeton_sim.values()), default=0),
+        "max_appels_par_seconde_par_jeton": max(
+            (j["max_par_seconde"] for j in par_jeton_sim.values()), default=0
+        ),
         "reponses_429_amont": sum(j["reponses_429"] for j in par_jeton_sim.values()),
         "par_jeton": par_jeton_sim,
         "codes_indisponibilite": codes,

@@ -65,3 +65,53 @@ def test_production_refuses_placeholders_and_gaps(change: dict[str, Any], messag
 
 def test_secrets_are_not_printed() -> None:
     assert "x" * 40 not in repr(Settings(_env_file=None, **PRODUCTION))
+
+
+# --- issue 13: what production refuses besides placeholders --------------------------------------
+
+
+@pytest.mark.parametrize("vide", ["", " ", ",", " , "])
+def test_production_refuses_empty_cache_encryption_keys(vide: str) -> None:
+    with pytest.raises(ValidationError, match="CACHE_ENCRYPTION_KEYS est vide"):
+        Settings(_env_file=None, **{**PRODUCTION, "cache_encryption_keys": vide})
+
+
+@pytest.mark.parametrize(
+    ("change", "nom"),
+    [
+        ({"api_particulier_url": "http://api-particulier.example.invalid"}, "API_PARTICULIER_URL"),
+        (
+            {
+                "api_impot_particulier_url": "http://dgfip.example.invalid",
+                "api_impot_particulier_token_url": "https://dgfip.example.invalid/token",
+            },
+            "API_IMPOT_PARTICULIER_URL",
+        ),
+        (
+            {
+                "api_impot_particulier_url": "https://dgfip.example.invalid",
+                "api_impot_particulier_token_url": "http://dgfip.example.invalid/token",
+            },
+            "API_IMPOT_PARTICULIER_TOKEN_URL",
+        ),
+    ],
+)
+def test_production_refuses_plain_http_upstreams(change: dict[str, Any], nom: str) -> None:
+    with pytest.raises(ValidationError, match=f"{nom} doit commencer par https://"):
+        Settings(_env_file=None, **{**PRODUCTION, **change})
+    # unless explicitly allowed, for a local test against a simulator
+    permis = Settings(_env_file=None, **{**PRODUCTION, **change, "allow_insecure_upstream_http": True})
+    assert permis.gateway_mode == "production"
+
+
+def test_sandbox_allows_plain_http_and_empty_keys() -> None:
+    settings = Settings(_env_file=None, api_particulier_url="http://127.0.0.1:9100", cache_encryption_keys="")
+    assert settings.is_sandbox
+
+
+def test_production_refuses_several_workers_without_redis() -> None:
+    with pytest.raises(ValidationError, match="2 processus sans REDIS_URL"):
+        Settings(_env_file=None, **{**PRODUCTION, "gateway_workers": 2})
+    avec_redis = {**PRODUCTION, "gateway_workers": 2, "redis_url": "redis://127.0.0.1:6379/0"}
+    assert Settings(_env_file=None, **avec_redis).gateway_workers == 2
+    assert Settings(_env_file=None, **PRODUCTION).gateway_workers == 1

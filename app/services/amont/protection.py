@@ -116,7 +116,9 @@ class Protection:
                     metrics.REESSAIS.labels(self.fournisseur).inc()
                 await self.breaker.avant_appel()
                 _, reserve = await self.quotas.reserver(portees, deadline, fournisseur=self.fournisseur)
-                return await self._tentative(endpoint, appel, deadline, portee_jeton, fenetre, (portees, reserve))
+                return await self._tentative(
+                    endpoint, appel, deadline, portee_jeton, fenetre, reservation=(portees, reserve)
+                )
         raise AssertionError("stamina always returns or raises")  # pragma: no cover
 
     async def _tentative(
@@ -126,6 +128,7 @@ class Protection:
         deadline: Deadline,
         portee_jeton: Portee | None,
         fenetre: Callable[[T], EtatFenetre] | None,
+        *,
         reservation: tuple[Sequence[Portee], str],
     ) -> T:
         started = time.perf_counter()
