@@ -27,7 +27,7 @@ import uvicorn
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import Settings, get_settings
+from app.config import DEFAULT_DEMO_API_KEY, Settings, get_settings
 from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
 from app.main import create_app
@@ -131,6 +131,7 @@ def _organisme_create(args: argparse.Namespace) -> int:
                 scopes_habilitation=frozenset(habilitation) if args.habilitation is not None else None,
             ),
             remplacer=args.remplacer,
+            clients="garder" if args.garder_clients else "revoquer" if args.revoquer_clients else None,
         )
         print(f"Organisme « {args.id} » {'modifié' if args.remplacer else 'créé'}.")
         return 0
@@ -232,6 +233,16 @@ def _journal_purge(args: argparse.Namespace) -> int:
     return _with_database(action)
 
 
+def _organisme_retirer_demo(_args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        cles = [SecretStr(DEFAULT_DEMO_API_KEY), settings.gateway_demo_api_key]
+        retires = await _admin(settings, engine).retirer_demo(cles)
+        print(f"Démonstration retirée : {retires} client(s) et clé(s) révoqué(s).")
+        return 0
+
+    return _with_database(action)
+
+
 def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     organisme = commands.add_parser("organisme", help="organismes (CCAS) servis par la passerelle")
     organisme_commands = organisme.add_subparsers(dest="action", required=True)
@@ -252,7 +263,20 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="scopes accordés, séparés par des virgules (absent : non restreint)",
     )
     create.add_argument("--remplacer", action="store_true")
+    clients = create.add_mutually_exclusive_group()
+    clients.add_argument(
+        "--garder-clients", action="store_true", help="avec --remplacer : les clients gardent clés et droits"
+    )
+    clients.add_argument(
+        "--revoquer-clients",
+        action="store_true",
+        help="avec --remplacer : révoquer les clients et leurs clés",
+    )
     create.set_defaults(handler=_organisme_create)
+    organisme_commands.add_parser(
+        "retirer-demo",
+        help="révoquer les clients et clés de démonstration du bac à sable (avant la production)",
+    ).set_defaults(handler=_organisme_retirer_demo)
     organisme_commands.add_parser("list", help="organismes, clients et clés").set_defaults(
         handler=_organisme_list
     )

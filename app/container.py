@@ -17,9 +17,10 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import DEMO_ORGANISME_SIRET, Settings
+from app.config import DEFAULT_DEMO_API_KEY, DEMO_ORGANISME_SIRET, Settings
 from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
+from app.errors import ConfigurationError
 from app.keys import PURPOSE_QUOTA_SUJET, KeyRing, derive_key
 from app.services.amont.api_particulier.client import ApiParticulierClient
 from app.services.amont.breaker import CircuitBreaker, DiffusionDisjoncteurs
@@ -35,7 +36,12 @@ from app.services.amont.source_impot import AccesImpotParticulier, CacheImpot, S
 from app.services.eligibilite import EligibiliteService
 from app.services.journal import Journal
 from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets
-from app.services.organismes.administration import AdministrationOrganismes, NouvelOrganisme
+from app.services.organismes.administration import (
+    DEMO_CLIENT_ID,
+    DEMO_ORGANISME_ID,
+    AdministrationOrganismes,
+    NouvelOrganisme,
+)
 from app.services.organismes.ratelimit import LimiteurClients
 from app.services.pre_remplissage import PreRemplissageService
 from app.simulators.api_particulier.app import create_simulator_app
@@ -309,6 +315,8 @@ async def _annuaire(settings: Settings, engine: AsyncEngine) -> AnnuaireOrganism
     chiffrement = ChiffrementSecrets(settings.gateway_secret_key)
     if settings.is_sandbox:
         await _installer_demo(settings, engine, chiffrement)
+    else:
+        await _refuser_demo(settings, engine, chiffrement)
     annuaire = AnnuaireOrganismes(
         engine,
         chiffrement,
@@ -319,12 +327,31 @@ async def _annuaire(settings: Settings, engine: AsyncEngine) -> AnnuaireOrganism
     return annuaire
 
 
+async def _refuser_demo(settings: Settings, engine: AsyncEngine, chiffrement: ChiffrementSecrets) -> None:
+    """Production never starts while the sandbox's demo can still open it (issue 13: a database
+    first used in sandbox mode kept the demo client, all its scopes and the public demo key)."""
+    admin = AdministrationOrganismes(engine, chiffrement, reglements_dir=settings.reglements_dir)
+    traces = await admin.traces_de_demo(_cles_demo(settings))
+    if traces:
+        raise ConfigurationError(
+            "Mode production refusé : la base contient encore la démonstration du bac à sable ("
+            + " ; ".join(traces)
+            + "). La retirer avec `python -m app organisme retirer-demo` (les clients et clés de "
+            "démonstration sont révoqués, le journal est gardé), puis redémarrer."
+        )
+
+
+def _cles_demo(settings: Settings) -> list[SecretStr]:
+    """The public demo key and the one configured (GATEWAY_DEMO_API_KEY), if different."""
+    return [SecretStr(DEFAULT_DEMO_API_KEY), settings.gateway_demo_api_key]
+
+
 async def _installer_demo(settings: Settings, engine: AsyncEngine, chiffrement: ChiffrementSecrets) -> None:
     token = settings.api_particulier_token
     if token is None:
         token = SecretStr(SANDBOX_UPSTREAM_TOKEN)
     demo = NouvelOrganisme(
-        id="ccas-demoville",
+        id=DEMO_ORGANISME_ID,
         nom="CCAS de Démoville (fictif)",
         siret=settings.gateway_demo_siret or DEMO_ORGANISME_SIRET,
         reglement=settings.demo_reglement_file,
@@ -335,4 +362,4 @@ async def _installer_demo(settings: Settings, engine: AsyncEngine, chiffrement: 
         or (SecretStr(SIMULATEUR_CLIENT_SECRET) if settings.uses_builtin_api_impot_particulier else None),
     )
     admin = AdministrationOrganismes(engine, chiffrement, reglements_dir=settings.reglements_dir)
-    await admin.installer_demo(demo, "demo", settings.gateway_demo_api_key)
+    await admin.installer_demo(demo, DEMO_CLIENT_ID, settings.gateway_demo_api_key)

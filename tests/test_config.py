@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from app.config import DEFAULT_DEMO_API_KEY, Settings
 
@@ -105,7 +105,9 @@ def test_production_refuses_plain_http_upstreams(change: dict[str, Any], nom: st
 
 
 def test_sandbox_allows_plain_http_and_empty_keys() -> None:
-    settings = Settings(_env_file=None, api_particulier_url="http://127.0.0.1:9100", cache_encryption_keys="")
+    settings = Settings(
+        _env_file=None, api_particulier_url="http://127.0.0.1:9100", cache_encryption_keys=SecretStr("")
+    )
     assert settings.is_sandbox
 
 

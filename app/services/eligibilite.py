@@ -46,6 +46,10 @@ class DecisionRendue:
     json: bytes
 
 
+#: The scope of `POST /v1/donnees`, which also opens the certified data in a decision's answer.
+SCOPE_DONNEES = "donnees"
+
+
 class EligibiliteService(ServiceDeConsultation):
     async def evaluer(
         self, demande: DemandeEligibilite, appelant: Appelant, *, agent_id: str | None
@@ -113,7 +117,14 @@ class EligibiliteService(ServiceDeConsultation):
             contenu=contenu,
         )
         await self._journal.enregistrer(consultation, record)
-        donnees = json_numbers(collecte.donnees) if collecte.donnees else None
+        # The certified data themselves (names, birth dates, addresses, RFR…) only for a client
+        # holding the `donnees` scope; the others get the decision, whose conditions quote the facts
+        # it needed (issue 13: an eligibility-only client received everything `donnees` gates).
+        donnees = (
+            json_numbers(collecte.donnees)
+            if collecte.donnees and SCOPE_DONNEES in appelant.client.scopes
+            else None
+        )
         return DecisionRendue(decision_id, commun + b',"donnees":' + to_json(donnees) + b"}")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from sqlalchemy import insert, select, update
@@ -39,6 +40,12 @@ SCOPES_FOURNISSEURS = frozenset(d.scope for d in CATALOGUE_FAITS.values() if d.s
 
 #: Prefix of every key the gateway issues: secret scanners and operators recognise it.
 PREFIXE_CLE = "eg_"
+
+#: The sandbox's demo organisme and its client (installed at each sandbox start, never in production).
+DEMO_ORGANISME_ID = "ccas-demoville"
+DEMO_CLIENT_ID = "demo"
+#: What `--remplacer` does with the organisme's clients: said explicitly, never implied (issue 13).
+ClientsExistants = Literal["garder", "revoquer"]
 
 
 class AdministrationRefusee(ValueError):
@@ -121,9 +128,20 @@ class AdministrationOrganismes:
         self._now = now
 
     async def creer_organisme(
-        self, nouvel: NouvelOrganisme, *, remplacer: bool = False, verifier_siret: bool = True
+        self,
+        nouvel: NouvelOrganisme,
+        *,
+        remplacer: bool = False,
+        verifier_siret: bool = True,
+        clients: ClientsExistants | None = None,
     ) -> None:
-        """Create the organisme (or, with `remplacer`, update it: workers reload it within seconds)."""
+        """Create the organisme (or, with `remplacer`, update it: workers reload it within seconds).
+
+        Replacing an organisme that still has active clients needs `clients`: "garder" keeps their
+        keys and scopes, "revoquer" revokes them (and their keys) in the same transaction. Neither
+        is implied: a sandbox demo client replaced into production kept every scope and the public
+        demo key (issue 13).
+        """
         _verifier_identifiant(nouvel.id, "Identifiant d'organisme")
         if verifier_siret and not siret_valide(nouvel.siret):
             raise AdministrationRefusee(f"SIRET « {nouvel.siret} » invalide (14 chiffres, clé de Luhn).")
@@ -158,11 +176,108 @@ class AdministrationOrganismes:
                     insert(OrganismeRow).values(id=nouvel.id, version=1, cree_le=now, **values)
                 )
             else:
+                await self._clients_remplaces(connection, nouvel.id, clients, now)
                 await connection.execute(
                     update(OrganismeRow)
                     .where(OrganismeRow.id == nouvel.id)
                     .values(version=OrganismeRow.version + 1, **values)
                 )
+
+    @staticmethod
+    async def _clients_remplaces(
+        connection: AsyncConnection, organisme_id: str, clients: ClientsExistants | None, now: datetime
+    ) -> None:
+        actifs = (
+            (
+                await connection.execute(
+                    select(ClientRow.id).where(
+                        ClientRow.organisme_id == organisme_id, ClientRow.revoque_le.is_(None)
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not actifs or clients == "garder":
+            return
+        if clients is None:
+            raise AdministrationRefusee(
+                f"L'organisme « {organisme_id} » a {len(actifs)} client(s) actif(s) ({', '.join(actifs)}) : "
+                "--remplacer ne garde pas implicitement leurs clés ni leurs droits. Ajouter "
+                "--revoquer-clients (leurs clés cessent de fonctionner ; en créer avec `client create`) "
+                "ou --garder-clients (ils gardent clés et droits)."
+            )
+        await connection.execute(update(ClientRow).where(ClientRow.id.in_(actifs)).values(revoque_le=now))
+        await connection.execute(
+            update(CleApiRow)
+            .where(CleApiRow.client_id.in_(actifs), CleApiRow.revoquee_le.is_(None))
+            .values(revoquee_le=now)
+        )
+
+    async def traces_de_demo(self, cles_demo: Iterable[SecretStr]) -> list[str]:
+        """What of the sandbox's demo still opens the gateway: the demo organisme's active clients,
+        and any valid key equal to a demo key (a production start refuses them)."""
+        empreintes = [hash_api_key(c.get_secret_value()) for c in cles_demo]
+        now = self._now()
+        async with self._engine.connect() as connection:
+            clients = (
+                (
+                    await connection.execute(
+                        select(ClientRow.id).where(
+                            ClientRow.organisme_id == DEMO_ORGANISME_ID, ClientRow.revoque_le.is_(None)
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            cles = (
+                (
+                    await connection.execute(
+                        select(CleApiRow.client_id).where(
+                            CleApiRow.empreinte.in_(empreintes),
+                            CleApiRow.revoquee_le.is_(None),
+                            (CleApiRow.expire_le.is_(None)) | (CleApiRow.expire_le > now),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        traces = [f"client « {c} » de l'organisme de démonstration « {DEMO_ORGANISME_ID} »" for c in clients]
+        traces += [f"clé de démonstration publique du client « {c} »" for c in cles]
+        return traces
+
+    async def retirer_demo(self, cles_demo: Iterable[SecretStr]) -> int:
+        """Revoke the demo organisme's clients, their keys and any key equal to a demo key; returns
+        how many clients and keys were revoked. The organisme row stays (its journal stays too)."""
+        empreintes = [hash_api_key(c.get_secret_value()) for c in cles_demo]
+        now = self._now()
+        async with self._engine.begin() as connection:
+            clients = (
+                (
+                    await connection.execute(
+                        select(ClientRow.id).where(
+                            ClientRow.organisme_id == DEMO_ORGANISME_ID, ClientRow.revoque_le.is_(None)
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if clients:
+                await connection.execute(
+                    update(ClientRow).where(ClientRow.id.in_(clients)).values(revoque_le=now)
+                )
+            cles = await connection.execute(
+                update(CleApiRow)
+                .where(
+                    CleApiRow.revoquee_le.is_(None),
+                    CleApiRow.client_id.in_(clients) | CleApiRow.empreinte.in_(empreintes),
+                )
+                .values(revoquee_le=now)
+            )
+        return len(clients) + int(cles.rowcount)
 
     async def recharger_organisme(self, organisme_id: str) -> int:
         """Bump the organisme's version: every worker reloads it (and its règlement file) on next use."""
@@ -309,9 +424,9 @@ class AdministrationOrganismes:
         # The demo SIRET is the operator's setting (GATEWAY_DEMO_SIRET): the data path checks it before
         # every upstream call and names it in a 422, as for any organisme, so it is not refused here.
         try:
-            await self.creer_organisme(organisme, remplacer=True, verifier_siret=False)
+            await self.creer_organisme(organisme, remplacer=True, verifier_siret=False, clients="garder")
         except IntegrityError:  # another worker inserted it first: update it instead
-            await self.creer_organisme(organisme, remplacer=True, verifier_siret=False)
+            await self.creer_organisme(organisme, remplacer=True, verifier_siret=False, clients="garder")
         digest = hash_api_key(api_key.get_secret_value())
         now = self._now()
         for _attempt in range(2):

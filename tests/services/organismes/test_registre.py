@@ -237,7 +237,9 @@ async def test_changed_organisme_is_reloaded_and_a_broken_reload_keeps_the_previ
     assert before is not None
     assert before.organisme.reglement.id == "ccas-demoville"
 
-    await admin.creer_organisme(organisme(reglement="petite.yaml", siret=SIRET_B), remplacer=True)
+    await admin.creer_organisme(
+        organisme(reglement="petite.yaml", siret=SIRET_B), remplacer=True, clients="garder"
+    )
     after = await directory.authentifier(key)
     assert after is not None
     assert after.organisme.siret == SIRET_B
