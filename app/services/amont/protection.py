@@ -9,7 +9,9 @@ in the request's deadline; a 429 suspends the token for every worker until `Retr
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -32,14 +34,22 @@ def _est_conflit(e: UpstreamError) -> bool:
     return bool(e.upstream_code) and str(e.upstream_code).endswith(_SUFFIXE_CONFLIT)
 
 
+#: `upstream_code` of a call not started, or cut, because the request's own deadline ran out: it says
+#: nothing of the provider's health (issue 13: such timeouts opened the breaker on a healthy provider).
+ECHEANCE_DE_LA_REQUETE = "echeance-de-la-requete"
+
+#: How many recent successful calls give a provider's usual latency (their median).
+_ECHANTILLON_LATENCE = 32
+
+
 def panne(e: BaseException) -> bool:
     """Whether `e` says the provider itself is failing (what the breaker counts, what stale-if-error
-    covers): unavailable or too slow — not a quota, not our own limiter, not a 4xx."""
+    covers): unavailable or too slow — not a quota, not our own limiter or deadline, not a 4xx."""
     if not isinstance(e, UpstreamUnavailable | UpstreamTimeout):
         return False
     if isinstance(e, UpstreamRateLimited | LimiteurIndisponible):
         return False
-    return e.upstream_code != "disjoncteur-ouvert" and not _est_conflit(e)
+    return e.upstream_code not in {"disjoncteur-ouvert", ECHEANCE_DE_LA_REQUETE} and not _est_conflit(e)
 
 
 def transitoire(e: BaseException) -> bool:
@@ -76,6 +86,25 @@ class Protection:
         self._budget = budget_seconds
         #: Unix time, what `RateLimit-Reset` is counted in.
         self._horloge = horloge
+        #: Durations of the last successful calls: the provider's usual latency is their median.
+        self._latences: deque[float] = deque(maxlen=_ECHANTILLON_LATENCE)
+
+    @property
+    def latence_habituelle(self) -> float:
+        """The median of the recent successful calls' durations (0 before any)."""
+        return statistics.median(self._latences) if self._latences else 0.0
+
+    def _verifier_echeance(self, deadline: Deadline) -> None:
+        """No call is started that the request's deadline cannot see through: it would spend the
+        quota, be cut, and answer nothing."""
+        habituelle = self.latence_habituelle
+        if habituelle > 0 and deadline.remaining() < habituelle:
+            raise UpstreamTimeout(
+                f"Le temps restant à la requête ne couvre pas la latence habituelle de {self.fournisseur} : "
+                "aucun appel n'a été fait ; réessayer.",
+                fournisseur=self.fournisseur,
+                upstream_code=ECHEANCE_DE_LA_REQUETE,
+            )
 
     async def call(
         self,
@@ -114,8 +143,15 @@ class Protection:
             with attempt:
                 if attempt.num > 1:
                     metrics.REESSAIS.labels(self.fournisseur).inc()
+                self._verifier_echeance(deadline)
                 await self.breaker.avant_appel()
                 _, reserve = await self.quotas.reserver(portees, deadline, fournisseur=self.fournisseur)
+                try:
+                    # The wait for the quota may have eaten the time the call needs.
+                    self._verifier_echeance(deadline)
+                except UpstreamTimeout:
+                    await self.quotas.terminer(portees, reserve)
+                    raise
                 return await self._tentative(
                     endpoint, appel, deadline, portee_jeton, fenetre, reservation=(portees, reserve)
                 )
@@ -140,11 +176,13 @@ class Protection:
                 # The provider counted the call at the latest now: it holds its place one window more.
                 await self.quotas.terminer(*reservation)
         except TimeoutError:
+            # Cut by our own deadline, not by the provider's timeout: no verdict on its health.
             self._mesurer(endpoint, "echeance-depassee", started)
-            self.breaker.echec()
+            self.breaker.neutre()
             raise UpstreamTimeout(
                 f"{self.fournisseur} n'a pas répondu avant l'échéance de la requête.",
                 fournisseur=self.fournisseur,
+                upstream_code=ECHEANCE_DE_LA_REQUETE,
             ) from None
         except UpstreamError as e:
             self._mesurer(endpoint, e.code, started)
@@ -159,6 +197,7 @@ class Protection:
                 self.breaker.neutre()
             raise
         self._mesurer(endpoint, "succes", started)
+        self._latences.append(time.perf_counter() - started)
         self.breaker.succes()
         if portee_jeton is not None and fenetre is not None:
             await self._ralentir(portee_jeton, fenetre(resultat))
