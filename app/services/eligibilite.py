@@ -67,6 +67,8 @@ class EligibiliteService(ServiceDeConsultation):
             raise InvalidInput.for_fields([FieldError("date_reference", str(e))]) from None
         besoin = besoins(reglement, demande.dispositifs)
 
+        # A decision that cannot be journaled is a 503: no upstream quota is spent on it.
+        await self._journal.verifier_disponible()
         collecte = await self._collecte.collecter(demande.demandeur, organisme, besoin.donnees)
         faits = Faits(
             connus={

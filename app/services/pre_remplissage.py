@@ -27,6 +27,8 @@ class PreRemplissageService(ServiceDeConsultation):
                 ]
             )
         organisme = appelant.organisme
+        # A decision that cannot be journaled is a 503: no upstream quota is spent on it.
+        await self._journal.verifier_disponible()
         collecte = await self._collecte.collecter(demande.demandeur, organisme, demandees)
         echecs = [d.erreur for d in collecte.donnees_indisponibles if d.erreur is not None]
         consultation = trace_consultation(

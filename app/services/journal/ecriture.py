@@ -10,6 +10,7 @@ transaction holding its record has committed (group commit).
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
@@ -120,7 +121,12 @@ class Journal:
     """Writes and reads the journal over an async engine (PostgreSQL, or SQLite embedded)."""
 
     def __init__(
-        self, engine: AsyncEngine, *, timeout_seconds: float = 5.0, batch_max: int = DEFAULT_BATCH_MAX
+        self,
+        engine: AsyncEngine,
+        *,
+        timeout_seconds: float = 5.0,
+        batch_max: int = DEFAULT_BATCH_MAX,
+        sonde_intervalle_seconds: float = 1.0,
     ) -> None:
         if batch_max < 1:
             raise ValueError("batch_max doit valoir au moins 1")
@@ -136,6 +142,37 @@ class Journal:
         #: The writer task while records are waiting; it ends when the queue is empty, so the
         #: journal needs no start or stop of its own and is bound to no particular event loop.
         self._redacteur: asyncio.Task[None] | None = None
+        #: Monotonic time of the last failed write while the journal is known down (None: up), and
+        #: of the last probe since. See `verifier_disponible`.
+        self._en_panne_depuis: float | None = None
+        self._derniere_sonde = 0.0
+        self._sonde_intervalle = sonde_intervalle_seconds
+
+    @property
+    def en_panne(self) -> bool:
+        return self._en_panne_depuis is not None
+
+    async def verifier_disponible(self) -> None:
+        """Raise `JournalUnavailable` at once while the journal is known down, before any upstream
+        quota is spent on a decision that could not be recorded (issue 13: ≈ 80 upstream calls per
+        outage for answers that were 503s). Known down after a failed write; one probe
+        (`SELECT 1`) per `sonde_intervalle_seconds` tells when it is back."""
+        if self._en_panne_depuis is None:
+            return
+        maintenant = time.monotonic()
+        if maintenant - self._derniere_sonde >= self._sonde_intervalle:
+            self._derniere_sonde = maintenant
+            if await self.ping(timeout_seconds=min(self._timeout, 1.0)):
+                self._retabli()
+                return
+        raise JournalUnavailable(JOURNAL_UNAVAILABLE_DETAIL + " Aucun appel aux fournisseurs n'a été fait.")
+
+    def _retabli(self) -> None:
+        if self._en_panne_depuis is not None:
+            logger.warning(
+                "journal.recovered", panne_seconds=round(time.monotonic() - self._en_panne_depuis, 1)
+            )
+        self._en_panne_depuis = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -194,6 +231,8 @@ class Journal:
                 else:
                     await self._ecrire_lot_sqlite(lot)
         except DATABASE_ERRORS as e:
+            if self._en_panne_depuis is None:
+                self._en_panne_depuis = self._derniere_sonde = time.monotonic()
             # The error's text may quote the inserted values: only its type is logged.
             logger.error(
                 "journal.write_failed",
@@ -213,6 +252,7 @@ class Journal:
                 _echouer(ecriture, e)
             return
         metrics.JOURNAL_LOT.observe(len(lot))
+        self._retabli()
         for ecriture in lot:
             if not ecriture.resultat.done():
                 ecriture.resultat.set_result(None)
@@ -301,10 +341,13 @@ class Journal:
             logger.error("journal.read_failed", error_type=type(e).__name__)
             raise JournalUnavailable("Le journal d'audit est indisponible : lecture impossible.") from e
 
-    async def ping(self) -> bool:
+    async def ping(self, *, timeout_seconds: float | None = None) -> bool:
         """Whether the database answers (for `/readyz`); never raises."""
         try:
-            async with asyncio.timeout(self._timeout), self._engine.connect() as connection:
+            async with (
+                asyncio.timeout(timeout_seconds or self._timeout),
+                self._engine.connect() as connection,
+            ):
                 await connection.execute(text("SELECT 1"))
         except DATABASE_ERRORS:
             return False
