@@ -28,10 +28,12 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import DEFAULT_DEMO_API_KEY, Settings, get_settings
+from app.container import trousseau_journal
 from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
 from app.main import create_app
 from app.rules.testcases import verifier_reglements
+from app.services.journal import Journal
 from app.services.journal.lecture import RapportPurge, mois_avant, purger
 from app.services.organismes import ChiffrementSecrets
 from app.services.organismes.administration import (
@@ -243,6 +245,19 @@ def _organisme_retirer_demo(_args: argparse.Namespace) -> int:
     return _with_database(action)
 
 
+def _journal_rechiffrer(_args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        journal = Journal(engine, trousseau=trousseau_journal(settings))
+        rapport = await journal.rechiffrer()
+        print(
+            f"Décisions rechiffrées sous la clé « {trousseau_journal(settings).courante} » : "
+            f"{rapport.rechiffrees} ; illisibles (clé absente du trousseau) : {rapport.illisibles}."
+        )
+        return 1 if rapport.illisibles else 0
+
+    return _with_database(action)
+
+
 def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     organisme = commands.add_parser("organisme", help="organismes (CCAS) servis par la passerelle")
     organisme_commands = organisme.add_subparsers(dest="action", required=True)
@@ -317,6 +332,10 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "--mois", type=int, default=None, help="durée en mois (défaut : JOURNAL_RETENTION_MONTHS)"
     )
     purge.set_defaults(handler=_journal_purge)
+    journal_commands.add_parser(
+        "rechiffrer",
+        help="chiffrer chaque décision sous la première clé de JOURNAL_ENCRYPTION_KEYS (après une rotation)",
+    ).set_defaults(handler=_journal_rechiffrer)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     #: workers. Without Redis each worker meters the upstream quotas alone, so in sandbox mode
     #: each one takes 1/N of every quota; production refuses several workers without REDIS_URL.
     gateway_workers: int = Field(default=1, ge=1, le=64)
+    #: The journal's key ring (`id:fernet-key,…`): the first encrypts each decision's content, all
+    #: decrypt. Unset: one key derived from GATEWAY_SECRET_KEY. See README, « Journal chiffré ».
+    journal_encryption_keys: SecretStr | None = None
     #: Production refuses `http://` upstream URLs (tokens and personal data in clear on the
     #: network) unless this is set, for a local test against a simulator on loopback.
     allow_insecure_upstream_http: bool = False

@@ -35,6 +35,7 @@ from app.services.amont.source_caf import QuotasApiParticulier, SourceCaf
 from app.services.amont.source_impot import AccesImpotParticulier, CacheImpot, SourceImpot
 from app.services.eligibilite import EligibiliteService
 from app.services.journal import Journal
+from app.services.journal.chiffrement import TrousseauInvalide, TrousseauJournal
 from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets
 from app.services.organismes.administration import (
     DEMO_CLIENT_ID,
@@ -95,7 +96,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         await asyncio.to_thread(upgrade_database, settings.database_url)
     engine = create_engine_from_url(settings.database_url)
     stack.push_async_callback(engine.dispose)
-    journal = Journal(engine)
+    journal = Journal(engine, trousseau=trousseau_journal(settings))
 
     if settings.uses_builtin_api_particulier:
         api_particulier_url = await stack.enter_async_context(
@@ -175,6 +176,14 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
             redis=redis,
         ),
     )
+
+
+def trousseau_journal(settings: Settings) -> TrousseauJournal:
+    """The journal's key ring (JOURNAL_ENCRYPTION_KEYS, or derived from GATEWAY_SECRET_KEY)."""
+    try:
+        return TrousseauJournal.depuis_reglages(settings.journal_encryption_keys, settings.gateway_secret_key)
+    except TrousseauInvalide as e:
+        raise ConfigurationError(str(e)) from None
 
 
 def _part(settings: Settings, limite: int) -> int:

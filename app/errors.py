@@ -228,6 +228,14 @@ class UpstreamTimeout(UpstreamError):
     title = "Le fournisseur de données n'a pas répondu à temps"
 
 
+class DecisionIllisible(GatewayError):
+    """A journaled decision whose encrypted content no key of the ring opens (issue 13)."""
+
+    status = 410
+    code = "decision-illisible"
+    title = "Contenu de la décision illisible"
+
+
 class JournalUnavailable(GatewayError):
     status = 503
     code = "journal-indisponible"

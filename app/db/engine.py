@@ -6,9 +6,12 @@ driver, prepares the SQLite file and sets the pragmas and pool options each data
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import os
 import sqlite3
+import stat
 import time
 from datetime import date, datetime
 from decimal import Decimal
@@ -151,6 +154,18 @@ def _ping_si_inactive(engine: AsyncEngine) -> None:
     event.listen(engine.sync_engine.pool, "checkout", a_la_sortie)
 
 
+def fichier_prive(path: Path) -> None:
+    """The SQLite journal and its WAL/SHM files readable by the gateway's user only (0600): they
+    hold the journal (issue 13: the file was created 0644, world-readable). An empty file is an
+    empty SQLite database; SQLite gives the WAL and SHM files the database file's mode."""
+    descripteur = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(descripteur)
+    for fichier in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(fichier.stat().st_mode) != 0o600:
+                fichier.chmod(0o600)
+
+
 def create_engine_from_url(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for `url` (PostgreSQL through asyncpg, SQLite through aiosqlite)."""
     parsed = normalise_database_url(url)
@@ -159,6 +174,7 @@ def create_engine_from_url(url: str, *, echo: bool = False) -> AsyncEngine:
         path = sqlite_file(parsed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+            fichier_prive(path)
         # SQLite has one writer at a time: a single pooled connection queues the process's writes
         # in the pool (FIFO) instead of making several connections spin on the busy handler.
         options: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}

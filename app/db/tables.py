@@ -122,7 +122,13 @@ class DecisionRow(Base):
     reglement_id: Mapped[str] = mapped_column(String(128))
     reglement_version: Mapped[str] = mapped_column(String(64))
     reglement_empreinte: Mapped[str] = mapped_column(String(80))
+    #: In clear: with the columns above, what survives the loss of every journal key (each aid's
+    #: status). The whole record when it was written without encryption.
     contenu: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    #: The whole record (facts and certified data included), Fernet-encrypted (issue 13).
+    contenu_chiffre: Mapped[str | None] = mapped_column(Text, default=None)
+    #: Id of the journal key that encrypted `contenu_chiffre`.
+    cle_journal: Mapped[str | None] = mapped_column(String(64), default=None)
 
     __table_args__ = (
         Index("ix_decisions_organisme_id_cree_le", "organisme_id", "cree_le"),

@@ -18,13 +18,14 @@ from datetime import UTC
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import metrics
 from app.db.engine import DATABASE_ERRORS, DocumentJson, dumps_json
 from app.db.tables import ConsultationRow, DecisionRow
-from app.errors import JournalUnavailable
+from app.errors import DecisionIllisible, JournalUnavailable
+from app.services.journal.chiffrement import TrousseauJournal, contenu_clair, resume_clair
 from app.services.journal.lecture import FiltreJournal, PageJournal, lister
 from app.services.journal.records import (
     JOURNAL_UNAVAILABLE_DETAIL,
@@ -37,6 +38,8 @@ logger = structlog.get_logger(__name__)
 
 _CONSULTATION_FIELDS = tuple(ConsultationRecord.__dataclass_fields__)
 _DECISION_FIELDS = tuple(DecisionRecord.__dataclass_fields__)
+#: The decision's columns: its record's fields, then its encrypted content and the key's id.
+_DECISION_COLONNES = (*_DECISION_FIELDS, "contenu_chiffre", "cle_journal")
 _APPEL_FIELDS = tuple(AppelFournisseur.__dataclass_fields__)
 #: Built once: SQLAlchemy then reuses their compiled form for every batch (SQLite).
 _INSERT_CONSULTATIONS = insert(ConsultationRow)
@@ -67,7 +70,7 @@ def _unnest(table: str, colonnes: tuple[str, ...], premier: int) -> str:
 #: INSERTs commit together or not at all. The decisions' foreign key is checked at the end of the
 #: statement, when the consultations of the same statement are there.
 _INSERT_LOT_PG = f"WITH c AS ({_unnest(ConsultationRow.__tablename__, _CONSULTATION_FIELDS, 1)}) " + _unnest(
-    DecisionRow.__tablename__, _DECISION_FIELDS, 1 + len(_CONSULTATION_FIELDS)
+    DecisionRow.__tablename__, _DECISION_COLONNES, 1 + len(_CONSULTATION_FIELDS)
 )
 
 #: Most records one transaction carries; the rest wait for the next one.
@@ -83,19 +86,25 @@ def _consultation_values(record: ConsultationRecord) -> dict[str, Any]:
     return values
 
 
-def _decision_values(record: DecisionRecord) -> dict[str, Any]:
-    values = {name: getattr(record, name) for name in _DECISION_FIELDS}
+def _decision_values(record: DecisionRecord, trousseau: TrousseauJournal | None) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(record, name) for name in _DECISION_FIELDS}
     contenu = record.contenu
-    values["contenu"] = contenu if isinstance(contenu, DocumentJson) else dict(contenu)
+    if trousseau is None:
+        values["contenu"] = contenu if isinstance(contenu, DocumentJson) else dict(contenu)
+        values["contenu_chiffre"] = values["cle_journal"] = None
+        return values
+    chiffre = trousseau.chiffrer(dumps_json(contenu if isinstance(contenu, DocumentJson) else dict(contenu)))
+    values["contenu"] = resume_clair(contenu)
+    values["contenu_chiffre"], values["cle_journal"] = chiffre.jeton, chiffre.cle
     return values
 
 
-def _parametres_pg(lot: list[_Ecriture]) -> tuple[list[Any], ...]:
+def _parametres_pg(lot: list[_Ecriture], trousseau: TrousseauJournal | None) -> tuple[list[Any], ...]:
     """The arrays of `_INSERT_LOT_PG`: one per consultation column, then one per decision column."""
     consultations = [_consultation_values(e.consultation) for e in lot]
-    decisions = [_decision_values(e.decision) for e in lot if e.decision is not None]
+    decisions = [_decision_values(e.decision, trousseau) for e in lot if e.decision is not None]
     colonnes: list[list[Any]] = []
-    for lignes, noms in ((consultations, _CONSULTATION_FIELDS), (decisions, _DECISION_FIELDS)):
+    for lignes, noms in ((consultations, _CONSULTATION_FIELDS), (decisions, _DECISION_COLONNES)):
         for nom in noms:
             valeurs = [ligne[nom] for ligne in lignes]
             if nom in ("appels_fournisseurs", "contenu"):
@@ -104,6 +113,13 @@ def _parametres_pg(lot: list[_Ecriture]) -> tuple[list[Any], ...]:
                 valeurs = [v.astimezone(UTC) for v in valeurs]  # as UtcDateTime stores it
             colonnes.append(valeurs)
     return tuple(colonnes)
+
+
+@dataclass(slots=True)
+class RapportRechiffrement:
+    rechiffrees: int = 0
+    #: Under a key no longer in the ring: their content is lost, their clear columns stay.
+    illisibles: int = 0
 
 
 @dataclass(slots=True)
@@ -127,6 +143,7 @@ class Journal:
         timeout_seconds: float = 5.0,
         batch_max: int = DEFAULT_BATCH_MAX,
         sonde_intervalle_seconds: float = 1.0,
+        trousseau: TrousseauJournal | None = None,
     ) -> None:
         if batch_max < 1:
             raise ValueError("batch_max doit valoir au moins 1")
@@ -139,6 +156,8 @@ class Journal:
         self._timeout = timeout_seconds
         self._batch_max = batch_max
         self._en_attente: deque[_Ecriture] = deque()
+        #: Encrypts each decision's record at rest (None: stored in clear, for tests and benches).
+        self._trousseau = trousseau
         #: The writer task while records are waiting; it ends when the queue is empty, so the
         #: journal needs no start or stop of its own and is bound to no particular event loop.
         self._redacteur: asyncio.Task[None] | None = None
@@ -232,7 +251,9 @@ class Journal:
                     await self._ecrire_lot_sqlite(lot)
         except DATABASE_ERRORS as e:
             if self._en_panne_depuis is None:
-                self._en_panne_depuis = self._derniere_sonde = time.monotonic()
+                # The next request probes at once (a restart's killed connections are back at
+                # once); after a failed probe, one per interval.
+                self._en_panne_depuis, self._derniere_sonde = time.monotonic(), 0.0
             # The error's text may quote the inserted values: only its type is logged.
             logger.error(
                 "journal.write_failed",
@@ -268,7 +289,7 @@ class Journal:
         async with self._engine.connect() as connection:
             pilote: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg's
             try:
-                await pilote.execute(_INSERT_LOT_PG, *_parametres_pg(lot))
+                await pilote.execute(_INSERT_LOT_PG, *_parametres_pg(lot, self._trousseau))
             except BaseException:
                 # Server gone, statement cancelled by the deadline mid-protocol, or refused: none of
                 # them leaves a connection worth reusing, and errors are rare enough to reconnect.
@@ -278,7 +299,7 @@ class Journal:
 
     async def _ecrire_lot_sqlite(self, lot: list[_Ecriture]) -> None:
         consultations = [_consultation_values(e.consultation) for e in lot]
-        decisions = [_decision_values(e.decision) for e in lot if e.decision is not None]
+        decisions = [_decision_values(e.decision, self._trousseau) for e in lot if e.decision is not None]
         async with self._engine.begin() as connection:
             # executemany: one statement (multi-row VALUES) per table for the whole batch.
             await connection.execute(_INSERT_CONSULTATIONS, consultations)
@@ -295,6 +316,7 @@ class Journal:
             return None
         return DecisionRecord(
             id=row.id,
+            contenu=self._contenu(row),
             consultation_id=row.consultation_id,
             organisme_id=row.organisme_id,
             cree_le=row.cree_le,
@@ -303,8 +325,69 @@ class Journal:
             reglement_id=row.reglement_id,
             reglement_version=row.reglement_version,
             reglement_empreinte=row.reglement_empreinte,
-            contenu=row.contenu,
         )
+
+    def _contenu(self, row: Any) -> dict[str, Any]:
+        """The decision's whole record, decrypted here so that every reader gets it in clear."""
+        if row.contenu_chiffre is None:
+            return dict(row.contenu)
+        texte = self._trousseau.dechiffrer(row.cle_journal, row.contenu_chiffre) if self._trousseau else None
+        if texte is None:
+            raise DecisionIllisible(
+                "Le contenu de cette décision ne se déchiffre pas : la clé du journal "
+                f"« {row.cle_journal} » n'est plus dans JOURNAL_ENCRYPTION_KEYS. Son existence, sa date, "
+                "le statut de chaque aide et la version du règlement restent au journal (GET /v1/journal)."
+            )
+        return contenu_clair(texte)
+
+    async def rechiffrer(self, *, lot: int = 500) -> RapportRechiffrement:
+        """Put every decision under the key ring's current key (after a rotation, or for records
+        written in clear before issue 13). Rows whose key is gone are counted, left as they are."""
+        if self._trousseau is None:
+            raise ValueError("aucun trousseau : rien à chiffrer")
+        trousseau = self._trousseau
+        rapport = RapportRechiffrement()
+        dernier: uuid.UUID | None = None
+        while True:
+            async with self._engine.begin() as connection:
+                requete = (
+                    select(
+                        DecisionRow.id,
+                        DecisionRow.contenu,
+                        DecisionRow.contenu_chiffre,
+                        DecisionRow.cle_journal,
+                    )
+                    .where(
+                        DecisionRow.cle_journal.is_(None) | (DecisionRow.cle_journal != trousseau.courante)
+                    )
+                    .order_by(DecisionRow.id)
+                    .limit(lot)
+                )
+                if dernier is not None:
+                    requete = requete.where(DecisionRow.id > dernier)
+                lignes = (await connection.execute(requete)).all()
+                if not lignes:
+                    return rapport
+                for ligne in lignes:
+                    if ligne.contenu_chiffre is None:
+                        texte: str | None = dumps_json(ligne.contenu)
+                    else:
+                        texte = trousseau.dechiffrer(ligne.cle_journal, ligne.contenu_chiffre)
+                    if texte is None:
+                        rapport.illisibles += 1
+                        continue
+                    chiffre = trousseau.chiffrer(texte)
+                    await connection.execute(
+                        update(DecisionRow)
+                        .where(DecisionRow.id == ligne.id)
+                        .values(
+                            contenu=resume_clair(contenu_clair(texte)),
+                            contenu_chiffre=chiffre.jeton,
+                            cle_journal=chiffre.cle,
+                        )
+                    )
+                    rapport.rechiffrees += 1
+                dernier = lignes[-1].id
 
     async def lire_consultation(
         self, organisme_id: str, consultation_id: uuid.UUID
