@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     #: workers. Without Redis each worker meters the upstream quotas alone, so in sandbox mode
     #: each one takes 1/N of every quota; production refuses several workers without REDIS_URL.
     gateway_workers: int = Field(default=1, ge=1, le=64)
+    #: Unknown API keys one source address may try per minute before it gets 429s without any
+    #: database lookup (0: no limit). Counted per process.
+    auth_unknown_keys_per_source_per_minute: int = Field(default=30, ge=0)
     #: The journal's key ring (`id:fernet-key,…`): the first encrypts each decision's content, all
     #: decrypt. Unset: one key derived from GATEWAY_SECRET_KEY. See README, « Journal chiffré ».
     journal_encryption_keys: SecretStr | None = None

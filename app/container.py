@@ -43,7 +43,7 @@ from app.services.organismes.administration import (
     AdministrationOrganismes,
     NouvelOrganisme,
 )
-from app.services.organismes.ratelimit import LimiteurClients
+from app.services.organismes.ratelimit import LimiteurClients, LimiteurEchecsAuthentification
 from app.services.pre_remplissage import PreRemplissageService
 from app.simulators.api_particulier.app import create_simulator_app
 from app.simulators.impot_particulier import (
@@ -331,6 +331,9 @@ async def _annuaire(settings: Settings, engine: AsyncEngine) -> AnnuaireOrganism
         chiffrement,
         reglements_dir=settings.reglements_dir,
         ttl_seconds=settings.api_key_cache_ttl_seconds,
+        echecs=LimiteurEchecsAuthentification(
+            limite=settings.auth_unknown_keys_per_source_per_minute, fenetre_secondes=60
+        ),
     )
     await annuaire.charger()
     return annuaire

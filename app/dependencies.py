@@ -27,10 +27,12 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def _authentifier(services: Services, credentials: HTTPAuthorizationCredentials | None) -> Appelant:
+async def _authentifier(
+    services: Services, credentials: HTTPAuthorizationCredentials | None, source: str | None = None
+) -> Appelant:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise AuthenticationRequired("Une clé d'API est requise : en-tête « Authorization: Bearer <clé> ».")
-    appelant = await services.annuaire.authentifier(credentials.credentials)
+    appelant = await services.annuaire.authentifier(credentials.credentials, source=source)
     if appelant is None:
         raise AuthenticationRequired("Cette clé d'API est inconnue, révoquée ou expirée.")
     # Counted once authenticated, per client: an unknown key cannot spend another client's allowance.
@@ -46,7 +48,8 @@ def scope_requis(scope: str) -> object:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Appelant:
-        appelant = await _authentifier(request.state.services, credentials)
+        source = request.client.host if request.client is not None else None
+        appelant = await _authentifier(request.state.services, credentials, source)
         if scope not in appelant.client.scopes:
             raise PermissionDenied(f"Ce client n'a pas le droit « {scope} ».")
         return appelant

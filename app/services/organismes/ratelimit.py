@@ -87,3 +87,54 @@ class LimiteurClients:
         compte = compte + 1 if courant == fenetre else 1
         self._compteurs[client_id] = (fenetre, compte)
         return compte
+
+
+class LimiteurEchecsAuthentification:
+    """Unknown API keys per source address, counted in this process before the database is asked
+    (issue 13: 3,000 random keys were 3,000 database transactions, never throttled).
+
+    Past `limite` unknown keys within `fenetre_secondes`, an address gets 429s without any lookup
+    until its window ends. Bounded memory: the table is emptied when it holds `max_sources`
+    addresses (an attacker rotating addresses then costs at most `limite` lookups per address).
+    """
+
+    def __init__(
+        self,
+        *,
+        limite: int,
+        fenetre_secondes: float,
+        max_sources: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limite = limite
+        self._fenetre = fenetre_secondes
+        self._max_sources = max_sources
+        self._clock = clock
+        #: source address → (start of its window, unknown keys in it)
+        self._echecs: dict[str, tuple[float, int]] = {}
+
+    def verifier(self, source: str) -> None:
+        """Raise `TooManyRequests` when `source` has spent its unknown keys for the window."""
+        if self._limite <= 0:
+            return
+        debut, compte = self._echecs.get(source, (0.0, 0))
+        now = self._clock()
+        if compte >= self._limite and now - debut < self._fenetre:
+            retry_after = max(1, math.ceil(debut + self._fenetre - now))
+            raise TooManyRequests(
+                f"Trop de clés d'API inconnues depuis cette adresse ({self._limite} par "
+                f"{round(self._fenetre)} secondes) : réessayez dans {retry_after} seconde"
+                f"{'s' if retry_after > 1 else ''}.",
+                retry_after=retry_after,
+            )
+
+    def echec(self, source: str) -> None:
+        if self._limite <= 0:
+            return
+        now = self._clock()
+        debut, compte = self._echecs.get(source, (now, 0))
+        if now - debut >= self._fenetre:
+            debut, compte = now, 0
+        if source not in self._echecs and len(self._echecs) >= self._max_sources:
+            self._echecs.clear()
+        self._echecs[source] = (debut, compte + 1)

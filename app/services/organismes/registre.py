@@ -33,6 +33,7 @@ from app.errors import ConfigurationError, JournalUnavailable
 from app.keys import derive_key
 from app.rules.loader import ReglementInvalide, charger_reglement
 from app.rules.model import Reglement
+from app.services.organismes.ratelimit import LimiteurEchecsAuthentification
 
 logger = structlog.get_logger(__name__)
 
@@ -159,8 +160,12 @@ class AnnuaireOrganismes:
         reglements_dir: Path,
         ttl_seconds: float = DEFAULT_AUTH_CACHE_TTL,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        echecs: LimiteurEchecsAuthentification | None = None,
     ) -> None:
         self._engine = engine
+        #: Unknown key digests → until when they are known unknown (the negative cache).
+        self._inconnues: dict[str, datetime] = {}
+        self._echecs = echecs
         self._chiffrement = chiffrement
         self._reglements_dir = reglements_dir
         self._ttl = timedelta(seconds=ttl_seconds)
@@ -188,8 +193,13 @@ class AnnuaireOrganismes:
         entry = self._organismes.get(organisme_id)
         return entry[1] if entry else None
 
-    async def authentifier(self, api_key: str) -> Appelant | None:
-        """The caller behind `api_key`, or None when the key is unknown, revoked or expired."""
+    async def authentifier(self, api_key: str, *, source: str | None = None) -> Appelant | None:
+        """The caller behind `api_key`, or None when the key is unknown, revoked or expired.
+
+        An unknown key is remembered for the cache's TTL (no lookup when it comes back), and a
+        `source` address that sends too many unknown keys gets `TooManyRequests` before any
+        database lookup (issue 13).
+        """
         empreinte = hash_api_key(api_key)
         now = self._now()
         cached = self._authentifications.get(empreinte)
@@ -197,6 +207,28 @@ class AnnuaireOrganismes:
             entry = self._organismes.get(cached.client.organisme_id)
             if entry is not None and entry[0] >= cached.organisme_version:
                 return Appelant(client=cached.client, organisme=entry[1])
+        inconnue = self._inconnues.get(empreinte)
+        if inconnue is not None and now < inconnue:
+            self._echec(source)
+            return None
+        if source is not None and self._echecs is not None:
+            self._echecs.verifier(source)
+        appelant = await self._chercher(empreinte, now)
+        if appelant is None:
+            if self._ttl > timedelta(0):
+                if len(self._inconnues) >= _AUTH_CACHE_MAX_ENTRIES:
+                    self._inconnues.clear()
+                self._inconnues[empreinte] = now + self._ttl
+            self._echec(source)
+        else:
+            self._inconnues.pop(empreinte, None)
+        return appelant
+
+    def _echec(self, source: str | None) -> None:
+        if source is not None and self._echecs is not None:
+            self._echecs.echec(source)
+
+    async def _chercher(self, empreinte: str, now: datetime) -> Appelant | None:
         recherche = self._recherches.get(empreinte)
         if recherche is None:
             recherche = asyncio.create_task(self._rechercher(empreinte, now))
