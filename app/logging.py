@@ -133,3 +133,59 @@ def _safe_request_id(raw: bytes | None) -> str | None:
         return None
     text = raw.decode("ascii", "ignore")
     return text if text.replace("-", "").replace("_", "").isalnum() else None
+
+
+class OutageLog:
+    """The log of one dependency's outage: one line when it starts, one summary per
+    `resume_seconds` while it lasts, one line when it ends (issue 13: a 10 s Redis outage wrote
+    ~15,000 warning lines, one per failed operation).
+
+    `echec(event, **fields)` for each failed operation, `succes()` for each one that worked (a
+    flag test when nothing is wrong). One instance per component that uses the dependency (the
+    cache, the limiter…): a few lines per outage in all.
+    """
+
+    def __init__(self, dependance: str, *, resume_seconds: float = 60.0, clock: Any = time.monotonic) -> None:
+        self.dependance = dependance
+        self._resume = resume_seconds
+        self._clock = clock
+        self._depuis: float | None = None
+        self._dernier_resume = 0.0
+        self._echecs_total = 0
+        self._echecs_resume: dict[str, int] = {}
+        self._logger = structlog.get_logger("app.outage")
+
+    @property
+    def en_panne(self) -> bool:
+        return self._depuis is not None
+
+    def echec(self, event: str, **fields: Any) -> None:
+        now = self._clock()
+        if self._depuis is None:
+            self._depuis = self._dernier_resume = now
+            self._echecs_total = 1
+            self._echecs_resume = {}
+            self._logger.warning(event, dependance=self.dependance, etat="panne-commencee", **fields)
+            return
+        self._echecs_total += 1
+        self._echecs_resume[event] = self._echecs_resume.get(event, 0) + 1
+        if now - self._dernier_resume >= self._resume:
+            self._logger.warning(
+                "dependency.still_down",
+                dependance=self.dependance,
+                depuis_seconds=round(now - self._depuis, 1),
+                echecs=dict(self._echecs_resume),
+            )
+            self._dernier_resume = now
+            self._echecs_resume = {}
+
+    def succes(self) -> None:
+        if self._depuis is None:
+            return
+        self._logger.warning(
+            "dependency.recovered",
+            dependance=self.dependance,
+            panne_seconds=round(self._clock() - self._depuis, 1),
+            echecs=self._echecs_total,
+        )
+        self._depuis = None

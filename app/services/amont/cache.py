@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from app import metrics
 from app.keys import KeyRing
+from app.logging import OutageLog
 
 logger = structlog.get_logger(__name__)
 
@@ -166,6 +167,8 @@ class SecureCache:
         self._backend = backend
         self._keyring = keyring
         self._available = True
+        #: Redis failures are logged once per outage, plus a summary a minute.
+        self._panne = OutageLog("redis")
 
     @property
     def backend(self) -> CacheBackend:
@@ -251,14 +254,12 @@ class SecureCache:
         await self._backend.close()
 
     def _mark_unavailable(self, operation: str, error: BaseException) -> None:
-        if self._available:
-            # Neither the key nor the value: only what failed and how.
-            logger.warning("cache.unavailable", operation=operation, error_type=type(error).__name__)
+        # Neither the key nor the value: only what failed and how; once per outage (+ summaries).
+        self._panne.echec("cache.unavailable", operation=operation, error_type=type(error).__name__)
         self._available = False
 
     def _mark_available(self) -> None:
-        if not self._available:
-            logger.info("cache.recovered")
+        self._panne.succes()
         self._available = True
 
 

@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 
 from app import metrics
 from app.errors import UpstreamError
+from app.logging import OutageLog
 from app.services.amont.cache import SecureCache
 from app.services.amont.deadline import courante
 
@@ -110,6 +111,8 @@ class Coalescer:
         self._liberer = redis.register_script(_LIBERER) if redis is not None else None
         #: Lock releases under way (kept referenced until done; awaited by `fermer`).
         self._liberations: set[asyncio.Task[None]] = set()
+        #: Redis failures are logged once per outage, plus a summary a minute.
+        self._panne = OutageLog("redis")
 
     @property
     def inflight(self) -> int:
@@ -169,10 +172,11 @@ class Coalescer:
                     pipe.get(verrou)
                     pipe.exists(key)
                     acquis, detenteur, present = await pipe.execute()
+                self._panne.succes()
             except _BACKEND_ERRORS as e:
                 # No lock service: in-process coalescing still holds, and the limiter (same Redis)
                 # fails closed, so going on cannot make an unmetered call.
-                logger.warning("coalescing.lock_unavailable", error_type=type(e).__name__)
+                self._panne.echec("coalescing.lock_unavailable", error_type=type(e).__name__)
                 return await _calculer(factory, ecrire)
             if acquis:
                 return await self._diriger(

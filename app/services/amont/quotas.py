@@ -42,6 +42,7 @@ from redis.exceptions import RedisError
 
 from app import metrics
 from app.errors import UpstreamRateLimited, UpstreamUnavailable
+from app.logging import OutageLog
 from app.services.amont.deadline import Deadline
 
 logger = structlog.get_logger(__name__)
@@ -328,6 +329,8 @@ class Quotas:
     ) -> None:
         self._limiter = limiter
         self._sleep = sleep
+        #: Redis failures are logged once per outage, plus a summary a minute.
+        self._panne = OutageLog("redis")
 
     @property
     def limiter(self) -> Limiter:
@@ -355,13 +358,14 @@ class Quotas:
             except _BACKEND_ERRORS as e:
                 for portee in portees:
                     metrics.LIMITEUR_REFUS.labels(portee.quota.nom, "indisponible").inc()
-                logger.warning("limiter.unavailable", fournisseur=fournisseur, error_type=type(e).__name__)
+                self._panne.echec("limiter.unavailable", fournisseur=fournisseur, error_type=type(e).__name__)
                 raise LimiteurIndisponible(
                     "Le limiteur de quotas partagé (Redis) est indisponible : par précaution, aucun appel "
                     f"non compté n'est fait à {fournisseur}. La donnée doit être justifiée sur pièce "
                     "ou redemandée plus tard.",
                     fournisseur=fournisseur,
                 ) from e
+            self._panne.succes()
             quota = reservation.quota or "?"
             if reservation.attente_seconds <= 0:
                 if attendu > 0:
@@ -384,7 +388,7 @@ class Quotas:
         try:
             await self._limiter.terminer(portees, appel)
         except _BACKEND_ERRORS as e:
-            logger.warning("limiter.finish_failed", error_type=type(e).__name__)
+            self._panne.echec("limiter.finish_failed", error_type=type(e).__name__)
 
     async def suspendre(self, portee: Portee, seconds: float) -> None:
         """Stop every call on `portee` for `seconds`; a failure here is logged (the limiter still
@@ -392,7 +396,7 @@ class Quotas:
         try:
             await self._limiter.suspendre(portee, seconds)
         except _BACKEND_ERRORS as e:
-            logger.warning("limiter.suspend_failed", quota=portee.quota.nom, error_type=type(e).__name__)
+            self._panne.echec("limiter.suspend_failed", quota=portee.quota.nom, error_type=type(e).__name__)
             return
         logger.info("limiter.suspended", quota=portee.quota.nom, seconds=round(seconds, 3))
 

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.errors import TooManyRequests
+from app.logging import OutageLog
 
 logger = structlog.get_logger(__name__)
 
@@ -51,6 +52,7 @@ class LimiteurClients:
         # In-process windows: client id -> (window number, count). One entry per client, replaced
         # when its window ends, so memory stays bounded by the number of clients.
         self._compteurs: dict[str, tuple[int, int]] = {}
+        self._panne = OutageLog("redis")
 
     @property
     def actif(self) -> bool:
@@ -78,11 +80,12 @@ class LimiteurClients:
                     # leave a counter that blocks the client forever.
                     pipe.expire(key, self._fenetre + 1)
                     compte, _ = await pipe.execute()
+                self._panne.succes()
                 return int(compte)
             except (RedisError, OSError) as e:
                 # The limit protects a quota, it does not guard data: fall back to this process's count
                 # rather than refuse every request while Redis is down.
-                logger.warning("ratelimit.redis_unavailable", error_type=type(e).__name__)
+                self._panne.echec("ratelimit.redis_unavailable", error_type=type(e).__name__)
         courant, compte = self._compteurs.get(client_id, (fenetre, 0))
         compte = compte + 1 if courant == fenetre else 1
         self._compteurs[client_id] = (fenetre, compte)

@@ -268,7 +268,7 @@ async def test_cache_recovers_when_the_backend_answers_again() -> None:
         backend.down = False
         await cache.set_json(cle, VALEUR, ttl_seconds=60)
         assert await cache.get_json(cle) == VALEUR
-    assert [entry["event"] for entry in logs] == ["cache.unavailable", "cache.recovered"]
+    assert [entry["event"] for entry in logs] == ["cache.unavailable", "dependency.recovered"]
     assert cache.available is True
 
 
