@@ -31,7 +31,8 @@ from app.services.amont.quotas import Portee, Quota, Quotas, RedisLimiter, sujet
 async def rafale(
     simulateur: str, redis_url: str, nom: str, *, debut: float, appels: int, jetons: list[str]
 ) -> dict[str, Any]:
-    redis = RedisCache.from_url(redis_url).client  # the gateway's own pool
+    # The gateway's own pool, with generous timeouts: the test is about the windows, not a loaded machine.
+    redis = RedisCache.from_url(redis_url, timeout_seconds=5.0, pool_timeout_seconds=10.0).client
     statuts: Counter[str] = Counter()
     par_jeton, par_ip = Quota(f"{nom}.jeton", 20, 1.05), Quota(f"{nom}.ip", 1000, 60.05)
     protection = Protection(
