@@ -174,7 +174,7 @@ class Protection:
                     resultat = await appel()
             finally:
                 # The provider counted the call at the latest now: it holds its place one window more.
-                await self.quotas.terminer(*reservation)
+                self.quotas.terminer_plus_tard(*reservation)
         except TimeoutError:
             # Cut by our own deadline, not by the provider's timeout: no verdict on its health.
             self._mesurer(endpoint, "echeance-depassee", started)
