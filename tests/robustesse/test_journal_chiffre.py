@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -196,3 +198,33 @@ async def test_the_sqlite_journal_and_its_wal_are_private(tmp_path: Path) -> Non
             assert set(modes.values()) == {0o600}, modes
     finally:
         os.umask(ancien)
+
+
+async def test_the_rechiffrer_command_moves_every_decision_to_the_current_key(
+    tmp_path: Path, base: str
+) -> None:
+    settings = gateway_settings(
+        tmp_path, database_url=base, gateway_secret_key=SECRET, journal_encryption_keys=f"k1:{K1}"
+    )
+    async with open_gateway(settings) as gw:
+        assert (
+            await gw.post("/v1/eligibilite", json={"demandeur": MARTIN_AXELLE}, headers=AUTH)
+        ).status_code == 200
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GATEWAY_", "API_", "REDIS", "DATABASE", "JOURNAL"))
+    }
+    env |= {"DATABASE_URL": base, "GATEWAY_SECRET_KEY": SECRET, "JOURNAL_ENCRYPTION_KEYS": f"k2:{K2},k1:{K1}"}
+    sortie = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "app", "journal", "rechiffrer"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert sortie.returncode == 0, sortie.stderr
+    assert "rechiffrées sous la clé « k2 » : 1 ; illisibles (clé absente du trousseau) : 0" in sortie.stdout
+    assert [ligne.cle_journal for ligne in await _lignes(base)] == ["k2"]
