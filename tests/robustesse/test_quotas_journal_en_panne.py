@@ -79,10 +79,16 @@ async def test_no_upstream_call_while_the_journal_is_known_down(
                 (await gw.post("/v1/eligibilite", json={"demandeur": _inconnu(i)}, headers=AUTH)).status_code
                 for i in range(1, 41)
             ]
+            # The pre-filling flow too: its consultation could not be journaled either.
+            prefill = [
+                (await gw.post("/v1/donnees", json={"demandeur": _inconnu(i)}, headers=AUTH)).status_code
+                for i in range(100, 110)
+            ]
             pendant = await upstream_calls(simulateur) - avant
         finally:
             await _connexions(nom_base, permises=True)
         assert statuts == [503] * 40
+        assert prefill == [503] * 10
         # The failed write that revealed the outage, plus at most one per probe interval (1 s).
         assert pendant <= 3, pendant
 
