@@ -4,6 +4,7 @@ never throttled. Counted here as the statements the gateway sends to PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -82,3 +83,22 @@ async def test_random_keys_are_throttled_before_the_database(tmp_path: Path, bas
     assert statuts == {401: 30, 429: 570}
     assert par_attaquant <= 30  # before: 600
     assert meme_cle <= 1  # before: 100
+
+
+async def test_a_key_valid_within_the_hour_still_works_from_a_throttled_address(
+    tmp_path: Path, base: str
+) -> None:
+    """A counter clerk behind the same proxy or NAT as the sender of unknown keys keeps working."""
+    settings = gateway_settings(tmp_path, database_url=base, api_key_cache_ttl_seconds=0.2)
+    async with passerelle(settings) as app, client(app, "203.0.113.7") as meme_adresse:
+        assert (await meme_adresse.get("/v1/journal", headers=AUTH)).status_code == 200
+        for _ in range(40):
+            await meme_adresse.get(
+                "/v1/journal", headers={"Authorization": f"Bearer {secrets.token_hex(16)}"}
+            )
+        inconnue = await meme_adresse.get(
+            "/v1/journal", headers={"Authorization": "Bearer autre-cle-inconnue"}
+        )
+        assert inconnue.status_code == 429
+        await asyncio.sleep(0.3)  # past the positive cache: the key is looked up again
+        assert (await meme_adresse.get("/v1/journal", headers=AUTH)).status_code == 200

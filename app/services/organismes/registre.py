@@ -49,6 +49,8 @@ PURPOSE_SECRETS_ORGANISMES = "secrets-organismes"
 #: everywhere within this delay. 0 checks the database on every request.
 DEFAULT_AUTH_CACHE_TTL = 5.0
 _AUTH_CACHE_MAX_ENTRIES = 10_000
+#: How long a key found valid is still looked up from an address throttled for unknown keys.
+_VALIDE_RECEMMENT = timedelta(hours=1)
 
 
 _SIRET = re.compile(r"^\d{14}$", re.ASCII)
@@ -165,6 +167,8 @@ class AnnuaireOrganismes:
         self._engine = engine
         #: Unknown key digests → until when they are known unknown (the negative cache).
         self._inconnues: dict[str, datetime] = {}
+        #: Digests of keys found valid → until when they skip the per-address throttle.
+        self._valides_recemment: dict[str, datetime] = {}
         self._echecs = echecs
         self._chiffrement = chiffrement
         self._reglements_dir = reglements_dir
@@ -211,9 +215,16 @@ class AnnuaireOrganismes:
         if inconnue is not None and now < inconnue:
             self._echec(source)
             return None
-        if source is not None and self._echecs is not None:
+        # A key that was valid within the hour is looked up even from a throttled address: clients
+        # behind the same proxy or NAT as the one sending unknown keys keep working.
+        connue = self._valides_recemment.get(empreinte)
+        if source is not None and self._echecs is not None and (connue is None or now >= connue):
             self._echecs.verifier(source)
         appelant = await self._chercher(empreinte, now)
+        if appelant is not None:
+            if len(self._valides_recemment) >= _AUTH_CACHE_MAX_ENTRIES:
+                self._valides_recemment.clear()
+            self._valides_recemment[empreinte] = now + _VALIDE_RECEMMENT
         if appelant is None:
             if self._ttl > timedelta(0):
                 if len(self._inconnues) >= _AUTH_CACHE_MAX_ENTRIES:
