@@ -115,7 +115,7 @@ def duree(raw: str) -> timedelta:
 def _organisme_create(args: argparse.Namespace) -> int:
     async def action(settings: Settings, engine: AsyncEngine) -> int:
         habilitation = _liste(args.habilitation)
-        await _admin(settings, engine).creer_organisme(
+        avertissements = await _admin(settings, engine).creer_organisme(
             NouvelOrganisme(
                 id=args.id,
                 nom=args.nom,
@@ -127,7 +127,9 @@ def _organisme_create(args: argparse.Namespace) -> int:
                 scopes_habilitation=frozenset(habilitation) if args.habilitation is not None else None,
             ),
             remplacer=args.remplacer,
+            forcer=args.force,
         )
+        _avertir(avertissements)
         print(f"Organisme « {args.id} » {'modifié' if args.remplacer else 'créé'}.")
         return 0
 
@@ -162,11 +164,19 @@ def _organisme_list(_args: argparse.Namespace) -> int:
 
 def _organisme_reload(args: argparse.Namespace) -> int:
     async def action(settings: Settings, engine: AsyncEngine) -> int:
-        version = await _admin(settings, engine).recharger_organisme(args.id)
+        version, avertissements = await _admin(settings, engine).recharger_organisme(
+            args.id, forcer=args.force
+        )
+        _avertir(avertissements)
         print(f"Organisme « {args.id} » : version {version}, rechargée par chaque processus sous peu.")
         return 0
 
     return _with_database(action)
+
+
+def _avertir(avertissements: list[str]) -> None:
+    for avertissement in avertissements:
+        print(f"attention : {avertissement}", file=sys.stderr)
 
 
 def _print_key(cle: str) -> None:
@@ -248,12 +258,22 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="scopes accordés, séparés par des virgules (absent : non restreint)",
     )
     create.add_argument("--remplacer", action="store_true")
+    create.add_argument(
+        "--force",
+        action="store_true",
+        help="accepter une habilitation qui ne couvre pas le règlement (avertissement)",
+    )
     create.set_defaults(handler=_organisme_create)
     organisme_commands.add_parser("list", help="organismes, clients et clés").set_defaults(
         handler=_organisme_list
     )
     reload = organisme_commands.add_parser("reload", help="recharger le règlement dans chaque processus")
     reload.add_argument("id")
+    reload.add_argument(
+        "--force",
+        action="store_true",
+        help="recharger même si l'habilitation ne couvre pas le règlement (avertissement)",
+    )
     reload.set_defaults(handler=_organisme_reload)
 
     client = commands.add_parser("client", help="logiciels métier des organismes")

@@ -4,6 +4,7 @@ rotation, revocation and the journal purge report."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,13 +13,17 @@ from pathlib import Path
 import pytest
 
 from app import cli
-from app.config import Settings, get_settings
+from app.config import DEMO_ORGANISME_SIRET, PROJECT_ROOT, Settings, get_settings
+from app.rules.loader import charger_reglement
+from app.rules.needs import scopes_requis
 from app.db.engine import create_engine_from_url
 from app.services.journal import Journal
 from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets
-from tests.organismes import SIRET_A
+from tests.organismes import SIRET_A, SIRET_B
 from tests.services.journal.test_ecriture import _consultation, _decision
 
+#: The scopes `GET /v1/reglement` publishes for the demo règlement.
+HABILITATION_DEMO = scopes_requis(charger_reglement(PROJECT_ROOT / "reglements" / "demo.yaml"))
 KEY = re.compile(r"^eg_[A-Za-z0-9_-]{43}$", re.MULTILINE)
 
 
@@ -28,6 +33,13 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("GATEWAY_MODE", "sandbox")
     monkeypatch.setenv("ORGANISME_API_PARTICULIER_TOKEN", "jeton-du-ccas")
+    # ccas-a's own règlement (the demo's, its header naming ccas-a's SIRET), and a copy as shipped.
+    dossier = tmp_path / "reglements"
+    dossier.mkdir()
+    demo = (PROJECT_ROOT / "reglements" / "demo.yaml").read_text(encoding="utf-8")
+    (dossier / "demo.yaml").write_text(demo.replace(DEMO_ORGANISME_SIRET, SIRET_A), encoding="utf-8")
+    (dossier / "copie-de-demoville.yaml").write_text(demo, encoding="utf-8")
+    monkeypatch.setenv("REGLEMENTS_DIR", str(dossier))
     get_settings.cache_clear()
     yield url
     get_settings.cache_clear()
@@ -42,7 +54,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 async def _authentifier(url: str, key: str) -> str | None:
     engine = create_engine_from_url(url)
     try:
-        settings = Settings(_env_file=None, database_url=url)
+        settings = Settings(_env_file=None, database_url=url, reglements_dir=os.environ["REGLEMENTS_DIR"])
         annuaire = AnnuaireOrganismes(
             engine,
             ChiffrementSecrets(settings.gateway_secret_key),
@@ -58,7 +70,7 @@ async def _authentifier(url: str, key: str) -> str | None:
 def test_organisme_client_and_key_lifecycle(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys, "organisme", "create", "--id", "ccas-a", "--nom", "CCAS A", "--siret", SIRET_A,
-        "--reglement", "demo.yaml", "--habilitation", "cnaf_quotient_familial,cnaf_enfants",
+        "--reglement", "demo.yaml", "--habilitation", ",".join(sorted(HABILITATION_DEMO)),
     )  # fmt: skip
     assert code == 0, out
     code, out, _ = run(
@@ -85,7 +97,7 @@ def test_organisme_client_and_key_lifecycle(database: str, capsys: pytest.Captur
     code, out, _ = run(capsys, "organisme", "list")
     assert code == 0
     assert "ccas-a" in out
-    assert "cnaf_enfants, cnaf_quotient_familial" in out
+    assert ", ".join(sorted(HABILITATION_DEMO)) in out
     assert first[:10] in out
     assert first not in out  # listings never show a key, only its prefix
     assert second not in out
@@ -111,6 +123,61 @@ def test_refusals_are_french_messages_and_exit_code_2(
     assert "inconnu" in err
     with pytest.raises(SystemExit):
         cli.main(["key", "rotate", "--client", "x", "--chevauchement", "demain"])
+
+
+def test_habilitation_short_of_the_reglement_is_refused_unless_forced(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    creer = ("organisme", "create", "--id", "ccas-a", "--nom", "CCAS A", "--siret", SIRET_A,
+             "--reglement", "demo.yaml", "--habilitation", "cnaf_quotient_familial,cnaf_enfants")  # fmt: skip
+    code, out, err = run(capsys, *creer)
+    assert code == 2
+    assert "cnaf_allocataires, dgfip_pac, dgfip_rfr, dgfip_sitfam" in err
+    assert "--force" in err
+    assert out == ""
+    code, out, err = run(capsys, *creer, "--force")
+    assert code == 0
+    assert "créé" in out
+    assert err.startswith("attention : ")
+    assert "dgfip_rfr" in err
+    # The reload checks the same thing, with the same escape hatch.
+    code, _, err = run(capsys, "organisme", "reload", "ccas-a")
+    assert code == 2
+    assert "dgfip_rfr" in err
+    code, out, err = run(capsys, "organisme", "reload", "ccas-a", "--force")
+    assert code == 0
+    assert "version 2" in out
+    assert "dgfip_rfr" in err
+
+
+def test_a_copied_reglement_and_a_second_siret_are_refused(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "organisme", "create", "--id", "ccas-lyon", "--nom", "CCAS de Lyon", "--siret", SIRET_B,
+        "--reglement", "copie-de-demoville.yaml",
+    )  # fmt: skip
+    assert code == 2
+    assert "CCAS de Démoville" in err
+    assert DEMO_ORGANISME_SIRET in err
+    assert "CCAS de Lyon" in err
+    code, _, _ = run(
+        capsys, "organisme", "create", "--id", "ccas-a", "--nom", "CCAS A", "--siret", SIRET_A,
+        "--reglement", "demo.yaml",
+    )  # fmt: skip
+    assert code == 0
+    code, _, err = run(
+        capsys, "organisme", "create", "--id", "ccas-a-bis", "--nom", "CCAS A bis", "--siret", SIRET_A,
+        "--reglement", "demo.yaml",
+    )  # fmt: skip
+    assert code == 2
+    assert "déjà celui de l'organisme « ccas-a »" in err
+    # Replacing the organisme itself keeps its SIRET.
+    code, _, err = run(
+        capsys, "organisme", "create", "--id", "ccas-a", "--nom", "CCAS A", "--siret", SIRET_A,
+        "--reglement", "demo.yaml", "--remplacer",
+    )  # fmt: skip
+    assert code == 0, err
 
 
 def test_durations() -> None:

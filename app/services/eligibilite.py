@@ -24,7 +24,7 @@ from app.errors import FieldError, InvalidInput
 from app.rules.engine import DispositifInconnu, ParametreSansValeur, evaluer, verifier_applicable
 from app.rules.explain import mention
 from app.rules.facts import Fait, Faits, Source
-from app.rules.needs import besoins
+from app.rules.needs import besoins, scopes_requis
 from app.rules.results import ConditionEvaluee, Evaluation, ParametreApplique, ResultatDispositif
 from app.rules.serialization import faits_vers_dict
 from app.schemas.eligibilite import DemandeEligibilite, decimal_as_json_number, json_numbers
@@ -63,7 +63,9 @@ class EligibiliteService(ServiceDeConsultation):
             raise InvalidInput.for_fields([FieldError("date_reference", str(e))]) from None
         besoin = besoins(reglement, demande.dispositifs)
 
-        collecte = await self._collecte.collecter(demande.demandeur, organisme, besoin.donnees)
+        collecte = await self._collecte.collecter(
+            demande.demandeur, organisme, besoin.donnees, scopes_requis(reglement, demande.dispositifs)
+        )
         faits = Faits(
             connus={
                 **collecte.faits,
@@ -80,7 +82,7 @@ class EligibiliteService(ServiceDeConsultation):
             cree_le=cree_le,
             dossier_ref=demande.dossier_ref,
             collecte=collecte,
-            mention_texte=mention(reglement),
+            mention_texte=mention(reglement, organisme.nom),
         )
         consultation = trace_consultation(
             collecte,

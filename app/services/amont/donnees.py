@@ -13,6 +13,7 @@ from datetime import date
 
 from app.errors import FieldError, InvalidInput, PermissionDenied
 from app.rules.facts import CATALOGUE_FAITS, Fait, Source
+from app.rules.needs import scopes_manquants
 from app.schemas.demandeur import Demandeur
 from app.services.amont.api_particulier.params import erreurs_identite, erreurs_recipient
 from app.services.amont.collecte import Collecte
@@ -21,6 +22,14 @@ from app.services.amont.impot_particulier import NumeroFiscal
 from app.services.amont.source_caf import SourceCaf
 from app.services.amont.source_impot import DONNEE_IMPOT, SourceImpot
 from app.services.organismes import Organisme
+
+#: The scopes of each upstream data set: holding one of them lets the provider answer the data set.
+_SCOPES_PAR_DONNEE: dict[str, frozenset[str]] = {}
+for _definition in CATALOGUE_FAITS.values():
+    if _definition.donnee is not None and _definition.scope is not None:
+        _SCOPES_PAR_DONNEE[_definition.donnee] = _SCOPES_PAR_DONNEE.get(
+            _definition.donnee, frozenset()
+        ) | {_definition.scope}
 
 
 class CollecteDonnees:
@@ -44,10 +53,18 @@ class CollecteDonnees:
         return self._caf.donnees | ({DONNEE_IMPOT} if self._impot is not None else set())
 
     def verifier(
-        self, demandeur: Demandeur, organisme: Organisme, donnees: frozenset[str]
+        self,
+        demandeur: Demandeur,
+        organisme: Organisme,
+        donnees: frozenset[str],
+        scopes: frozenset[str] | None = None,
     ) -> NumeroFiscal | None:
-        """Every check that can refuse the request, before any upstream quota is spent."""
-        _verifier_habilitation(organisme, donnees)
+        """Every check that can refuse the request, before any upstream quota is spent.
+
+        `scopes` are those the request's facts read (`needs.scopes_requis`): each must be held.
+        Without them (pre-filling), a data set needs only one of its scopes: the provider answers
+        the fields the habilitation covers."""
+        _verifier_habilitation(organisme, donnees, scopes)
         erreurs: list[FieldError] = []
         if donnees & self._caf.donnees:
             erreurs += erreurs_recipient(organisme.siret, champ="organisme.siret (recipient)")
@@ -57,9 +74,13 @@ class CollecteDonnees:
         return self._impot.valider(demandeur) if self._impot is not None else None
 
     async def collecter(
-        self, demandeur: Demandeur, organisme: Organisme, donnees: frozenset[str]
+        self,
+        demandeur: Demandeur,
+        organisme: Organisme,
+        donnees: frozenset[str],
+        scopes: frozenset[str] | None = None,
     ) -> Collecte:
-        numero_fiscal = self.verifier(demandeur, organisme, donnees)
+        numero_fiscal = self.verifier(demandeur, organisme, donnees, scopes)
         collecte = Collecte()
         # One deadline for every upstream wait of this request: quotas, coalescing, retries (issue 6).
         with echeance(self._budget):
@@ -78,15 +99,24 @@ class CollecteDonnees:
         return collecte
 
 
-def _verifier_habilitation(organisme: Organisme, donnees: frozenset[str]) -> None:
-    if organisme.scopes_habilitation is None:
+def _verifier_habilitation(
+    organisme: Organisme, donnees: frozenset[str], scopes: frozenset[str] | None
+) -> None:
+    habilitation = organisme.scopes_habilitation
+    if habilitation is None:
         return
-    requis = {d.scope for d in CATALOGUE_FAITS.values() if d.donnee in donnees and d.scope is not None}
-    manquants = sorted(requis - organisme.scopes_habilitation)
+    manquants: set[str] = set()
+    if scopes is not None:
+        manquants.update(scopes_manquants(scopes, habilitation))
+    else:
+        for donnee in donnees:
+            du_jeu = _SCOPES_PAR_DONNEE.get(donnee, frozenset())
+            if du_jeu and not du_jeu & habilitation:
+                manquants |= du_jeu
     if manquants:
         raise PermissionDenied(
             "L'habilitation de l'organisme ne couvre pas les données nécessaires : "
-            + ", ".join(manquants)
+            + ", ".join(sorted(manquants))
             + ". Aucun appel n'a été fait au fournisseur."
         )
 
