@@ -6,7 +6,8 @@ python -m app db upgrade            # apply the journal's Alembic migrations
 python -m app organisme create|list|reload   # organismes (CCAS) served by the gateway
 python -m app client create|revoke           # their business software, with an API key printed once
 python -m app key rotate --client ID         # a new key; the old one works during the overlap
-python -m app journal purge [--dry-run]      # remove journal records past their retention
+python -m app journal purge [--dry-run] [--mois N [--force]]   # journal records past their retention
+                                             # (exit 75 while another purge runs)
 
 Upstream secrets are read from the environment, never from the command line (shell history, ps):
 ORGANISME_API_PARTICULIER_TOKEN and ORGANISME_IMPOT_CLIENT_SECRET.
@@ -22,6 +23,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import uvicorn
 from pydantic import SecretStr
@@ -32,7 +34,8 @@ from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
 from app.main import create_app
 from app.rules.testcases import verifier_reglements
-from app.services.journal.lecture import RapportPurge, mois_avant, purger
+from app.services.journal.lecture import LOT_PURGE, RapportPurge, mois_avant, purger
+from app.services.journal.lock import PurgeEnCours
 from app.services.organismes import ChiffrementSecrets
 from app.services.organismes.administration import (
     AdministrationOrganismes,
@@ -228,10 +231,66 @@ def rapport_purge(rapport: RapportPurge) -> str:
     return "\n".join(lignes)
 
 
+#: Exit code of a purge refused because another one holds the lock (EX_TEMPFAIL: try again later).
+CODE_PURGE_EN_COURS = 75
+
+
+def mois_de_conservation(raw: str) -> int:
+    """A retention in whole months, at least 1 — for argparse (`-1`, `0`, `3.5` are refused)."""
+    try:
+        mois = int(raw.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"« {raw} » : un nombre entier de mois est attendu (1 ou plus)"
+        ) from None
+    if mois < 1:
+        raise argparse.ArgumentTypeError(f"« {raw} » : la durée de conservation est d'au moins 1 mois")
+    return mois
+
+
+class BarreProgression:
+    """`[#####.....] 5000/12000 consultations` on stderr, rewritten in place, for long purges."""
+
+    LARGEUR = 30
+
+    def __init__(self, flux: TextIO) -> None:
+        self._flux = flux
+        self._affichee = False
+
+    def __call__(self, faites: int, total: int) -> None:
+        if total <= LOT_PURGE and not self._affichee:  # one batch: over before a bar is useful
+            return
+        pleins = self.LARGEUR * faites // max(total, 1)
+        barre = "#" * pleins + "." * (self.LARGEUR - pleins)
+        self._flux.write(f"\r[{barre}] {faites}/{total} consultations")
+        self._affichee = True
+        if faites >= total:
+            self._flux.write("\n")
+        self._flux.flush()
+
+
 def _journal_purge(args: argparse.Namespace) -> int:
     async def action(settings: Settings, engine: AsyncEngine) -> int:
-        mois = args.mois or settings.journal_retention_months
-        rapport = await purger(engine, mois_avant(datetime.now(UTC), mois), simulation=args.dry_run)
+        minimum = settings.journal_retention_months
+        mois = minimum if args.mois is None else args.mois
+        if mois < minimum and not args.force:
+            print(
+                f"erreur : --mois {mois} est en dessous de la durée de conservation configurée "
+                f"(JOURNAL_RETENTION_MONTHS={minimum}) ; --force pour purger quand même. "
+                "Rien n'a été supprimé.",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            rapport = await purger(
+                engine,
+                mois_avant(datetime.now(UTC), mois),
+                simulation=args.dry_run,
+                progression=BarreProgression(sys.stderr),
+            )
+        except PurgeEnCours as e:
+            print(f"erreur : {e}", file=sys.stderr)
+            return CODE_PURGE_EN_COURS
         print(rapport_purge(rapport))
         return 0
 
@@ -306,7 +365,15 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     purge = journal_commands.add_parser("purge", help="supprimer ce qui dépasse la durée de conservation")
     purge.add_argument("--dry-run", action="store_true", help="compter sans supprimer")
     purge.add_argument(
-        "--mois", type=int, default=None, help="durée en mois (défaut : JOURNAL_RETENTION_MONTHS)"
+        "--mois",
+        type=mois_de_conservation,
+        default=None,
+        help="durée de conservation en mois entiers, 1 ou plus (défaut : JOURNAL_RETENTION_MONTHS)",
+    )
+    purge.add_argument(
+        "--force",
+        action="store_true",
+        help="accepter une durée inférieure à JOURNAL_RETENTION_MONTHS",
     )
     purge.set_defaults(handler=_journal_purge)
 

@@ -4,6 +4,7 @@ rotation, revocation and the journal purge report."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -11,13 +12,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from app import cli
 from app.config import DEMO_ORGANISME_SIRET, PROJECT_ROOT, Settings, get_settings
+from app.db.engine import create_engine_from_url
 from app.rules.loader import charger_reglement
 from app.rules.needs import scopes_requis
-from app.db.engine import create_engine_from_url
 from app.services.journal import Journal
+from app.services.journal.lock import purge_lock
 from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets
 from tests.organismes import SIRET_A, SIRET_B
 from tests.services.journal.test_ecriture import _consultation, _decision
@@ -54,7 +57,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 async def _authentifier(url: str, key: str) -> str | None:
     engine = create_engine_from_url(url)
     try:
-        settings = Settings(_env_file=None, database_url=url, reglements_dir=os.environ["REGLEMENTS_DIR"])
+        settings = Settings(
+            _env_file=None, database_url=url, reglements_dir=Path(os.environ["REGLEMENTS_DIR"])
+        )
         annuaire = AnnuaireOrganismes(
             engine,
             ChiffrementSecrets(settings.gateway_secret_key),
@@ -214,3 +219,121 @@ def test_journal_purge_reports_and_dry_run_keeps(database: str, capsys: pytest.C
     code, out, _ = run(capsys, "journal", "purge")  # nothing left past the limit
     assert "consultations : 0" in out
     assert "décisions : 0" in out
+
+
+def _seed_today(database: str, nombre: int) -> None:
+    async def seed() -> None:
+        engine = create_engine_from_url(database)
+        try:
+            journal = Journal(engine)
+            for _ in range(nombre):
+                consultation = _consultation(cree_le=datetime.now(UTC) - timedelta(minutes=5))
+                await journal.enregistrer(consultation, _decision(consultation))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed())
+
+
+def _lignes(database: str) -> tuple[int, int]:
+    async def count() -> tuple[int, int]:
+        engine = create_engine_from_url(database)
+        try:
+            async with engine.connect() as connection:
+                consultations = (
+                    await connection.execute(text("SELECT count(*) FROM consultations"))
+                ).scalar_one()
+                decisions = (await connection.execute(text("SELECT count(*) FROM decisions"))).scalar_one()
+                return int(consultations), int(decisions)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(count())
+
+
+@pytest.mark.parametrize("mois", ["-1", "0", "2.5", "trois"])
+def test_purge_refuses_a_retention_below_one_month_and_deletes_nothing(
+    database: str, capsys: pytest.CaptureFixture[str], mois: str
+) -> None:
+    run(capsys, "db", "upgrade")
+    _seed_today(database, 3)
+    with pytest.raises(SystemExit) as sortie:
+        cli.main(["journal", "purge", "--mois", mois])
+    assert sortie.value.code == 2
+    assert "--mois" in capsys.readouterr().err
+    assert _lignes(database) == (3, 3)
+
+
+def test_purge_below_the_configured_retention_needs_force(
+    database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(capsys, "db", "upgrade")
+    now = datetime.now(UTC)
+
+    async def seed() -> None:
+        engine = create_engine_from_url(database)
+        try:
+            journal = Journal(engine)
+            for age in (timedelta(days=3 * 31), timedelta(days=1)):
+                consultation = _consultation(cree_le=now - age)
+                await journal.enregistrer(consultation, _decision(consultation))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed())
+    code, out, err = run(capsys, "journal", "purge", "--mois", "2")
+    assert code == 2
+    assert "JOURNAL_RETENTION_MONTHS=36" in err
+    assert "--force" in err
+    assert _lignes(database) == (2, 2)
+    code, out, _ = run(capsys, "journal", "purge", "--mois", "2", "--force", "--dry-run")
+    assert code == 0
+    assert "consultations : 1" in out
+    assert _lignes(database) == (2, 2)
+    code, out, _ = run(capsys, "journal", "purge", "--mois", "2", "--force")
+    assert code == 0
+    assert "consultations : 1" in out
+    assert _lignes(database) == (1, 1)
+    # Above the configured retention, no --force is needed.
+    monkeypatch.setenv("JOURNAL_RETENTION_MONTHS", "1")
+    get_settings.cache_clear()
+    code, out, _ = run(capsys, "journal", "purge", "--mois", "1")
+    assert code == 0
+    assert _lignes(database) == (1, 1)
+
+
+def test_purge_refuses_to_run_while_another_holds_the_lock(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "db", "upgrade")
+    _seed_today(database, 1)
+
+    async def pendant_une_autre_purge() -> int:
+        engine = create_engine_from_url(database)
+        try:
+            async with purge_lock(engine):
+                return await asyncio.to_thread(cli.main, ["journal", "purge", "--mois", "36"])
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(pendant_une_autre_purge()) == cli.CODE_PURGE_EN_COURS
+    assert "Une autre purge du journal est en cours" in capsys.readouterr().err
+    # Once released, the purge runs.
+    code, _, _ = run(capsys, "journal", "purge")
+    assert code == 0
+
+
+def test_progress_bar_shows_on_long_purges_only() -> None:
+    flux = io.StringIO()
+    barre = cli.BarreProgression(flux)
+    barre(10, 10)
+    assert flux.getvalue() == ""  # one batch: no bar
+    barre = cli.BarreProgression(flux)
+    barre(5000, 12000)
+    barre(10000, 12000)
+    barre(12000, 12000)
+    assert flux.getvalue().split("\r")[1:] == [
+        "[" + "#" * 12 + "." * 18 + "] 5000/12000 consultations",
+        "[" + "#" * 25 + "." * 5 + "] 10000/12000 consultations",
+        "[" + "#" * 30 + "] 12000/12000 consultations\n",
+    ]
