@@ -64,7 +64,12 @@ class EligibiliteService(ServiceDeConsultation):
         besoin = besoins(reglement, demande.dispositifs)
 
         collecte = await self._collecte.collecter(
-            demande.demandeur, organisme, besoin.donnees, scopes_requis(reglement, demande.dispositifs)
+            demande.demandeur,
+            organisme,
+            besoin.donnees,
+            scopes_requis(reglement, demande.dispositifs),
+            # As of the reference date: that month's QF, that date's income year (issue 12).
+            date_reference=demande.date_reference,
         )
         faits = Faits(
             connus={

@@ -27,7 +27,9 @@ class PreRemplissageService(ServiceDeConsultation):
                 ]
             )
         organisme = appelant.organisme
-        collecte = await self._collecte.collecter(demande.demandeur, organisme, demandees)
+        collecte = await self._collecte.collecter(
+            demande.demandeur, organisme, demandees, date_reference=demande.date_reference
+        )
         echecs = [d.erreur for d in collecte.donnees_indisponibles if d.erreur is not None]
         consultation = trace_consultation(
             collecte,

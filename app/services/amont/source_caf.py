@@ -160,9 +160,24 @@ class SourceCaf:
         return frozenset(self._sources)
 
     async def collecter(
-        self, collecte: Collecte, donnee: str, demandeur: Demandeur, organisme: Organisme
+        self,
+        collecte: Collecte,
+        donnee: str,
+        demandeur: Demandeur,
+        organisme: Organisme,
+        *,
+        periode: tuple[int, int] | None = None,
     ) -> None:
-        await self._collecter_une(collecte, donnee, self._sources[donnee], demandeur, organisme)
+        """`periode` (year, month): the QF of that month (`annee`/`mois`), else the current one."""
+        source = self._sources[donnee]
+        if periode is not None:
+            annee, mois = periode
+            fetch = source.fetch
+            source = replace(
+                source,
+                fetch=lambda d, a: fetch(d, a, annee=annee, mois=mois),  # type: ignore[call-arg]
+            )
+        await self._collecter_une(collecte, donnee, source, demandeur, organisme, periode=periode)
 
     async def _collecter_une(
         self,
@@ -171,6 +186,8 @@ class SourceCaf:
         source: _Source[Any],
         demandeur: Demandeur,
         organisme: Organisme,
+        *,
+        periode: tuple[int, int] | None,
     ) -> None:
         if organisme.api_particulier_token is None:
             collecte.marquer_indisponible(
@@ -180,9 +197,11 @@ class SourceCaf:
             )
             return
         acces = AccesApiParticulier(token=organisme.api_particulier_token, recipient=organisme.siret)
-        # No month in the key: last month's entry must stay reachable for stale-if-error; its
-        # lifetime, stored with it, says when it stops being fresh.
-        cle = self._cache.cle(organisme.id, f"api_particulier.{donnee}", *_identite(demandeur))
+        # No month in the key for the current QF: last month's entry must stay reachable for
+        # stale-if-error; its lifetime, stored with it, says when it stops being fresh. A month asked
+        # for (a past reference date) is another question, hence another entry.
+        mois = () if periode is None else (f"{periode[0]:04d}-{periode[1]:02d}",)
+        cle = self._cache.cle(organisme.id, f"api_particulier.{donnee}", *_identite(demandeur), *mois)
         started = time.perf_counter()
         entree = await self._lire(cle, source)
         if entree is not None and entree.fraiche:
