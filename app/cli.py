@@ -25,13 +25,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+import structlog
 import uvicorn
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import Settings, get_settings
-from app.db.engine import create_engine_from_url
+from app.config import ReglagesBase, Settings, get_settings, problemes_de_configuration, resume_de_demarrage
+from app.db.engine import DATABASE_ERRORS, create_engine_from_url
 from app.db.migrate import upgrade_database
+from app.logging import configure_logging
 from app.main import create_app
 from app.rules.testcases import verifier_reglements
 from app.services.journal.lecture import LOT_PURGE, RapportPurge, mois_avant, purger
@@ -44,11 +48,21 @@ from app.services.organismes.administration import (
 )
 from app.serving import serve_workers
 
+logger = structlog.get_logger(__name__)
+
 
 def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port
+    _verifier_base(settings.database_url)
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    logger.info(
+        "gateway.starting",
+        ecoute=f"http://{host}:{port}",
+        workers=args.workers,
+        **resume_de_demarrage(settings),
+    )
     if args.workers > 1:
         # Several processes need an import string: each worker builds its own app.
         serve_workers("app.main:create_app", factory=True, host=host, port=port, workers=args.workers)
@@ -63,14 +77,59 @@ def _verifier_reglements(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
-    upgrade_database(get_settings().database_url)
+    # Only DATABASE_URL: a migration needs no provider, key or mode setting.
+    url = ReglagesBase().database_url
+    _verifier_base(url)
+    try:
+        upgrade_database(url)
+    except DATABASE_ERRORS as e:
+        raise BaseInjoignable(url, e) from e
     print("Base du journal à jour.")
     return 0
+
+
+#: Exit codes (README, « Codes de sortie »): 2 invalid configuration or refused operation,
+#: 4 journal database unreachable, 75 another purge running.
+CODE_CONFIGURATION_INVALIDE = 2
+CODE_BASE_INJOIGNABLE = 4
+
+
+class BaseInjoignable(Exception):
+    """The journal database cannot be reached: one line for the operator, no traceback."""
+
+    def __init__(self, url: str, erreur: BaseException) -> None:
+        cause = (str(erreur).strip().splitlines() or [type(erreur).__name__])[0][:200]
+        super().__init__(
+            f"base du journal injoignable ({make_url(url).render_as_string(hide_password=True)}) : "
+            f"{type(erreur).__name__} : {cause}"
+        )
+
+
+#: How long the start-up check waits for the journal database before giving up.
+ATTENTE_BASE_SECONDES = 10.0
+
+
+def _verifier_base(url: str) -> None:
+    """Connect once (bounded): an unreachable journal stops the command with one line."""
+
+    async def essayer() -> None:
+        engine = create_engine_from_url(url)
+        try:
+            async with asyncio.timeout(ATTENTE_BASE_SECONDES), engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(essayer())
+    except DATABASE_ERRORS as e:  # TimeoutError included
+        raise BaseInjoignable(url, e) from e
 
 
 def _with_database(action: Callable[[Settings, AsyncEngine], Awaitable[int]]) -> int:
     """Run an async administrative action on the configured database (migrated first if allowed)."""
     settings = get_settings()
+    _verifier_base(settings.database_url)
     if settings.database_auto_migrate:
         upgrade_database(settings.database_url)
 
@@ -402,7 +461,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_admin_commands(commands)
 
     args = parser.parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except ValidationError as e:
+        # One French line per invalid setting, no traceback (issue 12).
+        for ligne in problemes_de_configuration(e):
+            print(f"configuration invalide : {ligne}", file=sys.stderr)
+        return CODE_CONFIGURATION_INVALIDE
+    except BaseInjoignable as e:
+        print(f"erreur : {e}", file=sys.stderr)
+        return CODE_BASE_INJOIGNABLE
     return result
 
 

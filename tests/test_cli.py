@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import uvicorn
 from sqlalchemy import text
 
 from app import cli
@@ -337,3 +339,78 @@ def test_progress_bar_shows_on_long_purges_only() -> None:
         "[" + "#" * 25 + "." * 5 + "] 10000/12000 consultations",
         "[" + "#" * 30 + "] 12000/12000 consultations\n",
     ]
+
+
+def test_an_invalid_setting_is_one_french_line_and_exit_code_2(
+    database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAY_MODE", "production")
+    monkeypatch.setenv("PORT", "huit-mille")
+    get_settings.cache_clear()
+    code, _, err = run(capsys, "serve")
+    assert code == cli.CODE_CONFIGURATION_INVALIDE == 2
+    lignes = err.strip().splitlines()
+    assert lignes == ["configuration invalide : PORT : un nombre entier attendu (reçu « huit-mille »)"]
+    monkeypatch.setenv("PORT", "8000")
+    get_settings.cache_clear()
+    code, _, err = run(capsys, "organisme", "list")
+    assert code == 2
+    lignes = err.strip().splitlines()
+    assert all(ligne.startswith("configuration invalide : ") for ligne in lignes)
+    assert [ligne.split(" : ")[1] for ligne in lignes] == [
+        "GATEWAY_SECRET_KEY",
+        "API_PARTICULIER_URL",
+        "CACHE_ENCRYPTION_KEYS",
+        "DATABASE_URL",
+    ]
+    assert "Traceback" not in err
+
+
+#: A PostgreSQL URL nobody listens on (port 1 of the loopback): refused at once.
+BASE_INJOIGNABLE = "postgresql://gateway:motdepasse@127.0.0.1:1/gateway"
+
+
+@pytest.mark.parametrize("commande", [["serve"], ["db", "upgrade"], ["organisme", "list"]])
+def test_an_unreachable_journal_is_one_line_and_exit_code_4(
+    database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, commande: list[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", BASE_INJOIGNABLE)
+    get_settings.cache_clear()
+    code, _, err = run(capsys, *commande)
+    assert code == cli.CODE_BASE_INJOIGNABLE == 4
+    [ligne] = err.strip().splitlines()
+    assert ligne.startswith(
+        "erreur : base du journal injoignable (postgresql://gateway:***@127.0.0.1:1/gateway) : "
+    )
+    assert "motdepasse" not in err
+
+
+def test_db_upgrade_needs_only_the_database_url(
+    database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Production with none of the provider settings, keys or secrets it requires to serve.
+    monkeypatch.setenv("GATEWAY_MODE", "production")
+    get_settings.cache_clear()
+    code, out, err = run(capsys, "db", "upgrade")
+    assert code == 0, err
+    assert "Base du journal à jour." in out
+
+
+def test_serve_says_where_it_listens_and_with_what(
+    database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lance: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: lance.update(options))
+    monkeypatch.setenv("LOG_JSON", "true")
+    monkeypatch.setenv("REDIS_URL", "redis://:secret-redis@127.0.0.1:6379/15")
+    get_settings.cache_clear()
+    code, _, err = run(capsys, "serve", "--port", "8123")
+    assert code == 0
+    assert lance["port"] == 8123
+    [evenement] = [json.loads(ligne) for ligne in err.splitlines() if "gateway.starting" in ligne]
+    assert evenement["ecoute"] == "http://127.0.0.1:8123"
+    assert evenement["mode"] == "sandbox"
+    assert evenement["journal"].startswith("sqlite (")
+    assert evenement["cache"] == "redis (127.0.0.1:6379/15)"
+    assert evenement["api_particulier"] == "simulateur intégré"
+    assert "secret-redis" not in err
