@@ -71,6 +71,14 @@ DISJONCTEUR_TRANSITIONS = Counter(
     "eg_disjoncteur_transitions_total", "Changements d'état des disjoncteurs.", ["fournisseur", "etat"]
 )
 
+#: 0 ok, 1 dégradé, 2 indisponible, as `/readyz` last saw it (issue 12).
+DEPENDANCE = Gauge(
+    "eg_dependance_etat",
+    "État de chaque dépendance vu par /readyz (0 ok, 1 dégradé, 2 indisponible : journal seulement).",
+    ["dependance"],
+    multiprocess_mode="liveall",
+)
+
 JOURNAL_LOT = Histogram(
     "eg_journal_lot_enregistrements",
     "Consultations écrites par transaction du journal (écriture groupée des requêtes simultanées).",
