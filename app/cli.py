@@ -37,6 +37,7 @@ from app.db.engine import DATABASE_ERRORS, create_engine_from_url
 from app.db.migrate import upgrade_database
 from app.logging import configure_logging
 from app.main import create_app
+from app.metrics import preparer_multiprocessus
 from app.rules.testcases import verifier_reglements
 from app.services.journal.lecture import LOT_PURGE, RapportPurge, mois_avant, purger
 from app.services.journal.lock import PurgeEnCours
@@ -57,10 +58,12 @@ def _serve(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     _verifier_base(settings.database_url)
     configure_logging(level=settings.log_level, json=settings.log_json)
+    metriques = preparer_multiprocessus()
     logger.info(
         "gateway.starting",
         ecoute=f"http://{host}:{port}",
         workers=args.workers,
+        metriques="agrégées entre workers" if metriques else "par processus",
         **resume_de_demarrage(settings),
     )
     if args.workers > 1:

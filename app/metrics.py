@@ -9,6 +9,7 @@ every worker's files (prometheus_client's multi-process mode).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from prometheus_client import (
     CollectorRegistry,
@@ -84,6 +85,19 @@ JOURNAL_LOT = Histogram(
     "Consultations écrites par transaction du journal (écriture groupée des requêtes simultanées).",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
+
+
+def preparer_multiprocessus() -> str | None:
+    """Before the workers start: create `PROMETHEUS_MULTIPROC_DIR` and empty it of a previous run's
+    files (prometheus_client's rule: stale files would add dead workers' counts). Its path, if set."""
+    dossier = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not dossier:
+        return None
+    chemin = Path(dossier)
+    chemin.mkdir(parents=True, exist_ok=True)
+    for ancien in chemin.glob("*.db"):
+        ancien.unlink(missing_ok=True)
+    return dossier
 
 
 def exposition() -> bytes:
