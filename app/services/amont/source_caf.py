@@ -85,6 +85,8 @@ class _Source(Generic[M]):
     fetch: Callable[[Demandeur, AccesApiParticulier], Awaitable[Reponse[M]]]
     faits: Callable[..., dict[str, Fait]]
     ttl_seconds: int
+    #: The same data set for a given (year, month), when the provider serves past months (the QF).
+    fetch_du_mois: Callable[[Demandeur, AccesApiParticulier, int, int], Awaitable[Reponse[M]]] | None = None
 
 
 class SourceCaf:
@@ -117,6 +119,7 @@ class SourceCaf:
                 client.quotient_familial,
                 faits_api_particulier.faits_quotient_familial,
                 ttl_quotient_familial,
+                lambda d, a, annee, mois: client.quotient_familial(d, a, annee=annee, mois=mois),
             ),
             "revenu_solidarite_active": _Source(
                 "revenu_solidarite_active/identite",
@@ -171,12 +174,11 @@ class SourceCaf:
         """`periode` (year, month): the QF of that month (`annee`/`mois`), else the current one."""
         source = self._sources[donnee]
         if periode is not None:
+            du_mois = source.fetch_du_mois
+            if du_mois is None:
+                raise ValueError(f"{donnee} : pas de période à demander au fournisseur")
             annee, mois = periode
-            fetch = source.fetch
-            source = replace(
-                source,
-                fetch=lambda d, a: fetch(d, a, annee=annee, mois=mois),  # type: ignore[call-arg]
-            )
+            source = replace(source, fetch=lambda d, a: du_mois(d, a, annee, mois))
         await self._collecter_une(collecte, donnee, source, demandeur, organisme, periode=periode)
 
     async def _collecter_une(
