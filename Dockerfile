@@ -18,19 +18,24 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOST=0.0.0.0 \
     PORT=8000 \
     REGLEMENTS_DIR=/srv/reglements \
-    DATABASE_URL=sqlite+aiosqlite:////srv/var/journal.db
+    DATABASE_URL=sqlite+aiosqlite:////srv/var/journal.db \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/eg-metriques
 RUN groupadd --system --gid 10001 gateway \
  && useradd --system --uid 10001 --gid gateway --home-dir /srv --shell /usr/sbin/nologin gateway
 COPY --from=build /opt/venv /opt/venv
+# The shipped règlements are defaults: mount the organismes' own over /srv/reglements (compose does).
 COPY --chown=gateway:gateway reglements /srv/reglements
 # The embedded journal (when DATABASE_URL is not overridden) lives in a writable, mountable folder.
-RUN mkdir -p /srv/var && chown gateway:gateway /srv/var
-VOLUME ["/srv/var"]
+# /tmp/eg-metriques: prometheus_client's multi-process directory, so that /metrics adds up every
+# worker's counts (`serve` empties it before the workers start).
+RUN mkdir -p /srv/var /tmp/eg-metriques && chown gateway:gateway /srv/var /tmp/eg-metriques
+VOLUME ["/srv/var", "/srv/reglements"]
 WORKDIR /srv
 USER gateway
 EXPOSE 8000
+# Ready = this replica can record decisions (/readyz: 503 only when the journal is down).
 HEALTHCHECK --interval=30s --timeout=3s --retries=3 \
-  CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
+  CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/readyz', timeout=2)"
 # Alone, the image migrates its journal at start-up (workers take a lock); docker-compose.yml runs
 # `python -m app db upgrade` once instead and sets DATABASE_AUTO_MIGRATE=false.
 CMD ["python", "-m", "app", "serve", "--workers", "2"]

@@ -6,7 +6,8 @@ python -m app db upgrade            # apply the journal's Alembic migrations
 python -m app organisme create|list|reload   # organismes (CCAS) served by the gateway
 python -m app client create|revoke           # their business software, with an API key printed once
 python -m app key rotate --client ID         # a new key; the old one works during the overlap
-python -m app journal purge [--dry-run]      # remove journal records past their retention
+python -m app journal purge [--dry-run] [--mois N [--force]]   # journal records past their retention
+                                             # (exit 75 while another purge runs)
 
 Upstream secrets are read from the environment, never from the command line (shell history, ps):
 ORGANISME_API_PARTICULIER_TOKEN and ORGANISME_IMPOT_CLIENT_SECRET.
@@ -22,19 +23,33 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
+import structlog
 import uvicorn
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import DEFAULT_DEMO_API_KEY, Settings, get_settings
+from app.config import (
+    DEFAULT_DEMO_API_KEY,
+    ReglagesBase,
+    Settings,
+    get_settings,
+    problemes_de_configuration,
+    resume_de_demarrage,
+)
 from app.container import trousseau_journal
-from app.db.engine import create_engine_from_url
+from app.db.engine import DATABASE_ERRORS, create_engine_from_url
 from app.db.migrate import upgrade_database
+from app.logging import configure_logging
 from app.main import create_app
+from app.metrics import preparer_multiprocessus
 from app.rules.testcases import verifier_reglements
 from app.services.journal import Journal
-from app.services.journal.lecture import RapportPurge, mois_avant, purger
+from app.services.journal.lecture import LOT_PURGE, RapportPurge, mois_avant, purger
+from app.services.journal.lock import PurgeEnCours
 from app.services.organismes import ChiffrementSecrets
 from app.services.organismes.administration import (
     AdministrationOrganismes,
@@ -42,6 +57,8 @@ from app.services.organismes.administration import (
     NouvelOrganisme,
 )
 from app.serving import serve_workers
+
+logger = structlog.get_logger(__name__)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -52,6 +69,16 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port
+    _verifier_base(settings.database_url)
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    metriques = preparer_multiprocessus()
+    logger.info(
+        "gateway.starting",
+        ecoute=f"http://{host}:{port}",
+        workers=args.workers,
+        metriques="agrégées entre workers" if metriques else "par processus",
+        **resume_de_demarrage(settings),
+    )
     if args.workers > 1:
         # Several processes need an import string: each worker builds its own app.
         serve_workers("app.main:create_app", factory=True, host=host, port=port, workers=args.workers)
@@ -66,14 +93,59 @@ def _verifier_reglements(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
-    upgrade_database(get_settings().database_url)
+    # Only DATABASE_URL: a migration needs no provider, key or mode setting.
+    url = ReglagesBase().database_url
+    _verifier_base(url)
+    try:
+        upgrade_database(url)
+    except DATABASE_ERRORS as e:
+        raise BaseInjoignable(url, e) from e
     print("Base du journal à jour.")
     return 0
+
+
+#: Exit codes (README, « Codes de sortie »): 2 invalid configuration or refused operation,
+#: 4 journal database unreachable, 75 another purge running.
+CODE_CONFIGURATION_INVALIDE = 2
+CODE_BASE_INJOIGNABLE = 4
+
+
+class BaseInjoignable(Exception):
+    """The journal database cannot be reached: one line for the operator, no traceback."""
+
+    def __init__(self, url: str, erreur: BaseException) -> None:
+        cause = (str(erreur).strip().splitlines() or [type(erreur).__name__])[0][:200]
+        super().__init__(
+            f"base du journal injoignable ({make_url(url).render_as_string(hide_password=True)}) : "
+            f"{type(erreur).__name__} : {cause}"
+        )
+
+
+#: How long the start-up check waits for the journal database before giving up.
+ATTENTE_BASE_SECONDES = 10.0
+
+
+def _verifier_base(url: str) -> None:
+    """Connect once (bounded): an unreachable journal stops the command with one line."""
+
+    async def essayer() -> None:
+        engine = create_engine_from_url(url)
+        try:
+            async with asyncio.timeout(ATTENTE_BASE_SECONDES), engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(essayer())
+    except DATABASE_ERRORS as e:  # TimeoutError included
+        raise BaseInjoignable(url, e) from e
 
 
 def _with_database(action: Callable[[Settings, AsyncEngine], Awaitable[int]]) -> int:
     """Run an async administrative action on the configured database (migrated first if allowed)."""
     settings = get_settings()
+    _verifier_base(settings.database_url)
     if settings.database_auto_migrate:
         upgrade_database(settings.database_url)
 
@@ -121,7 +193,7 @@ def duree(raw: str) -> timedelta:
 def _organisme_create(args: argparse.Namespace) -> int:
     async def action(settings: Settings, engine: AsyncEngine) -> int:
         habilitation = _liste(args.habilitation)
-        await _admin(settings, engine).creer_organisme(
+        avertissements = await _admin(settings, engine).creer_organisme(
             NouvelOrganisme(
                 id=args.id,
                 nom=args.nom,
@@ -134,7 +206,9 @@ def _organisme_create(args: argparse.Namespace) -> int:
             ),
             remplacer=args.remplacer,
             clients="garder" if args.garder_clients else "revoquer" if args.revoquer_clients else None,
+            forcer=args.force,
         )
+        _avertir(avertissements)
         print(f"Organisme « {args.id} » {'modifié' if args.remplacer else 'créé'}.")
         return 0
 
@@ -169,11 +243,19 @@ def _organisme_list(_args: argparse.Namespace) -> int:
 
 def _organisme_reload(args: argparse.Namespace) -> int:
     async def action(settings: Settings, engine: AsyncEngine) -> int:
-        version = await _admin(settings, engine).recharger_organisme(args.id)
+        version, avertissements = await _admin(settings, engine).recharger_organisme(
+            args.id, forcer=args.force
+        )
+        _avertir(avertissements)
         print(f"Organisme « {args.id} » : version {version}, rechargée par chaque processus sous peu.")
         return 0
 
     return _with_database(action)
+
+
+def _avertir(avertissements: list[str]) -> None:
+    for avertissement in avertissements:
+        print(f"attention : {avertissement}", file=sys.stderr)
 
 
 def _print_key(cle: str) -> None:
@@ -225,10 +307,66 @@ def rapport_purge(rapport: RapportPurge) -> str:
     return "\n".join(lignes)
 
 
+#: Exit code of a purge refused because another one holds the lock (EX_TEMPFAIL: try again later).
+CODE_PURGE_EN_COURS = 75
+
+
+def mois_de_conservation(raw: str) -> int:
+    """A retention in whole months, at least 1 — for argparse (`-1`, `0`, `3.5` are refused)."""
+    try:
+        mois = int(raw.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"« {raw} » : un nombre entier de mois est attendu (1 ou plus)"
+        ) from None
+    if mois < 1:
+        raise argparse.ArgumentTypeError(f"« {raw} » : la durée de conservation est d'au moins 1 mois")
+    return mois
+
+
+class BarreProgression:
+    """`[#####.....] 5000/12000 consultations` on stderr, rewritten in place, for long purges."""
+
+    LARGEUR = 30
+
+    def __init__(self, flux: TextIO) -> None:
+        self._flux = flux
+        self._affichee = False
+
+    def __call__(self, faites: int, total: int) -> None:
+        if total <= LOT_PURGE and not self._affichee:  # one batch: over before a bar is useful
+            return
+        pleins = self.LARGEUR * faites // max(total, 1)
+        barre = "#" * pleins + "." * (self.LARGEUR - pleins)
+        self._flux.write(f"\r[{barre}] {faites}/{total} consultations")
+        self._affichee = True
+        if faites >= total:
+            self._flux.write("\n")
+        self._flux.flush()
+
+
 def _journal_purge(args: argparse.Namespace) -> int:
     async def action(settings: Settings, engine: AsyncEngine) -> int:
-        mois = args.mois or settings.journal_retention_months
-        rapport = await purger(engine, mois_avant(datetime.now(UTC), mois), simulation=args.dry_run)
+        minimum = settings.journal_retention_months
+        mois = minimum if args.mois is None else args.mois
+        if mois < minimum and not args.force:
+            print(
+                f"erreur : --mois {mois} est en dessous de la durée de conservation configurée "
+                f"(JOURNAL_RETENTION_MONTHS={minimum}) ; --force pour purger quand même. "
+                "Rien n'a été supprimé.",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            rapport = await purger(
+                engine,
+                mois_avant(datetime.now(UTC), mois),
+                simulation=args.dry_run,
+                progression=BarreProgression(sys.stderr),
+            )
+        except PurgeEnCours as e:
+            print(f"erreur : {e}", file=sys.stderr)
+            return CODE_PURGE_EN_COURS
         print(rapport_purge(rapport))
         return 0
 
@@ -287,6 +425,11 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         action="store_true",
         help="avec --remplacer : révoquer les clients et leurs clés",
     )
+    create.add_argument(
+        "--force",
+        action="store_true",
+        help="accepter une habilitation qui ne couvre pas le règlement (avertissement)",
+    )
     create.set_defaults(handler=_organisme_create)
     organisme_commands.add_parser(
         "retirer-demo",
@@ -297,6 +440,11 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
     reload = organisme_commands.add_parser("reload", help="recharger le règlement dans chaque processus")
     reload.add_argument("id")
+    reload.add_argument(
+        "--force",
+        action="store_true",
+        help="recharger même si l'habilitation ne couvre pas le règlement (avertissement)",
+    )
     reload.set_defaults(handler=_organisme_reload)
 
     client = commands.add_parser("client", help="logiciels métier des organismes")
@@ -329,7 +477,15 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     purge = journal_commands.add_parser("purge", help="supprimer ce qui dépasse la durée de conservation")
     purge.add_argument("--dry-run", action="store_true", help="compter sans supprimer")
     purge.add_argument(
-        "--mois", type=int, default=None, help="durée en mois (défaut : JOURNAL_RETENTION_MONTHS)"
+        "--mois",
+        type=mois_de_conservation,
+        default=None,
+        help="durée de conservation en mois entiers, 1 ou plus (défaut : JOURNAL_RETENTION_MONTHS)",
+    )
+    purge.add_argument(
+        "--force",
+        action="store_true",
+        help="accepter une durée inférieure à JOURNAL_RETENTION_MONTHS",
     )
     purge.set_defaults(handler=_journal_purge)
     journal_commands.add_parser(
@@ -362,7 +518,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_admin_commands(commands)
 
     args = parser.parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except ValidationError as e:
+        # One French line per invalid setting, no traceback (issue 12).
+        for ligne in problemes_de_configuration(e):
+            print(f"configuration invalide : {ligne}", file=sys.stderr)
+        return CODE_CONFIGURATION_INVALIDE
+    except BaseInjoignable as e:
+        print(f"erreur : {e}", file=sys.stderr)
+        return CODE_BASE_INJOIGNABLE
     return result
 
 

@@ -7,11 +7,12 @@ Nothing here is read at import time: `get_settings()` builds the object when the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
+        # `VAR=` (compose's `${VAR:-}`, a blank line of .env) means unset, everywhere: the
+        # default applies, never an empty token or URL (issue 12).
+        env_ignore_empty=True,
     )
 
     gateway_mode: Literal["sandbox", "production"] = "sandbox"
@@ -63,6 +67,8 @@ class Settings(BaseSettings):
     #: Run Alembic migrations when the app starts (the embedded default). In a multi-replica
     #: deployment run `eligibility-gateway db upgrade` once instead and set this to false.
     database_auto_migrate: bool = True
+    #: Production refuses the embedded SQLite journal (one file, one host) unless this says so.
+    journal_sqlite_en_production: bool = False
 
     # --- Secrets of the gateway itself ----------------------------------------------------------
     #: Root key from which the cache-key HMAC and the applicant pseudonym keys are derived.
@@ -162,22 +168,11 @@ class Settings(BaseSettings):
         return self.is_sandbox and not self.api_impot_particulier_url
 
     @model_validator(mode="after")
-    def _refuse_placeholders_in_production(self) -> Settings:
-        if self.gateway_mode != "production":
-            return self
-        problems: list[str] = []
-        if self.gateway_secret_key.get_secret_value() == SANDBOX_SECRET_PLACEHOLDER:
-            problems.append("GATEWAY_SECRET_KEY doit être défini (valeur de bac à sable refusée)")
-        if len(self.gateway_secret_key.get_secret_value()) < 32:
-            problems.append("GATEWAY_SECRET_KEY doit compter au moins 32 caractères")
-        if not self.api_particulier_url:
-            problems.append("API_PARTICULIER_URL est obligatoire")
-        if self.api_impot_particulier_url and not self.api_impot_particulier_token_url:
-            problems.append("API_IMPOT_PARTICULIER_TOKEN_URL est obligatoire avec API_IMPOT_PARTICULIER_URL")
-        if self.cache_encryption_keys is None:
-            problems.append("CACHE_ENCRYPTION_KEYS est obligatoire")
-        if problems:
-            raise ValueError("configuration de production invalide : " + " ; ".join(problems))
+    def _verifier(self) -> Settings:
+        """Every check of `VERIFICATIONS`, all problems reported at once (one line each)."""
+        problemes = [probleme for verification in VERIFICATIONS for probleme in verification(self)]
+        if problemes:
+            raise ConfigurationInvalide(problemes)
         return self
 
     @model_validator(mode="after")
@@ -223,6 +218,156 @@ class Settings(BaseSettings):
                 "ou servir avec --workers 1"
             )
         return self
+
+
+class ConfigurationInvalide(ValueError):
+    """Settings that cannot work: each problem is one French line naming the variable."""
+
+    def __init__(self, problemes: list[str]) -> None:
+        super().__init__("\n".join(problemes))
+        self.problemes = problemes
+
+
+# --- Checks of the settings as a whole -------------------------------------------------------------
+# Each returns its problems, one French line each, "VARIABLE : what is expected". Add a check as
+# a new function and list it in VERIFICATIONS.
+
+
+def verifier_secrets_de_production(settings: Settings) -> list[str]:
+    """The sandbox placeholders and the gaps production cannot run with."""
+    if settings.is_sandbox:
+        return []
+    problemes: list[str] = []
+    secret = settings.gateway_secret_key.get_secret_value()
+    if secret == SANDBOX_SECRET_PLACEHOLDER:
+        problemes.append(
+            "GATEWAY_SECRET_KEY : doit être défini en production (valeur de bac à sable refusée)"
+        )
+    elif len(secret) < 32:
+        problemes.append("GATEWAY_SECRET_KEY : au moins 32 caractères aléatoires attendus")
+    if not settings.api_particulier_url:
+        problemes.append("API_PARTICULIER_URL : obligatoire en production (URL https:// d'API Particulier)")
+    if settings.api_impot_particulier_url and not settings.api_impot_particulier_token_url:
+        problemes.append(
+            "API_IMPOT_PARTICULIER_TOKEN_URL : obligatoire avec API_IMPOT_PARTICULIER_URL "
+            "(URL OAuth2 de la DGFiP)"
+        )
+    if settings.cache_encryption_keys is None:
+        problemes.append(
+            "CACHE_ENCRYPTION_KEYS : obligatoire en production (clés Fernet séparées par des virgules)"
+        )
+    return problemes
+
+
+def verifier_secrets_non_vides(settings: Settings) -> list[str]:
+    """A secret given but blank (spaces, or an empty value passed in code) is never a working one:
+    with an empty token every upstream call fails. Unset means the default; blank is refused."""
+    problemes: list[str] = []
+    for nom in ("api_particulier_token", "api_impot_particulier_client_secret", "cache_encryption_keys"):
+        valeur = getattr(settings, nom)
+        if valeur is not None and not valeur.get_secret_value().strip():
+            problemes.append(
+                f"{nom.upper()} : valeur vide ; retirer la variable (valeur par défaut"
+                + (", jeton du simulateur en bac à sable" if nom == "api_particulier_token" else "")
+                + ") ou la renseigner"
+            )
+    return problemes
+
+
+def verifier_journal_de_production(settings: Settings) -> list[str]:
+    """Production records decisions in PostgreSQL; SQLite only when the operator says so."""
+    if settings.is_sandbox or settings.journal_sqlite_en_production:
+        return []
+    if settings.database_url.split(":", 1)[0].split("+", 1)[0] == "sqlite":
+        return [
+            "DATABASE_URL : une base PostgreSQL (postgresql://…) est attendue en production ; "
+            "le journal SQLite n'y est accepté qu'avec JOURNAL_SQLITE_EN_PRODUCTION=true"
+        ]
+    return []
+
+
+#: The checks run on every `Settings` (sandbox and production), in this order.
+VERIFICATIONS: tuple[Callable[[Settings], list[str]], ...] = (
+    verifier_secrets_non_vides,
+    verifier_secrets_de_production,
+    verifier_journal_de_production,
+)
+
+
+#: The expected form of a setting, by pydantic error type (French, for the operator).
+_ATTENDU: dict[str, str] = {
+    "int_parsing": "un nombre entier",
+    "int_from_float": "un nombre entier",
+    "float_parsing": "un nombre",
+    "bool_parsing": "true ou false",
+    "literal_error": "une des valeurs {expected}",
+    "greater_than": "un nombre supérieur à {gt}",
+    "greater_than_equal": "un nombre supérieur ou égal à {ge}",
+    "less_than": "un nombre inférieur à {lt}",
+    "less_than_equal": "un nombre inférieur ou égal à {le}",
+    "path_type": "un chemin de fichier",
+    "string_type": "un texte",
+}
+
+
+def problemes_de_configuration(erreur: ValidationError) -> list[str]:
+    """One French line per invalid setting: the variable, what is expected, what was given (never
+    a secret's value)."""
+    lignes: list[str] = []
+    for detail in erreur.errors():
+        contexte: dict[str, Any] = dict(detail.get("ctx") or {})
+        origine = contexte.get("error")
+        if isinstance(origine, ConfigurationInvalide):
+            lignes.extend(origine.problemes)
+            continue
+        variable = "_".join(str(part) for part in detail["loc"]).upper() or "configuration"
+        modele = _ATTENDU.get(detail["type"])
+        attendu = (modele.format(**contexte) if modele else str(detail["msg"])).replace("' or '", "' ou '")
+        recu = detail.get("input")
+        secret = any(mot in variable for mot in ("TOKEN", "SECRET", "KEY", "PASSWORD"))
+        suffixe = f" (reçu « {recu} »)" if isinstance(recu, str) and not secret else ""
+        lignes.append(f"{variable} : {attendu} attendu{suffixe}")
+    return lignes
+
+
+def resume_de_demarrage(settings: Settings) -> dict[str, str]:
+    """What an operator checks at start-up: mode, journal and cache backends, providers — hosts
+    only, never a password, token or key."""
+
+    def hote(url: str) -> str:
+        reste = url.split("://", 1)[-1]
+        return reste.rsplit("@", 1)[-1].split("?", 1)[0]
+
+    journal = settings.database_url.split(":", 1)[0].split("+", 1)[0]
+    return {
+        "mode": settings.gateway_mode,
+        "journal": f"{journal} ({hote(settings.database_url)})",
+        "cache": f"redis ({hote(settings.redis_url)})" if settings.redis_url else "mémoire (par processus)",
+        "api_particulier": "simulateur intégré"
+        if settings.uses_builtin_api_particulier
+        else hote(settings.api_particulier_url or ""),
+        "api_impot_particulier": "simulateur intégré"
+        if settings.uses_builtin_api_impot_particulier
+        else (
+            hote(settings.api_impot_particulier_url)
+            if settings.api_impot_particulier_url
+            else "non configurée"
+        ),
+    }
+
+
+class ReglagesBase(BaseSettings):
+    """Only what `db upgrade` needs: the journal database (issue 12: no API settings asked)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
+    )
+
+    database_url: str = Settings.model_fields["database_url"].default
 
 
 @lru_cache(maxsize=1)

@@ -45,6 +45,7 @@ from app.services.organismes.administration import (
 )
 from app.services.organismes.ratelimit import LimiteurClients, LimiteurEchecsAuthentification
 from app.services.pre_remplissage import PreRemplissageService
+from app.services.sante import Dependance, Sante, SondeBornee
 from app.simulators.api_particulier.app import create_simulator_app
 from app.simulators.impot_particulier import (
     BASE_PATH,
@@ -77,6 +78,8 @@ class Services:
     limiteur: LimiteurClients
     #: The shared upstream limiter (issue 6), for `/readyz`.
     quotas: Quotas | None = None
+    #: What `/readyz` reports: the journal decides readiness, the rest is `degrade` (issue 12).
+    sante: Sante | None = None
 
 
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
@@ -88,6 +91,13 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         backend = RedisCache.from_url(settings.redis_url)
         redis = backend.client
         stack.push_async_callback(redis.aclose)
+        if not await SondeBornee(backend.ping, attente=2.0).lire():
+            # Said once at start: the gateway runs on (no cache, no upstream calls until it answers).
+            logger.warning(
+                "redis.unreachable_at_start",
+                detail="REDIS_URL ne répond pas : sans cache ni limiteur partagé, les données des "
+                "fournisseurs seront à vérifier jusqu'à son retour (/readyz : degrade)",
+            )
     else:
         backend = MemoryCache()
     cache = SecureCache(backend, keyring)
@@ -149,11 +159,18 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     # Breaker transitions reach every worker and replica (pub/sub); stopped before Redis is closed.
     diffusion = DiffusionDisjoncteurs(redis) if redis is not None else None
     annuaire = await _annuaire(settings, engine)
+    disjoncteurs: dict[str, list[CircuitBreaker]] = {}
     collecte = CollecteDonnees(
-        caf=_source_caf(settings, api_particulier, cache, coalescer, quotas, diffusion=diffusion),
-        impot=await _source_impot(settings, stack, cache, coalescer, quotas, diffusion=diffusion),
+        caf=_source_caf(
+            settings, api_particulier, cache, coalescer, quotas, diffusion=diffusion, inscrits=disjoncteurs
+        ),
+        impot=await _source_impot(
+            settings, stack, cache, coalescer, quotas, diffusion=diffusion, inscrits=disjoncteurs
+        ),
         budget_seconds=settings.request_deadline_seconds,
     )
+    sante = _sante(journal, cache, api_particulier, quotas if redis is not None else None, disjoncteurs)
+    stack.push_async_callback(sante.fermer)
     if diffusion is not None:
         diffusion.demarrer()
         stack.push_async_callback(diffusion.arreter)
@@ -170,6 +187,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         redis=redis,
         api_particulier_url=api_particulier_url,
         quotas=quotas,
+        sante=sante,
         limiteur=LimiteurClients(
             limite=settings.client_rate_limit_requests,
             fenetre_secondes=settings.client_rate_limit_window_seconds,
@@ -193,11 +211,57 @@ def _part(settings: Settings, limite: int) -> int:
     return max(1, limite // settings.gateway_workers)
 
 
+def _sante(
+    journal: Journal,
+    cache: SecureCache,
+    api_particulier: ApiParticulierClient,
+    limiteur: Quotas | None,
+    disjoncteurs: dict[str, list[CircuitBreaker]],
+) -> Sante:
+    """The dependencies `/readyz` reports, each behind a cached, bounded probe."""
+    dependances = [
+        Dependance(
+            "journal",
+            SondeBornee(journal.ping),
+            en_panne="indisponible",
+            detail_panne="la base du journal ne répond pas : aucune décision ne peut être enregistrée",
+        ),
+        Dependance(
+            "cache",
+            SondeBornee(cache.ping),
+            detail_panne="Redis injoignable : sans cache, chaque demande interroge les fournisseurs",
+        ),
+        Dependance(
+            "api_particulier",
+            SondeBornee(api_particulier.ping),
+            disjoncteurs=disjoncteurs.get(ApiParticulierClient.FOURNISSEUR, []),
+            detail_panne="API Particulier injoignable : données CAF/MSA en cache ou à vérifier sur pièce",
+        ),
+    ]
+    if FOURNISSEUR_IMPOT in disjoncteurs:
+        # No free ping at DGFiP: its breaker says what its calls met.
+        dependances.append(
+            Dependance("api_impot_particulier", None, disjoncteurs=disjoncteurs[FOURNISSEUR_IMPOT])
+        )
+    if limiteur is not None:
+        dependances.append(
+            Dependance(
+                "limiteur",
+                SondeBornee(limiteur.ping),
+                detail_panne="limiteur partagé (Redis) injoignable : aucun appel aux fournisseurs, "
+                "données à vérifier sur pièce",
+            )
+        )
+    return Sante(dependances)
+
+
 def _disjoncteur(
     settings: Settings,
     fournisseur: str,
     diffusion: DiffusionDisjoncteurs | None,
     sonde: Callable[[], Awaitable[bool]] | None = None,
+    *,
+    inscrits: dict[str, list[CircuitBreaker]],
 ) -> CircuitBreaker:
     breaker = CircuitBreaker(
         fournisseur,
@@ -207,6 +271,7 @@ def _disjoncteur(
     )
     if diffusion is not None:
         diffusion.inscrire(breaker)
+    inscrits.setdefault(fournisseur, []).append(breaker)
     return breaker
 
 
@@ -218,13 +283,16 @@ def _source_caf(
     quotas: Quotas,
     *,
     diffusion: DiffusionDisjoncteurs | None,
+    inscrits: dict[str, list[CircuitBreaker]],
 ) -> SourceCaf:
     """API Particulier's data sets behind the breaker, the shared quotas and the retries (issue 6)."""
     marge = settings.quota_marge_seconds
     protection = Protection(
         fournisseur=ApiParticulierClient.FOURNISSEUR,
         # The half-open probe is API Particulier's ping: free and not rate-limited.
-        breaker=_disjoncteur(settings, ApiParticulierClient.FOURNISSEUR, diffusion, api_particulier.ping),
+        breaker=_disjoncteur(
+            settings, ApiParticulierClient.FOURNISSEUR, diffusion, api_particulier.ping, inscrits=inscrits
+        ),
         quotas=quotas,
         tentatives=settings.upstream_tentatives,
         budget_seconds=settings.request_deadline_seconds,
@@ -260,6 +328,7 @@ async def _source_impot(
     quotas: Quotas,
     *,
     diffusion: DiffusionDisjoncteurs | None,
+    inscrits: dict[str, list[CircuitBreaker]],
 ) -> SourceImpot | None:
     """API Impôt particulier: the built-in simulator in sandbox mode, else the configured one."""
     if settings.uses_builtin_api_impot_particulier:
@@ -301,7 +370,7 @@ async def _source_impot(
         protection=Protection(
             fournisseur=FOURNISSEUR_IMPOT,
             # No free ping at DGFiP: the half-open trial is one real call.
-            breaker=_disjoncteur(settings, FOURNISSEUR_IMPOT, diffusion),
+            breaker=_disjoncteur(settings, FOURNISSEUR_IMPOT, diffusion, inscrits=inscrits),
             quotas=quotas,
             tentatives=settings.upstream_tentatives,
             budget_seconds=settings.request_deadline_seconds,

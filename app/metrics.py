@@ -9,6 +9,7 @@ every worker's files (prometheus_client's multi-process mode).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from prometheus_client import (
     CollectorRegistry,
@@ -71,11 +72,32 @@ DISJONCTEUR_TRANSITIONS = Counter(
     "eg_disjoncteur_transitions_total", "Changements d'état des disjoncteurs.", ["fournisseur", "etat"]
 )
 
+#: 0 ok, 1 dégradé, 2 indisponible, as `/readyz` last saw it (issue 12).
+DEPENDANCE = Gauge(
+    "eg_dependance_etat",
+    "État de chaque dépendance vu par /readyz (0 ok, 1 dégradé, 2 indisponible : journal seulement).",
+    ["dependance"],
+    multiprocess_mode="liveall",
+)
+
 JOURNAL_LOT = Histogram(
     "eg_journal_lot_enregistrements",
     "Consultations écrites par transaction du journal (écriture groupée des requêtes simultanées).",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
+
+
+def preparer_multiprocessus() -> str | None:
+    """Before the workers start: create `PROMETHEUS_MULTIPROC_DIR` and empty it of a previous run's
+    files (prometheus_client's rule: stale files would add dead workers' counts). Its path, if set."""
+    dossier = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not dossier:
+        return None
+    chemin = Path(dossier)
+    chemin.mkdir(parents=True, exist_ok=True)
+    for ancien in chemin.glob("*.db"):
+        ancien.unlink(missing_ok=True)
+    return dossier
 
 
 def exposition() -> bytes:

@@ -7,13 +7,21 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from app.config import DEFAULT_DEMO_API_KEY, Settings
+from app.config import (
+    DEFAULT_DEMO_API_KEY,
+    VERIFICATIONS,
+    ReglagesBase,
+    Settings,
+    problemes_de_configuration,
+    resume_de_demarrage,
+)
 
 PRODUCTION: dict[str, Any] = {
     "gateway_mode": "production",
     "gateway_secret_key": "x" * 40,
     "api_particulier_url": "https://api-particulier.example.invalid",
     "cache_encryption_keys": "cle-fernet",
+    "database_url": "postgresql://gateway@db.example.invalid:5432/gateway",
 }
 
 
@@ -117,3 +125,102 @@ def test_production_refuses_several_workers_without_redis() -> None:
     avec_redis = {**PRODUCTION, "gateway_workers": 2, "redis_url": "redis://127.0.0.1:6379/0"}
     assert Settings(_env_file=None, **avec_redis).gateway_workers == 2
     assert Settings(_env_file=None, **PRODUCTION).gateway_workers == 1
+
+
+def test_an_empty_variable_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`API_PARTICULIER_TOKEN=` (compose's `${VAR:-}`) is the default, never an empty token."""
+    for name in ("API_PARTICULIER_URL", "API_PARTICULIER_TOKEN", "REDIS_URL", "PORT"):
+        monkeypatch.setenv(name, "")
+    settings = Settings(_env_file=None)
+    assert settings.api_particulier_token is None
+    assert settings.uses_builtin_api_particulier
+    assert settings.redis_url is None
+    assert settings.port == 8000
+
+
+@pytest.mark.parametrize("valeur", [" ", "  \t"])
+def test_a_blank_token_is_refused_at_start(monkeypatch: pytest.MonkeyPatch, valeur: str) -> None:
+    monkeypatch.setenv("API_PARTICULIER_TOKEN", valeur)
+    with pytest.raises(ValidationError) as refus:
+        Settings(_env_file=None)
+    assert problemes_de_configuration(refus.value) == [
+        "API_PARTICULIER_TOKEN : valeur vide ; retirer la variable (valeur par défaut, jeton du "
+        "simulateur en bac à sable) ou la renseigner"
+    ]
+    with pytest.raises(ValidationError, match="API_PARTICULIER_TOKEN : valeur vide"):
+        Settings(_env_file=None, api_particulier_token=SecretStr(""))
+
+
+def test_each_invalid_setting_is_one_french_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "huit-mille")
+    monkeypatch.setenv("GATEWAY_MODE", "prod")
+    monkeypatch.setenv("UPSTREAM_TENTATIVES", "0")
+    monkeypatch.setenv("CACHE_IMPOT_ACTIF", "peut-etre")
+    with pytest.raises(ValidationError) as refus:
+        Settings(_env_file=None)
+    assert sorted(problemes_de_configuration(refus.value)) == [
+        "CACHE_IMPOT_ACTIF : true ou false attendu (reçu « peut-etre »)",
+        "GATEWAY_MODE : une des valeurs 'sandbox' ou 'production' attendu (reçu « prod »)",
+        "PORT : un nombre entier attendu (reçu « huit-mille »)",
+        "UPSTREAM_TENTATIVES : un nombre supérieur ou égal à 1 attendu (reçu « 0 »)",
+    ]
+
+
+def test_production_problems_are_one_line_each() -> None:
+    with pytest.raises(ValidationError) as refus:
+        Settings(_env_file=None, gateway_mode="production")
+    lignes = problemes_de_configuration(refus.value)
+    assert [ligne.split(" : ")[0] for ligne in lignes] == [
+        "GATEWAY_SECRET_KEY",
+        "API_PARTICULIER_URL",
+        "CACHE_ENCRYPTION_KEYS",
+        "DATABASE_URL",
+    ]
+    assert all("\n" not in ligne for ligne in lignes)
+
+
+def test_production_refuses_sqlite_unless_told() -> None:
+    sqlite = {**PRODUCTION, "database_url": "sqlite:////srv/var/journal.db"}
+    with pytest.raises(ValidationError, match="JOURNAL_SQLITE_EN_PRODUCTION=true"):
+        Settings(_env_file=None, **sqlite)
+    assert Settings(_env_file=None, **sqlite, journal_sqlite_en_production=True).database_url == (
+        "sqlite:////srv/var/journal.db"
+    )
+    assert Settings(_env_file=None, database_url="sqlite:///x.db").is_sandbox  # the sandbox's default
+
+
+def test_checks_are_separate_named_functions() -> None:
+    assert [v.__name__ for v in VERIFICATIONS] == [
+        "verifier_secrets_non_vides",
+        "verifier_secrets_de_production",
+        "verifier_journal_de_production",
+    ]
+
+
+def test_db_upgrade_settings_need_only_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_MODE", "production")  # with nothing else production needs
+    monkeypatch.setenv("DATABASE_URL", "postgresql://gateway@db.example.invalid/gateway")
+    assert ReglagesBase(_env_file=None).database_url == "postgresql://gateway@db.example.invalid/gateway"
+
+
+def test_start_up_summary_names_backends_and_providers_without_secrets() -> None:
+    settings = Settings(
+        _env_file=None,
+        **{
+            **PRODUCTION,
+            "database_url": "postgresql://gateway:motdepasse@db.example.invalid:5432/gateway",
+            "redis_url": "redis://:motdepasse-redis@cache.example.invalid:6379/0",
+        },
+    )
+    resume = resume_de_demarrage(settings)
+    assert resume == {
+        "mode": "production",
+        "journal": "postgresql (db.example.invalid:5432/gateway)",
+        "cache": "redis (cache.example.invalid:6379/0)",
+        "api_particulier": "api-particulier.example.invalid",
+        "api_impot_particulier": "non configurée",
+    }
+    assert "motdepasse" not in str(resume)
+    sandbox = resume_de_demarrage(Settings(_env_file=None))
+    assert sandbox["api_particulier"] == sandbox["api_impot_particulier"] == "simulateur intégré"
+    assert sandbox["cache"] == "mémoire (par processus)"

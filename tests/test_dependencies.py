@@ -15,7 +15,7 @@ from app.db.engine import create_engine_from_url
 from app.db.tables import CleApiRow
 from app.services.organismes import hash_api_key
 from tests.conftest import gateway_settings, open_gateway, upstream_calls
-from tests.organismes import SIRET_A, OrganismeDeTest, admin_de, bearer, provisionner
+from tests.organismes import SIRET_A, SIRET_B, OrganismeDeTest, admin_de, bearer, provisionner
 from tests.routers.test_eligibilite import MARTIN_AXELLE, demande
 
 
@@ -109,11 +109,17 @@ async def test_client_without_the_scope_is_refused_before_any_upstream_call(
 async def test_organisme_without_the_habilitation_is_refused_before_any_upstream_call(
     settings: Settings, simulateur: str
 ) -> None:
-    # Its habilitation grants the household composition but not the quotient familial the règlement needs.
+    # ccas-a's habilitation grants the household composition but not the quotient familial the
+    # règlement reads; ccas-b's grants nothing of the CAF data set.
     keys = await provisionner(
         settings,
-        [OrganismeDeTest("ccas-a", SIRET_A, habilitation=frozenset({"cnaf_allocataires", "cnaf_enfants"}))],
-        [("ccas-a", "logiciel", ["eligibilite", "donnees"])],
+        [
+            OrganismeDeTest(
+                "ccas-a", SIRET_A, habilitation=frozenset({"cnaf_allocataires", "cnaf_enfants"}), forcer=True
+            ),
+            OrganismeDeTest("ccas-b", SIRET_B, habilitation=frozenset({"dgfip_rfr"}), forcer=True),
+        ],
+        [("ccas-a", "logiciel", ["eligibilite", "donnees"]), ("ccas-b", "autre", ["donnees"])],
     )
     async with open_gateway(settings) as client:
         eligibilite = await client.post(
@@ -122,14 +128,40 @@ async def test_organisme_without_the_habilitation_is_refused_before_any_upstream
         donnees = await client.post(
             "/v1/donnees",
             json={"demandeur": MARTIN_AXELLE, "donnees": ["quotient_familial"]},
-            headers=bearer(keys["logiciel"]),
+            headers=bearer(keys["autre"]),
         )
 
     assert eligibilite.status_code == donnees.status_code == 403
     assert eligibilite.headers["content-type"] == "application/problem+json"
-    assert "cnaf_quotient_familial" in eligibilite.json()["detail"]
-    assert "Aucun appel" in eligibilite.json()["detail"]
+    detail = eligibilite.json()["detail"]
+    assert "cnaf_quotient_familial" in detail
+    assert "Aucun appel" in detail
+    # Only what the règlement reads is required: not the address, nor the whole DGFiP data set.
+    assert "cnaf_adresse" not in detail
+    assert "dgfip_montant_impot" not in detail
+    assert "cnaf_quotient_familial" in donnees.json()["detail"]
     assert await upstream_calls(simulateur) == 0
+
+
+async def test_prefilling_needs_one_scope_of_the_data_set(settings: Settings, simulateur: str) -> None:
+    """API Particulier answers the fields the habilitation covers: one scope is enough to ask."""
+    keys = await provisionner(
+        settings,
+        [
+            OrganismeDeTest(
+                "ccas-a", SIRET_A, habilitation=frozenset({"cnaf_allocataires", "cnaf_enfants"}), forcer=True
+            )
+        ],
+        [("ccas-a", "logiciel", ["donnees"])],
+    )
+    async with open_gateway(settings) as client:
+        donnees = await client.post(
+            "/v1/donnees",
+            json={"demandeur": MARTIN_AXELLE, "donnees": ["quotient_familial"]},
+            headers=bearer(keys["logiciel"]),
+        )
+    assert donnees.status_code == 200, donnees.text
+    assert await upstream_calls(simulateur) == 1
 
 
 async def test_noisy_client_gets_429_with_retry_after_and_others_go_on(

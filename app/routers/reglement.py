@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.dependencies import EligibiliteAppelant
-from app.rules.needs import besoins
+from app.rules.needs import besoins, scopes_requis
 from app.rules.publication import reglement_vers_dict
 from app.schemas.problem import PROBLEM_RESPONSES
 
@@ -21,9 +21,12 @@ async def get_reglement(appelant: EligibiliteAppelant) -> dict[str, Any]:
     la passerelle ne demande rien d'autre aux fournisseurs (minimisation)."""
     reglement = appelant.organisme.reglement
     besoin = besoins(reglement)
+    organisme = appelant.organisme
     return {
         **reglement_vers_dict(reglement),
+        # The organisme speaks for itself: its record, not the règlement file's header.
+        "organisme": {"nom": organisme.nom, "siret": organisme.siret},
         "donnees_necessaires": sorted(besoin.donnees),
         "faits_necessaires": sorted(besoin.faits),
-        "scopes_necessaires": sorted(besoin.scopes),
+        "scopes_necessaires": sorted(scopes_requis(reglement)),
     }

@@ -146,7 +146,19 @@ class Resolveur:
     def resoudre_frais(self, ref: RefFait, regles: Regles) -> Resolution:
         """`resoudre`, then the freshness rules (base fact → rule) that apply to this use."""
         resolution = self.resoudre(ref)
-        if resolution.inconnu is not None or not regles:
+        if resolution.inconnu is not None:
+            return resolution
+        mois_reference = self.jour.year * 12 + self.jour.month - 1
+        for _base, source in resolution.sources:
+            # A month after the reference date is never evidence of the situation on that date.
+            periode = source.periode
+            if periode is not None and len(periode) >= 7 and _mois(periode) > mois_reference:
+                raison = (
+                    f"la donnée connue ({explain.periode(periode)}) est postérieure à la date "
+                    f"de référence ({explain.jour(self.jour)}) : elle ne peut pas être retenue"
+                )
+                return replace(resolution, inconnu=raison)
+        if not regles:
             return resolution
         notes: list[str] = []
         periodes = dict(resolution.sources)

@@ -202,9 +202,11 @@ def motif_a_verifier(criteres: Sequence[str], pieces: Sequence[str]) -> str:
     return texte
 
 
-def mention(reglement: Reglement) -> str:
-    """The applicant-facing mention of CRPA L.311-3-1, with the elements of R.311-3-1-2."""
-    organisme = reglement.organisme.nom
+def mention(reglement: Reglement, organisme: str) -> str:
+    """The applicant-facing mention of CRPA L.311-3-1, with the elements of R.311-3-1-2.
+
+    `organisme` is the name of the organisme the decision is made for (its record, not the
+    règlement's header: a règlement copied from another CCAS must not speak for it)."""
     return (
         "Cette proposition de décision a été établie à l'aide d'un traitement algorithmique "
         "(article L. 311-3-1 du code des relations entre le public et l'administration). "

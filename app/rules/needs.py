@@ -1,7 +1,9 @@
 """What a règlement needs: the base facts, upstream data sets and scopes its aids read.
 
-The gateway fetches only these (data minimisation), and `GET /v1/reglement` lists the scopes the
-organisme's habilitation must hold.
+The gateway fetches only these (data minimisation). `scopes_requis` is the one source of truth for
+habilitations: the provider scopes (the granularity at which API Particulier and DGFiP grant them) of
+the facts the aids' conditions, barèmes and amounts read. `GET /v1/reglement` publishes it, the
+decision path enforces it, `organisme create|reload` checks it.
 """
 
 from __future__ import annotations
@@ -102,3 +104,15 @@ def _besoins(reglement: Reglement, choix: frozenset[str] | None) -> Besoins:
         donnees=frozenset(d.donnee for d in definitions if d.donnee is not None),
         scopes=frozenset(d.scope for d in definitions if d.scope is not None),
     )
+
+
+def scopes_requis(reglement: Reglement, dispositifs: Sequence[str] | None = None) -> frozenset[str]:
+    """The provider scopes the chosen aids read (all aids by default): published, enforced, checked."""
+    return besoins(reglement, dispositifs).scopes
+
+
+def scopes_manquants(requis: frozenset[str], habilitation: frozenset[str] | None) -> list[str]:
+    """The required scopes a habilitation lacks, sorted; none when the habilitation is not restricted."""
+    if habilitation is None:
+        return []
+    return sorted(requis - habilitation)

@@ -22,7 +22,7 @@ from app.rules.model import (
     Toutes,
     ValeurParametre,
 )
-from app.rules.needs import besoins
+from app.rules.needs import besoins, scopes_requis
 
 
 def _valeur(valeur: ValeurParametre | bool | None) -> Any:
@@ -151,7 +151,7 @@ def reglement_vers_dict(reglement: Reglement) -> dict[str, Any]:
         "besoins": {
             "faits": sorted(tout.faits),
             "donnees": sorted(tout.donnees),
-            "scopes": sorted(tout.scopes),
+            "scopes": sorted(scopes_requis(reglement)),
         },
         "cas_de_test": len(reglement.cas_de_test),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +28,11 @@ class DemandeDonnees(BaseModel):
     demandeur: Demandeur
     donnees: list[str] | None = Field(
         default=None, description="Jeux de données voulus (ex. quotient_familial) ; tous si absent."
+    )
+    date_reference: date | None = Field(
+        default=None,
+        description="Date à laquelle les données sont voulues (quotient familial de ce mois, revenus "
+        "connus à cette date) ; aujourd'hui si absente.",
     )
     dossier_ref: DossierRef = None
 

@@ -24,7 +24,7 @@ from app.errors import FieldError, InvalidInput
 from app.rules.engine import DispositifInconnu, ParametreSansValeur, evaluer, verifier_applicable
 from app.rules.explain import mention
 from app.rules.facts import Fait, Faits, Source
-from app.rules.needs import besoins
+from app.rules.needs import besoins, scopes_requis
 from app.rules.results import ConditionEvaluee, Evaluation, ParametreApplique, ResultatDispositif
 from app.rules.serialization import faits_vers_dict
 from app.schemas.eligibilite import DemandeEligibilite, decimal_as_json_number, json_numbers
@@ -69,7 +69,14 @@ class EligibiliteService(ServiceDeConsultation):
 
         # A decision that cannot be journaled is a 503: no upstream quota is spent on it.
         await self._journal.verifier_disponible()
-        collecte = await self._collecte.collecter(demande.demandeur, organisme, besoin.donnees)
+        collecte = await self._collecte.collecter(
+            demande.demandeur,
+            organisme,
+            besoin.donnees,
+            scopes_requis(reglement, demande.dispositifs),
+            # As of the reference date: that month's QF, that date's income year (issue 12).
+            date_reference=demande.date_reference,
+        )
         faits = Faits(
             connus={
                 **collecte.faits,
@@ -86,7 +93,7 @@ class EligibiliteService(ServiceDeConsultation):
             cree_le=cree_le,
             dossier_ref=demande.dossier_ref,
             collecte=collecte,
-            mention_texte=mention(reglement),
+            mention_texte=mention(reglement, organisme.nom),
         )
         consultation = trace_consultation(
             collecte,

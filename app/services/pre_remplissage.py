@@ -29,7 +29,9 @@ class PreRemplissageService(ServiceDeConsultation):
         organisme = appelant.organisme
         # A decision that cannot be journaled is a 503: no upstream quota is spent on it.
         await self._journal.verifier_disponible()
-        collecte = await self._collecte.collecter(demande.demandeur, organisme, demandees)
+        collecte = await self._collecte.collecter(
+            demande.demandeur, organisme, demandees, date_reference=demande.date_reference
+        )
         echecs = [d.erreur for d in collecte.donnees_indisponibles if d.erreur is not None]
         consultation = trace_consultation(
             collecte,

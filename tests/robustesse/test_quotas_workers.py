@@ -31,6 +31,7 @@ def test_production_with_two_workers_and_no_redis_does_not_start(tmp_path: Path)
         "API_PARTICULIER_URL": "https://api-particulier.example.invalid",
         "CACHE_ENCRYPTION_KEYS": "cle",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'journal.db'}",
+        "JOURNAL_SQLITE_EN_PRODUCTION": "true",
     }
     sortie = subprocess.run(
         [sys.executable, "-m", "app", "serve", "--workers", "2", "--port", "1"],

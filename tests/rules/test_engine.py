@@ -82,6 +82,22 @@ def test_a_stale_qf_is_a_verifier(demo: Reglement) -> None:
     assert evaluer(demo, faits, JOUR, ["aide-energie"]).resultats[0].statut is Statut.ELIGIBLE
 
 
+def test_a_datum_later_than_the_reference_date_is_never_used(demo: Reglement) -> None:
+    """The QF of December judged at a June reference date: no certified evidence for June (issue 12)."""
+    reglement = demo
+    juin = date(2025, 6, 1)
+    faits = Faits(connus={"quotient_familial_caf": _qf(150, periode="2026-12")})
+    resultat = evaluer(reglement, faits, juin, ["aide-energie"]).resultats[0]
+    assert resultat.statut is Statut.A_VERIFIER
+    assert (
+        "la donnée connue (décembre 2026) est postérieure à la date de référence (1er juin 2025)"
+        in resultat.conditions[0].explication
+    )
+    # The month of the reference date itself is that date's evidence.
+    faits = Faits(connus={"quotient_familial_caf": _qf(150, periode="2025-06")})
+    assert evaluer(reglement, faits, juin, ["aide-energie"]).resultats[0].statut is Statut.ELIGIBLE
+
+
 def test_dated_parameters_follow_the_reference_date(demo: Reglement) -> None:
     foyer = Fait((MembreFoyer(DatePartielle(1980)),), Source("CNAF", certifie=True, periode="2025-12"))
     faits = Faits(

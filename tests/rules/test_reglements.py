@@ -100,13 +100,15 @@ def test_publication_is_json_with_every_dated_value(chemin: Path) -> None:
 
 def test_mention_cites_the_law_and_the_reglement() -> None:
     demo = charger_reglement(REGLEMENTS / "demo.yaml")
-    texte = mention(demo)
+    texte = mention(demo, "CCAS de Lyon")
     for attendu in (
         "L. 311-3-1",
         "R. 311-3-1-2",
         demo.libelle,
         demo.version,
-        "CCAS de Démoville",
+        "« CCAS de Lyon »",
         "paramètres",
     ):
         assert attendu in texte
+    # The organisme named is the one the decision is made for, never the file's header.
+    assert "organisme « CCAS de Démoville" not in texte

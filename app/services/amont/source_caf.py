@@ -85,6 +85,8 @@ class _Source(Generic[M]):
     fetch: Callable[[Demandeur, AccesApiParticulier], Awaitable[Reponse[M]]]
     faits: Callable[..., dict[str, Fait]]
     ttl_seconds: int
+    #: The same data set for a given (year, month), when the provider serves past months (the QF).
+    fetch_du_mois: Callable[[Demandeur, AccesApiParticulier, int, int], Awaitable[Reponse[M]]] | None = None
 
 
 class SourceCaf:
@@ -117,6 +119,7 @@ class SourceCaf:
                 client.quotient_familial,
                 faits_api_particulier.faits_quotient_familial,
                 ttl_quotient_familial,
+                lambda d, a, annee, mois: client.quotient_familial(d, a, annee=annee, mois=mois),
             ),
             "revenu_solidarite_active": _Source(
                 "revenu_solidarite_active/identite",
@@ -160,9 +163,23 @@ class SourceCaf:
         return frozenset(self._sources)
 
     async def collecter(
-        self, collecte: Collecte, donnee: str, demandeur: Demandeur, organisme: Organisme
+        self,
+        collecte: Collecte,
+        donnee: str,
+        demandeur: Demandeur,
+        organisme: Organisme,
+        *,
+        periode: tuple[int, int] | None = None,
     ) -> None:
-        await self._collecter_une(collecte, donnee, self._sources[donnee], demandeur, organisme)
+        """`periode` (year, month): the QF of that month (`annee`/`mois`), else the current one."""
+        source = self._sources[donnee]
+        if periode is not None:
+            du_mois = source.fetch_du_mois
+            if du_mois is None:
+                raise ValueError(f"{donnee} : pas de période à demander au fournisseur")
+            annee, mois = periode
+            source = replace(source, fetch=lambda d, a: du_mois(d, a, annee, mois))
+        await self._collecter_une(collecte, donnee, source, demandeur, organisme, periode=periode)
 
     async def _collecter_une(
         self,
@@ -171,6 +188,8 @@ class SourceCaf:
         source: _Source[Any],
         demandeur: Demandeur,
         organisme: Organisme,
+        *,
+        periode: tuple[int, int] | None,
     ) -> None:
         if organisme.api_particulier_token is None:
             collecte.marquer_indisponible(
@@ -180,9 +199,11 @@ class SourceCaf:
             )
             return
         acces = AccesApiParticulier(token=organisme.api_particulier_token, recipient=organisme.siret)
-        # No month in the key: last month's entry must stay reachable for stale-if-error; its
-        # lifetime, stored with it, says when it stops being fresh.
-        cle = self._cache.cle(organisme.id, f"api_particulier.{donnee}", *_identite(demandeur))
+        # No month in the key for the current QF: last month's entry must stay reachable for
+        # stale-if-error; its lifetime, stored with it, says when it stops being fresh. A month asked
+        # for (a past reference date) is another question, hence another entry.
+        mois = () if periode is None else (f"{periode[0]:04d}-{periode[1]:02d}",)
+        cle = self._cache.cle(organisme.id, f"api_particulier.{donnee}", *_identite(demandeur), *mois)
         started = time.perf_counter()
         entree = await self._lire(cle, source)
         if entree is not None and entree.fraiche:

@@ -126,7 +126,12 @@ class SourceImpot:
         demandeur: Demandeur,
         organisme: Organisme,
         numero_fiscal: NumeroFiscal | None,
+        *,
+        annee_des_revenus: int | None = None,
     ) -> None:
+        """The applicant's income year asked by the caller, `annee_des_revenus` (the year served on
+        a past reference date), or else the last situation DGFiP serves today (N-1, else N-2)."""
+        annee = annee_des_revenus if annee_des_revenus is not None else demandeur.annee_des_revenus
         if numero_fiscal is None:
             collecte.marquer_indisponible(
                 DONNEE_IMPOT,
@@ -144,12 +149,12 @@ class SourceImpot:
                 "être justifiées sur pièce.",
             )
             return
-        cle = self._cle(organisme, numero_fiscal, demandeur.annee_des_revenus)
+        cle = self._cle(organisme, numero_fiscal, annee)
         started = time.perf_counter()
         entree = await self._lire(cle)
         try:
             reponse, depuis_cache = await self._obtenir(
-                client, numero_fiscal, organisme, demandeur.annee_des_revenus, cle=cle, entree=entree
+                client, numero_fiscal, organisme, annee, cle=cle, entree=entree
             )
         except UpstreamError as e:
             collecte.appels.append(

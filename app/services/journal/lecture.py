@@ -11,6 +11,7 @@ import base64
 import binascii
 import calendar
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import ConsultationRow, DecisionRow
+from app.services.journal.lock import purge_lock
 from app.services.journal.records import AppelFournisseur
 
 
@@ -194,14 +196,35 @@ LOT_PURGE = 5000
 
 
 async def purger(
-    engine: AsyncEngine, avant: datetime, *, simulation: bool = False, lot: int = LOT_PURGE
+    engine: AsyncEngine,
+    avant: datetime,
+    *,
+    simulation: bool = False,
+    lot: int = LOT_PURGE,
+    progression: Callable[[int, int], None] | None = None,
 ) -> RapportPurge:
     """Remove the consultations older than `avant` and their decisions, `lot` at a time, oldest
     first: each batch is its own transaction (consultations with their decisions), so a purge of
     years of backlog neither holds locks for long nor needs its whole size in one transaction, and
-    an interrupted purge leaves no decision without its consultation."""
+    an interrupted purge leaves no decision without its consultation.
+
+    `progression(supprimees, total)` is called after each batch (consultations)."""
     if lot < 1:
         raise ValueError("lot doit valoir au moins 1")
+    if simulation:
+        return await _purger(engine, avant, simulation=True, lot=lot, progression=progression)
+    async with purge_lock(engine):
+        return await _purger(engine, avant, simulation=False, lot=lot, progression=progression)
+
+
+async def _purger(
+    engine: AsyncEngine,
+    avant: datetime,
+    *,
+    simulation: bool,
+    lot: int,
+    progression: Callable[[int, int], None] | None,
+) -> RapportPurge:
     anciennes = ConsultationRow.cree_le < avant
     async with engine.connect() as connection:
         par_type = (
@@ -233,6 +256,8 @@ async def purger(
             .order_by(ConsultationRow.cree_le, ConsultationRow.id)
             .limit(lot)
         )
+        total = sum(int(row[1]) for row in par_type)
+        faites = 0
         while True:
             async with engine.begin() as connection:
                 # Decisions first, explicitly: not relying on ON DELETE CASCADE keeps the counts
@@ -243,6 +268,9 @@ async def purger(
                 supprimees = await connection.execute(
                     delete(ConsultationRow).where(ConsultationRow.id.in_(prochain_lot))
                 )
+            faites += supprimees.rowcount
+            if progression is not None:
+                progression(min(faites, total), total)
             if supprimees.rowcount < lot:
                 break
     # min/max come back as text on SQLite (an aggregate loses the column type): parse them.

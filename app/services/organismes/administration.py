@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.db.tables import CleApiRow, ClientRow, OrganismeRow
 from app.rules.facts import CATALOGUE_FAITS
 from app.rules.loader import ReglementInvalide, charger_reglement
+from app.rules.model import Reglement
+from app.rules.needs import scopes_manquants, scopes_requis
 from app.services.organismes.registre import (
     SCOPES_CLIENT,
     ChiffrementSecrets,
@@ -113,6 +115,37 @@ def _verifier_scopes(scopes: Iterable[str], connus: frozenset[str], quoi: str) -
         )
 
 
+def verifier_habilitation(
+    reglement: Reglement, habilitation: frozenset[str] | None, *, forcer: bool
+) -> list[str]:
+    """Refuse a habilitation short of what the règlement needs (`needs.scopes_requis`, as published
+    by `GET /v1/reglement` and enforced on every decision); with `forcer`, a warning instead."""
+    manquants = scopes_manquants(scopes_requis(reglement), habilitation)
+    if not manquants:
+        return []
+    message = (
+        f"L'habilitation ne couvre pas des données que le règlement « {reglement.id} » utilise : "
+        f"{', '.join(manquants)}. Chaque décision serait refusée (403) ; ajouter ces scopes à "
+        "--habilitation (liste publiée par GET /v1/reglement, champ scopes_necessaires)"
+    )
+    if not forcer:
+        raise AdministrationRefusee(message + ", ou --force pour passer outre.")
+    return [message + "."]
+
+
+def verifier_organisme_du_reglement(reglement: Reglement, fichier: str, *, nom: str, siret: str) -> None:
+    """A règlement whose header names another organisme's SIRET (a copied file) is not this one's.
+
+    The SIRET identifies; a header's name alone is free text (and what applicants read comes from
+    the organisme's record anyway: `explain.mention`, `GET /v1/reglement`)."""
+    auteur = reglement.organisme
+    if auteur.siret is not None and auteur.siret != siret:
+        raise AdministrationRefusee(
+            f"Le règlement « {fichier} » est celui de l'organisme « {auteur.nom} » (SIRET {auteur.siret}), "
+            f"pas de « {nom} » (SIRET {siret}) : mettre son SIRET dans l'en-tête organisme du règlement."
+        )
+
+
 class AdministrationOrganismes:
     def __init__(
         self,
@@ -134,8 +167,12 @@ class AdministrationOrganismes:
         remplacer: bool = False,
         verifier_siret: bool = True,
         clients: ClientsExistants | None = None,
-    ) -> None:
+        forcer: bool = False,
+    ) -> list[str]:
         """Create the organisme (or, with `remplacer`, update it: workers reload it within seconds).
+
+        Refused when its habilitation lacks a scope its règlement needs, unless `forcer`: the
+        refusal is then returned as a warning. Returns the warnings for the operator.
 
         Replacing an organisme that still has active clients needs `clients`: "garder" keeps their
         keys and scopes, "revoquer" revokes them (and their keys) in the same transaction. Neither
@@ -151,7 +188,10 @@ class AdministrationOrganismes:
             _verifier_scopes(nouvel.scopes_habilitation, SCOPES_FOURNISSEURS, "Scopes d'habilitation")
         if (nouvel.impot_client_id is None) != (nouvel.impot_client_secret is None):
             raise AdministrationRefusee("API Impôt particulier : l'identifiant et le secret vont ensemble.")
-        await self._verifier_reglement(nouvel.reglement)
+        reglement = await self._verifier_reglement(nouvel.reglement)
+        if verifier_siret:
+            verifier_organisme_du_reglement(reglement, nouvel.reglement, nom=nouvel.nom, siret=nouvel.siret)
+        avertissements = verifier_habilitation(reglement, nouvel.scopes_habilitation, forcer=forcer)
         now = self._now()
         values = {
             "nom": nouvel.nom.strip(),
@@ -171,6 +211,8 @@ class AdministrationOrganismes:
                 raise AdministrationRefusee(
                     f"L'organisme « {nouvel.id} » existe déjà (--remplacer pour le modifier)."
                 )
+            if verifier_siret:
+                await self._verifier_siret_libre(connection, nouvel)
             if existant is None:
                 await connection.execute(
                     insert(OrganismeRow).values(id=nouvel.id, version=1, cree_le=now, **values)
@@ -182,6 +224,7 @@ class AdministrationOrganismes:
                     .where(OrganismeRow.id == nouvel.id)
                     .values(version=OrganismeRow.version + 1, **values)
                 )
+        return avertissements
 
     @staticmethod
     async def _clients_remplaces(
@@ -279,17 +322,28 @@ class AdministrationOrganismes:
             )
         return len(clients) + int(cles.rowcount)
 
-    async def recharger_organisme(self, organisme_id: str) -> int:
-        """Bump the organisme's version: every worker reloads it (and its règlement file) on next use."""
+    async def recharger_organisme(self, organisme_id: str, *, forcer: bool = False) -> tuple[int, list[str]]:
+        """Bump the organisme's version: every worker reloads it (and its règlement file) on next use.
+
+        The règlement file is checked as at creation (its organisme, the habilitation it needs).
+        Returns the new version and the warnings (habilitation short of the règlement, `forcer`)."""
         async with self._engine.begin() as connection:
             row = (
                 await connection.execute(
-                    select(OrganismeRow.reglement).where(OrganismeRow.id == organisme_id)
+                    select(
+                        OrganismeRow.reglement,
+                        OrganismeRow.nom,
+                        OrganismeRow.siret,
+                        OrganismeRow.scopes_habilitation,
+                    ).where(OrganismeRow.id == organisme_id)
                 )
             ).first()
             if row is None:
                 raise AdministrationRefusee(f"Organisme « {organisme_id} » inconnu.")
-            await self._verifier_reglement(row.reglement)
+            reglement = await self._verifier_reglement(row.reglement)
+            verifier_organisme_du_reglement(reglement, row.reglement, nom=row.nom, siret=row.siret)
+            habilitation = frozenset(row.scopes_habilitation) if row.scopes_habilitation is not None else None
+            avertissements = verifier_habilitation(reglement, habilitation, forcer=forcer)
             await connection.execute(
                 update(OrganismeRow)
                 .where(OrganismeRow.id == organisme_id)
@@ -297,7 +351,7 @@ class AdministrationOrganismes:
             )
             version = await self._version(connection, organisme_id)
         assert version is not None  # noqa: S101 - the row was just updated in this transaction
-        return version
+        return version, avertissements
 
     async def lister(self) -> list[ResumeOrganisme]:
         async with self._engine.connect() as connection:
@@ -479,12 +533,28 @@ class AdministrationOrganismes:
                 .values(client_id=client_id, expire_le=None, revoquee_le=None)
             )
 
-    async def _verifier_reglement(self, reference: str) -> None:
+    async def _verifier_reglement(self, reference: str) -> Reglement:
         chemin = chemin_reglement(reference, self._reglements_dir)
         try:
-            await asyncio.to_thread(charger_reglement, chemin)
+            return await asyncio.to_thread(charger_reglement, chemin)
         except ReglementInvalide as e:
             raise AdministrationRefusee(f"Règlement invalide : {e}") from e
+
+    @staticmethod
+    async def _verifier_siret_libre(connection: AsyncConnection, nouvel: NouvelOrganisme) -> None:
+        """One SIRET, one organisme: API Particulier and DGFiP know a CCAS by its SIRET."""
+        autre = (
+            await connection.execute(
+                select(OrganismeRow.id).where(
+                    OrganismeRow.siret == nouvel.siret, OrganismeRow.id != nouvel.id
+                )
+            )
+        ).first()
+        if autre is not None:
+            raise AdministrationRefusee(
+                f"Le SIRET {nouvel.siret} est déjà celui de l'organisme « {autre.id} » : "
+                "un SIRET, un organisme (modifier celui-ci avec --remplacer)."
+            )
 
     @staticmethod
     async def _version(connection: AsyncConnection, organisme_id: str) -> int | None:

@@ -4,6 +4,7 @@ own Redis on 6379), started and shut down by the test."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from app.services.sante import FRAICHEUR_SONDE_SECONDES
 from tests.conftest import AUTH, gateway_settings, open_gateway, upstream_calls
 
 MARTIN_AXELLE: dict[str, Any] = {
@@ -112,6 +114,7 @@ async def test_redis_killed_mid_run(tmp_path: Path, simulateur: str, redis_jetab
         redis_jetable.arreter()
 
         pendant = await gateway.post("/v1/eligibilite", json={"demandeur": BERNARD_ELODIE}, headers=AUTH)
+        await asyncio.sleep(FRAICHEUR_SONDE_SECONDES)  # past the last probe's answer
         ready = await gateway.get("/readyz")
         simulation = await gateway.post(
             "/v1/simulations",
@@ -133,5 +136,9 @@ async def test_redis_killed_mid_run(tmp_path: Path, simulateur: str, redis_jetab
     assert await upstream_calls(simulateur) == 1  # fail closed: no unmetered call
     assert ready.status_code == 200
     assert ready.json()["statut"] == "degrade"
-    assert ready.json()["verifications"]["limiteur"].startswith("indisponible")
+    # Redis lost is `degrade`, never unreadiness: the journal still records decisions.
+    assert ready.json()["verifications"]["limiteur"] == "degrade"
+    assert ready.json()["verifications"]["cache"] == "degrade"
+    assert ready.json()["dependances"]["limiteur"]["depuis"] is not None
+    assert "aucun appel aux fournisseurs" in ready.json()["dependances"]["limiteur"]["detail"]
     assert simulation.status_code == 200

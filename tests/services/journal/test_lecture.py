@@ -20,6 +20,7 @@ from app.services.journal.lecture import (
     mois_avant,
     purger,
 )
+from app.services.journal.lock import PurgeEnCours, purge_lock
 from tests.services.journal.test_ecriture import (
     ORGANISME_A,
     ORGANISME_B,
@@ -145,3 +146,27 @@ async def test_listing_is_scoped_by_organisme_and_paged_newest_first(vide: Journ
     periode = FiltreJournal(du=MAINTENANT + timedelta(minutes=1), au=MAINTENANT + timedelta(minutes=3))
     page = await vide.lister(ORGANISME_B, periode, limite=10)
     assert [e.dossier_ref for e in page.entrees] == ["D-2", "D-1"]
+
+
+async def test_a_second_purge_is_refused_while_the_first_holds_the_lock(vide: Journal) -> None:
+    consultation = _consultation(cree_le=mois_avant(MAINTENANT, 40))
+    await vide.enregistrer(consultation, _decision(consultation))
+    async with purge_lock(vide.engine):
+        with pytest.raises(PurgeEnCours):
+            await purger(vide.engine, mois_avant(MAINTENANT, 36))
+        # A dry run only counts: it does not need the lock.
+        assert (await purger(vide.engine, mois_avant(MAINTENANT, 36), simulation=True)).consultations == 1
+    assert len(await _ids(vide, ConsultationRow)) == 1
+    rapport = await purger(vide.engine, mois_avant(MAINTENANT, 36))  # released
+    assert rapport.consultations == 1
+
+
+async def test_purge_reports_its_progress_batch_by_batch(vide: Journal) -> None:
+    for jours in range(5):
+        consultation = _consultation(cree_le=mois_avant(MAINTENANT, 40) - timedelta(days=jours))
+        await vide.enregistrer(consultation, _decision(consultation))
+    etapes: list[tuple[int, int]] = []
+    await purger(
+        vide.engine, mois_avant(MAINTENANT, 36), lot=2, progression=lambda f, t: etapes.append((f, t))
+    )
+    assert etapes == [(2, 5), (4, 5), (5, 5)]

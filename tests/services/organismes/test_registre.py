@@ -15,10 +15,12 @@ from pydantic import SecretStr
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import PROJECT_ROOT
+from app.config import DEMO_ORGANISME_SIRET, PROJECT_ROOT
 from app.db.engine import create_engine_from_url
 from app.db.tables import CleApiRow, ClientRow, OrganismeRow
 from app.errors import ConfigurationError, JournalUnavailable
+from app.rules.loader import charger_reglement
+from app.rules.needs import scopes_requis
 from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets, hash_api_key
 from app.services.organismes.administration import (
     PREFIXE_CLE,
@@ -29,6 +31,8 @@ from app.services.organismes.administration import (
 from tests.organismes import SIRET_A, SIRET_B
 
 SECRET = SecretStr("x" * 40)
+#: What `GET /v1/reglement` publishes for the demo règlement.
+HABILITATION_DEMO = scopes_requis(charger_reglement(PROJECT_ROOT / "reglements" / "demo.yaml"))
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 
@@ -59,7 +63,9 @@ async def engine(base_migree: str) -> AsyncIterator[AsyncEngine]:
 def reglements(tmp_path: Path) -> Path:
     dossier = tmp_path / "reglements"
     dossier.mkdir()
-    shutil.copy(PROJECT_ROOT / "reglements" / "demo.yaml", dossier / "demo.yaml")
+    # The demo règlement, as ccas-a's own (its header names the organisme by SIRET).
+    demo = (PROJECT_ROOT / "reglements" / "demo.yaml").read_text(encoding="utf-8")
+    (dossier / "demo.yaml").write_text(demo.replace(DEMO_ORGANISME_SIRET, SIRET_A), encoding="utf-8")
     shutil.copy(PROJECT_ROOT / "reglements" / "exemples" / "petite-commune.yaml", dossier / "petite.yaml")
     return dossier
 
@@ -91,7 +97,7 @@ def organisme(id: str = "ccas-a", **changes: object) -> NouvelOrganisme:
         "api_particulier_token": SecretStr("jeton-secret-de-a"),
         "impot_client_id": "client-dgfip-a",
         "impot_client_secret": SecretStr("secret-dgfip-de-a"),
-        "scopes_habilitation": frozenset({"cnaf_quotient_familial"}),
+        "scopes_habilitation": HABILITATION_DEMO,
     }
     values.update(changes)
     return NouvelOrganisme(**values)  # type: ignore[arg-type]
@@ -160,7 +166,7 @@ async def test_secrets_are_encrypted_and_keys_stored_as_digests(
     assert appelant.organisme.api_particulier_token.get_secret_value() == "jeton-secret-de-a"
     assert appelant.organisme.impot_client_secret is not None
     assert appelant.organisme.impot_client_secret.get_secret_value() == "secret-dgfip-de-a"
-    assert appelant.organisme.scopes_habilitation == frozenset({"cnaf_quotient_familial"})
+    assert appelant.organisme.scopes_habilitation == HABILITATION_DEMO
     assert appelant.organisme.reglement.id == "ccas-demoville"
 
 
@@ -238,7 +244,9 @@ async def test_changed_organisme_is_reloaded_and_a_broken_reload_keeps_the_previ
     assert before.organisme.reglement.id == "ccas-demoville"
 
     await admin.creer_organisme(
-        organisme(reglement="petite.yaml", siret=SIRET_B), remplacer=True, clients="garder"
+        organisme(reglement="petite.yaml", siret=SIRET_B, scopes_habilitation=None),
+        remplacer=True,
+        clients="garder",
     )
     after = await directory.authentifier(key)
     assert after is not None
