@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -39,18 +38,23 @@ from app.services.organismes.administration import (
     AdministrationRefusee,
     NouvelOrganisme,
 )
-from app.serving import serve_workers
+from app.serving import http_limits, serve_workers
 
 
 def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port
-    if args.workers > 1:
-        # Several processes need an import string: each worker builds its own app.
-        serve_workers("app.main:create_app", factory=True, host=host, port=port, workers=args.workers)
-    else:
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=False, proxy_headers=True)
+    # Several processes need an import string: each worker builds its own app.
+    app = "app.main:create_app" if args.workers > 1 else create_app(settings)
+    serve_workers(
+        app,
+        factory=args.workers > 1,
+        host=host,
+        port=port,
+        workers=args.workers,
+        limits=http_limits(settings),
+    )
     return 0
 
 
@@ -100,7 +104,7 @@ def _liste(raw: str | None) -> list[str]:
     return [item.strip() for item in (raw or "").split(",") if item.strip()]
 
 
-_DUREE = re.compile(r"^(\d+)([smhd]?)$")
+_DUREE = re.compile(r"^(\d+)([smhd]?)\Z")
 
 
 def duree(raw: str) -> timedelta:

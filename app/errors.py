@@ -6,6 +6,7 @@
     │   ├── AuthenticationRequired      401  authentification-requise
     │   ├── PermissionDenied            403  acces-refuse
     │   ├── NotFound                    404  ressource-introuvable
+    │   ├── PayloadTooLarge             413  corps-trop-volumineux (app/serving.py, before authentication)
     │   └── TooManyRequests             429  trop-de-requetes    (Retry-After)
     ├── UpstreamError                   502  fournisseur-en-erreur
     │   ├── UpstreamPersonNotFound      404  personne-introuvable   (a_verifier in an eligibility)
@@ -116,6 +117,12 @@ class NotFound(ClientError):
     status = 404
     code = "ressource-introuvable"
     title = "Ressource introuvable"
+
+
+class PayloadTooLarge(ClientError):
+    status = 413
+    code = "corps-trop-volumineux"
+    title = "Requête trop volumineuse"
 
 
 class TooManyRequests(ClientError):
@@ -308,8 +315,9 @@ def field_errors_from_validation(errors: Sequence[Mapping[str, Any]]) -> list[Fi
         location = [
             str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")
         ]
-        champ = ".".join(location) or "corps"
         kind = str(error.get("type", ""))
+        # A JSON syntax error's location is a character offset, not a field.
+        champ = "corps" if kind == "json_invalid" else ".".join(location) or "corps"
         if kind in ("value_error", "assertion_error"):
             message = str(error.get("msg", "")).removeprefix("Value error, ")
             message = message.removeprefix("Assertion failed, ")
@@ -344,6 +352,12 @@ def register_problem_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         exc = cast(StarletteHTTPException, exc)
         known = {
+            400: (
+                "requete-illisible",
+                "Requête illisible",
+                "Le corps de la requête est illisible : JSON mal formé ou trop imbriqué, ou texte "
+                "qui n'est pas en UTF-8.",
+            ),
             404: ("ressource-introuvable", "Ressource introuvable", "Cette adresse n'existe pas."),
             405: (
                 "methode-non-autorisee",

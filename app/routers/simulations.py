@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from app.dependencies import SimulationsAppelant
 from app.errors import FieldError, InvalidInput
+from app.rules.budget import BUDGET_TRAVAIL, travail
 from app.rules.engine import DispositifInconnu, ParametreSansValeur, evaluer
 from app.rules.loader import ReglementInvalide, lire_reglement
 from app.rules.simulation import FaitsInvalides, lire_faits_simules
@@ -39,6 +40,16 @@ async def post_simulation(demande: DemandeSimulation, appelant: SimulationsAppel
     except FaitsInvalides as e:
         erreurs = [FieldError(f"faits.{champ}", message) for champ, message in e.erreurs]
         raise InvalidInput.for_fields(erreurs) from None
+    if (cout := travail(reglement, faits)) > BUDGET_TRAVAIL:
+        raise InvalidInput.for_fields(
+            [
+                FieldError(
+                    "reglement" if demande.reglement is not None else "faits",
+                    f"la simulation dépasse le budget de calcul ({cout} étapes condition × personne "
+                    f"pour {BUDGET_TRAVAIL} admises) : moins de conditions ou moins de personnes",
+                )
+            ]
+        )
     date_reference = demande.date_reference or datetime.now(UTC).astimezone(FUSEAU_CCAS).date()
     try:
         evaluation = evaluer(reglement, faits, date_reference, demande.dispositifs)
