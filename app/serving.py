@@ -360,6 +360,7 @@ async def _reject(send: Send, status: int, body: dict[str, Any]) -> None:
                 (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
                 (b"content-length", str(len(contenu)).encode()),
                 (b"connection", b"close"),
+                (b"cache-control", b"no-store"),
             ],
         }
     )

@@ -191,7 +191,7 @@ class SituationIR(BaseModel):
         return tuple(result)
 
 
-_CODE_POSTAL = re.compile(r"^(\d{5})\s*(.*)$")
+_CODE_POSTAL = re.compile(r"^(\d{5})\s*(.*)\Z")
 
 
 def separer_code_postal(code_postal_et_ville: str | None) -> tuple[str | None, str | None]:
