@@ -5,12 +5,13 @@ naming the limit); the work of one simulation is budgeted before it starts."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 
 from app.rules.budget import BUDGET_TRAVAIL
-from app.rules.loader import ReglementInvalide, lire_reglement
+from app.rules.loader import ReglementInvalide, charger_reglement, lire_reglement
 from app.rules.yaml_nodes import NOEUDS_MAX, PROFONDEUR_MAX, TAILLE_MAX
 from bench.bench_robustesse import bombe_yaml, reglement_lourd
 from tests.robustesse.conftest import AUTH
@@ -44,7 +45,9 @@ async def test_the_alias_bomb_is_refused_at_once_naming_aliases(passerelle: http
 def test_a_single_anchor_is_refused_too() -> None:
     texte = (
         ENTETE
-        + "dispositifs:\n- &d {id: d, libelle: D, conditions: [{fait: quotient_familial_caf, operateur: '<=', valeur: 1}]}\n"
+        + "dispositifs:\n"
+        + "- &d {id: d, libelle: D,"
+        + " conditions: [{fait: quotient_familial_caf, operateur: '<=', valeur: 1}]}\n"
     )
     with pytest.raises(ReglementInvalide, match="ancres et alias") as refus:
         lire_reglement(texte, "r.yaml")
@@ -86,11 +89,7 @@ def test_a_deep_flow_sequence_is_refused_without_recursion() -> None:
 
 
 def test_the_shipped_reglements_are_far_within_the_caps() -> None:
-    from pathlib import Path
-
-    from app.rules.loader import charger_reglement
-
-    for chemin in Path("reglements").rglob("*.yaml"):
+    for chemin in (Path(__file__).resolve().parents[2] / "reglements").rglob("*.yaml"):
         if not chemin.name.endswith(".cas.yaml"):
             charger_reglement(chemin)  # raises if a cap bit
 
