@@ -6,6 +6,7 @@
     │   ├── AuthenticationRequired      401  authentification-requise
     │   ├── PermissionDenied            403  acces-refuse
     │   ├── NotFound                    404  ressource-introuvable
+    │   ├── RequestTooSlow              408  requete-trop-lente   (app/serving.py: body or head too slow)
     │   ├── PayloadTooLarge             413  corps-trop-volumineux (app/serving.py, before authentication)
     │   └── TooManyRequests             429  trop-de-requetes    (Retry-After)
     ├── UpstreamError                   502  fournisseur-en-erreur
@@ -117,6 +118,12 @@ class NotFound(ClientError):
     status = 404
     code = "ressource-introuvable"
     title = "Ressource introuvable"
+
+
+class RequestTooSlow(ClientError):
+    status = 408
+    code = "requete-trop-lente"
+    title = "Requête trop lente"
 
 
 class PayloadTooLarge(ClientError):

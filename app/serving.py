@@ -29,7 +29,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from app.config import Settings
-from app.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX, PayloadTooLarge
+from app.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX, PayloadTooLarge, RequestTooSlow
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +76,8 @@ _REQUETE_HTTP_INVALIDE = _problem(
 _ENTETES_TROP_LENTES = _problem(
     408,
     b"Request Timeout",
-    "requete-trop-lente",
-    "Requête trop lente",
+    RequestTooSlow.code,
+    RequestTooSlow.title,
     "Les en-têtes de la requête ne sont pas arrivés à temps.",
 )
 
@@ -342,11 +342,11 @@ def _trop_volumineux(limit: int) -> dict[str, Any]:
 
 def _trop_lent() -> dict[str, Any]:
     return {
-        "type": PROBLEM_TYPE_PREFIX + "requete-trop-lente",
-        "title": "Requête trop lente",
+        "type": PROBLEM_TYPE_PREFIX + RequestTooSlow.code,
+        "title": RequestTooSlow.title,
         "status": 408,
         "detail": "Le corps de la requête n'arrive pas : envoyez-le sans interruption.",
-        "code": "requete-trop-lente",
+        "code": RequestTooSlow.code,
     }
 
 
