@@ -14,7 +14,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +95,45 @@ def mesurer(nom: str, pid: int, envoyer: Any) -> dict[str, Any]:
     return resultat
 
 
+def rafale_de_corps(url: str, pid: int, nombre: int = 8, taille_mo: int = 100) -> dict[str, Any]:
+    """`nombre` bodies of `taille_mo` MB at once, without a key: the worker's peak and kept RSS."""
+    corps = b"x" * (taille_mo * 1024 * 1024)
+    avant = rss_mo(pid)
+    pic = avant
+    fini = threading.Event()
+
+    def echantillonner() -> None:
+        nonlocal pic
+        while not fini.is_set():
+            pic = max(pic, rss_mo(pid))
+            time.sleep(0.02)
+
+    def envoyer() -> int | str:
+        try:
+            return httpx.post(url + "/v1/eligibilite", content=corps, timeout=120).status_code
+        except httpx.HTTPError as e:
+            return type(e).__name__
+
+    sonde = threading.Thread(target=echantillonner)
+    sonde.start()
+    debut = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=nombre) as pool:
+        statuts = list(pool.map(lambda _: envoyer(), range(nombre)))
+    duree = time.perf_counter() - debut
+    time.sleep(0.5)
+    fini.set()
+    sonde.join()
+    resultat = {
+        "attaque": f"{nombre} x POST /v1/eligibilite {taille_mo} Mo sans cle, en meme temps",
+        "statut": sorted(set(map(str, statuts))),
+        "duree_s": round(duree, 3),
+        "rss_pic_plus_mo": round(pic - avant, 1),
+        "rss_garde_plus_mo": round(rss_mo(pid) - avant, 1),
+    }
+    print(json.dumps(resultat, ensure_ascii=False), flush=True)
+    return resultat
+
+
 def lent(port: int, secondes: float) -> int | str:
     """Slowloris: a request line, then one header byte per second; how long until the server hangs up."""
     with socket.create_connection(("127.0.0.1", port)) as s:
@@ -164,6 +205,7 @@ def main() -> list[dict[str, Any]]:
                     lambda c=corps: client.post("/v1/eligibilite", content=c).status_code,
                 )
             )
+        resultats.append(rafale_de_corps(url, pid))
         resultats.append(mesurer("corps UTF-8 invalide", pid, lambda: simulation(b'{"faits": {"\xff": 1}}')))
         resultats.append(
             mesurer("JSON imbrique 1000 niveaux", pid, lambda: simulation(b"[" * 1000 + b"]" * 1000))
