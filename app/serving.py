@@ -293,7 +293,9 @@ class BodyLimitMiddleware:
             if state["answered"]:
                 return {"type": "http.disconnect"}
             try:
-                message = await asyncio.wait_for(receive(), self.idle_timeout_seconds)
+                # A timeout scope, not `wait_for`: no task created per chunk.
+                async with asyncio.timeout(self.idle_timeout_seconds):
+                    message = await receive()
             except TimeoutError:
                 await answer(408, _trop_lent())
                 return {"type": "http.disconnect"}
