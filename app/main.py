@@ -59,14 +59,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     register_problem_handlers(app)
     app.add_middleware(NoStoreMiddleware)
-    app.add_middleware(RequestContextMiddleware)
-    # Added last, so outermost: a body is bounded before anything else reads it.
+    # A body is bounded before anything reads it (authentication, JSON); only the request id and
+    # its log line come first, so that a refused body is traced like any answer.
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=resolved.request_body_max_bytes,
         max_bytes_by_path={"/v1/simulations": resolved.simulations_body_max_bytes},
         idle_timeout_seconds=resolved.http_body_idle_timeout_seconds,
     )
+    app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(eligibilite.router)
     app.include_router(decisions.router)

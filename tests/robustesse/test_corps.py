@@ -107,3 +107,11 @@ async def test_malformed_json_names_the_body_not_a_character_offset(passerelle: 
     )
     assert response.status_code == 422
     assert response.json()["erreurs"][0]["champ"] == "corps"
+
+
+async def test_a_refused_body_is_traced_like_any_answer(passerelle: httpx.AsyncClient) -> None:
+    response = await passerelle.post(
+        "/v1/eligibilite", content=b"x" * 70_000, headers={"X-Request-ID": "trace-413"}
+    )
+    assert response.status_code == 413
+    assert response.headers["x-request-id"] == "trace-413"
