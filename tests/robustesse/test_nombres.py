@@ -10,10 +10,13 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from app.rules.explain import nombre
 from app.rules.loader import ReglementInvalide, lire_reglement
 from app.rules.nombres import DECIMALES_MAX, NOMBRE_MAX, NombreHorsBornes, borner, lire_nombre
+from app.services.amont.api_particulier.models import ValeurQuotientFamilial
+from app.services.amont.impot_particulier.models import SituationIR
 from tests.robustesse.conftest import AUTH
 
 HOSTILES = [
@@ -137,3 +140,18 @@ def test_a_huge_number_in_a_libelle_does_not_blow_up_the_fingerprint() -> None:
         "  conditions: [{fait: quotient_familial_caf, operateur: '<=', valeur: 1}]\n"
     )
     assert lire_reglement(texte, "r.yaml").empreinte.startswith("sha256:")
+
+
+@pytest.mark.parametrize("valeur", ["1e999999", "-1e999999", 1e400, "NaN", "1e12"])
+def test_an_upstream_amount_outside_the_bounds_is_an_unreadable_answer(valeur: object) -> None:
+    # A provider's answer goes through the same bounds: refused as unreadable (an upstream
+    # error, the aid `a_verifier`), never a number that stalls the engine.
+    with pytest.raises(ValidationError):
+        SituationIR.model_validate({"rfr": valeur})
+    with pytest.raises(ValidationError):
+        ValeurQuotientFamilial.model_validate(
+            {"fournisseur": "CNAF", "valeur": valeur, "annee": 2026, "mois": 1}
+        )
+    assert SituationIR.model_validate({"rfr": "999999999999.99"}).revenu_fiscal_de_reference == Decimal(
+        "999999999999.99"
+    )
