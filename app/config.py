@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     http_max_headers: int = Field(default=100, ge=10, le=1000)
     http_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
     http_keep_alive_seconds: float = Field(default=5.0, ge=1, le=300)
+    #: Wall-clock budget of one simulation (in a worker thread), beyond its work budget: 503.
+    simulation_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     #: `/docs`, `/redoc` and `/openapi.json`: unset means served in sandbox, not in production.
     docs_enabled: bool | None = None
     #: Bearer token `/metrics` requires; in production without it, `/metrics` is not served on

@@ -19,6 +19,7 @@
     │   │                                    no unmetered call is made)
     │   └── UpstreamTimeout             504  fournisseur-hors-delai
     ├── JournalUnavailable              503  journal-indisponible  (no decision without its trace)
+    ├── ComputationTimeout              503  calcul-trop-long      (a simulation over its time budget)
     └── ConfigurationError              500  configuration-invalide
 
 Every class carries a stable `code` (the last segment of the problem `type`) and a French
@@ -246,6 +247,12 @@ class JournalUnavailable(GatewayError):
     status = 503
     code = "journal-indisponible"
     title = "Journal indisponible"
+
+
+class ComputationTimeout(GatewayError):
+    status = 503
+    code = "calcul-trop-long"
+    title = "Calcul trop long"
 
 
 class ConfigurationError(GatewayError):

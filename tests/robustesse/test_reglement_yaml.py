@@ -4,6 +4,7 @@ naming the limit); the work of one simulation is budgeted before it starts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from app.rules.budget import BUDGET_TRAVAIL
 from app.rules.loader import ReglementInvalide, charger_reglement, lire_reglement
 from app.rules.yaml_nodes import NOEUDS_MAX, PROFONDEUR_MAX, TAILLE_MAX
 from bench.bench_robustesse import bombe_yaml, reglement_lourd
+from tests.conftest import gateway_settings, open_gateway
 from tests.robustesse.conftest import AUTH
 
 ENTETE = "reglement: {id: r, version: '1', libelle: R, organisme: {nom: X}}\n"
@@ -118,3 +120,21 @@ async def test_a_proposed_reglement_over_the_body_limit_is_a_413(passerelle: htt
         headers={**AUTH, "Content-Type": "application/json"},
     )
     assert response.status_code == 413
+
+
+async def test_a_simulation_over_its_time_budget_is_a_503(tmp_path: Path) -> None:
+    settings = gateway_settings(tmp_path, simulation_timeout_seconds=0.01)
+    async with open_gateway(settings) as client:
+        response = await _simuler(client, reglement_lourd(1100), {"enfants": ["2016-05"] * 50})
+    assert response.status_code == 503
+    assert response.json()["code"] == "calcul-trop-long"
+
+
+async def test_a_heavy_simulation_does_not_hold_other_callers(passerelle: httpx.AsyncClient) -> None:
+    # The evaluation runs in a worker thread: the event loop serves others meanwhile.
+    lourde = asyncio.create_task(_simuler(passerelle, reglement_lourd(1100), {"enfants": ["2016-05"] * 50}))
+    await asyncio.sleep(0.05)
+    sante = await passerelle.get("/healthz")
+    assert sante.status_code == 200
+    assert not lourde.done()
+    assert (await lourde).status_code == 200
