@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sandbox test lint format typecheck check-reglements migrate bench lock compose-check clean
+.PHONY: help install run sandbox test robustesse lint format typecheck check-reglements migrate bench lock compose-check clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ sandbox: $(STAMP) ## Run the API Particulier simulator alone on 127.0.0.1:9100
 
 test: $(STAMP) ## Run the whole test suite (needs Redis and PostgreSQL on localhost)
 	$(BIN)/python -m pytest
+
+robustesse: $(STAMP) ## Run the reliability suite: hostile and clumsy callers (tests/robustesse, Redis and PostgreSQL)
+	$(BIN)/python -m pytest tests/robustesse
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check .

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TextIO
 
 import structlog
-import uvicorn
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -56,7 +55,7 @@ from app.services.organismes.administration import (
     AdministrationRefusee,
     NouvelOrganisme,
 )
-from app.serving import serve_workers
+from app.serving import http_limits, serve_workers
 
 logger = structlog.get_logger(__name__)
 
@@ -79,11 +78,16 @@ def _serve(args: argparse.Namespace) -> int:
         metriques="agrégées entre workers" if metriques else "par processus",
         **resume_de_demarrage(settings),
     )
-    if args.workers > 1:
-        # Several processes need an import string: each worker builds its own app.
-        serve_workers("app.main:create_app", factory=True, host=host, port=port, workers=args.workers)
-    else:
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=False, proxy_headers=True)
+    # Several processes need an import string: each worker builds its own app.
+    app = "app.main:create_app" if args.workers > 1 else create_app(settings)
+    serve_workers(
+        app,
+        factory=args.workers > 1,
+        host=host,
+        port=port,
+        workers=args.workers,
+        limits=http_limits(settings),
+    )
     return 0
 
 
@@ -178,7 +182,7 @@ def _liste(raw: str | None) -> list[str]:
     return [item.strip() for item in (raw or "").split(",") if item.strip()]
 
 
-_DUREE = re.compile(r"^(\d+)([smhd]?)$")
+_DUREE = re.compile(r"^(\d+)([smhd]?)\Z")
 
 
 def duree(raw: str) -> timedelta:

@@ -142,6 +142,26 @@ class Settings(BaseSettings):
     #: network) unless this is set, for a local test against a simulator on loopback.
     allow_insecure_upstream_http: bool = False
     # --- end of issue 13b block -----------------------------------------------------------------
+    # --- What one caller can cost (issue 13; README, « Robustesse ») ---------------------------
+    #: Largest request body, read while it streams, before authentication (413 beyond).
+    request_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
+    #: `POST /v1/simulations` may carry a proposed règlement.
+    simulations_body_max_bytes: int = Field(default=512 * 1024, ge=1024)
+    #: A body whose next chunk does not arrive within this is answered 408.
+    http_body_idle_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    #: A request's head (request line and headers) must arrive within this, from the connection
+    #: or the previous answer: slow clients (slowloris) are disconnected.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    http_max_headers: int = Field(default=100, ge=10, le=1000)
+    http_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    http_keep_alive_seconds: float = Field(default=5.0, ge=1, le=300)
+    #: Wall-clock budget of one simulation (in a worker thread), beyond its work budget: 503.
+    simulation_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    #: `/docs`, `/redoc` and `/openapi.json`: unset means served in sandbox, not in production.
+    docs_enabled: bool | None = None
+    #: Bearer token `/metrics` requires; in production without it, `/metrics` is not served on
+    #: the public port (set METRICS_TOKEN, or scrape a sandbox/internal instance).
+    metrics_token: SecretStr | None = None
 
     # --- Behaviour ------------------------------------------------------------------------------
     #: Time budget of one gateway request, upstream retries included.
@@ -166,6 +186,10 @@ class Settings(BaseSettings):
     @property
     def uses_builtin_api_impot_particulier(self) -> bool:
         return self.is_sandbox and not self.api_impot_particulier_url
+
+    @property
+    def serves_docs(self) -> bool:
+        return self.is_sandbox if self.docs_enabled is None else self.docs_enabled
 
     @model_validator(mode="after")
     def _verifier(self) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from typing import Annotated
 
@@ -9,14 +10,14 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.container import Services
-from app.errors import AuthenticationRequired, FieldError, InvalidInput, PermissionDenied
+from app.errors import AuthenticationRequired, FieldError, InvalidInput, NotFound, PermissionDenied
 from app.services.organismes import Appelant
 
 _bearer = HTTPBearer(
     auto_error=False,
     description="Clé d'API du logiciel métier (en bac à sable : `demo-ccas-cle-publique`).",
 )
-_AGENT_ID = re.compile(r"^[A-Za-z0-9._:@\-]{1,64}$")
+_AGENT_ID = re.compile(r"^[A-Za-z0-9._:@\-]{1,64}\Z")
 
 
 async def get_services(request: Request) -> Services:
@@ -72,7 +73,32 @@ async def get_agent_id(
     return x_agent_id
 
 
+def agent_id_valide(valeur: str) -> bool:
+    """The form an agent id takes, in `X-Agent-Id` as in a journal filter."""
+    return bool(_AGENT_ID.match(valeur))
+
+
+async def metriques_autorisees(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """`/metrics` answers with METRICS_TOKEN as bearer when one is set; without one, only in
+    sandbox: in production its series (per organisme, per provider) stay off the public port."""
+    jeton = request.state.services.settings.metrics_token
+    if jeton is None:
+        if request.state.services.settings.is_sandbox:
+            return
+        raise NotFound("Cette adresse n'existe pas.")
+    attendu = jeton.get_secret_value().encode()
+    recu = (credentials.credentials if credentials is not None else "").encode()
+    if not hmac.compare_digest(recu, attendu):
+        raise AuthenticationRequired(
+            "Les métriques demandent le jeton METRICS_TOKEN en « Authorization: Bearer »."
+        )
+
+
 AgentIdDep = Annotated[str | None, Depends(get_agent_id)]
+MetriquesAutorisees = Annotated[None, Depends(metriques_autorisees)]
 EligibiliteAppelant = Annotated[Appelant, scope_requis("eligibilite")]
 DonneesAppelant = Annotated[Appelant, scope_requis("donnees")]
 SimulationsAppelant = Annotated[Appelant, scope_requis("simulations")]

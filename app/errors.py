@@ -6,6 +6,8 @@
     │   ├── AuthenticationRequired      401  authentification-requise
     │   ├── PermissionDenied            403  acces-refuse
     │   ├── NotFound                    404  ressource-introuvable
+    │   ├── RequestTooSlow              408  requete-trop-lente   (app/serving.py: body or head too slow)
+    │   ├── PayloadTooLarge             413  corps-trop-volumineux (app/serving.py, before authentication)
     │   └── TooManyRequests             429  trop-de-requetes    (Retry-After)
     ├── UpstreamError                   502  fournisseur-en-erreur
     │   ├── UpstreamPersonNotFound      404  personne-introuvable   (a_verifier in an eligibility)
@@ -17,6 +19,7 @@
     │   │                                    no unmetered call is made)
     │   └── UpstreamTimeout             504  fournisseur-hors-delai
     ├── JournalUnavailable              503  journal-indisponible  (no decision without its trace)
+    ├── ComputationTimeout              503  calcul-trop-long      (a simulation over its time budget)
     └── ConfigurationError              500  configuration-invalide
 
 Every class carries a stable `code` (the last segment of the problem `type`) and a French
@@ -116,6 +119,18 @@ class NotFound(ClientError):
     status = 404
     code = "ressource-introuvable"
     title = "Ressource introuvable"
+
+
+class RequestTooSlow(ClientError):
+    status = 408
+    code = "requete-trop-lente"
+    title = "Requête trop lente"
+
+
+class PayloadTooLarge(ClientError):
+    status = 413
+    code = "corps-trop-volumineux"
+    title = "Requête trop volumineuse"
 
 
 class TooManyRequests(ClientError):
@@ -242,6 +257,12 @@ class JournalUnavailable(GatewayError):
     title = "Journal indisponible"
 
 
+class ComputationTimeout(GatewayError):
+    status = 503
+    code = "calcul-trop-long"
+    title = "Calcul trop long"
+
+
 class ConfigurationError(GatewayError):
     status = 500
     code = "configuration-invalide"
@@ -316,8 +337,9 @@ def field_errors_from_validation(errors: Sequence[Mapping[str, Any]]) -> list[Fi
         location = [
             str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")
         ]
-        champ = ".".join(location) or "corps"
         kind = str(error.get("type", ""))
+        # A JSON syntax error's location is a character offset, not a field.
+        champ = "corps" if kind == "json_invalid" else ".".join(location) or "corps"
         if kind in ("value_error", "assertion_error"):
             message = str(error.get("msg", "")).removeprefix("Value error, ")
             message = message.removeprefix("Assertion failed, ")
@@ -352,6 +374,12 @@ def register_problem_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         exc = cast(StarletteHTTPException, exc)
         known = {
+            400: (
+                "requete-illisible",
+                "Requête illisible",
+                "Le corps de la requête est illisible : JSON mal formé ou trop imbriqué, ou texte "
+                "qui n'est pas en UTF-8.",
+            ),
             404: ("ressource-introuvable", "Ressource introuvable", "Cette adresse n'existe pas."),
             405: (
                 "methode-non-autorisee",

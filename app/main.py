@@ -17,6 +17,7 @@ from app.container import Services, open_services
 from app.errors import register_problem_handlers
 from app.logging import RequestContextMiddleware, configure_logging
 from app.routers import decisions, donnees, eligibilite, health, journal, reglement, simulations
+from app.serving import BodyLimitMiddleware, NoStoreMiddleware
 
 DESCRIPTION = """
 Passerelle d'éligibilité des CCAS : à partir de l'identité d'un demandeur, elle obtient les
@@ -51,8 +52,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Éligibilité aux aides des CCAS sur données certifiées de l'État",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Production: not on the public port unless DOCS_ENABLED=true (README, « Robustesse »).
+        docs_url="/docs" if resolved.serves_docs else None,
+        redoc_url="/redoc" if resolved.serves_docs else None,
+        openapi_url="/openapi.json" if resolved.serves_docs else None,
     )
     register_problem_handlers(app)
+    app.add_middleware(NoStoreMiddleware)
+    # A body is bounded before anything reads it (authentication, JSON); only the request id and
+    # its log line come first, so that a refused body is traced like any answer.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=resolved.request_body_max_bytes,
+        max_bytes_by_path={"/v1/simulations": resolved.simulations_body_max_bytes},
+        idle_timeout_seconds=resolved.http_body_idle_timeout_seconds,
+    )
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(eligibilite.router)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from app.dependencies import ServicesDep
+from app.dependencies import MetriquesAutorisees, ServicesDep
 from app.metrics import exposition
 
 router = APIRouter(tags=["exploitation"])
@@ -43,5 +43,5 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Métriques Prometheus", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(_acces: MetriquesAutorisees) -> Response:
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -12,13 +12,21 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response, StreamingResponse
 
-from app.dependencies import JournalAppelant, ServicesDep
+from app.dependencies import JournalAppelant, ServicesDep, agent_id_valide
 from app.errors import FieldError, InvalidInput
 from app.schemas import journal as schemas
+from app.schemas.eligibilite import reference_de_dossier_valide
 from app.schemas.problem import PROBLEM_RESPONSES
 from app.services.eligibilite import FUSEAU_CCAS
 from app.services.journal import Journal
-from app.services.journal.lecture import CurseurInvalide, EntreeJournal, FiltreJournal, PageJournal
+from app.services.journal.lecture import (
+    ANNEE_MAX,
+    ANNEE_MIN,
+    CurseurInvalide,
+    EntreeJournal,
+    FiltreJournal,
+    PageJournal,
+)
 
 router = APIRouter(prefix="/v1", tags=["journal"])
 
@@ -72,6 +80,18 @@ async def get_journal(
     """Consultations et décisions de l'organisme appelant, les plus récentes d'abord : qui (client,
     agent), quand, pour quel dossier, quels appels aux fournisseurs (avec leurs identifiants de
     requête), quel règlement et quels résultats. Le demandeur n'y figure que par un pseudonyme."""
+    erreurs = [
+        FieldError(nom, f"la date doit être comprise entre {ANNEE_MIN} et {ANNEE_MAX}")
+        for nom, jour in (("du", du), ("au", au))
+        if jour is not None and not ANNEE_MIN <= jour.year <= ANNEE_MAX
+    ]
+    if dossier_ref is not None and not reference_de_dossier_valide(dossier_ref):
+        erreurs.append(FieldError("dossier_ref", "1 à 64 caractères parmi lettres, chiffres et . _ : / -"))
+    if agent_id is not None and not agent_id_valide(agent_id):
+        erreurs.append(FieldError("agent_id", "1 à 64 caractères parmi lettres, chiffres et . _ : @ -"))
+    if erreurs:
+        # A filter nothing can match (NUL bytes, year 1) is refused here, not by the database.
+        raise InvalidInput.for_fields(erreurs)
     if du is not None and au is not None and du > au:
         raise InvalidInput.for_fields([FieldError("du", "la période commence après sa fin (au)")])
     filtre = FiltreJournal(

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?\Z")
 
 
 class InvalidPartialDate(ValueError):

@@ -22,6 +22,8 @@ _MOIS = (
     "juillet", "août", "septembre", "octobre", "novembre", "décembre",
 )  # fmt: skip
 _CENT = Decimal("0.01")
+#: Beyond this many digits either side of the point, a number is shown in scientific notation.
+_CHIFFRES_AFFICHES = 30
 
 #: Verb of each operator (affirmative, negative) and the preposition that follows it.
 VERBES: dict[str, tuple[str, str, str]] = {
@@ -58,6 +60,10 @@ def vers_decimal(valeur: int | Decimal | Fraction) -> Decimal:
 def nombre(valeur: int | Decimal | Fraction, unite: str | None = None) -> str:
     """`2 550 €`, `1,20 €`, `2,5`, `6 ans` (cached: the same amounts recur from one request to the next)."""
     d = vers_decimal(valeur)
+    if not d.is_finite() or (d != 0 and abs(d.adjusted()) > _CHIFFRES_AFFICHES):
+        # Total on any Decimal: the engine's bounds (app/rules/nombres.py) keep such values out,
+        # but `int(Decimal("1e999999"))` would build a million-digit integer to print it.
+        return f"{d} {unite}" if unite else str(d)
     if d == d.to_integral_value():
         texte = f"{int(d):,}".replace(",", " ")
     else:

@@ -35,7 +35,7 @@ from app.rules.yaml_nodes import Lecteur, ReglementInvalide, forme_canonique, li
 
 __all__ = ["ReglementInvalide", "charger_reglement", "lire_reglement"]
 
-_IDENTIFIANT = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_IDENTIFIANT = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 _RACINE = frozenset(
     {"reglement", "deliberations", "parametres", "baremes", "dispositifs", "fraicheur", "cas_de_test"}
 )

@@ -1,14 +1,15 @@
 """Facts supplied by a caller (simulations, règlement test cases), validated against the catalogue.
 
 Such facts are never certified: their source is `simulation` unless a test case names another
-provider. Numbers become `Decimal` through their text, so `2.2` stays exactly 2.2.
+provider. Numbers become `Decimal` through their text, so `2.2` stays exactly 2.2, within the bounds of
+`app/rules/nombres.py`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from app.rules.dates import DatePartielle, InvalidPartialDate
@@ -24,8 +25,12 @@ from app.rules.facts import (
     Source,
     TypeFait,
 )
+from app.rules.nombres import NOMBRE_MAX, NombreHorsBornes, borner, lire_nombre
 
-_PERIODE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+_PERIODE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?\Z")
+#: Persons in one list of a household (allocataires, enfants): far above any real household, and
+#: a bound on the work of every age band (app/rules/budget.py).
+PERSONNES_MAX = 50
 _CLES_DETAILLEES = frozenset({"valeur", "periode", "fournisseur"})
 
 
@@ -38,20 +43,22 @@ class FaitsInvalides(ValueError):
 
 
 def _nombre(brut: Any) -> Decimal:
+    """A bounded exact decimal (app/rules/nombres.py); `ValueError` with a French message."""
     if isinstance(brut, bool):
         raise ValueError("doit être un nombre")
-    if isinstance(brut, Decimal | int):
+    if isinstance(brut, Decimal):
+        return borner(brut)
+    if isinstance(brut, int):
+        # Compared before converting: a huge int would be a huge Decimal, then a huge Fraction.
+        if abs(brut) >= NOMBRE_MAX:
+            raise NombreHorsBornes
         return Decimal(brut)
     if isinstance(brut, float):
         # JSON numbers arrive as floats; their shortest text ("2.2") is what the caller wrote.
-        return Decimal(repr(brut))
+        # NaN and infinities (JSON's `NaN`, `Infinity`, `1e400`) are refused by the bounds.
+        return lire_nombre(repr(brut))
     if isinstance(brut, str):
-        try:
-            valeur = Decimal(brut.strip())
-        except InvalidOperation:
-            raise ValueError("doit être un nombre") from None
-        if valeur.is_finite():
-            return valeur
+        return lire_nombre(brut)
     raise ValueError("doit être un nombre")
 
 
@@ -109,6 +116,8 @@ def convertir_valeur(definition: DefinitionFait, brut: Any) -> FactValue:
             case TypeFait.MEMBRES:
                 if not isinstance(brut, list | tuple):
                     raise ValueError("doit être une liste de personnes")
+                if len(brut) > PERSONNES_MAX:
+                    raise ValueError(f"compte au plus {PERSONNES_MAX} personnes")
                 return tuple(_membre(m) for m in brut)
     except InvalidPartialDate as exc:
         raise ValueError(str(exc)) from None

@@ -8,6 +8,7 @@ The validation messages never echo the submitted value (it is personal data).
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
@@ -15,12 +16,24 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.rules.dates import DatePartielle, InvalidPartialDate
 
-#: Letters a-z, Latin-1 accented letters (À-Ö, Ø-ö, ø-ÿ), apostrophe, space, hyphen (SIADE).
-_NAME = re.compile(r"^[a-zA-ZÀ-ÖØ-öø-ÿ' \-]+$")
-_COMMUNE_COG = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$", re.ASCII)
-_PAYS_COG = re.compile(r"^(99\d{3}|92352)$", re.ASCII)
-_DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-4]|976)$", re.ASCII)
-_NUMERO_FISCAL = re.compile(r"^\d{13}$", re.ASCII)
+#: What French civil status writes (letters with their accents, Æ, Œ, Ÿ, apostrophe, space,
+#: hyphen) within what API Particulier reads: a-z, Latin-1 letters (À-Ö, Ø-ö, ø-ÿ), plus the
+#: three letters of French outside Latin-1, sent to it as OE, oe and Y (`nom_pour_api_particulier`).
+_NAME = re.compile(r"^[a-zA-ZÀ-ÖØ-öø-ÿŒœŸ' \-]+\Z")
+_HORS_LATIN1 = str.maketrans({"Œ": "OE", "œ": "oe", "Ÿ": "Y"})
+#: Apostrophes a keyboard or a word processor types for the straight one.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'"})
+
+
+def nom_pour_api_particulier(nom: str) -> str:
+    """A validated name as API Particulier accepts it (contract §2.1: Latin-1 letters only)."""
+    return nom.translate(_HORS_LATIN1)
+
+
+_COMMUNE_COG = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}\Z", re.ASCII)
+_PAYS_COG = re.compile(r"^(99\d{3}|92352)\Z", re.ASCII)
+_DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-4]|976)\Z", re.ASCII)
+_NUMERO_FISCAL = re.compile(r"^\d{13}\Z", re.ASCII)
 
 PAYS_FRANCE = "99100"
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
@@ -37,7 +50,8 @@ def code_commune_cog(value: str | None, quoi: str) -> str | None:
 
 
 def _check_name(value: str, what: str) -> str:
-    value = value.strip()
+    # Checked on NFC: "É" typed as E + combining acute (macOS, some forms) is the same letter.
+    value = unicodedata.normalize("NFC", value).translate(_APOSTROPHES).strip()
     if not value:
         raise ValueError(f"{what} ne doit pas être vide")
     if not _NAME.match(value):

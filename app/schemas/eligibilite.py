@@ -40,11 +40,16 @@ def json_numbers(value: Any) -> Any:
 DonneesCertifiees = Annotated[dict[str, Any], PlainSerializer(json_numbers, when_used="json")]
 Valeur = Nombre | int | bool | str | list[str] | None
 
-_DOSSIER_REF = re.compile(r"^[A-Za-z0-9._:/\-]{1,64}$", re.ASCII)
+# `\Z`, not `$`: `$` also matches before a final newline ("D-0001\n" was accepted).
+_DOSSIER_REF = re.compile(r"^[A-Za-z0-9._:/\-]{1,64}\Z", re.ASCII)
+
+
+def reference_de_dossier_valide(value: str) -> bool:
+    return bool(_DOSSIER_REF.match(value))
 
 
 def _dossier_ref(value: str | None) -> str | None:
-    if value is not None and not _DOSSIER_REF.match(value):
+    if value is not None and not reference_de_dossier_valide(value):
         raise ValueError(
             "la référence de dossier compte 1 à 64 caractères parmi lettres, chiffres et . _ : / -"
         )

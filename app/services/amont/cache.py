@@ -31,7 +31,7 @@ logger = structlog.get_logger(__name__)
 
 #: Version of the key layout and of the value format: bump it to abandon every existing entry.
 KEY_PREFIX = "eg:v1"
-_ESPACE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_ESPACE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}\Z")
 
 
 class CacheBackend(Protocol):

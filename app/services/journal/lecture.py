@@ -82,6 +82,11 @@ class RapportPurge:
         return sum(self.consultations_par_type.values())
 
 
+#: Years a journal filter (and a cursor) may name: beyond, a date overflows once converted.
+ANNEE_MIN = 1900
+ANNEE_MAX = 2999
+
+
 def encoder_curseur(cree_le: datetime, consultation_id: uuid.UUID) -> str:
     brut = f"{cree_le.astimezone(UTC).isoformat()}|{consultation_id.hex}"
     return base64.urlsafe_b64encode(brut.encode()).decode().rstrip("=")
@@ -94,8 +99,12 @@ def decoder_curseur(curseur: str) -> tuple[datetime, uuid.UUID]:
         cree_le = datetime.fromisoformat(horodatage)
         if cree_le.tzinfo is None:
             raise ValueError("horodatage sans fuseau")
+        # Only what `encoder_curseur` can have written: year 1 or 9999 with an offset overflows
+        # once converted, and the database refused it as an outage (false 503).
+        if not ANNEE_MIN <= cree_le.astimezone(UTC).year <= ANNEE_MAX:
+            raise ValueError("horodatage hors du journal")
         return cree_le, uuid.UUID(hex=identifiant)
-    except (ValueError, UnicodeDecodeError, binascii.Error) as e:
+    except (ValueError, OverflowError, UnicodeDecodeError, binascii.Error) as e:
         raise CurseurInvalide("curseur de pagination invalide") from e
 
 

@@ -35,7 +35,7 @@ from app.services.organismes.registre import (
 
 #: Identifiers of organismes and clients: they appear in the journal and in logs, so they are short,
 #: lower-case and carry no personal data by construction.
-_IDENTIFIANT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$", re.ASCII)
+_IDENTIFIANT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z", re.ASCII)
 
 #: Upstream scopes a habilitation may grant (those the rules engine knows how to use).
 SCOPES_FOURNISSEURS = frozenset(d.scope for d in CATALOGUE_FAITS.values() if d.scope is not None)

@@ -53,9 +53,9 @@ _AUTH_CACHE_MAX_ENTRIES = 10_000
 _VALIDE_RECEMMENT = timedelta(hours=1)
 
 
-_SIRET = re.compile(r"^\d{14}$", re.ASCII)
+_SIRET = re.compile(r"^\d{14}\Z", re.ASCII)
 #: La Poste's establishments do not follow the Luhn rule; API Particulier accepts them as such.
-_SIRET_LA_POSTE = re.compile(r"^356000000\d{5}$", re.ASCII)
+_SIRET_LA_POSTE = re.compile(r"^356000000\d{5}\Z", re.ASCII)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -18,13 +18,13 @@ from stdnum.fr import siret
 from app.simulators.api_particulier.catalogue import Endpoint
 from app.simulators.api_particulier.error_catalogue import DETAIL_SEXE_INVALIDE, erreur_parametre
 
-_NOM = re.compile(r"^[a-zA-ZÀ-ÖØ-öø-ÿ' \-]+$")
-_COMMUNE = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$", re.ASCII)
+_NOM = re.compile(r"^[a-zA-ZÀ-ÖØ-öø-ÿ' \-]+\Z")
+_COMMUNE = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}\Z", re.ASCII)
 # re.ASCII: `\d` must not accept other scripts' digits, which `int()` would then parse.
-_PAYS = re.compile(r"^(99\d{3}|92352)$", re.ASCII)
-_DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-4]|976)$")
-_ENTIER = re.compile(r"^\d+$", re.ASCII)
-_LA_POSTE = re.compile(r"^356000000\d{5}$", re.ASCII)
+_PAYS = re.compile(r"^(99\d{3}|92352)\Z", re.ASCII)
+_DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-4]|976)\Z")
+_ENTIER = re.compile(r"^\d+\Z", re.ASCII)
+_LA_POSTE = re.compile(r"^356000000\d{5}\Z", re.ASCII)
 PAYS_FRANCE = "99100"
 PREMIERE_DATE_NAISSANCE = date(1900, 1, 1)
 

@@ -49,9 +49,9 @@ MESSAGES: Final[dict[int, str]] = {
     4102: "Le spi envoyé ne correspond à aucun usager",
     5000: "Erreur technique",
 }
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_SPI = re.compile(r"^\d{13}$")
-_ANNREV = re.compile(r"^\d{4}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+_SPI = re.compile(r"^\d{13}\Z")
+_ANNREV = re.compile(r"^\d{4}\Z")
 
 
 class ConnectionDropped(Exception):

@@ -43,8 +43,8 @@ M = TypeVar("M", bound=BaseModel)
 DEFAULT_TIMEOUT: Final = httpx.Timeout(5.0)
 #: API Particulier counts "N" and the current month in French civil time.
 FUSEAU_FOURNISSEUR: Final = ZoneInfo("Europe/Paris")
-_PROVIDER_PING = re.compile(r"^[a-z0-9_]{1,64}$")
-_ENTIER = re.compile(r"^[0-9]{1,12}$")
+_PROVIDER_PING = re.compile(r"^[a-z0-9_]{1,64}\Z")
+_ENTIER = re.compile(r"^[0-9]{1,12}\Z")
 
 
 class _Enveloppe(BaseModel, Generic[M]):

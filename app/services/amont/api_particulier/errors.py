@@ -56,8 +56,8 @@ _PARAMETRES_422 = {
     "427": "sexe",
     "428": "département de naissance",
 }
-_NOM_PARAMETRE = re.compile(r"^[A-Za-z_\[\]]{1,40}$")
-_ENTIER = re.compile(r"^[0-9]{1,12}$")
+_NOM_PARAMETRE = re.compile(r"^[A-Za-z_\[\]]{1,40}\Z")
+_ENTIER = re.compile(r"^[0-9]{1,12}\Z")
 
 _MISCONFIGURED_401 = {
     "101": "Le jeton API Particulier de l'organisme est invalide ou absent : vérifier la configuration.",

@@ -14,6 +14,7 @@ from typing import Annotated, Generic, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, SecretStr
 
 from app.rules.dates import DatePartielle, InvalidPartialDate
+from app.rules.nombres import NOMBRE_MAX
 
 
 def _date_partielle(value: object) -> DatePartielle | None:
@@ -81,7 +82,7 @@ class ValeurQuotientFamilial(_Tolerant):
     """The QF itself and the month it applies to."""
 
     fournisseur: Annotated[str, BeforeValidator(_upper)]  # "CNAF" or "MSA"
-    valeur: Decimal = Field(ge=0)
+    valeur: Decimal = Field(ge=0, lt=NOMBRE_MAX)  # bounded as the engine's numbers (app/rules/nombres.py)
     annee: int
     mois: int = Field(ge=1, le=12)
     annee_calcul: int | None = None

@@ -14,15 +14,15 @@ from datetime import date, timedelta
 
 from app.errors import FieldError
 from app.rules.dates import DatePartielle, InvalidPartialDate
-from app.schemas.demandeur import Demandeur
+from app.schemas.demandeur import Demandeur, nom_pour_api_particulier
 from app.services.organismes.registre import siret_valide
 
 #: Letters a-z, Latin-1 accented letters (À-Ö, Ø-ö, ø-ÿ), apostrophe, space, hyphen (SIADE).
 # re.ASCII: `\d` must not match other scripts' digits ("٠"), which the provider refuses.
-_NOM = re.compile(r"^[a-zA-ZÀ-ÖØ-öø-ÿ' \-]+$", re.ASCII)
-_COMMUNE_COG = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$", re.ASCII)
-_PAYS_COG = re.compile(r"^(99\d{3}|92352)$", re.ASCII)
-_DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-4]|976)$", re.ASCII)
+_NOM = re.compile(r"^[a-zA-ZÀ-ÖØ-öø-ÿ' \-]+\Z", re.ASCII)
+_COMMUNE_COG = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}\Z", re.ASCII)
+_PAYS_COG = re.compile(r"^(99\d{3}|92352)\Z", re.ASCII)
+_DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-4]|976)\Z", re.ASCII)
 
 PAYS_FRANCE = "99100"
 PRENOMS_MAX = 3
@@ -52,7 +52,7 @@ def erreurs_periode(annee: int | None, mois: int | None, aujourd_hui: date) -> l
 def _erreurs_nom(value: str | None, champ: str, quoi: str) -> list[FieldError]:
     if value is None or not value.strip():
         return [FieldError(champ, f"{quoi} est obligatoire")]
-    if not _NOM.match(value.strip()):
+    if not _NOM.match(nom_pour_api_particulier(value.strip())):
         return [
             FieldError(
                 champ,
@@ -155,10 +155,11 @@ def parametres_identite(demandeur: Demandeur) -> list[tuple[str, str]]:
     The birth commune goes only for people born in France; the second birth-place option
     (commune name + département + year) only when no commune code is known.
     """
-    params: list[tuple[str, str]] = [("nomNaissance", demandeur.nom_naissance.strip())]
+    nom = nom_pour_api_particulier
+    params: list[tuple[str, str]] = [("nomNaissance", nom(demandeur.nom_naissance.strip()))]
     if demandeur.nom_usage and demandeur.nom_usage.strip():
-        params.append(("nomUsage", demandeur.nom_usage.strip()))
-    params += [("prenoms[]", p.strip()) for p in demandeur.prenoms if p.strip()]
+        params.append(("nomUsage", nom(demandeur.nom_usage.strip())))
+    params += [("prenoms[]", nom(p.strip())) for p in demandeur.prenoms if p.strip()]
     naissance = date_naissance(demandeur)
     if naissance is not None:
         params.append(("anneeDateNaissance", str(naissance.annee)))

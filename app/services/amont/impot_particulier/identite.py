@@ -14,12 +14,15 @@ from app.rules.dates import DatePartielle
 from app.schemas.demandeur import Demandeur
 from app.services.amont.impot_particulier.models import Declarant, ReponseImpot
 
+_LIGATURES = str.maketrans({"Œ": "OE", "œ": "oe", "Æ": "AE", "æ": "ae"})
+
 
 def normaliser_nom(texte: str | None) -> str | None:
     """Upper case, no accents, hyphens and apostrophes as spaces, single spaces: DGFiP's spelling."""
     if not texte:
         return None
-    decomposed = unicodedata.normalize("NFKD", texte)
+    # Œ and Æ have no decomposition: DGFiP writes them OE and AE.
+    decomposed = unicodedata.normalize("NFKD", texte.translate(_LIGATURES))
     letters = "".join(c for c in decomposed if not unicodedata.combining(c))
     for separator in ("-", "'", "’"):
         letters = letters.replace(separator, " ")

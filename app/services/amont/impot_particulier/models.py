@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.rules.dates import DatePartielle, InvalidPartialDate
+from app.rules.nombres import NOMBRE_MAX
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y%m%d")
 
@@ -102,20 +103,25 @@ class Declarant:
     date_naissance: DatePartielle | None
 
 
+#: An amount as the engine accepts it (app/rules/nombres.py): an answer beyond is unreadable,
+#: not a number that would stall the comparisons and the explanations.
+Montant = Annotated[Decimal, Field(gt=-NOMBRE_MAX, lt=NOMBRE_MAX, allow_inf_nan=False)]
+
+
 class SituationIR(BaseModel):
     """The IR data of one foyer fiscal for one année des revenus."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     annee_des_revenus: int | None = Field(default=None, alias="annRevenu")
-    revenu_fiscal_de_reference: Decimal | None = Field(default=None, alias="rfr")
+    revenu_fiscal_de_reference: Montant | None = Field(default=None, alias="rfr")
     situation_familiale: str | None = Field(default=None, alias="sitFam")
-    nombre_de_parts: Decimal | None = Field(default=None, alias="nbPart")
+    nombre_de_parts: Montant | None = Field(default=None, alias="nbPart")
     personnes_a_charge: PersonnesACharge | None = Field(default=None, alias="pac")
-    impot_sur_le_revenu: Decimal | None = Field(default=None, alias="montTotIr")
-    impot_avant_imputations: Decimal | None = Field(default=None, alias="impAvImput")
-    revenu_brut_global: Decimal | None = Field(default=None, alias="revenuBrutGlobal")
-    revenu_imposable: Decimal | None = Field(default=None, alias="revImposable")
+    impot_sur_le_revenu: Montant | None = Field(default=None, alias="montTotIr")
+    impot_avant_imputations: Montant | None = Field(default=None, alias="impAvImput")
+    revenu_brut_global: Montant | None = Field(default=None, alias="revenuBrutGlobal")
+    revenu_imposable: Montant | None = Field(default=None, alias="revImposable")
     nom_naissance_declarant1: str | None = Field(default=None, alias="nmNaiDec1")
     nom_usage_declarant1: str | None = Field(default=None, alias="nmUsaDec1")
     prenoms_declarant1: str | None = Field(default=None, alias="prnmDec1")
@@ -191,7 +197,7 @@ class SituationIR(BaseModel):
         return tuple(result)
 
 
-_CODE_POSTAL = re.compile(r"^(\d{5})\s*(.*)$")
+_CODE_POSTAL = re.compile(r"^(\d{5})\s*(.*)\Z")
 
 
 def separer_code_postal(code_postal_et_ville: str | None) -> tuple[str | None, str | None]:
