@@ -80,7 +80,8 @@ def test_secrets_are_not_printed() -> None:
 
 @pytest.mark.parametrize("vide", ["", " ", ",", " , "])
 def test_production_refuses_empty_cache_encryption_keys(vide: str) -> None:
-    with pytest.raises(ValidationError, match="CACHE_ENCRYPTION_KEYS est vide"):
+    # A blank value is refused in every mode (issue 12); a list of nothing, in production (issue 13).
+    with pytest.raises(ValidationError, match="CACHE_ENCRYPTION_KEYS (est vide|: valeur vide)"):
         Settings(_env_file=None, **{**PRODUCTION, "cache_encryption_keys": vide})
 
 
@@ -114,7 +115,7 @@ def test_production_refuses_plain_http_upstreams(change: dict[str, Any], nom: st
 
 def test_sandbox_allows_plain_http_and_empty_keys() -> None:
     settings = Settings(
-        _env_file=None, api_particulier_url="http://127.0.0.1:9100", cache_encryption_keys=SecretStr("")
+        _env_file=None, api_particulier_url="http://127.0.0.1:9100", cache_encryption_keys=SecretStr(",")
     )
     assert settings.is_sandbox
 
