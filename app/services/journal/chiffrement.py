@@ -27,7 +27,7 @@ from app.keys import derive_key
 #: HKDF purpose of the journal key derived from GATEWAY_SECRET_KEY when no key ring is configured.
 PURPOSE_JOURNAL = "journal-chiffrement"
 CLE_DERIVEE = "derivee-1"
-_ID_CLE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_ID_CLE = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 
 
 class TrousseauInvalide(ValueError):
