@@ -11,16 +11,25 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.dependencies import ServicesDep
 from app.metrics import exposition
+from app.schemas.exploitation import Preparation, Vivacite
 
 router = APIRouter(tags=["exploitation"])
 
 
-@router.get("/healthz", summary="Le processus est vivant")
+@router.get(
+    "/healthz", operation_id="verifier_vivacite", response_model=Vivacite, summary="Le processus est vivant"
+)
 async def healthz() -> dict[str, str]:
     return {"statut": "ok"}
 
 
-@router.get("/readyz", summary="Les dépendances répondent")
+@router.get(
+    "/readyz",
+    operation_id="verifier_preparation",
+    response_model=Preparation,
+    summary="Les dépendances répondent",
+    responses={503: {"model": Preparation, "description": "Journal ou fournisseur indisponible"}},
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     """Database and upstream are required; the cache and the shared limiter are not: without
     them the gateway still answers (no cache; upstream data `a_verifier`), degraded."""

@@ -11,6 +11,8 @@ from app.schemas.eligibilite import EXEMPLE_DEMANDE, DonneeIndisponible, Donnees
 
 
 class DemandeDonnees(BaseModel):
+    """Un demandeur, et les jeux de données voulus."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -24,7 +26,7 @@ class DemandeDonnees(BaseModel):
         },
     )
 
-    demandeur: Demandeur
+    demandeur: Demandeur = Field(description="Identité pivot du demandeur (l'allocataire).")
     donnees: list[str] | None = Field(
         default=None, description="Jeux de données voulus (ex. quotient_familial) ; tous si absent."
     )
@@ -32,7 +34,11 @@ class DemandeDonnees(BaseModel):
 
 
 class ReponseDonnees(BaseModel):
+    """Les données certifiées obtenues, et celles qui ne l'ont pas été."""
+
     id: UUID = Field(description="Identifiant de la consultation journalisée.")
-    dossier_ref: str | None
-    donnees: DonneesCertifiees
-    donnees_indisponibles: list[DonneeIndisponible]
+    dossier_ref: str | None = Field(description="Référence du dossier chez l'appelant.")
+    donnees: DonneesCertifiees = Field(description="Données certifiées, par jeu de données.")
+    donnees_indisponibles: list[DonneeIndisponible] = Field(
+        description="Jeux de données non obtenus, et pourquoi."
+    )

@@ -11,6 +11,8 @@ from app.schemas.eligibilite import ParametreOut, ReglementRef, ResultatOut
 
 
 class DemandeSimulation(BaseModel):
+    """Des faits supposés, et le règlement sur lequel les évaluer."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -28,8 +30,12 @@ class DemandeSimulation(BaseModel):
     )
 
     faits: dict[str, Any] = Field(description="Faits supposés, par nom du catalogue des faits.")
-    date_reference: date | None = None
-    dispositifs: list[str] | None = None
+    date_reference: date | None = Field(
+        default=None, description="Date d'appréciation (AAAA-MM-JJ) ; aujourd'hui si absente."
+    )
+    dispositifs: list[str] | None = Field(
+        default=None, description="Identifiants des dispositifs à évaluer ; tous si absent."
+    )
     reglement: str | None = Field(
         default=None,
         description="Texte YAML d'un règlement proposé ; à défaut, celui de l'organisme.",
@@ -38,7 +44,11 @@ class DemandeSimulation(BaseModel):
 
 
 class ResultatSimulation(BaseModel):
-    date_reference: date
-    reglement: ReglementRef
-    resultats: list[ResultatOut]
-    parametres_appliques: list[ParametreOut] = []
+    """Les propositions qu'aurait rendues le règlement sur ces faits (rien n'est journalisé)."""
+
+    date_reference: date = Field(description="Date d'appréciation.")
+    reglement: ReglementRef = Field(description="Règlement évalué.")
+    resultats: list[ResultatOut] = Field(description="Une proposition par aide évaluée.")
+    parametres_appliques: list[ParametreOut] = Field(
+        default=[], description="Paramètres en vigueur à la date d'appréciation."
+    )
