@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sandbox test lint format typecheck check-reglements migrate bench lock compose-check clean
+.PHONY: help install run sandbox test lint format typecheck check-reglements migrate bench lock compose-check clean fuzz docs chromium
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ bench: $(STAMP) ## Run the benchmarks; results go to bench/results/ (installs De
 	@command -v wrk >/dev/null 2>&1 || { echo "installation de wrk (paquet Debian, générateur de charge)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/run_all.py
+
+fuzz: $(STAMP) ## Schemathesis over every operation of the OpenAPI, every check (FUZZ_MAX_EXAMPLES=50)
+	$(BIN)/python fuzz/run.py
 
 lock: ## Re-pin requirements*.lock from pyproject.toml
 	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml

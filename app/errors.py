@@ -420,7 +420,11 @@ def register_problem_handlers(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         exc = cast(RequestValidationError, exc)
         errors = exc.errors()
-        if isinstance(exc.body, bytes) and exc.body and not _contenu_json(request.headers.get("content-type")):
+        if (
+            isinstance(exc.body, bytes)
+            and exc.body
+            and not _contenu_json(request.headers.get("content-type"))
+        ):
             # FastAPI leaves a body it will not parse as JSON as raw bytes (curl's default
             # `application/x-www-form-urlencoded`, or no Content-Type at all).
             error: GatewayError = UnsupportedMediaType(

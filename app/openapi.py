@@ -122,6 +122,26 @@ def _statuts_erreur(operation: dict[str, Any]) -> set[int]:
     return statuts
 
 
+#: OpenAPI links: where an answer's values lead (generated clients and stateful testers follow them).
+LIENS: dict[str, dict[str, dict[str, Any]]] = {
+    "evaluer_eligibilite": {
+        "relire_decision": {
+            "operationId": "relire_decision",
+            "parameters": {"decision_id": "$response.body#/id"},
+            "description": "La décision rendue, relue telle que journalisée.",
+        }
+    }
+}
+
+
+def _liens(schema: dict[str, Any]) -> None:
+    for chemin in schema.get("paths", {}).values():
+        for operation in chemin.values():
+            liens = LIENS.get(operation.get("operationId", ""))
+            if liens:
+                operation["responses"]["200"]["links"] = liens
+
+
 def _references(noeud: Any) -> None:
     """Replace the `x-schema` markers (see `DonneesCertifiees`) by references, in place."""
     if isinstance(noeud, dict):
@@ -161,6 +181,7 @@ def completer_contrat(schema: dict[str, Any]) -> dict[str, Any]:
     composants.update(donnees.pop("$defs", {}))
     composants["DonneesPreRemplissage"] = donnees
     _references(schema)
+    _liens(schema)
     proprietes = dict(probleme["properties"])
     proprietes["code"] = {
         **proprietes["code"],

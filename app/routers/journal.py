@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BeforeValidator
 
 from app.dependencies import JournalAppelant, ServicesDep
 from app.errors import FieldError, InvalidInput
@@ -45,6 +47,16 @@ COLONNES_CSV = (
 )
 
 
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _date_iso(valeur: object) -> object:
+    # Only AAAA-MM-JJ: pydantic would also read `0` as a Unix timestamp.
+    if isinstance(valeur, str) and not re.fullmatch(DATE_PATTERN, valeur):
+        raise ValueError("doit être une date AAAA-MM-JJ")
+    return valeur
+
+
 def _debut_du_jour(jour: date) -> datetime:
     # Agents think in the town hall's civil days, not UTC's.
     return datetime.combine(jour, time.min, tzinfo=FUSEAU_CCAS)
@@ -67,7 +79,7 @@ REPONSE_200: dict[int | str, dict[str, Any]] = {
                 "schema": {"type": "string", "pattern": CURSEUR_PATTERN},
             },
             "Content-Disposition": {
-                "description": "En CSV : `attachment; filename=\"journal.csv\"`.",
+                "description": 'En CSV : `attachment; filename="journal.csv"`.',
                 "schema": {"type": "string"},
             },
         },
@@ -86,8 +98,22 @@ async def get_journal(
     *,
     services: ServicesDep,
     appelant: JournalAppelant,
-    du: Annotated[date | None, Query(description="Premier jour inclus (AAAA-MM-JJ, heure de Paris).")] = None,
-    au: Annotated[date | None, Query(description="Dernier jour inclus (AAAA-MM-JJ, heure de Paris).")] = None,
+    du: Annotated[
+        date | None,
+        Query(
+            description="Premier jour inclus (AAAA-MM-JJ, heure de Paris) ; pas après `au`.",
+            json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
+        ),
+        BeforeValidator(_date_iso),
+    ] = None,
+    au: Annotated[
+        date | None,
+        Query(
+            description="Dernier jour inclus (AAAA-MM-JJ, heure de Paris) ; pas avant `du`.",
+            json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
+        ),
+        BeforeValidator(_date_iso),
+    ] = None,
     dossier_ref: Annotated[
         str | None, Query(min_length=1, max_length=128, description="Référence de dossier exacte.")
     ] = None,
@@ -105,13 +131,16 @@ async def get_journal(
     format: Annotated[Literal["json", "csv"] | None, Query(description="Ou `Accept: text/csv`.")] = None,
     tout: Annotated[
         bool,
-        Query(description="CSV seulement : toutes les entrées du filtre, en un flux, sans pagination."),
+        Query(
+            description="Toutes les entrées du filtre, en un seul flux CSV, sans pagination "
+            "(implique le CSV, quel que soit `format`)."
+        ),
     ] = False,
     tableur: Annotated[
         bool,
         Query(
-            description="CSV seulement : pour les tableurs français (Excel, LibreOffice) : séparateur "
-            "`;` et marque d'ordre d'octets UTF-8 (BOM) en tête."
+            description="CSV pour les tableurs français (Excel, LibreOffice) : séparateur `;` et "
+            "marque d'ordre d'octets UTF-8 (BOM) en tête (implique le CSV, quel que soit `format`)."
         ),
     ] = False,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -128,15 +157,10 @@ async def get_journal(
         agent_id=agent_id,
         type=type,
     )
-    en_csv = format == "csv" or (format is None and accept is not None and "text/csv" in accept)
-    if tout and not en_csv:
-        raise InvalidInput.for_fields(
-            [FieldError("tout", "l'export complet n'existe qu'en CSV (format=csv ou Accept: text/csv)")]
-        )
-    if tableur and not en_csv:
-        raise InvalidInput.for_fields(
-            [FieldError("tableur", "le format tableur n'existe qu'en CSV (format=csv ou Accept: text/csv)")]
-        )
+    # `tout` and `tableur` exist only in CSV: asking for them is asking for CSV.
+    en_csv = (
+        tout or tableur or format == "csv" or (format is None and accept is not None and "text/csv" in accept)
+    )
     separateur = ";" if tableur else ","
     try:
         page = await services.journal.lister(

@@ -141,6 +141,9 @@ def lire_faits(
                 erreurs.append((nom, "s'écrit comme une valeur ou {valeur, periode, fournisseur}"))
                 continue
             periode = donnee.get("periode")
+            if donnee.get("fournisseur") is not None and not isinstance(donnee["fournisseur"], str):
+                erreurs.append((f"{nom}.fournisseur", "doit être un texte"))
+                continue
             source_nom = str(donnee.get("fournisseur") or fournisseur)
             if periode is not None and (not isinstance(periode, str) or not _PERIODE.match(periode)):
                 erreurs.append((f"{nom}.periode", "doit s'écrire AAAA ou AAAA-MM"))

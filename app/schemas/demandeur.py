@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.rules.dates import DatePartielle, InvalidPartialDate
+from app.schemas.formats import date_partielle
 
 PAYS_FRANCE = "99100"
 
@@ -24,22 +25,34 @@ _PAYS_COG = re.compile(r"^(99\d{3}|92352)$", re.ASCII)
 _DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-4]|976)$", re.ASCII)
 _NUMERO_FISCAL = re.compile(r"^\d{13}$", re.ASCII)
 
-# The same rules as JSON Schema patterns (ECMA-262), so that a client can check before sending:
-# every value they accept is accepted here (some the validators accept, they do not: spaces
-# around a value, lower-case codes, an empty optional string).
-#: A name: letters, apostrophes, spaces and hyphens, with at least one character that is not a space.
-NOM_PATTERN = r"^ *[a-zA-ZÀ-ÖØ-öø-ÿ'\-][a-zA-ZÀ-ÖØ-öø-ÿ' \-]*$"
-COMMUNE_COG_PATTERN = r"^([013-9][0-9]|2[ABab1-9])[0-9]{3}$"
-PAYS_COG_PATTERN = _PAYS_COG.pattern
-DEPARTEMENT_PATTERN = r"^(0[1-9]|[1-8][0-9]|9[0-5]|2[ABab]|97[1-4]|976)$"
-#: AAAA, AAAA-MM or AAAA-MM-JJ from 1900 to 2025 (days up to 28 in the pattern: every month has them).
-DATE_NAISSANCE_PATTERN = r"^(19[0-9]{2}|20[01][0-9]|202[0-5])(-(0[1-9]|1[0-2])(-(0[1-9]|1[0-9]|2[0-8]))?)?$"
-NUMERO_FISCAL_PATTERN = r"^[0-9]{13}$"
+# The same rules as JSON Schema patterns (ECMA-262), so that a client can check before sending and
+# schema-valid data is accepted; blanks around a value are allowed (the validators strip them), and
+# an optional field may be blank (read as absent, like null).
+_LETTRE = "a-zA-ZÀ-ÖØ-öø-ÿ'\\-"
+_NOM = f"[{_LETTRE}][{_LETTRE} ]*"
+#: A name: letters, apostrophes, spaces and hyphens, with at least one that is not a space.
+NOM_PATTERN = rf"^\s*{_NOM}\s*$"
+NOM_OPTIONNEL_PATTERN = rf"^\s*({_NOM})?\s*$"
+_COMMUNE = "([013-9][0-9]|2[ABab1-9])[0-9]{3}"
+COMMUNE_COG_PATTERN = rf"^\s*({_COMMUNE})?\s*$"
+PAYS_COG_PATTERN = r"^\s*(99[0-9]{3}|92352)\s*$"
+_DEPARTEMENT_CODE = "(0[1-9]|[1-8][0-9]|9[0-5]|2[ABab]|97[1-4]|976)"
+DEPARTEMENT_PATTERN = rf"^\s*{_DEPARTEMENT_CODE}?\s*$"
+#: A partial date from 1900 to 2025 (a birth date must be after 1900 and before today).
+_DATE_NAISSANCE = date_partielle(
+    annee="(19[0-9]{2}|20[01][0-9]|202[0-5])",
+    bissextile="(19(0[48]|[2468][048]|[13579][26])|20(0[048]|1[26]|2[04]))",
+)
+DATE_NAISSANCE_PATTERN = rf"^\s*({_DATE_NAISSANCE})?\s*$"
+#: 13 digits, the first 0 to 3 (the check key, modulo 511 of the first ten, has no pattern form).
+NUMERO_FISCAL_PATTERN = r"^\s*([0-3] *([0-9] *){11}[0-9])?\s*$"
 
 #: Born in France: a commune code, or (option 2) the commune's name with département and birth date.
 _LIEU_DE_NAISSANCE_FRANCE = {
     "if": {
-        "properties": {"code_cog_insee_pays_naissance": {"const": PAYS_FRANCE}},
+        "properties": {
+            "code_cog_insee_pays_naissance": {"type": "string", "pattern": rf"^\s*{PAYS_FRANCE}\s*$"}
+        },
         "required": ["code_cog_insee_pays_naissance"],
     },
     "then": {
@@ -47,7 +60,7 @@ _LIEU_DE_NAISSANCE_FRANCE = {
             {
                 "required": ["code_cog_insee_commune_naissance"],
                 "properties": {
-                    "code_cog_insee_commune_naissance": {"type": "string", "pattern": COMMUNE_COG_PATTERN}
+                    "code_cog_insee_commune_naissance": {"type": "string", "pattern": rf"^\s*{_COMMUNE}\s*$"}
                 },
             },
             {
@@ -57,18 +70,20 @@ _LIEU_DE_NAISSANCE_FRANCE = {
                     "date_naissance",
                 ],
                 "properties": {
-                    "nom_commune_naissance": {"type": "string", "pattern": "[^ ]"},
+                    "nom_commune_naissance": {"type": "string", "pattern": "\\S"},
                     "code_cog_insee_departement_naissance": {
                         "type": "string",
-                        "pattern": DEPARTEMENT_PATTERN,
+                        "pattern": rf"^\s*{_DEPARTEMENT_CODE}\s*$",
                     },
-                    "date_naissance": {"type": "string", "pattern": DATE_NAISSANCE_PATTERN},
+                    "date_naissance": {"type": "string", "pattern": rf"^\s*{_DATE_NAISSANCE}\s*$"},
                 },
             },
         ]
     },
 }
 
+#: The longest name, first name or commune name accepted.
+LONGUEUR_MAX_NOM = 100
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 
@@ -126,10 +141,10 @@ class Demandeur(BaseModel):
         default=None,
         max_length=100,
         description="Nom d'usage (mêmes caractères que le nom de naissance).",
-        json_schema_extra={"pattern": NOM_PATTERN},
+        json_schema_extra={"pattern": NOM_OPTIONNEL_PATTERN},
     )
     prenoms: Annotated[
-        list[Annotated[str, Field(json_schema_extra={"pattern": NOM_PATTERN, "maxLength": 100})]],
+        list[Annotated[str, Field(max_length=100, json_schema_extra={"pattern": NOM_PATTERN})]],
         Field(min_length=1, max_length=3),
     ] = Field(description="Un à trois prénoms, dans l'ordre de l'état civil.")
     sexe: Literal["M", "F"] = Field(description="Sexe à l'état civil : M ou F.")
@@ -162,12 +177,33 @@ class Demandeur(BaseModel):
     numero_fiscal: str | None = Field(
         default=None,
         repr=False,
-        description="Numéro fiscal (SPI, 13 chiffres). Utilisé le temps de la requête, jamais conservé.",
+        description="Numéro fiscal (SPI, 13 chiffres, le premier de 0 à 3, les trois derniers étant "
+        "les dix premiers modulo 511). Utilisé le temps de la requête, jamais conservé.",
         json_schema_extra={"pattern": NUMERO_FISCAL_PATTERN},
     )
     annee_des_revenus: int | None = Field(
-        default=None, ge=2000, le=2100, description="Année des revenus (API Impôt particulier)."
+        default=None,
+        ge=2000,
+        le=2100,
+        description="Année des revenus (API Impôt particulier), antérieure à l'année de la date de "
+        "référence ; la dernière disponible si absente.",
+        # The schema's bound is the year before the current one (when the document is built).
+        json_schema_extra=lambda schema: schema.update(
+            anyOf=[
+                {"type": "integer", "minimum": 2000, "maximum": date.today().year - 1},  # noqa: DTZ011
+                {"type": "null"},
+            ]
+        ),
     )
+
+    @field_validator("nom_naissance", "nom_usage", "nom_commune_naissance", "prenoms", mode="before")
+    @classmethod
+    def _longueur_brute(cls, value: object) -> object:
+        # `maxLength` counts what was sent, blanks included (they are stripped afterwards).
+        valeurs = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and len(v) > LONGUEUR_MAX_NOM for v in valeurs):
+            raise ValueError(f"compte au plus {LONGUEUR_MAX_NOM} caractères")
+        return value
 
     @field_validator("sexe", mode="before")
     @classmethod

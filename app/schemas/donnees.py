@@ -6,8 +6,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.rules.facts import CATALOGUE_FAITS
 from app.schemas.demandeur import Demandeur
 from app.schemas.eligibilite import EXEMPLE_DEMANDE, DonneeIndisponible, DonneesCertifiees, DossierRef
+
+#: Every data set the catalogue of facts names: what a caller may ask for.
+JEUX_DE_DONNEES: tuple[str, ...] = tuple(sorted({f.donnee for f in CATALOGUE_FAITS.values() if f.donnee}))
 
 
 class DemandeDonnees(BaseModel):
@@ -28,7 +32,11 @@ class DemandeDonnees(BaseModel):
 
     demandeur: Demandeur = Field(description="Identité pivot du demandeur (l'allocataire).")
     donnees: list[str] | None = Field(
-        default=None, description="Jeux de données voulus (ex. quotient_familial) ; tous si absent."
+        default=None,
+        description="Jeux de données voulus ; tous ceux que la passerelle obtient si absent ou vide. "
+        "Un jeu que cette passerelle n'obtient pas (API Impôt particulier non configurée) figure dans "
+        "`donnees_indisponibles`.",
+        json_schema_extra={"items": {"type": "string", "enum": list(JEUX_DE_DONNEES)}},
     )
     dossier_ref: DossierRef = None
 

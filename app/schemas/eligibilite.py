@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -37,7 +38,8 @@ Nombre = Annotated[
     WithJsonSchema(
         {
             "type": "number",
-            "description": "Nombre décimal exact (montants en euros, au centime), écrit comme un nombre JSON.",
+            "description": "Nombre décimal exact (montants en euros, au centime), "
+            "écrit comme un nombre JSON.",
         },
         mode="serialization",
     ),
@@ -64,6 +66,18 @@ DonneesCertifiees = Annotated[
     WithJsonSchema({"type": "object", "x-schema": "DonneesPreRemplissage"}),
 ]
 Valeur = Nombre | int | bool | str | list[str] | None
+
+
+def _date_iso(valeur: object) -> object:
+    # Only AAAA-MM-JJ, as `format: date` says: pydantic would also read a number as a Unix
+    # timestamp and accept a date-time at midnight.
+    if not isinstance(valeur, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", valeur):
+        raise ValueError("doit être une date AAAA-MM-JJ")
+    return valeur
+
+
+#: A calendar date written AAAA-MM-JJ, nothing else.
+DateIso = Annotated[date, BeforeValidator(_date_iso)]
 
 DOSSIER_REF_PATTERN = r"^[A-Za-z0-9._:/\-]{1,64}$"
 _DOSSIER_REF = re.compile(DOSSIER_REF_PATTERN, re.ASCII)
@@ -138,13 +152,14 @@ class DemandeEligibilite(BaseModel):
         description="Identifiants des dispositifs à évaluer (voir GET /v1/reglement) ; tous si absent.",
         json_schema_extra={"minItems": 1},
     )
-    date_reference: date | None = Field(
+    date_reference: DateIso | None = Field(
         default=None,
         description="Date à laquelle la situation est appréciée (AAAA-MM-JJ) ; aujourd'hui si absente.",
     )
     dossier_ref: DossierRef = None
-    declaratif: Declaratif = Field(
-        default_factory=Declaratif, description="Faits déclarés par l'agent (non certifiés) ; aucun si absent."
+    declaratif: Declaratif | None = Field(
+        default_factory=Declaratif,
+        description="Faits déclarés par l'agent (non certifiés) ; aucun si absent.",
     )
 
     @field_validator("declaratif", mode="before")
@@ -257,7 +272,9 @@ class Decision(BaseModel):
     donnees_indisponibles: list[DonneeIndisponible] = Field(
         default=[], description="Jeux de données non obtenus, et pourquoi."
     )
-    mention: str = Field(description="Mention à reproduire : une proposition, pas une décision administrative.")
+    mention: str = Field(
+        description="Mention à reproduire : une proposition, pas une décision administrative."
+    )
     donnees: DonneesCertifiees | None = Field(
         default=None,
         description="Données certifiées pour pré-remplir le dossier (absentes du journal).",
@@ -301,5 +318,7 @@ class DecisionJournalisee(BaseModel):
     donnees_indisponibles: list[DonneeIndisponible] = Field(
         default=[], description="Jeux de données non obtenus, et pourquoi."
     )
-    mention: str = Field(description="Mention à reproduire : une proposition, pas une décision administrative.")
+    mention: str = Field(
+        description="Mention à reproduire : une proposition, pas une décision administrative."
+    )
     faits: FaitsJournalises = Field(description="Faits utilisés, avec leurs sources.")

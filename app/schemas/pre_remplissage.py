@@ -8,12 +8,14 @@ Each object accepts more properties than it lists (a provider may add fields).
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+from decimal import Decimal as _Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 _OUVERT = ConfigDict(extra="allow")
+#: An exact decimal written as a JSON number (as `app.schemas.eligibilite.Nombre`).
+Decimal = Annotated[_Decimal, WithJsonSchema({"type": "number"})]
 
 
 class QuotientFamilialCertifie(BaseModel):

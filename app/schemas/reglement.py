@@ -23,7 +23,9 @@ class BesoinsReglement(BaseModel):
 
     faits: list[str] = Field(description="Faits du catalogue utilisés.")
     donnees: list[str] = Field(description="Jeux de données demandés aux fournisseurs.")
-    scopes: list[str] = Field(description="Habilitations API Particulier / API Impôt particulier nécessaires.")
+    scopes: list[str] = Field(
+        description="Habilitations API Particulier / API Impôt particulier nécessaires."
+    )
 
 
 class ReglementPublie(BaseModel):

@@ -129,7 +129,7 @@ class Idempotence:
 
     async def _prendre_verrou_partage(
         self, stockage: str, empreinte: str, operation: str
-    ) -> str | None | ReponseIdempotente:
+    ) -> str | ReponseIdempotente | None:
         """Our lock token (None without Redis), or the answer another worker stored meanwhile."""
         if self._redis is None:
             return None
