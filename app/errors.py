@@ -449,7 +449,9 @@ def register_problem_handlers(app: FastAPI) -> None:
         }
         classe, detail = known.get(exc.status_code, (ClientError, str(exc.detail)))
         headers = dict(exc.headers or {})
-        if exc.status_code == 405 and "allow" not in {k.lower() for k in headers}:
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; every route of the path counts.
+            headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
             headers["Allow"] = ", ".join(_methodes_permises(request))
         return problem_response(
             status=exc.status_code,

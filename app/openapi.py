@@ -147,7 +147,7 @@ def _references(noeud: Any) -> None:
     if isinstance(noeud, dict):
         if "x-schema" in noeud:
             nom = noeud.pop("x-schema")
-            noeud.clear()
+            noeud.pop("type", None)
             noeud["$ref"] = f"#/components/schemas/{nom}"
         for valeur in noeud.values():
             _references(valeur)

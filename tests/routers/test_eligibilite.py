@@ -229,3 +229,22 @@ async def test_answer_is_a_decision_and_the_journal_holds_the_same(
         assert {k: v for k, v in stored.items() if k != "faits"} == {
             k: v for k, v in body.items() if k != "donnees"
         }
+
+
+async def test_an_optional_field_sent_as_null_means_absent(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post(
+        "/v1/eligibilite",
+        json={**demande(MARTIN_AXELLE), "declaratif": None, "dispositifs": None, "date_reference": None},
+        headers=AUTH,
+    )
+
+    assert response.status_code == 200, response.text
+
+
+async def test_a_date_reference_is_a_calendar_date_not_a_number(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post(
+        "/v1/eligibilite", json={**demande(MARTIN_AXELLE), "date_reference": 0}, headers=AUTH
+    )
+
+    assert response.status_code == 422
+    assert response.json()["erreurs"][0]["champ"] == "date_reference"
