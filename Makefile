@@ -25,8 +25,12 @@ run: $(STAMP) ## Run the gateway on 127.0.0.1:8000 (PORT=… to change; sandbox 
 sandbox: $(STAMP) ## Run the API Particulier simulator alone on 127.0.0.1:9100
 	$(BIN)/python -m app.simulators.api_particulier --host 127.0.0.1 --port 9100
 
-test: $(STAMP) ## Run the whole test suite (needs Redis and PostgreSQL on localhost)
+test: $(STAMP) chromium ## Run the whole test suite (needs Redis and PostgreSQL on localhost)
 	$(BIN)/python -m pytest
+
+chromium: ## Install Debian's Chromium if missing (the offline-docs test drives it headless)
+	@command -v chromium >/dev/null 2>&1 || { echo "installation de chromium (paquet Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check .

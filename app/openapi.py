@@ -208,6 +208,19 @@ def completer_contrat(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+#: The docs pages load nothing from another host, not even ReDoc's "powered by" logo: the browser
+#: does not try (a closed network would make it wait), whatever the bundles reference.
+CSP_DOCS = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+
+
+def _hors_ligne(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = CSP_DOCS
+    return page
+
+
 def installer_contrat(app: FastAPI) -> None:
     """Replace `app.openapi` by the completed document (built once) and serve the offline docs."""
 
@@ -230,22 +243,26 @@ def installer_contrat(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         racine = request.scope.get("root_path", "")
-        return get_swagger_ui_html(
-            openapi_url=f"{racine}/openapi.json",
-            title=f"{app.title} — documentation",
-            swagger_js_url=f"{racine}{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{racine}{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{racine}{ASSETS_URL}/favicon.png",
-            swagger_ui_parameters=app.swagger_ui_parameters,
+        return _hors_ligne(
+            get_swagger_ui_html(
+                openapi_url=f"{racine}/openapi.json",
+                title=f"{app.title} — documentation",
+                swagger_js_url=f"{racine}{ASSETS_URL}/swagger-ui-bundle.js",
+                swagger_css_url=f"{racine}{ASSETS_URL}/swagger-ui.css",
+                swagger_favicon_url=f"{racine}{ASSETS_URL}/favicon.png",
+                swagger_ui_parameters=app.swagger_ui_parameters,
+            )
         )
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         racine = request.scope.get("root_path", "")
-        return get_redoc_html(
-            openapi_url=f"{racine}/openapi.json",
-            title=f"{app.title} — référence",
-            redoc_js_url=f"{racine}{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{racine}{ASSETS_URL}/favicon.png",
-            with_google_fonts=False,
+        return _hors_ligne(
+            get_redoc_html(
+                openapi_url=f"{racine}/openapi.json",
+                title=f"{app.title} — référence",
+                redoc_js_url=f"{racine}{ASSETS_URL}/redoc.standalone.js",
+                redoc_favicon_url=f"{racine}{ASSETS_URL}/favicon.png",
+                with_google_fonts=False,
+            )
         )
