@@ -62,6 +62,52 @@ def _debut_du_jour(jour: date) -> datetime:
     return datetime.combine(jour, time.min, tzinfo=FUSEAU_CCAS)
 
 
+Du = Annotated[
+    date | None,
+    Query(
+        description="Premier jour inclus (AAAA-MM-JJ, heure de Paris) ; pas après `au`.",
+        json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
+    ),
+    BeforeValidator(_date_iso),
+]
+Au = Annotated[
+    date | None,
+    Query(
+        description="Dernier jour inclus (AAAA-MM-JJ, heure de Paris) ; pas avant `du`.",
+        json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
+    ),
+    BeforeValidator(_date_iso),
+]
+DossierRefFiltre = Annotated[
+    str | None, Query(min_length=1, max_length=128, description="Référence de dossier exacte.")
+]
+AgentFiltre = Annotated[
+    str | None, Query(min_length=1, max_length=128, description="Identifiant d'agent exact.")
+]
+TypeFiltre = Annotated[
+    Literal["eligibilite", "donnees", "simulation"] | None, Query(description="Type de consultation.")
+]
+Limite = Annotated[int, Query(ge=1, le=1000, description="Entrées par page.")]
+Curseur = Annotated[
+    str | None,
+    Query(pattern=CURSEUR_PATTERN, description="`curseur_suivant` reçu (ou `X-Curseur-Suivant`)."),
+]
+Tout = Annotated[
+    bool,
+    Query(
+        description="Toutes les entrées du filtre, en un seul flux CSV, sans pagination "
+        "(implique le CSV, quel que soit `format`)."
+    ),
+]
+Tableur = Annotated[
+    bool,
+    Query(
+        description="CSV pour les tableurs français (Excel, LibreOffice) : séparateur `;` et "
+        "marque d'ordre d'octets UTF-8 (BOM) en tête (implique le CSV, quel que soit `format`)."
+    ),
+]
+
+
 #: What the 200 of `GET /v1/journal` says besides its JSON body: the CSV, and the next page's cursor.
 REPONSE_200: dict[int | str, dict[str, Any]] = {
     200: {
@@ -98,51 +144,19 @@ async def get_journal(
     *,
     services: ServicesDep,
     appelant: JournalAppelant,
-    du: Annotated[
-        date | None,
-        Query(
-            description="Premier jour inclus (AAAA-MM-JJ, heure de Paris) ; pas après `au`.",
-            json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
-        ),
-        BeforeValidator(_date_iso),
+    du: Du = None,
+    au: Au = None,
+    dossier_ref: DossierRefFiltre = None,
+    agent_id: AgentFiltre = None,
+    type: TypeFiltre = None,
+    limite: Limite = 100,
+    curseur: Curseur = None,
+    format: Annotated[
+        Literal["json", "csv"] | None,
+        Query(description="Ou `Accept: text/csv` ; pour un client généré, préférez GET /v1/journal.csv."),
     ] = None,
-    au: Annotated[
-        date | None,
-        Query(
-            description="Dernier jour inclus (AAAA-MM-JJ, heure de Paris) ; pas avant `du`.",
-            json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
-        ),
-        BeforeValidator(_date_iso),
-    ] = None,
-    dossier_ref: Annotated[
-        str | None, Query(min_length=1, max_length=128, description="Référence de dossier exacte.")
-    ] = None,
-    agent_id: Annotated[
-        str | None, Query(min_length=1, max_length=128, description="Identifiant d'agent exact.")
-    ] = None,
-    type: Annotated[
-        Literal["eligibilite", "donnees", "simulation"] | None, Query(description="Type de consultation.")
-    ] = None,
-    limite: Annotated[int, Query(ge=1, le=1000, description="Entrées par page.")] = 100,
-    curseur: Annotated[
-        str | None,
-        Query(pattern=CURSEUR_PATTERN, description="`curseur_suivant` reçu (ou `X-Curseur-Suivant`)."),
-    ] = None,
-    format: Annotated[Literal["json", "csv"] | None, Query(description="Ou `Accept: text/csv`.")] = None,
-    tout: Annotated[
-        bool,
-        Query(
-            description="Toutes les entrées du filtre, en un seul flux CSV, sans pagination "
-            "(implique le CSV, quel que soit `format`)."
-        ),
-    ] = False,
-    tableur: Annotated[
-        bool,
-        Query(
-            description="CSV pour les tableurs français (Excel, LibreOffice) : séparateur `;` et "
-            "marque d'ordre d'octets UTF-8 (BOM) en tête (implique le CSV, quel que soit `format`)."
-        ),
-    ] = False,
+    tout: Tout = False,
+    tableur: Tableur = False,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> schemas.PageJournal | Response:
     """Consultations et décisions de l'organisme appelant, les plus récentes d'abord : qui (client,
@@ -181,6 +195,47 @@ async def get_journal(
     return schemas.PageJournal(
         entrees=[_entree(e) for e in page.entrees], curseur_suivant=page.curseur_suivant
     )
+
+
+@router.get(
+    "/journal.csv",
+    operation_id="exporter_journal_csv",
+    response_class=Response,
+    summary="Le journal d'audit de l'organisme en CSV",
+    responses={200: {**REPONSE_200[200], "description": "Le journal en CSV (RFC 4180, UTF-8)."}},
+)
+async def get_journal_csv(
+    *,
+    services: ServicesDep,
+    appelant: JournalAppelant,
+    du: Du = None,
+    au: Au = None,
+    dossier_ref: DossierRefFiltre = None,
+    agent_id: AgentFiltre = None,
+    type: TypeFiltre = None,
+    limite: Limite = 100,
+    curseur: Curseur = None,
+    tout: Tout = False,
+    tableur: Tableur = False,
+) -> Response:
+    """Le même journal que GET /v1/journal, toujours en CSV (une seule représentation : ce que les
+    clients générés attendent) ; `tableur=true` pour Excel ou LibreOffice en français."""
+    reponse = await get_journal(
+        services=services,
+        appelant=appelant,
+        du=du,
+        au=au,
+        dossier_ref=dossier_ref,
+        agent_id=agent_id,
+        type=type,
+        limite=limite,
+        curseur=curseur,
+        format="csv",
+        tout=tout,
+        tableur=tableur,
+    )
+    assert isinstance(reponse, Response)  # noqa: S101 - format="csv" answers CSV
+    return reponse
 
 
 def _entree(entree: EntreeJournal) -> schemas.EntreeJournal:
