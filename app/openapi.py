@@ -200,8 +200,8 @@ def completer_contrat(schema: dict[str, Any]) -> dict[str, Any]:
                 if _schema_propre(reponses.get(str(statut))):
                     continue  # e.g. /readyz's 503, a JSON body of its own
                 reponses[str(statut)] = _reponse_erreur(statut, codes)
-            for statut, reponse in reponses.items():
-                if statut.startswith("2"):
+            for code_http, reponse in reponses.items():
+                if code_http.startswith("2"):
                     reponse.setdefault("headers", {}).setdefault(
                         REQUEST_ID_HEADER, _en_tete(REQUEST_ID_HEADER)
                     )

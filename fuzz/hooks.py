@@ -66,11 +66,13 @@ def _corps(corps: dict[str, Any]) -> None:
     if isinstance(reglement, str) and len(reglement) <= 500_000:
         corps["reglement"] = None
     demandeur = corps.get("demandeur")
-    annee = demandeur.get("annee_des_revenus") if isinstance(demandeur, dict) else None
+    if not isinstance(demandeur, dict):
+        return
+    annee = demandeur.get("annee_des_revenus")
     if isinstance(annee, int) and isinstance(corps.get("date_reference"), str):
         # Before the reference date's year (the schema can only bound it by the current year).
         demandeur["annee_des_revenus"] = min(annee, int(corps["date_reference"][:4]) - 1)
-    numero = demandeur.get("numero_fiscal") if isinstance(demandeur, dict) else None
+    numero = demandeur.get("numero_fiscal")
     if isinstance(numero, str) and re.fullmatch(r"\s*([0-3] *([0-9] *){11}[0-9])\s*", numero):
         chiffres = re.sub(r"\D", "", numero)
         if not nif.is_valid(chiffres):

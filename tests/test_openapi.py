@@ -43,7 +43,7 @@ def test_every_error_answer_is_a_problem_with_its_examples(contrat: dict[str, An
     erreurs = 0
     for _, _, operation in _operations(contrat):
         for statut, reponse in operation["responses"].items():
-            if int(statut) < 400 or operation["operationId"] == "verifier_preparation" and statut == "503":
+            if int(statut) < 400 or (operation["operationId"] == "verifier_preparation" and statut == "503"):
                 continue
             erreurs += 1
             assert list(reponse["content"]) == [PROBLEM_CONTENT_TYPE], (operation["operationId"], statut)
@@ -97,8 +97,7 @@ def test_the_journal_declares_its_csv_and_its_headers(contrat: dict[str, Any]) -
 
 
 def _proprietes(schema: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for nom, propriete in schema.get("properties", {}).items():
-        yield nom, propriete
+    yield from schema.get("properties", {}).items()
 
 
 def test_every_property_is_described_in_french(contrat: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import re
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from app.rules.dates import DatePartielle, InvalidPartialDate
 from app.schemas.formats import date_partielle
@@ -48,7 +48,7 @@ DATE_NAISSANCE_PATTERN = rf"^\s*({_DATE_NAISSANCE})?\s*$"
 NUMERO_FISCAL_PATTERN = r"^\s*([0-3] *([0-9] *){11}[0-9])?\s*$"
 
 #: Born in France: a commune code, or (option 2) the commune's name with département and birth date.
-_LIEU_DE_NAISSANCE_FRANCE = {
+_LIEU_DE_NAISSANCE_FRANCE: dict[str, JsonValue] = {
     "if": {
         "properties": {
             "code_cog_insee_pays_naissance": {"type": "string", "pattern": rf"^\s*{PAYS_FRANCE}\s*$"}

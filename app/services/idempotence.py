@@ -197,11 +197,11 @@ class Idempotence:
                 return None
             return entree[1]
         try:
-            valeur: bytes | None = await self._redis.get(stockage)
+            valeur = await self._redis.get(stockage)
         except (RedisError, OSError) as e:
             logger.warning("idempotence.redis_unavailable", error_type=type(e).__name__)
             return None
-        return valeur
+        return valeur.encode() if isinstance(valeur, str) else valeur
 
     async def _stocker(self, stockage: str, empreinte: str, contenu: bytes) -> None:
         entree = json.dumps({"empreinte": empreinte, "contenu": contenu.decode("utf-8")}, ensure_ascii=False)

@@ -146,7 +146,7 @@ async def test_the_stored_answer_is_encrypted_and_keyed_without_the_key_in_clear
     idempotence = Idempotence(KEYRING)
     await _executer(idempotence, Producteur(), cle="cle-du-client-42", corps='{"nom":"MARTIN"}')
 
-    ((stockage, (_, valeur)),) = idempotence._memoire.items()  # noqa: SLF001 - what is at rest
+    ((stockage, (_, valeur)),) = idempotence._memoire.items()
     assert "cle-du-client-42" not in stockage
     assert b"MARTIN" not in valeur
     assert b'"id"' not in valeur
