@@ -53,6 +53,9 @@ bench: $(STAMP) ## Run the benchmarks; results go to bench/results/ (installs De
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/run_all.py
 
+docs: $(STAMP) ## Regenerate the README's error and configuration tables from the code
+	$(BIN)/python -m app.documentation
+
 fuzz: $(STAMP) ## Schemathesis over every operation of the OpenAPI, every check (FUZZ_MAX_EXAMPLES=50)
 	$(BIN)/python fuzz/run.py
 
