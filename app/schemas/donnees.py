@@ -44,6 +44,35 @@ class DemandeDonnees(BaseModel):
 class ReponseDonnees(BaseModel):
     """Les données certifiées obtenues, et celles qui ne l'ont pas été."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "90aeb1bb-40f1-421e-a6a1-8ee2d06c69a3",
+                    "dossier_ref": "D-2026-00042",
+                    "donnees": {
+                        "quotient_familial": {
+                            "fournisseur": "CNAF",
+                            "valeur": 150,
+                            "annee": 2026,
+                            "mois": 11,
+                            "annee_calcul": 2026,
+                            "mois_calcul": 4,
+                        },
+                        "enfants": [],
+                    },
+                    "donnees_indisponibles": [
+                        {
+                            "donnee": "impot_sur_le_revenu",
+                            "code": "numero-fiscal-absent",
+                            "raison": "Le numéro fiscal du demandeur n'a pas été fourni.",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     id: UUID = Field(description="Identifiant de la consultation journalisée.")
     dossier_ref: str | None = Field(description="Référence du dossier chez l'appelant.")
     donnees: DonneesCertifiees = Field(description="Données certifiées, par jeu de données.")

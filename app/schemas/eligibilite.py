@@ -257,8 +257,71 @@ class DonneeIndisponible(BaseModel):
     raison: str = Field(description="Raison, en français.")
 
 
+EXEMPLE_RESULTAT: dict[str, Any] = {
+    "dispositif": "aide-alimentaire",
+    "libelle": "Aide alimentaire (bons d'achat)",
+    "statut": "eligible",
+    "montant": 45.5,
+    "tranche": None,
+    "motif": "Toutes les conditions sont remplies.",
+    "conditions": [
+        {
+            "critere": "quotient_familial_caf",
+            "operateur": "<=",
+            "seuil": 700,
+            "valeur": 150,
+            "satisfaite": True,
+            "ecart": 550,
+            "source": {
+                "fournisseur": "CNAF",
+                "certifie": True,
+                "periode": "2026-11",
+                "obtenu_le": "2026-11-26T15:04:32Z",
+                "depuis_cache": False,
+                "request_id": "79ba39bd-a8e3-440c-a856-cd90d7be81d8",
+                "perime": False,
+            },
+            "deliberation": "Délibération n° 2025-12 du 4 décembre 2025",
+            "parametre": "plafond_qf_aide_alimentaire",
+            "explication": "Le quotient familial CAF/MSA (150 €) est inférieur ou égal au plafond (700 €).",
+            "piece_justificative": None,
+        }
+    ],
+    "pieces_justificatives": [],
+    "base_legale": "Code de l'action sociale et des familles, art. L123-5",
+    "deliberation": None,
+}
+EXEMPLE_DECISION: dict[str, Any] = {
+    "id": "8da5a3dc-0723-44b7-8b4e-e59e952a188a",
+    "cree_le": "2026-11-26T15:04:32.844533Z",
+    "date_reference": "2026-11-26",
+    "dossier_ref": "D-2026-00042",
+    "reglement": {"id": "ccas-demoville", "version": "2026.1", "empreinte": "sha256:2dc63f17c7c8…"},
+    "resultats": [EXEMPLE_RESULTAT],
+    "parametres_appliques": [
+        {
+            "nom": "plafond_qf_aide_alimentaire",
+            "valeur": 700,
+            "depuis": "2026-01-01",
+            "deliberation": "Délibération n° 2025-12 du 4 décembre 2025",
+        }
+    ],
+    "donnees_indisponibles": [],
+    "mention": "Proposition de décision, à confirmer par un agent : "
+    "ce n'est pas une décision administrative.",
+}
+
+
 class Decision(BaseModel):
     """Une décision : ce que rend `POST /v1/eligibilite`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**EXEMPLE_DECISION, "donnees": {"quotient_familial": {"fournisseur": "CNAF", "valeur": 150}}}
+            ]
+        }
+    )
 
     id: UUID = Field(description="Identifiant de la décision journalisée.")
     cree_le: datetime = Field(description="Instant de la décision.")
@@ -305,6 +368,25 @@ class FaitsJournalises(BaseModel):
 
 class DecisionJournalisee(BaseModel):
     """Une décision telle que journalisée : ce que rend `GET /v1/decisions/{id}`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **EXEMPLE_DECISION,
+                    "faits": {
+                        "connus": {
+                            "quotient_familial_caf": {
+                                "valeur": "150",
+                                "source": EXEMPLE_RESULTAT["conditions"][0]["source"],
+                            }
+                        },
+                        "indisponibles": {},
+                    },
+                }
+            ]
+        }
+    )
 
     id: UUID = Field(description="Identifiant de la décision.")
     cree_le: datetime = Field(description="Instant de la décision.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AppelFournisseurJournal(BaseModel):
@@ -49,6 +49,43 @@ class EntreeJournal(BaseModel):
 
 class PageJournal(BaseModel):
     """Une page du journal, les entrées les plus récentes d'abord."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "entrees": [
+                        {
+                            "consultation_id": "b325fb29-1e56-4af4-b8b1-09b50490a64d",
+                            "cree_le": "2026-11-26T15:04:32.844533Z",
+                            "type": "eligibilite",
+                            "statut": "succes",
+                            "client_id": "demo",
+                            "agent_id": "agent-1",
+                            "dossier_ref": "D-2026-00042",
+                            "demandeur_pseudonyme": "f7f6eca10c…",
+                            "appels_fournisseurs": [
+                                {
+                                    "fournisseur": "API Particulier",
+                                    "endpoint": "/v3/dss/quotient_familial/identite",
+                                    "issue": "succes",
+                                    "request_id": "79ba39bd-a8e3-440c-a856-cd90d7be81d8",
+                                    "statut_http": 200,
+                                    "depuis_cache": False,
+                                }
+                            ],
+                            "decision_id": "8da5a3dc-0723-44b7-8b4e-e59e952a188a",
+                            "reglement_id": "ccas-demoville",
+                            "reglement_version": "2026.1",
+                            "reglement_empreinte": "sha256:2dc63f17c7c8…",
+                            "resultats": [{"dispositif": "aide-alimentaire", "statut": "eligible"}],
+                        }
+                    ],
+                    "curseur_suivant": "20261126T150432.844533Z-b325fb291e564af4b8b109b50490a64d",
+                }
+            ]
+        }
+    )
 
     entrees: list[EntreeJournal] = Field(description="Les entrées de la page.")
     curseur_suivant: str | None = Field(

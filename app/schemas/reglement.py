@@ -31,7 +31,34 @@ class BesoinsReglement(BaseModel):
 class ReglementPublie(BaseModel):
     """Le règlement des aides de l'organisme appelant, et les données que son évaluation demande."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "ccas-demoville",
+                    "version": "2026.1",
+                    "libelle": "Règlement des aides facultatives du CCAS de Démoville",
+                    "empreinte": "sha256:2dc63f17c7c8…",
+                    "organisme": {"nom": "CCAS de Démoville (fictif)", "siret": "26999000800006"},
+                    "fraicheur": {"quotient_familial": {"mois": 3}},
+                    "deliberations": [],
+                    "parametres": [],
+                    "baremes": [],
+                    "dispositifs": [{"id": "aide-alimentaire", "libelle": "Aide alimentaire (bons d'achat)"}],
+                    "besoins": {
+                        "faits": ["quotient_familial_caf"],
+                        "donnees": ["quotient_familial"],
+                        "scopes": ["cnaf_quotient_familial"],
+                    },
+                    "cas_de_test": 12,
+                    "donnees_necessaires": ["quotient_familial"],
+                    "faits_necessaires": ["quotient_familial_caf"],
+                    "scopes_necessaires": ["cnaf_quotient_familial"],
+                }
+            ]
+        },
+    )
 
     id: str = Field(description="Identifiant du règlement.")
     version: str = Field(description="Version du règlement.")

@@ -8,7 +8,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.rules.facts import CATALOGUE_FAITS, DefinitionFait, TypeFait
-from app.schemas.eligibilite import DateIso, ParametreOut, ReglementRef, ResultatOut
+from app.schemas.eligibilite import (
+    EXEMPLE_DECISION,
+    EXEMPLE_RESULTAT,
+    DateIso,
+    ParametreOut,
+    ReglementRef,
+    ResultatOut,
+)
 from app.schemas.formats import DATE_PARTIELLE_AMONT_PATTERN, DATE_PARTIELLE_PATTERN
 
 _PERIODE = r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$"
@@ -115,6 +122,19 @@ class DemandeSimulation(BaseModel):
 
 class ResultatSimulation(BaseModel):
     """Les propositions qu'aurait rendues le règlement sur ces faits (rien n'est journalisé)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "date_reference": "2026-11-26",
+                    "reglement": EXEMPLE_DECISION["reglement"],
+                    "resultats": [EXEMPLE_RESULTAT],
+                    "parametres_appliques": EXEMPLE_DECISION["parametres_appliques"],
+                }
+            ]
+        }
+    )
 
     date_reference: date = Field(description="Date d'appréciation.")
     reglement: ReglementRef = Field(description="Règlement évalué.")
