@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from app.rules.dates import DatePartielle, InvalidPartialDate
-from app.schemas.formats import date_partielle
+from app.schemas.formats import TEXTE_PATTERN, date_partielle
 
 PAYS_FRANCE = "99100"
 
@@ -24,6 +24,7 @@ _COMMUNE_COG = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$", re.ASCII)
 _PAYS_COG = re.compile(r"^(99\d{3}|92352)$", re.ASCII)
 _DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-4]|976)$", re.ASCII)
 _NUMERO_FISCAL = re.compile(r"^\d{13}$", re.ASCII)
+_SUBSTITUT = re.compile("[\ud800-\udfff]")
 
 # The same rules as JSON Schema patterns (ECMA-262), so that a client can check before sending and
 # schema-valid data is accepted; blanks around a value are allowed (the validators strip them), and
@@ -168,6 +169,7 @@ class Demandeur(BaseModel):
         default=None,
         max_length=100,
         description="Option 2 : nom de la commune de naissance, avec département et date de naissance.",
+        json_schema_extra={"pattern": TEXTE_PATTERN},
     )
     code_cog_insee_departement_naissance: str | None = Field(
         default=None,
@@ -203,6 +205,9 @@ class Demandeur(BaseModel):
         valeurs = value if isinstance(value, list) else [value]
         if any(isinstance(v, str) and len(v) > LONGUEUR_MAX_NOM for v in valeurs):
             raise ValueError(f"compte au plus {LONGUEUR_MAX_NOM} caractères")
+        if any(isinstance(v, str) and _SUBSTITUT.search(v) for v in valeurs):
+            # A lone surrogate is not a character: it could be neither hashed nor journaled.
+            raise ValueError("contient un caractère invalide")
         return value
 
     @field_validator("sexe", mode="before")

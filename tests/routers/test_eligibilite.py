@@ -248,3 +248,18 @@ async def test_a_date_reference_is_a_calendar_date_not_a_number(gateway: httpx.A
 
     assert response.status_code == 422
     assert response.json()["erreurs"][0]["champ"] == "date_reference"
+
+
+async def test_a_lone_surrogate_is_a_422_not_a_journal_failure(gateway: httpx.AsyncClient) -> None:
+    # Found by `make fuzz`: `"\ud800"` reached the pseudonym's UTF-8 encoding and failed as a 503.
+    corps = (
+        b'{"demandeur": {"nom_naissance": "MARTIN", "prenoms": ["AXELLE"], "sexe": "F",'
+        b' "code_cog_insee_pays_naissance": "99100", "nom_commune_naissance": "RENNES\\ud800",'
+        b' "code_cog_insee_departement_naissance": "35", "date_naissance": "1989-12-03"}}'
+    )
+    response = await gateway.post(
+        "/v1/eligibilite", content=corps, headers={**AUTH, "Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["erreurs"][0]["champ"] == "demandeur.nom_commune_naissance"
