@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from app.rules.dates import DatePartielle, InvalidPartialDate
-from app.schemas.formats import TEXTE_PATTERN, date_partielle
+from app.schemas.formats import date_partielle
 
 PAYS_FRANCE = "99100"
 
@@ -169,7 +169,6 @@ class Demandeur(BaseModel):
         default=None,
         max_length=100,
         description="Option 2 : nom de la commune de naissance, avec département et date de naissance.",
-        json_schema_extra={"pattern": TEXTE_PATTERN},
     )
     code_cog_insee_departement_naissance: str | None = Field(
         default=None,

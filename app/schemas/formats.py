@@ -22,8 +22,3 @@ def date_partielle(annee: str = _ANNEE, bissextile: str = _BISSEXTILE) -> str:
 DATE_PARTIELLE_PATTERN = rf"^\s*{date_partielle()}\s*$"
 #: A partial date from a provider: also blank, or `0000…` for an unknown date.
 DATE_PARTIELLE_AMONT_PATTERN = rf"^\s*(0000[\s\S]*|{date_partielle()})?\s*$"
-
-
-#: Any text without lone UTF-16 surrogates (`"\ud800"` in JSON is not a character: it cannot be
-#: encoded, stored or hashed).
-TEXTE_PATTERN = r"^[^\ud800-\udfff]*$"

@@ -16,7 +16,7 @@ from app.schemas.eligibilite import (
     ReglementRef,
     ResultatOut,
 )
-from app.schemas.formats import DATE_PARTIELLE_AMONT_PATTERN, DATE_PARTIELLE_PATTERN, TEXTE_PATTERN
+from app.schemas.formats import DATE_PARTIELLE_AMONT_PATTERN, DATE_PARTIELLE_PATTERN
 
 _PERIODE = r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$"
 
@@ -36,7 +36,7 @@ def _schema_valeur(definition: DefinitionFait) -> dict[str, Any]:
         case TypeFait.TEXTE:
             if definition.valeurs_admises:
                 return {"type": "string", "enum": list(definition.valeurs_admises)}
-            return {"type": "string", "minLength": 1, "pattern": TEXTE_PATTERN}
+            return {"type": "string", "minLength": 1}
         case TypeFait.MEMBRES:
             personne = {
                 "type": "object",
@@ -70,7 +70,7 @@ def _schema_fait(definition: DefinitionFait) -> dict[str, Any]:
         "properties": {
             "valeur": valeur,
             "periode": {"anyOf": [{"type": "string", "pattern": _PERIODE}, {"type": "null"}]},
-            "fournisseur": {"anyOf": [{"type": "string", "pattern": TEXTE_PATTERN}, {"type": "null"}]},
+            "fournisseur": {"anyOf": [{"type": "string"}, {"type": "null"}]},
         },
     }
     return {**schema, "anyOf": [valeur, detaillee]}
