@@ -42,6 +42,7 @@ DESCRIPTIONS_ERREURS: dict[int, str] = {
     403: "Droit (scope) du client manquant",
     404: "Ressource introuvable",
     405: "Méthode non autorisée sur cette adresse (voir l'en-tête Allow)",
+    409: "La requête de même Idempotency-Key est encore en cours (voir Retry-After)",
     415: "Corps non JSON : envoyer « Content-Type: application/json »",
     422: "Données invalides : chaque champ fautif est nommé dans `erreurs`",
     429: "Trop de requêtes pour ce client (voir Retry-After)",
@@ -100,7 +101,7 @@ def _reponse_erreur(status: int, codes: list[CodeStable]) -> dict[str, Any]:
         en_tetes["WWW-Authenticate"] = _en_tete("WWW-Authenticate")
     if status == 405:
         en_tetes["Allow"] = _en_tete("Allow")
-    if status in (429, 503):
+    if status in (409, 429, 503):
         en_tetes["Retry-After"] = _en_tete("Retry-After")
     return {
         "description": DESCRIPTIONS_ERREURS.get(status, "Erreur"),

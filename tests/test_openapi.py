@@ -58,6 +58,7 @@ def test_every_error_answer_is_a_problem_with_its_examples(contrat: dict[str, An
     assert {"donnees-invalides", "cle-idempotence-reutilisee", "parametres-refuses"} <= set(exemples)
     assert "WWW-Authenticate" in eligibilite["401"]["headers"]
     assert "Retry-After" in eligibilite["503"]["headers"]
+    assert "Retry-After" in eligibilite["409"]["headers"]  # a duplicate still running
     assert "415" in eligibilite
     assert "HTTPValidationError" not in contrat["components"]["schemas"]
 

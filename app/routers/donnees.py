@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from app.dependencies import AgentIdDep, DonneesAppelant, IdempotencyKeyDep, ServicesDep
 from app.routers.eligibilite import EN_TETE_REJOUEE, reponse_json
 from app.schemas.donnees import DemandeDonnees, ReponseDonnees
-from app.schemas.problem import ERREURS_FOURNISSEUR
+from app.schemas.problem import ERREURS_FOURNISSEUR, erreurs
 
 router = APIRouter(prefix="/v1", tags=["donnees"])
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["donnees"])
     operation_id="obtenir_donnees",
     response_model=ReponseDonnees,
     summary="Obtenir les données certifiées pour pré-remplir un dossier",
-    responses={**ERREURS_FOURNISSEUR, 200: {"headers": EN_TETE_REJOUEE}},
+    responses={**ERREURS_FOURNISSEUR, **erreurs(409), 200: {"headers": EN_TETE_REJOUEE}},
 )
 async def post_donnees(
     demande: DemandeDonnees,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from app.dependencies import AgentIdDep, EligibiliteAppelant, IdempotencyKeyDep, ServicesDep
 from app.schemas.eligibilite import Decision, DemandeEligibilite
-from app.schemas.problem import ERREURS_FOURNISSEUR
+from app.schemas.problem import ERREURS_FOURNISSEUR, erreurs
 from app.services.idempotence import ReponseIdempotente
 
 router = APIRouter(prefix="/v1", tags=["eligibilite"])
@@ -29,7 +29,7 @@ EN_TETE_REJOUEE = {
     response_model=Decision,
     response_model_exclude_none=False,
     summary="Proposer une décision pour chaque aide du règlement",
-    responses={**ERREURS_FOURNISSEUR, 200: {"headers": EN_TETE_REJOUEE}},
+    responses={**ERREURS_FOURNISSEUR, **erreurs(409), 200: {"headers": EN_TETE_REJOUEE}},
 )
 async def post_eligibilite(
     demande: DemandeEligibilite,
