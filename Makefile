@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sandbox test robustesse lint format typecheck check-reglements migrate bench lock compose-check clean
+.PHONY: help install run sandbox test robustesse lint format typecheck check-reglements migrate bench lock compose-check clean fuzz docs chromium
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -25,11 +25,14 @@ run: $(STAMP) ## Run the gateway on 127.0.0.1:8000 (PORT=… to change; sandbox 
 sandbox: $(STAMP) ## Run the API Particulier simulator alone on 127.0.0.1:9100
 	$(BIN)/python -m app.simulators.api_particulier --host 127.0.0.1 --port 9100
 
-test: $(STAMP) ## Run the whole test suite (needs Redis and PostgreSQL on localhost)
+test: $(STAMP) chromium ## Run the whole test suite (needs Redis and PostgreSQL on localhost)
 	$(BIN)/python -m pytest
 
 robustesse: $(STAMP) ## Run the reliability suite: hostile and clumsy callers (tests/robustesse, Redis and PostgreSQL)
 	$(BIN)/python -m pytest tests/robustesse
+chromium: ## Install Debian's Chromium if missing (the offline-docs test drives it headless)
+	@command -v chromium >/dev/null 2>&1 || { echo "installation de chromium (paquet Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check .
@@ -51,6 +54,12 @@ bench: $(STAMP) ## Run the benchmarks; results go to bench/results/ (installs De
 	@command -v wrk >/dev/null 2>&1 || { echo "installation de wrk (paquet Debian, générateur de charge)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/run_all.py
+
+docs: $(STAMP) ## Regenerate the README's error and configuration tables from the code
+	$(BIN)/python -m app.documentation
+
+fuzz: $(STAMP) ## Schemathesis over every operation of the OpenAPI, every check (FUZZ_MAX_EXAMPLES=50)
+	$(BIN)/python fuzz/run.py
 
 lock: ## Re-pin requirements*.lock from pyproject.toml
 	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml

@@ -1,16 +1,18 @@
-"""The command line: serve the gateway, check règlements, migrate the journal database.
+"""La ligne de commande de la passerelle (`.venv/bin/eg`, ou `python -m app`).
 
-python -m app serve                 # the gateway (sandbox by default) on HOST:PORT
-python -m app reglements verifier   # validate every règlement and run its test cases
-python -m app db upgrade            # apply the journal's Alembic migrations
-python -m app organisme create|list|reload   # organismes (CCAS) served by the gateway
-python -m app client create|revoke           # their business software, with an API key printed once
-python -m app key rotate --client ID         # a new key; the old one works during the overlap
-python -m app journal purge [--dry-run] [--mois N [--force]]   # journal records past their retention
-                                             # (exit 75 while another purge runs)
+eg serve                              # la passerelle (bac à sable par défaut) sur HOST:PORT
+eg reglements verifier [CHEMIN]       # valider un règlement (ou un dossier) et jouer ses cas de test
+eg db upgrade                         # appliquer les migrations du journal (DATABASE_URL seul)
+eg organisme create|list|reload       # les organismes (CCAS) servis ; retirer-demo avant la production
+eg client create|list|revoke          # leurs logiciels métier, avec une clé affichée une seule fois
+eg key rotate --client ID             # une nouvelle clé ; l'ancienne vit le temps du chevauchement
+eg key revoke --client ID --prefixe P # révoquer une seule clé
+eg journal purge [--dry-run] [--mois N [--force]]   # supprimer ce qui dépasse la durée de conservation
+                                      # (code 75 tant qu'une autre purge tourne)
+eg journal rechiffrer                 # rechiffrer le journal sous la première clé (après une rotation)
 
-Upstream secrets are read from the environment, never from the command line (shell history, ps):
-ORGANISME_API_PARTICULIER_TOKEN and ORGANISME_IMPOT_CLIENT_SECRET.
+Les secrets des fournisseurs sont lus dans l'environnement, jamais sur la ligne de commande
+(historique du shell, ps) : ORGANISME_API_PARTICULIER_TOKEN et ORGANISME_IMPOT_CLIENT_SECRET.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from app.services.organismes.administration import (
     AdministrationOrganismes,
     AdministrationRefusee,
     NouvelOrganisme,
+    ResumeCle,
 )
 from app.serving import http_limits, serve_workers
 
@@ -232,14 +235,42 @@ def _organisme_list(_args: argparse.Namespace) -> int:
                 etat = f"révoqué le {c.revoque_le:%Y-%m-%d %H:%M}" if c.revoque_le else "actif"
                 print(f"  client {c.id} ({etat}) : {', '.join(c.scopes)}")
                 for k in c.cles:
-                    if k.revoquee_le is not None:
-                        statut = f"révoquée le {k.revoquee_le:%Y-%m-%d %H:%M}"
-                    elif k.expire_le is not None:
-                        verbe = "expirée" if k.expire_le <= now else "expire"
-                        statut = f"{verbe} le {k.expire_le:%Y-%m-%d %H:%M} UTC"
-                    else:
-                        statut = "valide"
-                    print(f"    clé {k.prefixe}… créée le {k.cree_le:%Y-%m-%d %H:%M} : {statut}")
+                    print(f"    clé {k.prefixe}… créée le {k.cree_le:%Y-%m-%d %H:%M} : {_statut_cle(k, now)}")
+        return 0
+
+    return _with_database(action)
+
+
+def _client_list(args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        now = datetime.now(UTC)
+        organismes = await _admin(settings, engine).lister()
+        for o in organismes:
+            if args.organisme is not None and o.id != args.organisme:
+                continue
+            for c in o.clients:
+                etat = f"révoqué le {c.revoque_le:%Y-%m-%d %H:%M}" if c.revoque_le else "actif"
+                print(f"{c.id}  organisme {o.id}  ({etat})  droits : {', '.join(c.scopes)}")
+                for k in c.cles:
+                    print(f"  clé {k.prefixe}… créée le {k.cree_le:%Y-%m-%d %H:%M} : {_statut_cle(k, now)}")
+        return 0
+
+    return _with_database(action)
+
+
+def _statut_cle(k: ResumeCle, now: datetime) -> str:
+    if k.revoquee_le is not None:
+        return f"révoquée le {k.revoquee_le:%Y-%m-%d %H:%M}"
+    if k.expire_le is not None:
+        verbe = "expirée" if k.expire_le <= now else "expire"
+        return f"{verbe} le {k.expire_le:%Y-%m-%d %H:%M} UTC"
+    return "valide"
+
+
+def _key_revoke(args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        nombre = await _admin(settings, engine).revoquer_cle(args.client, args.prefixe)
+        print(f"Client « {args.client} » : {nombre} clé(s) « {args.prefixe}… » révoquée(s).")
         return 0
 
     return _with_database(action)
@@ -400,26 +431,26 @@ def _journal_rechiffrer(_args: argparse.Namespace) -> int:
     return _with_database(action)
 
 
-def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    organisme = commands.add_parser("organisme", help="organismes (CCAS) servis par la passerelle")
-    organisme_commands = organisme.add_subparsers(dest="action", required=True)
+def _add_organisme_create(organisme_commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     create = organisme_commands.add_parser(
         "create",
         help="créer (ou --remplacer) un organisme",
         description="Secrets lus dans l'environnement : ORGANISME_API_PARTICULIER_TOKEN, "
         "ORGANISME_IMPOT_CLIENT_SECRET.",
     )
-    create.add_argument("--id", required=True)
-    create.add_argument("--nom", required=True)
-    create.add_argument("--siret", required=True)
+    create.add_argument("--id", required=True, help="identifiant de l'organisme (ex. ccas-rennes)")
+    create.add_argument("--nom", required=True, help="nom affiché (ex. « CCAS de Rennes »)")
+    create.add_argument("--siret", required=True, help="SIRET de l'organisme (14 chiffres)")
     create.add_argument("--reglement", required=True, help="fichier, absolu ou relatif à REGLEMENTS_DIR")
-    create.add_argument("--impot-client-id", default=None)
+    create.add_argument(
+        "--impot-client-id", default=None, help="identifiant client API Impôt particulier (s'il y en a un)"
+    )
     create.add_argument(
         "--habilitation",
         default=None,
         help="scopes accordés, séparés par des virgules (absent : non restreint)",
     )
-    create.add_argument("--remplacer", action="store_true")
+    create.add_argument("--remplacer", action="store_true", help="remplacer un organisme existant")
     clients = create.add_mutually_exclusive_group()
     clients.add_argument(
         "--garder-clients", action="store_true", help="avec --remplacer : les clients gardent clés et droits"
@@ -435,6 +466,12 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="accepter une habilitation qui ne couvre pas le règlement (avertissement)",
     )
     create.set_defaults(handler=_organisme_create)
+
+
+def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    organisme = commands.add_parser("organisme", help="organismes (CCAS) servis par la passerelle")
+    organisme_commands = organisme.add_subparsers(dest="action", required=True)
+    _add_organisme_create(organisme_commands)
     organisme_commands.add_parser(
         "retirer-demo",
         help="révoquer les clients et clés de démonstration du bac à sable (avant la production)",
@@ -443,7 +480,7 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         handler=_organisme_list
     )
     reload = organisme_commands.add_parser("reload", help="recharger le règlement dans chaque processus")
-    reload.add_argument("id")
+    reload.add_argument("id", help="identifiant de l'organisme")
     reload.add_argument(
         "--force",
         action="store_true",
@@ -454,15 +491,18 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     client = commands.add_parser("client", help="logiciels métier des organismes")
     client_commands = client.add_subparsers(dest="action", required=True)
     client_create = client_commands.add_parser("create", help="créer un client et afficher sa clé")
-    client_create.add_argument("--organisme", required=True)
-    client_create.add_argument("--id", required=True)
+    client_create.add_argument("--organisme", required=True, help="identifiant de l'organisme servi")
+    client_create.add_argument("--id", required=True, help="identifiant du client (ex. logiciel-millesime)")
     client_create.add_argument(
         "--scopes", required=True, help="eligibilite,donnees,simulations,journal:lecture,admin"
     )
-    client_create.add_argument("--nom", default=None)
+    client_create.add_argument("--nom", default=None, help="nom affiché du logiciel")
     client_create.set_defaults(handler=_client_create)
+    client_list = client_commands.add_parser("list", help="clients, leurs droits et leurs clés")
+    client_list.add_argument("--organisme", default=None, help="seulement les clients de cet organisme")
+    client_list.set_defaults(handler=_client_list)
     revoke = client_commands.add_parser("revoke", help="révoquer un client et toutes ses clés")
-    revoke.add_argument("id")
+    revoke.add_argument("id", help="identifiant du client")
     revoke.set_defaults(handler=_client_revoke)
 
     key = commands.add_parser("key", help="clés d'API")
@@ -470,11 +510,20 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     rotate = key_commands.add_parser(
         "rotate", help="nouvelle clé ; les anciennes expirent après le chevauchement"
     )
-    rotate.add_argument("--client", required=True)
+    rotate.add_argument("--client", required=True, help="identifiant du client")
     rotate.add_argument(
         "--chevauchement", type=duree, default=timedelta(hours=24), help="ex. 24h (défaut), 7d, 0"
     )
     rotate.set_defaults(handler=_key_rotate)
+
+    key_revoke = key_commands.add_parser(
+        "revoke", help="révoquer une seule clé (le client et ses autres clés restent valides)"
+    )
+    key_revoke.add_argument("--client", required=True, help="identifiant du client")
+    key_revoke.add_argument(
+        "--prefixe", required=True, help="début de la clé, tel que « client list » l'affiche"
+    )
+    key_revoke.set_defaults(handler=_key_revoke)
 
     journal = commands.add_parser("journal", help="journal d'audit")
     journal_commands = journal.add_subparsers(dest="action", required=True)
@@ -500,20 +549,26 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="eligibility-gateway", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="eg", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="lancer la passerelle")
-    serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--host", default=None, help="adresse d'écoute (défaut : HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port d'écoute (défaut : PORT, 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="nombre de processus (défaut : 1)")
     serve.set_defaults(handler=_serve)
 
     reglements = commands.add_parser("reglements", help="règlements des aides")
     reglements_commands = reglements.add_subparsers(dest="action", required=True)
     verifier = reglements_commands.add_parser("verifier", help="valider et exécuter les cas de test")
-    verifier.add_argument("dossier", nargs="?", default=None)
+    verifier.add_argument(
+        "dossier",
+        metavar="CHEMIN",
+        nargs="?",
+        default=None,
+        help="un fichier de règlement ou un dossier (défaut : REGLEMENTS_DIR)",
+    )
     verifier.set_defaults(handler=_verifier_reglements)
 
     db = commands.add_parser("db", help="base du journal")

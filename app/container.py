@@ -34,6 +34,7 @@ from app.services.amont.quotas import Limiter, MemoryLimiter, Quota, Quotas, Red
 from app.services.amont.source_caf import QuotasApiParticulier, SourceCaf
 from app.services.amont.source_impot import AccesImpotParticulier, CacheImpot, SourceImpot
 from app.services.eligibilite import EligibiliteService
+from app.services.idempotence import Idempotence
 from app.services.journal import Journal
 from app.services.journal.chiffrement import TrousseauInvalide, TrousseauJournal
 from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets
@@ -76,6 +77,8 @@ class Services:
     api_particulier_url: str
     #: Per-client request limit (issue #7).
     limiteur: LimiteurClients
+    #: Idempotency-Key answers and locks (issue 15): shared through Redis when configured.
+    idempotence: Idempotence
     #: The shared upstream limiter (issue 6), for `/readyz`.
     quotas: Quotas | None = None
     #: What `/readyz` reports: the journal decides readiness, the rest is `degrade` (issue 12).
@@ -193,6 +196,8 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
             fenetre_secondes=settings.client_rate_limit_window_seconds,
             redis=redis,
         ),
+        # Duplicates wait for the first as long as it may run (its deadline), plus the journal write.
+        idempotence=Idempotence(keyring, redis, attente_max_seconds=settings.request_deadline_seconds + 5),
     )
 
 

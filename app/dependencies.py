@@ -61,7 +61,11 @@ def scope_requis(scope: str) -> object:
 async def get_agent_id(
     x_agent_id: Annotated[
         str | None,
-        Header(description="Identifiant opaque de l'agent au guichet (journalisé)."),
+        Header(
+            description="Identifiant opaque de l'agent au guichet (journalisé) : 1 à 64 caractères "
+            "parmi lettres, chiffres et . _ : @ -.",
+            json_schema_extra={"pattern": _AGENT_ID.pattern},
+        ),
     ] = None,
 ) -> str | None:
     if x_agent_id is None:
@@ -99,6 +103,30 @@ async def metriques_autorisees(
 
 AgentIdDep = Annotated[str | None, Depends(get_agent_id)]
 MetriquesAutorisees = Annotated[None, Depends(metriques_autorisees)]
+
+#: An opaque key of 1 to 255 characters, optionally quoted (the draft's sf-string form).
+IDEMPOTENCY_KEY_PATTERN = r'^"?[A-Za-z0-9._:/+=\-]{1,255}"?$'
+
+
+async def get_idempotency_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="Clé d'idempotence choisie par l'appelant (ex. un UUID), une par requête "
+            "logique : la même clé et le même corps dans les 24 heures rendent la même réponse, "
+            "sans nouvel appel aux fournisseurs ni nouvelle entrée au journal (réponse marquée "
+            "`Idempotency-Replayed: true`) ; la même clé avec un autre corps est refusée (422 "
+            "`cle-idempotence-reutilisee`). Propre à chaque client.",
+            examples=["8e03978e-40d5-43e8-bc93-6894a57f9324"],
+        ),
+    ] = None,
+) -> str | None:
+    return idempotency_key.strip('"') if idempotency_key is not None else None
+
+
+IdempotencyKeyDep = Annotated[str | None, Depends(get_idempotency_key)]
 EligibiliteAppelant = Annotated[Appelant, scope_requis("eligibilite")]
 DonneesAppelant = Annotated[Appelant, scope_requis("donnees")]
 SimulationsAppelant = Annotated[Appelant, scope_requis("simulations")]

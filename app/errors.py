@@ -3,11 +3,17 @@
     GatewayError                        500  erreur-interne
     ├── ClientError                     4xx  (the caller can fix it)
     │   ├── InvalidInput                422  donnees-invalides   (names each faulty field)
-    │   ├── AuthenticationRequired      401  authentification-requise
+    │   │   └── IdempotencyKeyReused    422  cle-idempotence-reutilisee (same key, another body)
+    │   ├── AuthenticationRequired      401  authentification-requise (WWW-Authenticate: Bearer)
     │   ├── PermissionDenied            403  acces-refuse
     │   ├── NotFound                    404  ressource-introuvable
+    │   ├── UnreadableRequest           400  requete-illisible    (malformed JSON, bad UTF-8, deep nesting)
+    │   ├── MethodNotAllowed            405  methode-non-autorisee (Allow)
     │   ├── RequestTooSlow              408  requete-trop-lente   (app/serving.py: body or head too slow)
+    │   ├── IdempotentRequestInProgress 409  requete-idempotente-en-cours (Retry-After)
     │   ├── PayloadTooLarge             413  corps-trop-volumineux (app/serving.py, before authentication)
+    │   ├── UnsupportedMediaType        415  type-de-contenu-non-supporte
+    │   ├── HeadersTooLarge             431  en-tetes-trop-volumineux (app/serving.py, from the socket)
     │   └── TooManyRequests             429  trop-de-requetes    (Retry-After)
     ├── UpstreamError                   502  fournisseur-en-erreur
     │   ├── UpstreamPersonNotFound      404  personne-introuvable   (a_verifier in an eligibility)
@@ -38,6 +44,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:eligibility-gateway:probleme:"
@@ -103,6 +110,20 @@ class InvalidInput(ClientError):
         return cls(detail, errors)
 
 
+class IdempotencyKeyReused(InvalidInput):
+    """The `Idempotency-Key` already served another request body (IETF httpapi draft, § 2.7)."""
+
+    code = "cle-idempotence-reutilisee"
+    title = "Clé d'idempotence déjà utilisée pour une autre requête"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Idempotency-Key : cette clé a déjà servi, dans les dernières 24 heures, à une requête "
+            "dont le corps est différent ; utilisez une nouvelle clé pour une nouvelle requête.",
+            [FieldError("Idempotency-Key", "clé déjà utilisée pour un autre corps de requête")],
+        )
+
+
 class AuthenticationRequired(ClientError):
     status = 401
     code = "authentification-requise"
@@ -121,6 +142,14 @@ class NotFound(ClientError):
     title = "Ressource introuvable"
 
 
+class UnreadableRequest(ClientError):
+    """A body that is not readable JSON at all (syntax, encoding, nesting): Starlette's 400."""
+
+    status = 400
+    code = "requete-illisible"
+    title = "Requête illisible"
+
+
 class RequestTooSlow(ClientError):
     status = 408
     code = "requete-trop-lente"
@@ -131,6 +160,32 @@ class PayloadTooLarge(ClientError):
     status = 413
     code = "corps-trop-volumineux"
     title = "Requête trop volumineuse"
+
+
+class IdempotentRequestInProgress(ClientError):
+    """The first request with this `Idempotency-Key` is still running after the wait (draft § 2.7)."""
+
+    status = 409
+    code = "requete-idempotente-en-cours"
+    title = "Requête de même clé d'idempotence en cours"
+
+
+class MethodNotAllowed(ClientError):
+    status = 405
+    code = "methode-non-autorisee"
+    title = "Méthode non autorisée"
+
+
+class UnsupportedMediaType(ClientError):
+    status = 415
+    code = "type-de-contenu-non-supporte"
+    title = "Type de contenu non supporté"
+
+
+class HeadersTooLarge(ClientError):
+    status = 431
+    code = "en-tetes-trop-volumineux"
+    title = "En-têtes trop volumineux"
 
 
 class TooManyRequests(ClientError):
@@ -281,6 +336,7 @@ def problem_response(
     instance: str | None = None,
     extra: Mapping[str, Any] | None = None,
     retry_after: int | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_PREFIX + code,
@@ -292,8 +348,49 @@ def problem_response(
     if instance:
         body["instance"] = instance
     body.update({k: v for k, v in (extra or {}).items() if v is not None})
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
+    en_tetes = dict(headers or {})
+    if retry_after is not None:
+        en_tetes["Retry-After"] = str(retry_after)
+    if status == 401:
+        # RFC 9110 § 11.6.1: a 401 names the scheme the client should use.
+        en_tetes.setdefault("WWW-Authenticate", 'Bearer realm="eligibility-gateway"')
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=en_tetes or None)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeStable:
+    """One stable problem code, as the contract (OpenAPI enum) and the README table list it."""
+
+    code: str
+    status: int
+    title: str
+    classe: str
+
+
+def codes_stables() -> list[CodeStable]:
+    """Every code of the exception tree, walked from `GatewayError` (subclasses defined in services,
+    such as `LimiteurIndisponible`, are listed once their module is imported: `app.main` imports
+    them all). Sorted by status then code; a code shared by two classes is listed once."""
+    vus: dict[str, CodeStable] = {}
+    pile: list[type[GatewayError]] = [GatewayError]
+    while pile:
+        classe = pile.pop()
+        vus.setdefault(classe.code, CodeStable(classe.code, classe.status, classe.title, classe.__name__))
+        pile.extend(classe.__subclasses__())
+    return sorted(vus.values(), key=lambda c: (c.status, c.code))
+
+
+def _ligne_colonne(document: str, position: int) -> tuple[int, int]:
+    """1-based line and column of a character offset, as editors count them."""
+    avant = document[:position]
+    return avant.count("\n") + 1, position - (avant.rfind("\n") + 1) + 1
+
+
+def _contenu_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 _PYDANTIC_MESSAGES_FR: dict[str, str] = {
@@ -368,29 +465,65 @@ def register_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         exc = cast(RequestValidationError, exc)
-        error = InvalidInput.for_fields(field_errors_from_validation(exc.errors()))
+        errors = exc.errors()
+        if (
+            isinstance(exc.body, bytes)
+            and exc.body
+            and not _contenu_json(request.headers.get("content-type"))
+        ):
+            # FastAPI leaves a body it will not parse as JSON as raw bytes (curl's default
+            # `application/x-www-form-urlencoded`, or no Content-Type at all).
+            error: GatewayError = UnsupportedMediaType(
+                "Le corps de la requête doit être envoyé en JSON, avec l'en-tête "
+                "« Content-Type: application/json »."
+            )
+        elif len(errors) == 1 and errors[0].get("type") == "json_invalid" and isinstance(exc.body, str):
+            position = errors[0]["loc"][-1]
+            ligne, colonne = _ligne_colonne(exc.body, position if isinstance(position, int) else 0)
+            message = f"JSON invalide ligne {ligne}, colonne {colonne}"
+            error = InvalidInput.for_fields([FieldError("corps", message)])
+        else:
+            error = InvalidInput.for_fields(field_errors_from_validation(errors))
         return await on_gateway_error(request, error)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         exc = cast(StarletteHTTPException, exc)
-        known = {
+        known: dict[int, tuple[type[GatewayError], str]] = {
             400: (
-                "requete-illisible",
-                "Requête illisible",
+                UnreadableRequest,
                 "Le corps de la requête est illisible : JSON mal formé ou trop imbriqué, ou texte "
                 "qui n'est pas en UTF-8.",
             ),
-            404: ("ressource-introuvable", "Ressource introuvable", "Cette adresse n'existe pas."),
-            405: (
-                "methode-non-autorisee",
-                "Méthode non autorisée",
-                "Cette méthode HTTP n'est pas acceptée sur cette adresse.",
-            ),
+            404: (NotFound, "Cette adresse n'existe pas."),
+            405: (MethodNotAllowed, "Cette méthode HTTP n'est pas acceptée sur cette adresse."),
+            415: (UnsupportedMediaType, "Ce type de contenu n'est pas accepté."),
         }
-        code, title, detail = known.get(exc.status_code, ("erreur-http", "Erreur HTTP", str(exc.detail)))
+        classe, detail = known.get(exc.status_code, (ClientError, str(exc.detail)))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; every route of the path counts.
+            headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+            headers["Allow"] = ", ".join(_methodes_permises(request))
         return problem_response(
-            status=exc.status_code, code=code, title=title, detail=detail, instance=request.url.path
+            status=exc.status_code,
+            code=classe.code,
+            title=classe.title,
+            detail=detail,
+            instance=request.url.path,
+            headers=headers,
         )
+
+    def _methodes_permises(request: Request) -> list[str]:
+        """The methods the routes matching this path accept (RFC 9110 § 15.5.6: a 405 says them)."""
+        methodes: set[str] = set()
+        for route in app.router.routes:
+            match, _ = route.matches({**request.scope, "method": "GET"})
+            route_methodes = getattr(route, "methods", None)
+            if match is not Match.NONE and isinstance(route_methodes, set):
+                methodes |= route_methodes
+        if "GET" in methodes:
+            methodes.add("HEAD")
+        return sorted(methodes)
 
     async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("request.unexpected_error", error_type=type(exc).__name__)

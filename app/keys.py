@@ -86,6 +86,7 @@ class KeyRing:
             raise ConfigurationError("GATEWAY_SECRET_KEY ne doit pas être vide.")
         self._cache_key = derive_key(secret, PURPOSE_CACHE_KEY)
         self._pseudonyme_key = derive_key(secret, PURPOSE_PSEUDONYME)
+        self._idempotence_key = derive_key(secret, "eligibility-gateway/idempotence/v1")
         if cache_encryption_keys is not None and cache_encryption_keys.get_secret_value().strip():
             fernets = _parse_fernet_keys(cache_encryption_keys.get_secret_value())
             self.derived_encryption_key = False
@@ -105,6 +106,11 @@ class KeyRing:
         """Keyed hash (HMAC-SHA256, hex) of a cache key's material, scoped by organisme and espace."""
         message = encode_parts(organisme_id, espace, *(normalise_part(m) for m in materiau))
         return hmac.new(self._cache_key, message, hashlib.sha256).hexdigest()
+
+    def idempotence_digest(self, *parts: str) -> str:
+        """Keyed hash (HMAC-SHA256, hex) of an idempotency key or request body, parts taken
+        verbatim (an `Idempotency-Key` is case-sensitive; a body is compared byte for byte)."""
+        return hmac.new(self._idempotence_key, encode_parts(*parts), hashlib.sha256).hexdigest()
 
     def pseudonyme(self, organisme_id: str, *identite: str) -> str:
         """Keyed pseudonym of an applicant within one organisme (HMAC-SHA256, hex).

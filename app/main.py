@@ -16,6 +16,7 @@ from app.config import Settings, get_settings
 from app.container import Services, open_services
 from app.errors import register_problem_handlers
 from app.logging import RequestContextMiddleware, configure_logging
+from app.openapi import installer_contrat
 from app.routers import decisions, donnees, eligibilite, health, journal, reglement, simulations
 from app.serving import BodyLimitMiddleware, NoStoreMiddleware
 
@@ -29,8 +30,24 @@ En mode bac à sable (par défaut), un simulateur d'API Particulier chargé des 
 sable officiel répond ; la clé de démonstration est `demo-ccas-cle-publique`
 (bouton *Authorize*).
 
-Les erreurs sont au format `application/problem+json` (RFC 9457), avec un `detail` en français.
+Les erreurs sont au format `application/problem+json` (RFC 9457), avec un `detail` en français
+et un `code` stable (liste fermée dans le schéma `Probleme`).
+
+`POST /v1/eligibilite` et `POST /v1/donnees` acceptent un en-tête `Idempotency-Key` : la même clé
+avec le même corps, dans les 24 heures, rend la même réponse sans nouvel appel aux fournisseurs ni
+nouvelle entrée au journal.
 """
+
+#: Tags in ASCII (generated clients name their packages after them), described in French.
+TAGS: list[dict[str, str]] = [
+    {"name": "eligibilite", "description": "Proposer une décision pour chaque aide du règlement."},
+    {"name": "decisions", "description": "Relire une décision journalisée."},
+    {"name": "donnees", "description": "Données certifiées pour pré-remplir un dossier."},
+    {"name": "reglement", "description": "Le règlement de l'organisme appelant."},
+    {"name": "simulations", "description": "Simuler un règlement sur des faits supposés."},
+    {"name": "journal", "description": "Le journal d'audit de l'organisme (JSON ou CSV)."},
+    {"name": "exploitation", "description": "Vivacité et disponibilité du service."},
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,12 +69,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Éligibilité aux aides des CCAS sur données certifiées de l'État",
         description=DESCRIPTION,
         lifespan=lifespan,
-        # Production: not on the public port unless DOCS_ENABLED=true (README, « Robustesse »).
-        docs_url="/docs" if resolved.serves_docs else None,
-        redoc_url="/redoc" if resolved.serves_docs else None,
+        openapi_tags=TAGS,
+        # Served by `installer_contrat` from packaged files, not from a CDN; in production, not on
+        # the public port unless DOCS_ENABLED=true (README, « Robustesse »).
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if resolved.serves_docs else None,
     )
     register_problem_handlers(app)
+    installer_contrat(app, servir_docs=resolved.serves_docs)
     app.add_middleware(NoStoreMiddleware)
     # A body is bounded before anything reads it (authentication, JSON); only the request id and
     # its log line come first, so that a refused body is traced like any answer.

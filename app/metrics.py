@@ -56,6 +56,11 @@ LIMITEUR_ATTENTES = Histogram(
     ["quota"],
     buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
 )
+IDEMPOTENCE = Counter(
+    "eg_idempotence_total",
+    "Requêtes portant un Idempotency-Key, par issue (execute, rejoue, cle_reutilisee, attente_expiree).",
+    ["operation", "issue"],
+)
 LIMITEUR_REFUS = Counter(
     "eg_limiteur_refus_total",
     "Appels non faits : attente au-delà de l'échéance, ou limiteur indisponible.",

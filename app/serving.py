@@ -29,7 +29,14 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from app.config import Settings
-from app.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX, PayloadTooLarge, RequestTooSlow
+from app.errors import (
+    PROBLEM_CONTENT_TYPE,
+    PROBLEM_TYPE_PREFIX,
+    HeadersTooLarge,
+    PayloadTooLarge,
+    RequestTooSlow,
+    UnreadableRequest,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +73,12 @@ def _problem(status: int, raison: bytes, code: str, title: str, detail: str) -> 
 _ENTETES_TROP_GRANDES = _problem(
     431,
     b"Request Header Fields Too Large",
-    "en-tetes-trop-volumineux",
-    "En-têtes trop volumineux",
+    HeadersTooLarge.code,
+    HeadersTooLarge.title,
     "La requête porte trop d'en-têtes, ou des en-têtes trop longs.",
 )
 _REQUETE_HTTP_INVALIDE = _problem(
-    400, b"Bad Request", "requete-illisible", "Requête illisible", "La requête HTTP est mal formée."
+    400, b"Bad Request", UnreadableRequest.code, UnreadableRequest.title, "La requête HTTP est mal formée."
 )
 _ENTETES_TROP_LENTES = _problem(
     408,

@@ -3,6 +3,7 @@ rotation, revocation and the journal purge report."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import json
@@ -414,3 +415,77 @@ def test_serve_says_where_it_listens_and_with_what(
     assert evenement["cache"] == "redis (127.0.0.1:6379/15)"
     assert evenement["api_particulier"] == "simulateur intégré"
     assert "secret-redis" not in err
+
+
+def test_client_list_and_revoking_one_key_leaves_the_others(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "organisme", "create", "--id", "ccas-a", "--nom", "CCAS A", "--siret", SIRET_A,
+        "--reglement", "demo.yaml")  # fmt: skip
+    _, out, _ = run(
+        capsys, "client", "create", "--organisme", "ccas-a", "--id", "logiciel", "--scopes", "eligibilite"
+    )
+    [premiere] = KEY.findall(out)
+    _, out, _ = run(capsys, "key", "rotate", "--client", "logiciel", "--chevauchement", "7d")
+    [seconde] = KEY.findall(out)
+
+    code, liste, _ = run(capsys, "client", "list", "--organisme", "ccas-a")
+    assert code == 0
+    assert liste.startswith("logiciel  organisme ccas-a  (actif)  droits : eligibilite")
+    assert f"clé {premiere[:10]}…" in liste
+    assert f"clé {seconde[:10]}…" in liste
+    assert premiere not in liste
+
+    code, out, _ = run(capsys, "key", "revoke", "--client", "logiciel", "--prefixe", premiere[:10])
+    assert code == 0
+    assert "1 clé(s)" in out
+    assert asyncio.run(_authentifier(database, premiere)) is None
+    assert asyncio.run(_authentifier(database, seconde)) == "logiciel"
+
+    code, _, err = run(capsys, "key", "revoke", "--client", "logiciel", "--prefixe", premiere[:10])
+    assert code == 2
+    assert "Aucune clé valide" in err
+    _, liste, _ = run(capsys, "client", "list", "--organisme", "autre")
+    assert liste == ""
+
+
+def _sous_commandes(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sous in action.choices.values():
+                yield from _sous_commandes(sous)
+
+
+def test_every_option_has_help(monkeypatch: pytest.MonkeyPatch) -> None:
+    captured: list[argparse.ArgumentParser] = []
+    original = argparse.ArgumentParser.parse_args
+
+    def capture(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> object:
+        captured.append(self)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", original)
+
+    sans_aide = [
+        f"{p.prog} {a.dest}"
+        for p in _sous_commandes(captured[0])
+        for a in p._actions
+        if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction) and not a.help
+    ]
+    commandes = [p.prog for p in _sous_commandes(captured[0])]
+    assert len(commandes) > 15
+    assert sans_aide == []
+
+
+def test_reglements_verifier_accepts_one_file(capsys: pytest.CaptureFixture[str]) -> None:
+    fichier = get_settings().reglements_dir / "demo.yaml"
+
+    code, out, _ = run(capsys, "reglements", "verifier", str(fichier))
+
+    assert code == 0
+    assert out.count("\n") == 1
+    assert out.startswith(f"OK {fichier}")

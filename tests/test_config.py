@@ -81,7 +81,7 @@ def test_secrets_are_not_printed() -> None:
 @pytest.mark.parametrize("vide", ["", " ", ",", " , "])
 def test_production_refuses_empty_cache_encryption_keys(vide: str) -> None:
     # A blank value is refused in every mode (issue 12); a list of nothing, in production (issue 13).
-    with pytest.raises(ValidationError, match="CACHE_ENCRYPTION_KEYS (est vide|: valeur vide)"):
+    with pytest.raises(ValidationError, match=r"CACHE_ENCRYPTION_KEYS (est vide|: valeur vide)"):
         Settings(_env_file=None, **{**PRODUCTION, "cache_encryption_keys": vide})
 
 

@@ -8,16 +8,25 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.dependencies import MetriquesAutorisees, ServicesDep
 from app.metrics import exposition
+from app.schemas.exploitation import Preparation, Vivacite
 
 router = APIRouter(tags=["exploitation"])
 
 
-@router.get("/healthz", summary="Le processus est vivant")
+@router.get(
+    "/healthz", operation_id="verifier_vivacite", response_model=Vivacite, summary="Le processus est vivant"
+)
 async def healthz() -> dict[str, str]:
     return {"statut": "ok"}
 
 
-@router.get("/readyz", summary="Ce réplica peut enregistrer des décisions")
+@router.get(
+    "/readyz",
+    operation_id="verifier_preparation",
+    response_model=Preparation,
+    summary="Ce réplica peut enregistrer des décisions",
+    responses={503: {"model": Preparation, "description": "Le journal ne peut pas enregistrer de décision"}},
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     """503 only when the journal does not answer (no decision can be recorded). Providers, breakers,
     Redis: `degrade` in the body, per dependency, with since when; answered within a second."""

@@ -5,23 +5,25 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BeforeValidator
 
 from app.dependencies import JournalAppelant, ServicesDep, agent_id_valide
 from app.errors import FieldError, InvalidInput
 from app.schemas import journal as schemas
 from app.schemas.eligibilite import reference_de_dossier_valide
-from app.schemas.problem import PROBLEM_RESPONSES
 from app.services.eligibilite import FUSEAU_CCAS
 from app.services.journal import Journal
 from app.services.journal.lecture import (
     ANNEE_MAX,
     ANNEE_MIN,
+    CURSEUR_PATTERN,
     CurseurInvalide,
     EntreeJournal,
     FiltreJournal,
@@ -48,33 +50,116 @@ COLONNES_CSV = (
 )
 
 
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _date_iso(valeur: object) -> object:
+    # Only AAAA-MM-JJ: pydantic would also read `0` as a Unix timestamp.
+    if isinstance(valeur, str) and not re.fullmatch(DATE_PATTERN, valeur):
+        raise ValueError("doit être une date AAAA-MM-JJ")
+    return valeur
+
+
 def _debut_du_jour(jour: date) -> datetime:
     # Agents think in the town hall's civil days, not UTC's.
     return datetime.combine(jour, time.min, tzinfo=FUSEAU_CCAS)
 
 
+Du = Annotated[
+    date | None,
+    Query(
+        description="Premier jour inclus (AAAA-MM-JJ, heure de Paris) ; pas après `au`.",
+        json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
+    ),
+    BeforeValidator(_date_iso),
+]
+Au = Annotated[
+    date | None,
+    Query(
+        description="Dernier jour inclus (AAAA-MM-JJ, heure de Paris) ; pas avant `du`.",
+        json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
+    ),
+    BeforeValidator(_date_iso),
+]
+DossierRefFiltre = Annotated[
+    str | None, Query(min_length=1, max_length=128, description="Référence de dossier exacte.")
+]
+AgentFiltre = Annotated[
+    str | None, Query(min_length=1, max_length=128, description="Identifiant d'agent exact.")
+]
+TypeFiltre = Annotated[
+    Literal["eligibilite", "donnees", "simulation"] | None, Query(description="Type de consultation.")
+]
+Limite = Annotated[int, Query(ge=1, le=1000, description="Entrées par page.")]
+Curseur = Annotated[
+    str | None,
+    Query(pattern=CURSEUR_PATTERN, description="`curseur_suivant` reçu (ou `X-Curseur-Suivant`)."),
+]
+Tout = Annotated[
+    bool,
+    Query(
+        description="Toutes les entrées du filtre, en un seul flux CSV, sans pagination "
+        "(implique le CSV, quel que soit `format`)."
+    ),
+]
+Tableur = Annotated[
+    bool,
+    Query(
+        description="CSV pour les tableurs français (Excel, LibreOffice) : séparateur `;` et "
+        "marque d'ordre d'octets UTF-8 (BOM) en tête (implique le CSV, quel que soit `format`)."
+    ),
+]
+
+
+#: What the 200 of `GET /v1/journal` says besides its JSON body: the CSV, and the next page's cursor.
+REPONSE_200: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Une page du journal en JSON ; en CSV avec `format=csv` ou `Accept: text/csv` "
+        "(colonnes : " + ", ".join(COLONNES_CSV) + ").",
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string", "description": "Le journal en CSV (RFC 4180, UTF-8)."},
+                "example": ",".join(COLONNES_CSV) + "\r\n",
+            }
+        },
+        "headers": {
+            "X-Curseur-Suivant": {
+                "description": "En CSV paginé : le curseur de la page suivante (absent à la dernière).",
+                "schema": {"type": "string", "pattern": CURSEUR_PATTERN},
+            },
+            "Content-Disposition": {
+                "description": 'En CSV : `attachment; filename="journal.csv"`.',
+                "schema": {"type": "string"},
+            },
+        },
+    }
+}
+
+
 @router.get(
     "/journal",
+    operation_id="lire_journal",
     response_model=schemas.PageJournal,
     summary="Le journal d'audit de l'organisme (JSON ou CSV)",
-    responses={**PROBLEM_RESPONSES, 200: {"content": {"text/csv": {}}}},
+    responses=REPONSE_200,
 )
 async def get_journal(
     *,
     services: ServicesDep,
     appelant: JournalAppelant,
-    du: Annotated[date | None, Query(description="Premier jour inclus (AAAA-MM-JJ, heure de Paris).")] = None,
-    au: Annotated[date | None, Query(description="Dernier jour inclus (AAAA-MM-JJ, heure de Paris).")] = None,
-    dossier_ref: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    agent_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    type: Annotated[Literal["eligibilite", "donnees", "simulation"] | None, Query()] = None,
-    limite: Annotated[int, Query(ge=1, le=1000, description="Entrées par page.")] = 100,
-    curseur: Annotated[str | None, Query(max_length=200, description="`curseur_suivant` reçu.")] = None,
-    format: Annotated[Literal["json", "csv"] | None, Query(description="Ou `Accept: text/csv`.")] = None,
-    tout: Annotated[
-        bool,
-        Query(description="CSV seulement : toutes les entrées du filtre, en un flux, sans pagination."),
-    ] = False,
+    du: Du = None,
+    au: Au = None,
+    dossier_ref: DossierRefFiltre = None,
+    agent_id: AgentFiltre = None,
+    type: TypeFiltre = None,
+    limite: Limite = 100,
+    curseur: Curseur = None,
+    format: Annotated[
+        Literal["json", "csv"] | None,
+        Query(description="Ou `Accept: text/csv` ; pour un client généré, préférez GET /v1/journal.csv."),
+    ] = None,
+    tout: Tout = False,
+    tableur: Tableur = False,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> schemas.PageJournal | Response:
     """Consultations et décisions de l'organisme appelant, les plus récentes d'abord : qui (client,
@@ -101,11 +186,11 @@ async def get_journal(
         agent_id=agent_id,
         type=type,
     )
-    en_csv = format == "csv" or (format is None and accept is not None and "text/csv" in accept)
-    if tout and not en_csv:
-        raise InvalidInput.for_fields(
-            [FieldError("tout", "l'export complet n'existe qu'en CSV (format=csv ou Accept: text/csv)")]
-        )
+    # `tout` and `tableur` exist only in CSV: asking for them is asking for CSV.
+    en_csv = (
+        tout or tableur or format == "csv" or (format is None and accept is not None and "text/csv" in accept)
+    )
+    separateur = ";" if tableur else ","
     try:
         page = await services.journal.lister(
             appelant.organisme.id, filtre, limite=PAGE_EXPORT if tout else limite, curseur=curseur
@@ -116,15 +201,56 @@ async def get_journal(
         ) from None
     if tout:
         return StreamingResponse(
-            _csv_complet(services.journal, appelant.organisme.id, filtre, page),
+            _csv_complet(services.journal, appelant.organisme.id, filtre, page, separateur, bom=tableur),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="journal.csv"'},
         )
     if en_csv:
-        return _csv(page)
+        return _csv(page, separateur, bom=tableur)
     return schemas.PageJournal(
         entrees=[_entree(e) for e in page.entrees], curseur_suivant=page.curseur_suivant
     )
+
+
+@router.get(
+    "/journal.csv",
+    operation_id="exporter_journal_csv",
+    response_class=Response,
+    summary="Le journal d'audit de l'organisme en CSV",
+    responses={200: {**REPONSE_200[200], "description": "Le journal en CSV (RFC 4180, UTF-8)."}},
+)
+async def get_journal_csv(
+    *,
+    services: ServicesDep,
+    appelant: JournalAppelant,
+    du: Du = None,
+    au: Au = None,
+    dossier_ref: DossierRefFiltre = None,
+    agent_id: AgentFiltre = None,
+    type: TypeFiltre = None,
+    limite: Limite = 100,
+    curseur: Curseur = None,
+    tout: Tout = False,
+    tableur: Tableur = False,
+) -> Response:
+    """Le même journal que GET /v1/journal, toujours en CSV (une seule représentation : ce que les
+    clients générés attendent) ; `tableur=true` pour Excel ou LibreOffice en français."""
+    reponse = await get_journal(
+        services=services,
+        appelant=appelant,
+        du=du,
+        au=au,
+        dossier_ref=dossier_ref,
+        agent_id=agent_id,
+        type=type,
+        limite=limite,
+        curseur=curseur,
+        format="csv",
+        tout=tout,
+        tableur=tableur,
+    )
+    assert isinstance(reponse, Response)  # noqa: S101 - format="csv" answers CSV
+    return reponse
 
 
 def _entree(entree: EntreeJournal) -> schemas.EntreeJournal:
@@ -162,9 +288,13 @@ def _cellule(valeur: object) -> str:
     return "'" + texte if texte[:1] in ("=", "+", "-", "@", "\t", "\r") else texte
 
 
-def _lignes_csv(entrees: Iterable[EntreeJournal], *, entete: bool) -> str:
+#: UTF-8 byte order mark: how French spreadsheet software knows a CSV file is UTF-8.
+BOM = "\ufeff"
+
+
+def _lignes_csv(entrees: Iterable[EntreeJournal], *, entete: bool, separateur: str = ",") -> str:
     sortie = io.StringIO()
-    ecrivain = csv.writer(sortie, lineterminator="\r\n")
+    ecrivain = csv.writer(sortie, delimiter=separateur, lineterminator="\r\n")
     if entete:
         ecrivain.writerow(COLONNES_CSV)
     for e in entrees:
@@ -200,21 +330,26 @@ PAGE_EXPORT = 1000
 
 
 async def _csv_complet(
-    journal: Journal, organisme_id: str, filtre: FiltreJournal, premiere: PageJournal
+    journal: Journal,
+    organisme_id: str,
+    filtre: FiltreJournal,
+    premiere: PageJournal,
+    separateur: str,
+    *,
+    bom: bool,
 ) -> AsyncIterator[str]:
     """Every entry of the filter, page after page (keyset cursor), as one CSV document."""
-    yield _lignes_csv(premiere.entrees, entete=True)
+    yield (BOM if bom else "") + _lignes_csv(premiere.entrees, entete=True, separateur=separateur)
     curseur = premiere.curseur_suivant
     while curseur is not None:
         page = await journal.lister(organisme_id, filtre, limite=PAGE_EXPORT, curseur=curseur)
-        yield _lignes_csv(page.entrees, entete=False)
+        yield _lignes_csv(page.entrees, entete=False, separateur=separateur)
         curseur = page.curseur_suivant
 
 
-def _csv(page: PageJournal) -> Response:
+def _csv(page: PageJournal, separateur: str, *, bom: bool) -> Response:
     headers = {"Content-Disposition": 'attachment; filename="journal.csv"'}
     if page.curseur_suivant is not None:
         headers["X-Curseur-Suivant"] = page.curseur_suivant
-    return Response(
-        _lignes_csv(page.entrees, entete=True), media_type="text/csv; charset=utf-8", headers=headers
-    )
+    contenu = (BOM if bom else "") + _lignes_csv(page.entrees, entete=True, separateur=separateur)
+    return Response(contenu, media_type="text/csv; charset=utf-8", headers=headers)

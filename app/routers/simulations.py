@@ -16,7 +16,7 @@ from app.rules.engine import DispositifInconnu, ParametreSansValeur, evaluer
 from app.rules.loader import ReglementInvalide, lire_reglement
 from app.rules.model import Reglement
 from app.rules.simulation import FaitsInvalides, lire_faits_simules
-from app.schemas.problem import PROBLEM_RESPONSES
+from app.schemas.problem import erreurs
 from app.schemas.simulation import DemandeSimulation, ResultatSimulation
 from app.services.eligibilite import FUSEAU_CCAS
 
@@ -25,9 +25,10 @@ router = APIRouter(prefix="/v1", tags=["simulations"])
 
 @router.post(
     "/simulations",
+    operation_id="simuler_reglement",
     response_model=ResultatSimulation,
     summary="Simuler le règlement (ou un règlement proposé) sur des faits supposés",
-    responses=PROBLEM_RESPONSES,
+    responses=erreurs(),
 )
 async def post_simulation(
     demande: DemandeSimulation, appelant: SimulationsAppelant, services: ServicesDep

@@ -86,9 +86,15 @@ def _entier(brut: Any) -> int:
     return int(valeur)
 
 
+#: Lone UTF-16 surrogates (JSON's `"\ud800"`): not characters, they cannot be encoded as UTF-8.
+_SUBSTITUT = re.compile("[\ud800-\udfff]")
+
+
 def _texte(definition: DefinitionFait, brut: Any) -> str:
     if not isinstance(brut, str) or not brut:
         raise ValueError("doit être un texte non vide")
+    if _SUBSTITUT.search(brut):
+        raise ValueError("contient un caractère invalide")
     if definition.valeurs_admises and brut not in definition.valeurs_admises:
         admises = ", ".join(definition.valeurs_admises)
         raise ValueError(f"valeur non admise (valeurs admises : {admises})")
@@ -150,6 +156,12 @@ def lire_faits(
                 erreurs.append((nom, "s'écrit comme une valeur ou {valeur, periode, fournisseur}"))
                 continue
             periode = donnee.get("periode")
+            fournisseur_donne = donnee.get("fournisseur")
+            if fournisseur_donne is not None and (
+                not isinstance(fournisseur_donne, str) or _SUBSTITUT.search(fournisseur_donne)
+            ):
+                erreurs.append((f"{nom}.fournisseur", "doit être un texte"))
+                continue
             source_nom = str(donnee.get("fournisseur") or fournisseur)
             if periode is not None and (not isinstance(periode, str) or not _PERIODE.match(periode)):
                 erreurs.append((f"{nom}.periode", "doit s'écrire AAAA ou AAAA-MM"))

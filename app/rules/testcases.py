@@ -53,10 +53,11 @@ def fichiers_reglements(dossier: Path) -> list[Path]:
 
 
 def verifier_reglements(dossier: Path, sortie: TextIO | None = None) -> int:
-    """Load every règlement under `dossier` and run its cases; 0 when all pass, 1 otherwise."""
+    """Load every règlement under `dossier` (or the one file `dossier` names) and run its cases;
+    0 when all pass, 1 otherwise."""
     ecrire = sortie or sys.stdout
     code = 0
-    fichiers = fichiers_reglements(dossier)
+    fichiers = [dossier] if dossier.is_file() else fichiers_reglements(dossier)
     if not fichiers:
         print(f"{dossier}: aucun règlement trouvé", file=ecrire)
         return 1

@@ -7,11 +7,17 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.rules.facts import CATALOGUE_FAITS
 from app.schemas.demandeur import Demandeur
 from app.schemas.eligibilite import EXEMPLE_DEMANDE, DonneeIndisponible, DonneesCertifiees, DossierRef
 
+#: Every data set the catalogue of facts names: what a caller may ask for.
+JEUX_DE_DONNEES: tuple[str, ...] = tuple(sorted({f.donnee for f in CATALOGUE_FAITS.values() if f.donnee}))
+
 
 class DemandeDonnees(BaseModel):
+    """Un demandeur, et les jeux de données voulus."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -25,9 +31,13 @@ class DemandeDonnees(BaseModel):
         },
     )
 
-    demandeur: Demandeur
+    demandeur: Demandeur = Field(description="Identité pivot du demandeur (l'allocataire).")
     donnees: list[str] | None = Field(
-        default=None, description="Jeux de données voulus (ex. quotient_familial) ; tous si absent."
+        default=None,
+        description="Jeux de données voulus ; tous ceux que la passerelle obtient si absent ou vide. "
+        "Un jeu que cette passerelle n'obtient pas (API Impôt particulier non configurée) figure dans "
+        "`donnees_indisponibles`.",
+        json_schema_extra={"items": {"type": "string", "enum": list(JEUX_DE_DONNEES)}},
     )
     date_reference: date | None = Field(
         default=None,
@@ -38,7 +48,40 @@ class DemandeDonnees(BaseModel):
 
 
 class ReponseDonnees(BaseModel):
+    """Les données certifiées obtenues, et celles qui ne l'ont pas été."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "90aeb1bb-40f1-421e-a6a1-8ee2d06c69a3",
+                    "dossier_ref": "D-2026-00042",
+                    "donnees": {
+                        "quotient_familial": {
+                            "fournisseur": "CNAF",
+                            "valeur": 150,
+                            "annee": 2026,
+                            "mois": 11,
+                            "annee_calcul": 2026,
+                            "mois_calcul": 4,
+                        },
+                        "enfants": [],
+                    },
+                    "donnees_indisponibles": [
+                        {
+                            "donnee": "impot_sur_le_revenu",
+                            "code": "numero-fiscal-absent",
+                            "raison": "Le numéro fiscal du demandeur n'a pas été fourni.",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     id: UUID = Field(description="Identifiant de la consultation journalisée.")
-    dossier_ref: str | None
-    donnees: DonneesCertifiees
-    donnees_indisponibles: list[DonneeIndisponible]
+    dossier_ref: str | None = Field(description="Référence du dossier chez l'appelant.")
+    donnees: DonneesCertifiees = Field(description="Données certifiées, par jeu de données.")
+    donnees_indisponibles: list[DonneeIndisponible] = Field(
+        description="Jeux de données non obtenus, et pourquoi."
+    )

@@ -139,7 +139,8 @@ class EligibiliteService(ServiceDeConsultation):
 
 def _faits_declares(demande: DemandeEligibilite) -> dict[str, Fait]:
     source = Source(fournisseur="declaratif", certifie=False)
-    return {nom: Fait(valeur=valeur, source=source) for nom, valeur in demande.declaratif.faits().items()}
+    declares = demande.declaratif.faits() if demande.declaratif is not None else {}
+    return {nom: Fait(valeur=valeur, source=source) for nom, valeur in declares.items()}
 
 
 def decision_json(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.errors import FieldError, InvalidInput
-from app.schemas.donnees import DemandeDonnees, ReponseDonnees
+from app.schemas.donnees import JEUX_DE_DONNEES, DemandeDonnees, ReponseDonnees
 from app.schemas.eligibilite import DonneeIndisponible
 from app.services.consultation import ServiceDeConsultation, trace_consultation
 from app.services.organismes import Appelant
@@ -15,7 +15,8 @@ class PreRemplissageService(ServiceDeConsultation):
     ) -> ReponseDonnees:
         disponibles = self._collecte.donnees_prises_en_charge
         demandees = frozenset(demande.donnees or disponibles)
-        inconnues = sorted(demandees - disponibles)
+        # A catalogued data set this gateway does not obtain is reported unavailable, not refused.
+        inconnues = sorted(demandees - disponibles - frozenset(JEUX_DE_DONNEES))
         if inconnues:
             raise InvalidInput.for_fields(
                 [

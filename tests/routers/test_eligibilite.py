@@ -229,3 +229,37 @@ async def test_answer_is_a_decision_and_the_journal_holds_the_same(
         assert {k: v for k, v in stored.items() if k != "faits"} == {
             k: v for k, v in body.items() if k != "donnees"
         }
+
+
+async def test_an_optional_field_sent_as_null_means_absent(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post(
+        "/v1/eligibilite",
+        json={**demande(MARTIN_AXELLE), "declaratif": None, "dispositifs": None, "date_reference": None},
+        headers=AUTH,
+    )
+
+    assert response.status_code == 200, response.text
+
+
+async def test_a_date_reference_is_a_calendar_date_not_a_number(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post(
+        "/v1/eligibilite", json={**demande(MARTIN_AXELLE), "date_reference": 0}, headers=AUTH
+    )
+
+    assert response.status_code == 422
+    assert response.json()["erreurs"][0]["champ"] == "date_reference"
+
+
+async def test_a_lone_surrogate_is_a_422_not_a_journal_failure(gateway: httpx.AsyncClient) -> None:
+    # Found by `make fuzz`: `"\ud800"` reached the pseudonym's UTF-8 encoding and failed as a 503.
+    corps = (
+        b'{"demandeur": {"nom_naissance": "MARTIN", "prenoms": ["AXELLE"], "sexe": "F",'
+        b' "code_cog_insee_pays_naissance": "99100", "nom_commune_naissance": "RENNES\\ud800",'
+        b' "code_cog_insee_departement_naissance": "35", "date_naissance": "1989-12-03"}}'
+    )
+    response = await gateway.post(
+        "/v1/eligibilite", content=corps, headers={**AUTH, "Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["erreurs"][0]["champ"] == "demandeur.nom_commune_naissance"

@@ -86,3 +86,18 @@ MESSAGES_CONNUS = _messages(" ") | _messages("!")
 def test_error_messages_never_depend_on_the_submitted_name(nom: str) -> None:
     # Whatever the name, the message is one of two fixed sentences: it cannot echo personal data.
     assert _messages(nom) <= MESSAGES_CONNUS
+
+
+def test_a_lone_surrogate_is_refused_not_journaled() -> None:
+    """`"\\ud800"` in JSON is not a character: it could not be hashed into a pseudonym nor stored."""
+    identite = {
+        "nom_naissance": "MARTIN",
+        "prenoms": ["AXELLE"],
+        "sexe": "F",
+        "code_cog_insee_pays_naissance": "99100",
+        "nom_commune_naissance": "RENNES\ud800",
+        "code_cog_insee_departement_naissance": "35",
+        "date_naissance": "1989-12-03",
+    }
+    with pytest.raises(ValidationError, match="caractère invalide"):
+        Demandeur.model_validate(identite)

@@ -7,13 +7,12 @@ first, so a page is as fast at the end of three years of journal as at the start
 
 from __future__ import annotations
 
-import base64
-import binascii
 import calendar
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
@@ -85,27 +84,29 @@ class RapportPurge:
 #: Years a journal filter (and a cursor) may name: beyond, a date overflows once converted.
 ANNEE_MIN = 1900
 ANNEE_MAX = 2999
+#: A cursor: the last entry's instant (UTC, to the microsecond) and id, e.g.
+#: `20261203T083041.212111Z-3f2c…` (32 hex digits). Every string of this pattern is a position
+#: (an impossible day such as the 31st of February counts on from the 1st of the month), so a
+#: client may validate cursors by the pattern alone; its years are those of ANNEE_MIN..ANNEE_MAX.
+CURSEUR_PATTERN = (
+    r"^(19|2[0-9])[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]"
+    r"\.[0-9]{6}Z-[0-9a-f]{32}$"
+)
+_CURSEUR = re.compile(CURSEUR_PATTERN, re.ASCII)
 
 
 def encoder_curseur(cree_le: datetime, consultation_id: uuid.UUID) -> str:
-    brut = f"{cree_le.astimezone(UTC).isoformat()}|{consultation_id.hex}"
-    return base64.urlsafe_b64encode(brut.encode()).decode().rstrip("=")
+    return f"{cree_le.astimezone(UTC).strftime('%Y%m%dT%H%M%S.%fZ')}-{consultation_id.hex}"
 
 
 def decoder_curseur(curseur: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        brut = base64.urlsafe_b64decode(curseur + "=" * (-len(curseur) % 4)).decode()
-        horodatage, identifiant = brut.split("|")
-        cree_le = datetime.fromisoformat(horodatage)
-        if cree_le.tzinfo is None:
-            raise ValueError("horodatage sans fuseau")
-        # Only what `encoder_curseur` can have written: year 1 or 9999 with an offset overflows
-        # once converted, and the database refused it as an outage (false 503).
-        if not ANNEE_MIN <= cree_le.astimezone(UTC).year <= ANNEE_MAX:
-            raise ValueError("horodatage hors du journal")
-        return cree_le, uuid.UUID(hex=identifiant)
-    except (ValueError, OverflowError, UnicodeDecodeError, binascii.Error) as e:
-        raise CurseurInvalide("curseur de pagination invalide") from e
+    if not _CURSEUR.fullmatch(curseur):
+        raise CurseurInvalide("curseur de pagination invalide")
+    annee, mois, jour = int(curseur[0:4]), int(curseur[4:6]), int(curseur[6:8])
+    heure, minute, seconde = int(curseur[9:11]), int(curseur[11:13]), int(curseur[13:15])
+    micro = int(curseur[16:22])
+    cree_le = datetime(annee, mois, 1, heure, minute, seconde, micro, tzinfo=UTC) + timedelta(days=jour - 1)
+    return cree_le, uuid.UUID(hex=curseur[-32:])
 
 
 def mois_avant(instant: datetime, mois: int) -> datetime:

@@ -439,6 +439,29 @@ class AdministrationOrganismes:
             )
         return int(cles.rowcount)
 
+    async def revoquer_cle(self, client_id: str, prefixe: str) -> int:
+        """Revoke the client's still-valid keys whose prefix (as `lister` shows it) is `prefixe`;
+        returns how many. The client and its other keys are untouched."""
+        if not prefixe:
+            raise AdministrationRefusee("Indiquez le préfixe de la clé (voir « client list »).")
+        now = self._now()
+        async with self._engine.begin() as connection:
+            cles = await connection.execute(
+                update(CleApiRow)
+                .where(
+                    CleApiRow.client_id == client_id,
+                    CleApiRow.prefixe == prefixe,
+                    CleApiRow.revoquee_le.is_(None),
+                    (CleApiRow.expire_le.is_(None)) | (CleApiRow.expire_le > now),
+                )
+                .values(revoquee_le=now)
+            )
+        if cles.rowcount == 0:
+            raise AdministrationRefusee(
+                f"Aucune clé valide du client « {client_id} » ne commence par « {prefixe} »."
+            )
+        return int(cles.rowcount)
+
     async def tourner_cle(self, client_id: str, chevauchement: timedelta) -> tuple[str, datetime]:
         """A new key for the client; its current keys keep working `chevauchement` longer, then expire.
 
