@@ -62,7 +62,8 @@ QUAND: dict[str, str] = {
 
 #: What each setting does, by field name.
 ROLES: dict[str, str] = {
-    "journal_sqlite_en_production": "la production refuse le journal SQLite (un fichier, un hôte) sauf si `true`",
+    "journal_sqlite_en_production": "la production refuse le journal SQLite (un fichier, un hôte) "
+    "sauf si `true`",
     "gateway_workers": "processus servant la passerelle (posé par `eg serve --workers N`) ; sans Redis, "
     "la production en refuse plusieurs",
     "auth_unknown_keys_per_source_per_minute": "clés inconnues essayées par adresse source et par minute "
