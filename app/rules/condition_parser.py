@@ -7,7 +7,9 @@ that do not fit the fact's type, unknown parameters, literals outside a fact's a
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 
 from yaml.nodes import MappingNode, Node, ScalarNode
@@ -33,7 +35,8 @@ OPERATEURS_NUMERIQUES = frozenset({"<=", "<", ">=", ">", "==", "!="})
 OPERATEURS_LISTE = frozenset({"in", "not in"})
 OPERATEURS = OPERATEURS_NUMERIQUES | OPERATEURS_LISTE
 _NUMERIQUES = (TypeFait.NOMBRE, TypeFait.ENTIER)
-_FEUILLE = frozenset({"fait", "operateur", "valeur", "parametre", "age_min", "age_max", "fraicheur"})
+_FEUILLE = frozenset({"fait", "operateur", "valeur", "parametre", "age_min", "age_max", "fraicheur", "code"})
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _COMBINAISONS = ("toutes", "au_moins_une", "non", "au_moins")
 
 
@@ -98,6 +101,11 @@ class LecteurConditions:
             raise self.lecteur.erreur(noeud, f"{quoi} : la liste de conditions est vide")
         return tuple(self.condition(e) for e in elements)
 
+    def conditions_nommees(self, noeud: Node) -> tuple[Condition, ...]:
+        """An aid's `conditions`, each with its code."""
+        lues = self.conditions(noeud, "conditions")
+        return self.nommer(lues, self.lecteur.liste(noeud, "conditions"))
+
     def condition(self, noeud: Node) -> Condition:
         lu = self.lecteur
         if not isinstance(noeud, MappingNode):
@@ -105,15 +113,17 @@ class LecteurConditions:
         cles = {str(k.value) for k, _ in noeud.value if isinstance(k, ScalarNode)}
         combinaisons = [c for c in _COMBINAISONS if c in cles]
         if combinaisons:
-            permises = frozenset({combinaisons[0]})
+            cle = combinaisons[0]
+            permises = frozenset({cle, "code"})
             champs = lu.mapping(noeud, "une combinaison de conditions", permises=permises)
-            (cle, valeur), *_ = champs.items()
+            valeur = champs[cle]
+            code = self.code(champs["code"]) if "code" in champs else ""
             if cle == "toutes":
-                return Toutes(self.conditions(valeur, "toutes"))
+                return Toutes(self.conditions(valeur, "toutes"), code)
             if cle == "au_moins_une":
-                return AuMoinsUne(self.conditions(valeur, "au_moins_une"))
+                return AuMoinsUne(self.conditions(valeur, "au_moins_une"), code)
             if cle == "non":
-                return Non(self.condition(valeur))
+                return Non(self.condition(valeur), code)
             detail = lu.mapping(valeur, "au_moins", obligatoires=frozenset({"nombre", "parmi"}))
             nombre = lu.entier(detail["nombre"], "au_moins.nombre")
             parmi = self.conditions(detail["parmi"], "au_moins.parmi")
@@ -121,7 +131,7 @@ class LecteurConditions:
                 raise lu.erreur(
                     detail["nombre"], f"au_moins.nombre doit être compris entre 1 et {len(parmi)}"
                 )
-            return AuMoins(nombre, parmi)
+            return AuMoins(nombre, parmi, code)
         if "fait" not in cles:
             raise lu.erreur(
                 noeud, "une condition porte sur un « fait » ou combine (toutes, au_moins_une, non, au_moins)"
@@ -154,7 +164,32 @@ class LecteurConditions:
             valeur = self._litteral(champs["valeur"], operateur)
         self._verifier_types(noeud, ref, operateur, valeur, parametre)
         fraicheur = self.fraicheur(champs["fraicheur"], "la fraîcheur") if "fraicheur" in champs else None
-        return Comparaison(ref, operateur, valeur, parametre, fraicheur, ligne(noeud))
+        code = self.code(champs["code"]) if "code" in champs else ""
+        return Comparaison(ref, operateur, valeur, parametre, fraicheur, ligne(noeud), code)
+
+    def code(self, noeud: Node) -> str:
+        code = self.lecteur.texte(noeud, "le code")
+        if not _CODE.match(code):
+            raise self.lecteur.erreur(
+                noeud, f"code « {code} » invalide (minuscules, chiffres, tirets et soulignés)"
+            )
+        return code
+
+    def nommer(self, conditions: tuple[Condition, ...], noeuds: list[Node]) -> tuple[Condition, ...]:
+        """Every condition of an aid with its code: the one written (unique within the aid, else
+        refused at its line), or one derived from the fact or the combination (suffixed if taken)."""
+        ecrits: set[str] = set()
+        for condition, noeud in zip(conditions, noeuds, strict=True):
+            self._codes_ecrits(condition, noeud, ecrits)
+        pris = set(ecrits)
+        return tuple(_nommer(c, pris) for c in conditions)
+
+    def _codes_ecrits(self, condition: Condition, noeud: Node, vus: set[str]) -> None:
+        for c in _parcours(condition):
+            if c.code:
+                if c.code in vus:
+                    raise self.lecteur.erreur(noeud, f"code de condition « {c.code} » en double dans l'aide")
+                vus.add(c.code)
 
     def _litteral(self, noeud: Node, operateur: str) -> Litteral:
         lu = self.lecteur
@@ -263,3 +298,45 @@ class LecteurConditions:
             raise lu.erreur(champs["arrondi"], "l'arrondi doit être positif (0.01 pour le centime)")
         unite = lu.texte(champs["unite"], "l'unité") if "unite" in champs else "€"
         return Montant(bareme, parametre, valeur, multiplie_par, arrondi, unite)
+
+
+def _parcours(condition: Condition) -> list[Condition]:
+    """The condition and every condition inside it, in the order they are written."""
+    match condition:
+        case Toutes(conditions=enfants) | AuMoinsUne(conditions=enfants) | AuMoins(conditions=enfants):
+            return [condition, *(d for e in enfants for d in _parcours(e))]
+        case Non(condition=enfant):
+            return [condition, *_parcours(enfant)]
+    return [condition]
+
+
+def _libre(base: str, pris: set[str]) -> str:
+    code, rang = base, 1
+    while code in pris:
+        rang += 1
+        code = f"{base}-{rang}"
+    pris.add(code)
+    return code
+
+
+def _nommer(condition: Condition, pris: set[str]) -> Condition:
+    match condition:
+        case Comparaison(fait=ref):
+            if condition.code:
+                return condition
+            bande = ""
+            if ref.age_min is not None or ref.age_max is not None:
+                bande = f"-{ref.age_min or 0}-{'plus' if ref.age_max is None else ref.age_max}"
+            return replace(condition, code=_libre(ref.nom + bande, pris))
+        case Toutes(conditions=enfants):
+            return Toutes(tuple(_nommer(e, pris) for e in enfants), condition.code or _libre("toutes", pris))
+        case AuMoinsUne(conditions=enfants):
+            code = condition.code or _libre("au_moins_une", pris)
+            return AuMoinsUne(tuple(_nommer(e, pris) for e in enfants), code)
+        case AuMoins(nombre=n, conditions=enfants):
+            code = condition.code or _libre(f"au_moins_{n}", pris)
+            return AuMoins(n, tuple(_nommer(e, pris) for e in enfants), code)
+        case Non(condition=enfant):
+            interieur = _nommer(enfant, pris)
+            return Non(interieur, condition.code or _libre(f"non-{interieur.code}", pris))
+    raise TypeError(condition)  # pragma: no cover - Condition is a closed union

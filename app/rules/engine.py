@@ -15,6 +15,7 @@ from app.rules import explain
 from app.rules.comparison import Resolution, Resolveur, evaluer_feuille
 from app.rules.facts import Faits
 from app.rules.model import EnVigueur, Reglement, Tranche
+from app.rules.motif import justifier, motif_a_verifier, motif_eligible, motif_non_eligible
 from app.rules.plan import Feuille, PlanDispositif, PlanReglement, Preparation, plan
 from app.rules.results import (
     BaremeApplique,
@@ -130,7 +131,9 @@ class _Evaluation:
     def dispositif(self, compile: PlanDispositif, positions: tuple[int, ...]) -> ResultatDispositif:
         calculees = self.conditions
         champs = [calculees[i] for i in positions]
-        conditions = tuple([ConditionEvaluee(*c) for c in champs])
+        conditions = tuple(
+            [ConditionEvaluee(*c, code) for c, code in zip(champs, compile.codes, strict=True)]
+        )
         satisfaites = [c[4] for c in champs]
         if compile.plat:
             verdict = False if False in satisfaites else None if None in satisfaites else True
@@ -145,35 +148,31 @@ class _Evaluation:
                     compile, self.reglement, self.resolveur, self.vigueur
                 )
             montant = calcule
-            if montant.vide:
-                verdict = None
-        if verdict is True:
+        justification = justifier(compile.racine, satisfaites, verdict, compile.libelles, compile.codes)
+        decisives = justification.codes
+        if verdict is True and not montant.vide:
             statut = Statut.ELIGIBLE
-            motif = explain.motif_eligible(len(conditions), montant.phrase)
+            motif = motif_eligible(justification, montant.phrase)
         elif verdict is False:
             statut = Statut.NON_ELIGIBLE
-            motif = explain.motif_non_eligible(_libelles(compile, satisfaites, False))
+            motif = motif_non_eligible(justification)
         else:
             statut = Statut.A_VERIFIER
-            demandees = [
-                c.piece_justificative for c in conditions if c.satisfaite is None and c.piece_justificative
-            ]
+            if verdict is True:  # every condition holds, the amount cannot be worked out
+                demandees: list[str] = []
+                phrases, groupes, decisives = montant.vide, False, ["montant"]
+            else:
+                demandees = [p for i in justification.feuilles if (p := conditions[i].piece_justificative)]
+                phrases, groupes = justification.phrases, justification.groupes
             pieces = tuple(dict.fromkeys([*demandees, *montant.pieces]))
-            inconnues = [*_libelles(compile, satisfaites, None), *montant.vide]
-            motif = explain.motif_a_verifier(list(dict.fromkeys(inconnues)), pieces)
+            motif = motif_a_verifier(phrases, groupes, pieces)
         dispositif = compile.dispositif
         eligible = statut is Statut.ELIGIBLE
         return ResultatDispositif(
             dispositif.id, dispositif.libelle, statut, motif, conditions,
             montant.montant if eligible else None, montant.tranche if eligible else None,
-            pieces, dispositif.base_legale, compile.deliberation,
+            pieces, dispositif.base_legale, compile.deliberation, tuple(decisives),
         )  # fmt: skip
-
-
-def _libelles(compile: PlanDispositif, satisfaites: list[bool | None], etat: bool | None) -> list[str]:
-    """French names of the facts whose conditions are in `etat` (leaves come in evaluation order)."""
-    trouves = [f.libelle for f, s in zip(compile.feuilles, satisfaites, strict=True) if s is etat]
-    return list(dict.fromkeys(trouves))
 
 
 def verifier_applicable(

@@ -205,7 +205,7 @@ class _Lecture:
         return Dispositif(
             id=identifiant,
             libelle=self.lu.texte(champs["libelle"], "le libellé"),
-            conditions=Toutes(conditions.conditions(champs["conditions"], "conditions")),
+            conditions=Toutes(conditions.conditions_nommees(champs["conditions"])),
             description=texte("description"),
             base_legale=texte("base_legale"),
             deliberation=self.deliberation(champs["deliberation"]) if "deliberation" in champs else None,

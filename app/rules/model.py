@@ -109,27 +109,32 @@ class Comparaison:
     parametre: str | None  # … the name of a dated parameter
     fraicheur: Fraicheur | None
     ligne: int | None = None
+    code: str = ""  # stable machine-readable name, unique within the aid (given or derived at load)
 
 
 @dataclass(frozen=True, slots=True)
 class Toutes:
     conditions: tuple[Condition, ...]
+    code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class AuMoinsUne:
     conditions: tuple[Condition, ...]
+    code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Non:
     condition: Condition
+    code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class AuMoins:
     nombre: int
     conditions: tuple[Condition, ...]
+    code: str = ""
 
 
 Condition = Comparaison | Toutes | AuMoinsUne | Non | AuMoins

@@ -8,7 +8,7 @@ are compiled once and shared by every aid that writes them, so an evaluation wor
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -17,11 +17,10 @@ from app.rules import explain
 from app.rules.derived import faits_de_base, libelle_du_fait, unite_du_fait
 from app.rules.logic import (
     COMPARATEURS,
+    NEGATION,
     CombinaisonAuMoins,
     CombinaisonAuMoinsUne,
-    CombinaisonNon,
     CombinaisonToutes,
-    Noeud,
 )
 from app.rules.model import (
     AuMoins,
@@ -176,6 +175,8 @@ class PlanDispositif:
     faits_de_base: frozenset[str]  # catalogue facts the aid reads
     montant: int | None  # index among the règlement's distinct amount rules
     deliberation: str | None  # the délibération that created the aid, as a French phrase
+    codes: tuple[str, ...] = ()  # each leaf's code in the aid, in evaluation order
+    libelles: tuple[str, ...] = ()  # each leaf's fact, as a French noun phrase (marked under a `non`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,16 @@ class PlanReglement:
         self.preparations[cle] = preparation
 
 
+class _Aide:
+    """An aid being compiled: its leaves, in evaluation order, with their codes and labels."""
+
+    def __init__(self, dispositif: Dispositif) -> None:
+        self.dispositif = dispositif
+        self.feuilles: list[Feuille] = []
+        self.codes: list[str] = []
+        self.libelles: list[str] = []
+
+
 class _Compilateur:
     """Compiles the aids of one règlement, sharing identical leaves and amount rules."""
 
@@ -242,27 +253,46 @@ class _Compilateur:
             self.feuilles[signature] = feuille
         return feuille
 
-    def noeud(self, condition: Condition, dispositif: Dispositif, feuilles: list[Feuille]) -> int | Noeud:
+    def noeud(
+        self, condition: Condition, aide: _Aide, *, contraire: bool = False, code: str | None = None
+    ) -> int | CombinaisonToutes:
+        """The compiled node; `contraire` pushes a `non` down to the leaves (De Morgan), so that each
+        leaf is evaluated and explained in the sense the aid needs it."""
+        code = code or (f"non-{condition.code}" if contraire else condition.code)
         match condition:
             case Comparaison():
-                feuilles.append(self.feuille(condition, dispositif))
-                return len(feuilles) - 1
-            case Toutes(conditions=enfants):
-                return CombinaisonToutes(tuple(self.noeud(c, dispositif, feuilles) for c in enfants))
-            case AuMoinsUne(conditions=enfants):
-                return CombinaisonAuMoinsUne(tuple(self.noeud(c, dispositif, feuilles) for c in enfants))
-            case AuMoins(nombre=n, conditions=enfants):
-                return CombinaisonAuMoins(n, tuple(self.noeud(c, dispositif, feuilles) for c in enfants))
+                if contraire:
+                    condition = replace(condition, operateur=NEGATION[condition.operateur])
+                feuille = self.feuille(condition, aide.dispositif)
+                aide.feuilles.append(feuille)
+                aide.codes.append(code)
+                aide.libelles.append(
+                    f"{feuille.libelle} (condition « non »)" if contraire else feuille.libelle
+                )
+                return len(aide.feuilles) - 1
             case Non(condition=enfant):
-                return CombinaisonNon(self.noeud(enfant, dispositif, feuilles))
+                return self.noeud(enfant, aide, contraire=not contraire, code=code)
+            case Toutes(conditions=liste) | AuMoinsUne(conditions=liste) | AuMoins(conditions=liste):
+                enfants = tuple(self.noeud(c, aide, contraire=contraire) for c in liste)
+                # Under a `non`: non (A et B) = non A ou non B ; non (A ou B) = non A et non B ;
+                # fewer than n of m hold = at least m - n + 1 of them fail.
+                requis = {Toutes: len(liste), AuMoinsUne: 1}.get(type(condition))
+                if requis is None:
+                    requis = condition.nombre if isinstance(condition, AuMoins) else 1
+                if contraire:
+                    requis = len(liste) - requis + 1
+                if requis == len(liste):
+                    return CombinaisonToutes(enfants, code)
+                if requis == 1:
+                    return CombinaisonAuMoinsUne(enfants, code)
+                return CombinaisonAuMoins(requis, enfants, code)
         raise TypeError(condition)  # pragma: no cover - Condition is a closed union
 
     def dispositif(self, dispositif: Dispositif) -> PlanDispositif:
         reglement = self.reglement
-        feuilles: list[Feuille] = []
-        racine = CombinaisonToutes(
-            tuple(self.noeud(c, dispositif, feuilles) for c in dispositif.conditions.conditions)
-        )
+        aide = _Aide(dispositif)
+        racine = CombinaisonToutes(tuple(self.noeud(c, aide) for c in dispositif.conditions.conditions))
+        feuilles, codes, libelles = aide.feuilles, aide.codes, aide.libelles
         montant = dispositif.montant
         bareme = reglement.baremes[montant.bareme].fait if montant and montant.bareme else None
         multiplicateur = montant.multiplie_par if montant else None
@@ -290,6 +320,8 @@ class _Compilateur:
             frozenset(bases),
             rang_montant,
             explain.deliberation(dispositif.deliberation),
+            tuple(codes),
+            tuple(libelles),
         )
 
 

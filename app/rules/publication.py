@@ -62,15 +62,17 @@ def condition_vers_dict(condition: Condition) -> dict[str, Any]:
                 "valeur": _valeur(condition.valeur),
                 "parametre": condition.parametre,
                 "fraicheur": _fraicheur(condition.fraicheur) if condition.fraicheur else None,
+                "code": condition.code,
             }
         case Toutes(conditions=enfants):
-            return {"toutes": [condition_vers_dict(c) for c in enfants]}
+            return {"toutes": [condition_vers_dict(c) for c in enfants], "code": condition.code}
         case AuMoinsUne(conditions=enfants):
-            return {"au_moins_une": [condition_vers_dict(c) for c in enfants]}
+            return {"au_moins_une": [condition_vers_dict(c) for c in enfants], "code": condition.code}
         case AuMoins(nombre=n, conditions=enfants):
-            return {"au_moins": {"nombre": n, "parmi": [condition_vers_dict(c) for c in enfants]}}
+            parmi = [condition_vers_dict(c) for c in enfants]
+            return {"au_moins": {"nombre": n, "parmi": parmi}, "code": condition.code}
         case _:
-            return {"non": condition_vers_dict(condition.condition)}
+            return {"non": condition_vers_dict(condition.condition), "code": condition.code}
 
 
 def reglement_vers_dict(reglement: Reglement) -> dict[str, Any]:

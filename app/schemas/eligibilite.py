@@ -140,6 +140,9 @@ class ConditionOut(BaseModel):
     parametre: str | None = None
     explication: str
     piece_justificative: str | None = None
+    code: str | None = Field(
+        default=None, description="Code stable de la condition dans son aide (motif lisible par machine)."
+    )
 
 
 class ResultatOut(BaseModel):
@@ -153,6 +156,11 @@ class ResultatOut(BaseModel):
     pieces_justificatives: list[str] = []
     base_legale: str | None = None
     deliberation: str | None = None
+    decisives: list[str] = Field(
+        default=[],
+        description="Codes des conditions (ou groupes « au moins ») qui ont décidé du statut : "
+        "celles que nomme le motif.",
+    )
 
 
 class ReglementRef(BaseModel):

@@ -161,6 +161,7 @@ def _resultat(r: ResultatDispositif) -> dict[str, Any]:
         "pieces_justificatives": list(r.pieces_justificatives),
         "base_legale": r.base_legale,
         "deliberation": r.deliberation,
+        "decisives": list(r.decisives),
     }
 
 
@@ -177,6 +178,7 @@ def _condition(c: ConditionEvaluee) -> dict[str, Any]:
         "parametre": c.parametre,
         "explication": c.explication,
         "piece_justificative": c.piece_justificative,
+        "code": c.code,
     }
 
 
