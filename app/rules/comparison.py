@@ -14,9 +14,8 @@ from functools import lru_cache
 from typing import Any
 
 from app.rules import explain
-from app.rules.derived import DERIVES, Incalculable, faits_de_base, libelle_du_fait, unite_du_fait
-from app.rules.facts import CATALOGUE_FAITS, Fait, Faits, Source
-from app.rules.model import RefFait
+from app.rules.derived import CATALOGUE, Catalogue, Incalculable, libelle_du_fait
+from app.rules.facts import Fait, Faits, RefFait, Source
 from app.rules.plan import Feuille, Regles, Seuil
 from app.rules.results import ValeurAffichee
 
@@ -40,14 +39,17 @@ class Resolution:
 
 
 @lru_cache(maxsize=256)
-def _informations(ref: RefFait) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...]]:
+def _informations(
+    ref: RefFait, catalogue: Catalogue
+) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...]]:
     """What does not depend on the facts: label, unit, base facts, proofs to ask for."""
-    bases = faits_de_base(ref.nom)
-    return libelle_du_fait(ref), unite_du_fait(ref.nom), bases, _pieces(bases)
+    bases = catalogue.bases(ref.nom)
+    return libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom), bases, _pieces(bases, catalogue)
 
 
-def _pieces(noms: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p for n in noms if (p := CATALOGUE_FAITS[n].piece_justificative)))
+def _pieces(noms: tuple[str, ...], catalogue: Catalogue) -> tuple[str, ...]:
+    faits = catalogue.faits
+    return tuple(dict.fromkeys(p for n in noms if (p := faits[n].piece_justificative)))
 
 
 def _source_commune(sources: list[tuple[str, Source]]) -> Source:
@@ -92,9 +94,12 @@ _NOMBRES = (int, Decimal, Fraction)
 class Resolveur:
     """Resolves facts for one evaluation, memoising derived values and their presentation."""
 
-    __slots__ = ("faits", "jour", "memo", "presentations")
+    __slots__ = ("catalogue", "faits", "jour", "memo", "presentations")
 
-    def __init__(self, faits: Faits, jour: date, presentations: int) -> None:
+    def __init__(
+        self, faits: Faits, jour: date, presentations: int, catalogue: Catalogue = CATALOGUE
+    ) -> None:
+        self.catalogue = catalogue
         self.faits = faits
         self.jour = jour
         self.memo: dict[RefFait, Resolution] = {}
@@ -108,8 +113,10 @@ class Resolveur:
         return resolution
 
     def _resoudre(self, ref: RefFait) -> Resolution:
-        libelle, unite, bases, pieces = _informations(ref)
-        if ref.nom not in DERIVES and (fait := self.faits.connus.get(ref.nom)) is not None:
+        catalogue = self.catalogue
+        derives = catalogue.derives
+        libelle, unite, bases, pieces = _informations(ref, catalogue)
+        if ref.nom not in derives and (fait := self.faits.connus.get(ref.nom)) is not None:
             # A known base fact (the usual case): what the general path below gives, more directly.
             valeur, source = fait.valeur, fait.source
             return Resolution(libelle, unite, valeur, valeur, source, ((ref.nom, source),), None, pieces)
@@ -124,19 +131,22 @@ class Resolveur:
             elif nom == ref.nom:
                 raisons.append("donnée non fournie")
             else:
-                raisons.append(f"{CATALOGUE_FAITS[nom].libelle} : donnée non fournie")
+                raisons.append(f"{catalogue.faits[nom].libelle} : donnée non fournie")
         if raisons:
             manquants = tuple(n for n in bases if n not in connus)
             return Resolution(
-                libelle, unite, inconnu=" ; ".join(dict.fromkeys(raisons)), pieces=_pieces(manquants)
+                libelle,
+                unite,
+                inconnu=" ; ".join(dict.fromkeys(raisons)),
+                pieces=_pieces(manquants, catalogue),
             )
         sources = [(nom, connus[nom].source) for nom in bases]
         source = sources[0][1] if len(sources) == 1 else _source_commune(sources)
         bas: Any
         haut: Any
-        if ref.nom in DERIVES:
+        if ref.nom in derives:
             try:
-                bas, haut = DERIVES[ref.nom].calcul(connus, self.jour, ref)
+                bas, haut = derives[ref.nom].calcul(connus, self.jour, ref)
             except Incalculable as exc:
                 return Resolution(libelle, unite, inconnu=str(exc), pieces=pieces)
         else:

@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from app.rules.derived import DERIVES, type_du_fait
-from app.rules.facts import CATALOGUE_FAITS, TypeFait
+from app.rules.derived import CATALOGUE, Catalogue
+from app.rules.facts import TypeFait
 from app.rules.model import (
     AuMoins,
     AuMoinsUne,
@@ -43,9 +43,12 @@ _COMBINAISONS = ("toutes", "au_moins_une", "non", "au_moins")
 class LecteurConditions:
     """Parses conditions against the règlement's parameters (already read)."""
 
-    def __init__(self, lecteur: Lecteur, parametres: Mapping[str, Parametre]) -> None:
+    def __init__(
+        self, lecteur: Lecteur, parametres: Mapping[str, Parametre], catalogue: Catalogue = CATALOGUE
+    ) -> None:
         self.lecteur = lecteur
         self.parametres = parametres
+        self.catalogue = catalogue
 
     def ref_fait(self, noeud: Node, quoi: str, *, numerique: bool = False) -> RefFait:
         """`nom` or `{fait: nom, age_min: …, age_max: …}`."""
@@ -61,19 +64,20 @@ class LecteurConditions:
     def _ref(self, noeud: Node, champs: Mapping[str, Node], quoi: str, *, numerique: bool) -> RefFait:
         lu = self.lecteur
         nom = lu.texte(noeud, "le nom du fait")
-        if type_du_fait(nom) is None:
-            connus = [*CATALOGUE_FAITS, *DERIVES]
+        catalogue = self.catalogue
+        if catalogue.type(nom) is None:
+            connus = [*catalogue.faits, *catalogue.derives]
             proche = difflib.get_close_matches(nom, connus, n=1)
             suggestion = f" (vouliez-vous dire « {proche[0]} » ?)" if proche else ""
             raise lu.erreur(noeud, f"fait inconnu « {nom} »{suggestion}")
         ages = {cle: lu.entier(champs[cle], cle) for cle in ("age_min", "age_max") if cle in champs}
-        if ages and not (nom in DERIVES and DERIVES[nom].accepte_ages):
+        if ages and not (nom in catalogue.derives and catalogue.derives[nom].accepte_ages):
             raise lu.erreur(noeud, f"le fait « {nom} » n'accepte pas de tranche d'âge (age_min / age_max)")
         if any(v < 0 for v in ages.values()):
             raise lu.erreur(noeud, "un âge ne peut pas être négatif")
         if "age_min" in ages and "age_max" in ages and ages["age_min"] > ages["age_max"]:
             raise lu.erreur(noeud, "age_min est supérieur à age_max")
-        if numerique and type_du_fait(nom) not in _NUMERIQUES:
+        if numerique and catalogue.type(nom) not in _NUMERIQUES:
             raise lu.erreur(noeud, f"incompatibilité de type : le fait « {nom} » n'est pas un nombre")
         return RefFait(nom, ages.get("age_min"), ages.get("age_max"))
 
@@ -201,7 +205,7 @@ class LecteurConditions:
         self, noeud: Node, ref: RefFait, operateur: str, valeur: Litteral | None, parametre: str | None
     ) -> None:
         lu = self.lecteur
-        type_fait = type_du_fait(ref.nom)
+        type_fait = self.catalogue.type(ref.nom)
         type_param = self.parametres[parametre].type if parametre else None
         nom = ref.nom
         if type_fait in (TypeFait.MEMBRES, TypeFait.DATE):
@@ -252,7 +256,8 @@ class LecteurConditions:
             raise lu.erreur(
                 noeud, f"incompatibilité de type : le fait « {nom} » est un texte, comparez-le à un {attendu}"
             )
-        admises = CATALOGUE_FAITS[nom].valeurs_admises if nom in CATALOGUE_FAITS else None
+        faits = self.catalogue.faits
+        admises = faits[nom].valeurs_admises if nom in faits else None
         if admises:
             candidates = valeur if isinstance(valeur, tuple) else (valeur,) if isinstance(valeur, str) else ()
             for texte in candidates:

@@ -255,7 +255,7 @@ def evaluer(
     """Evaluate the chosen aids (all by default) of `reglement` on `faits` at `date_reference`."""
     compile = plan(reglement)
     preparation = _preparer(compile, reglement, date_reference, dispositifs)
-    resolveur = Resolveur(faits, date_reference, compile.presentations)
+    resolveur = Resolveur(faits, date_reference, compile.presentations, reglement.catalogue)
     evaluation = _Evaluation(reglement, compile, preparation, resolveur)
     resultats = tuple(
         [evaluation.dispositif(p, i) for p, i in zip(preparation.plans, preparation.positions, strict=True)]

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from app.rules.derived import CATALOGUE, Catalogue
 from app.rules.facts import Faits
+from app.rules.facts import RefFait as RefFait  # noqa: PLC0414 - re-exported: where the rules name it
 from app.rules.results import ReferenceReglement, Statut
 
 #: How many reference dates keep their resolved parameters (requests mostly use "today").
@@ -68,15 +70,6 @@ class VersionBareme:
     depuis: date
     deliberation: Deliberation | None
     tranches: tuple[Tranche, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RefFait:
-    """A fact as a rule names it; derived facts may carry an age band (`nombre_enfants`)."""
-
-    nom: str
-    age_min: int | None = None
-    age_max: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +217,8 @@ class Reglement:
     fraicheur: Mapping[str, Fraicheur] = field(default_factory=dict)
     cas_de_test: tuple[CasDeTest, ...] = ()
     fichier: str = "<règlement>"
+    #: The facts the règlement reads: the gateway's, plus those it declares or computes.
+    catalogue: Catalogue = CATALOGUE
     _par_id: dict[str, Dispositif] = field(default_factory=dict, init=False, repr=False)
     _dates: dict[date, EnVigueur] = field(default_factory=dict, init=False, repr=False)
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from app.rules.derived import faits_de_base
-from app.rules.facts import CATALOGUE_FAITS
 from app.rules.model import (
     AuMoins,
     AuMoinsUne,
@@ -95,8 +94,8 @@ def _besoins(reglement: Reglement, choix: frozenset[str] | None) -> Besoins:
     faits: set[str] = set()
     for dispositif in choisis:
         for ref in faits_du_dispositif(dispositif, faits_baremes):
-            faits.update(faits_de_base(ref.nom))
-    definitions = [CATALOGUE_FAITS[nom] for nom in faits]
+            faits.update(faits_de_base(ref.nom, reglement.catalogue))
+    definitions = [reglement.catalogue.faits[nom] for nom in faits]
     return Besoins(
         faits=frozenset(faits),
         donnees=frozenset(d.donnee for d in definitions if d.donnee is not None),

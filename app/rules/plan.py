@@ -14,7 +14,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from app.rules import explain
-from app.rules.derived import faits_de_base, libelle_du_fait, unite_du_fait
+from app.rules.derived import CATALOGUE, Catalogue, faits_de_base, libelle_du_fait, unite_du_fait
 from app.rules.logic import (
     COMPARATEURS,
     NEGATION,
@@ -65,7 +65,7 @@ def regles_de_fraicheur(
 ) -> Regles:
     """For each base fact, the freshness rule of the condition, else of the aid, else of the règlement."""
     regles = []
-    for base in faits_de_base(ref.nom):
+    for base in faits_de_base(ref.nom, reglement.catalogue):
         regle = propre
         for niveau in (dispositif.fraicheur, reglement.fraicheur):
             regle = regle or niveau.get(base) or niveau.get(ref.nom)
@@ -102,15 +102,16 @@ class Feuille:
         regles: Regles,
         parametre: Parametre | None,
         presentation: int,
+        catalogue: Catalogue = CATALOGUE,
     ) -> None:
         self.comparaison = comparaison
         self.regles = regles
         self.defini = parametre  # the règlement's parameter giving the threshold, if any
         self.presentation = presentation  # index among the distinct (fact, freshness rules) pairs
-        self.libelle = libelle_du_fait(comparaison.fait)
+        self.libelle = libelle_du_fait(comparaison.fait, catalogue)
         self.sujet = explain.majuscule(self.libelle)
         self.impossible = f"Impossible d'établir {self.libelle} ("
-        self.unite = unite_du_fait(comparaison.fait.nom)
+        self.unite = unite_du_fait(comparaison.fait.nom, catalogue)
         self.critere = comparaison.fait.nom
         self.operateur = comparaison.operateur
         self.parametre = comparaison.parametre
@@ -249,7 +250,7 @@ class _Compilateur:
             parametre = (
                 None if comparaison.parametre is None else self.reglement.parametres[comparaison.parametre]
             )
-            feuille = Feuille(comparaison, regles, parametre, presentation)
+            feuille = Feuille(comparaison, regles, parametre, presentation, self.reglement.catalogue)
             self.feuilles[signature] = feuille
         return feuille
 
@@ -306,7 +307,9 @@ class _Compilateur:
             rang_montant = self.montants.setdefault(signature, len(self.montants))
         parametres, baremes = references_du_dispositif(dispositif)
         faits_baremes = {nom: b.fait for nom, b in reglement.baremes.items()}
-        bases = {b for ref in faits_du_dispositif(dispositif, faits_baremes) for b in faits_de_base(ref.nom)}
+        catalogue = reglement.catalogue
+        lus = faits_du_dispositif(dispositif, faits_baremes)
+        bases = {b for ref in lus for b in faits_de_base(ref.nom, catalogue)}
         plat = racine.tranche is not None and not racine.noeuds
         return PlanDispositif(
             dispositif,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.rules import explain
-from app.rules.derived import libelle_du_fait
+from app.rules.derived import CATALOGUE, Catalogue, libelle_du_fait
 from app.rules.model import (
     AuMoins,
     AuMoinsUne,
@@ -45,8 +45,9 @@ def _deliberation(d: Deliberation | None) -> dict[str, Any] | None:
     }
 
 
-def _fait(ref: RefFait) -> dict[str, Any]:
-    return {"nom": ref.nom, "age_min": ref.age_min, "age_max": ref.age_max, "libelle": libelle_du_fait(ref)}
+def _fait(ref: RefFait, catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
+    libelle = libelle_du_fait(ref, catalogue)
+    return {"nom": ref.nom, "age_min": ref.age_min, "age_max": ref.age_max, "libelle": libelle}
 
 
 def _fraicheur(f: Fraicheur) -> dict[str, Any]:

@@ -12,9 +12,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.rules.dates import DatePartielle, InvalidPartialDate
-from app.rules.derived import DERIVES
+from app.rules.derived import CATALOGUE, Catalogue
 from app.rules.facts import (
-    CATALOGUE_FAITS,
     DefinitionFait,
     FactValue,
     Fait,
@@ -120,15 +119,16 @@ def lire_faits(
     *,
     indisponibles: Mapping[str, str] | None = None,
     fournisseur: str = "simulation",
+    catalogue: Catalogue = CATALOGUE,
 ) -> Faits:
     """Validate every supplied fact, collecting all errors before refusing."""
     erreurs: list[tuple[str, str]] = []
     connus: dict[str, Fait] = {}
     for nom, donnee in donnees.items():
         brut = donnee
-        definition = CATALOGUE_FAITS.get(nom)
+        definition = catalogue.faits.get(nom)
         if definition is None:
-            if nom in DERIVES:
+            if nom in catalogue.derives:
                 erreurs.append((nom, "fait calculé par le moteur : fournissez les faits dont il dépend"))
             else:
                 erreurs.append((nom, "fait inconnu du catalogue"))
@@ -154,7 +154,7 @@ def lire_faits(
         connus[nom] = Fait(valeur, Source(fournisseur=source_nom, certifie=False, periode=periode))
     absents: dict[str, FaitIndisponible] = {}
     for nom, raison in (indisponibles or {}).items():
-        if nom not in CATALOGUE_FAITS:
+        if nom not in catalogue.faits:
             erreurs.append((nom, "fait inconnu du catalogue"))
             continue
         absents[nom] = FaitIndisponible(code="non-fourni", raison=raison)
