@@ -144,14 +144,18 @@ class Resolveur:
         source = sources[0][1] if len(sources) == 1 else _source_commune(sources)
         bas: Any
         haut: Any
+        note = None
         if ref.nom in derives:
+            definition = derives[ref.nom]
             try:
-                bas, haut = derives[ref.nom].calcul(connus, self.jour, ref)
+                bas, haut = definition.calcul(connus, self.jour, ref)
+                if definition.detail is not None:
+                    note = definition.detail(connus, self.jour)
             except Incalculable as exc:
                 return Resolution(libelle, unite, inconnu=str(exc), pieces=pieces)
         else:
             bas = haut = connus[ref.nom].valeur
-        return Resolution(libelle, unite, bas, haut, source, tuple(sources), None, pieces)
+        return Resolution(libelle, unite, bas, haut, source, tuple(sources), None, pieces, note)
 
     def resoudre_frais(self, ref: RefFait, regles: Regles) -> Resolution:
         """`resoudre`, then the freshness rules (base fact → rule) that apply to this use."""
@@ -179,7 +183,11 @@ class Resolveur:
                     return replace(resolution, inconnu=raison)
                 if ecart > 1:
                     notes.append(f"revenus {periode[:4]} acceptés à défaut de revenus plus récents")
-        return replace(resolution, note="; ".join(notes)) if notes else resolution
+        if not notes:
+            return resolution
+        if resolution.note:
+            notes.insert(0, resolution.note)
+        return replace(resolution, note="; ".join(notes))
 
     def presenter(self, feuille: Feuille) -> Presentation:
         presentation = self.presentations[feuille.presentation]

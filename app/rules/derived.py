@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from math import gcd
+from typing import Any
 
 from app.rules.dates import DatePartielle
 from app.rules.facts import CATALOGUE_FAITS, DefinitionFait, Fait, MembreFoyer, RefFait, TypeFait
@@ -72,6 +73,8 @@ class DefinitionDerivee:
     calcul: Callable[[Mapping[str, Fait], date, RefFait], Intervalle]
     unite: str | None = None
     accepte_ages: bool = False
+    #: Its inputs in French (« calculé : (1 200 € − 450 €) / 1,5 / 30 »), for facts a règlement computes.
+    detail: Callable[[Mapping[str, Fait], date], str] | None = None
 
 
 def _membres(faits: Mapping[str, Fait], nom: str) -> tuple[MembreFoyer, ...]:
@@ -266,6 +269,14 @@ class Catalogue:
             {**self.derives, **calcules},
             self.propres | frozenset(declares) | frozenset(calcules),
         )
+
+    def unite_ou_parametre(self, parametres: Mapping[str, Any]) -> Callable[[str], str | None]:
+        """The unit of a fact, or of a parameter (`parametres`: name → object with `unite`)."""
+
+        def unite(nom: str) -> str | None:
+            return parametres[nom].unite if nom in parametres else self.unite(nom)
+
+        return unite
 
     def type(self, nom: str) -> TypeFait | None:
         if nom in self.derives:

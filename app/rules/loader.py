@@ -12,7 +12,12 @@ from pathlib import Path
 
 from yaml.nodes import Node, ScalarNode
 
+from app.rules import explain, formules
+from app.rules.calcules import Calcul
+from app.rules.calcules import definition as definition_calculee
 from app.rules.condition_parser import LecteurConditions
+from app.rules.derived import CATALOGUE, DERIVES, Catalogue, DefinitionDerivee
+from app.rules.facts import CATALOGUE_FAITS, DefinitionFait, Origine, TypeFait
 from app.rules.model import (
     Attendu,
     Bareme,
@@ -36,9 +41,22 @@ from app.rules.yaml_nodes import Lecteur, ReglementInvalide, forme_canonique, li
 __all__ = ["ReglementInvalide", "charger_reglement", "lire_reglement"]
 
 _IDENTIFIANT = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_IDENTIFIANT_FAIT = re.compile(r"^[a-z][a-z0-9_]*$")
 _RACINE = frozenset(
-    {"reglement", "deliberations", "parametres", "baremes", "dispositifs", "fraicheur", "cas_de_test"}
-)
+    {
+        "reglement", "deliberations", "parametres", "baremes", "dispositifs", "fraicheur", "cas_de_test",
+        "faits_declares", "faits_calcules", "tables",
+    }
+)  # fmt: skip
+#: Types of a declared fact, as written → the engine's.
+_TYPES_DECLARES = {
+    "nombre": TypeFait.NOMBRE,
+    "entier": TypeFait.ENTIER,
+    "booleen": TypeFait.BOOLEEN,
+    "date": TypeFait.DATE,
+    "texte": TypeFait.TEXTE,
+    "choix": TypeFait.TEXTE,
+}
 _DISPOSITIF = frozenset(
     {"id", "libelle", "description", "base_legale", "deliberation", "conditions", "montant", "fraicheur"}
 )
@@ -50,6 +68,125 @@ class _Lecture:
         self.deliberations: dict[str, Deliberation] = {}
         self.parametres: dict[str, Parametre] = {}
         self.baremes: dict[str, Bareme] = {}
+        self.catalogue: Catalogue = CATALOGUE
+
+    def lire_faits_declares(self, noeud: Node) -> None:
+        """Facts the agent declares (`declaratif`): type, label, proof; bounds or values if any."""
+        declares: dict[str, DefinitionFait] = {}
+        for nom, cle, definition in self.lu.entrees(noeud, "les faits déclarés"):
+            quoi = f"le fait déclaré « {nom} »"
+            if not _IDENTIFIANT_FAIT.match(nom):
+                raise self.lu.erreur(cle, f"{quoi} : nom invalide (minuscules, chiffres, soulignés)")
+            if nom in CATALOGUE_FAITS and CATALOGUE_FAITS[nom].origine is not Origine.DECLARATIF:
+                raise self.lu.erreur(cle, f"{quoi} : ce fait vient des API de l'État, il ne se déclare pas")
+            if nom in DERIVES:
+                raise self.lu.erreur(cle, f"{quoi} : ce fait est calculé par la passerelle")
+            champs = self.lu.mapping(
+                definition,
+                quoi,
+                obligatoires=frozenset({"libelle", "type", "piece"}),
+                permises=frozenset({"unite", "min", "max", "valeurs"}),
+            )
+            genre = self.lu.texte(champs["type"], "le type")
+            if genre not in _TYPES_DECLARES:
+                admis = ", ".join(_TYPES_DECLARES)
+                raise self.lu.erreur(champs["type"], f"{quoi} : type inconnu « {genre} » ({admis})")
+            type_fait = _TYPES_DECLARES[genre]
+            valeurs = None
+            if "valeurs" in champs:
+                if type_fait is not TypeFait.TEXTE:
+                    raise self.lu.erreur(
+                        champs["valeurs"], f"{quoi} : « valeurs » ne va qu'avec le type choix"
+                    )
+                valeurs = tuple(
+                    self.lu.texte(v, "une valeur") for v in self.lu.liste(champs["valeurs"], "valeurs")
+                )
+            elif genre == "choix":
+                raise self.lu.erreur(definition, f"{quoi} : un choix énumère ses « valeurs »")
+            bornes = {c: self.lu.nombre(champs[c], f"« {c} »") for c in ("min", "max") if c in champs}
+            if bornes and type_fait not in (TypeFait.NOMBRE, TypeFait.ENTIER):
+                raise self.lu.erreur(definition, f"{quoi} : « min » et « max » ne vont qu'avec un nombre")
+            if "min" in bornes and "max" in bornes and bornes["min"] > bornes["max"]:
+                raise self.lu.erreur(definition, f"{quoi} : « min » dépasse « max »")
+            declares[nom] = DefinitionFait(
+                nom,
+                type_fait,
+                Origine.DECLARATIF,
+                self.lu.texte(champs["libelle"], "le libellé"),
+                piece_justificative=self.lu.texte(champs["piece"], "la pièce"),
+                valeurs_admises=valeurs,
+                unite=self.lu.texte(champs["unite"], "l'unité") if "unite" in champs else None,
+                minimum=bornes.get("min"),
+                maximum=bornes.get("max"),
+            )
+        self.catalogue = self.catalogue.etendu(declares, {})
+
+    def lire_faits_calcules(self, noeud: Node) -> None:
+        """Facts the règlement computes with a formula over facts and parameters."""
+        calcules: dict[str, DefinitionDerivee] = {}
+        partages: dict[str, DefinitionDerivee] = {}  # the whole catalogue's, filled at the end
+        for nom, cle, definition in self.lu.entrees(noeud, "les faits calculés"):
+            quoi = f"le fait calculé « {nom} »"
+            if not _IDENTIFIANT_FAIT.match(nom):
+                raise self.lu.erreur(cle, f"{quoi} : nom invalide (minuscules, chiffres, soulignés)")
+            catalogue = self.catalogue.etendu({}, calcules)
+            if catalogue.type(nom) is not None or nom in self.parametres:
+                raise self.lu.erreur(cle, f"{quoi} : ce nom est déjà pris (fait ou paramètre)")
+            champs = self.lu.mapping(
+                definition,
+                quoi,
+                obligatoires=frozenset({"libelle", "formule"}),
+                permises=frozenset({"unite"}),
+            )
+            expression, bases = self.formule(champs["formule"], catalogue, baremes=False)
+            unite = self.lu.texte(champs["unite"], "l'unité") if "unite" in champs else None
+            calcul = Calcul(
+                nom,
+                expression,
+                parametres=self.parametres,
+                derives=partages,
+                unites=catalogue.unite_ou_parametre(self.parametres),
+                ecrire=explain.nombre,
+            )
+            calcules[nom] = definition_calculee(
+                nom, self.lu.texte(champs["libelle"], "le libellé"), unite, bases, calcul
+            )
+        self.catalogue = self.catalogue.etendu({}, calcules)
+        partages.update(self.catalogue.derives)
+
+    def formule(
+        self, noeud: Node, catalogue: Catalogue, *, baremes: bool
+    ) -> tuple[formules.Expression, tuple[str, ...]]:
+        """A formula read and checked: every name a numeric fact, a number parameter (or a barème)."""
+        texte = self.lu.texte(noeud, "la formule")
+        try:
+            expression = formules.lire_formule(texte)
+        except formules.FormuleInvalide as exc:
+            raise self.lu.erreur(noeud, str(exc)) from exc
+        bases: list[str] = []
+        for nom in formules.noms(expression):
+            if nom.nom in self.parametres:
+                if self.parametres[nom.nom].type != "nombre":
+                    raise self.lu.erreur(noeud, f"le paramètre « {nom.nom} » n'est pas un nombre")
+                if nom.age_min is not None or nom.age_max is not None:
+                    raise self.lu.erreur(noeud, f"« {nom.nom} » n'accepte pas de tranche d'âge")
+                continue
+            if baremes and nom.nom in self.baremes:
+                bases.extend(catalogue.bases(self.baremes[nom.nom].fait.nom))
+                continue
+            genre = catalogue.type(nom.nom)
+            if genre is None:
+                raise self.lu.erreur(
+                    noeud, f"nom inconnu « {nom.nom} » dans la formule (ni fait, ni paramètre)"
+                )
+            if genre not in (TypeFait.NOMBRE, TypeFait.ENTIER, TypeFait.BOOLEEN, TypeFait.MEMBRES):
+                raise self.lu.erreur(noeud, f"incompatibilité de type : « {nom.nom} » n'est pas un nombre")
+            if (nom.age_min is not None or nom.age_max is not None) and not (
+                nom.nom in catalogue.derives and catalogue.derives[nom.nom].accepte_ages
+            ):
+                raise self.lu.erreur(noeud, f"le fait « {nom.nom} » n'accepte pas de tranche d'âge")
+            bases.extend(catalogue.bases(nom.nom))
+        return expression, tuple(dict.fromkeys(bases))
 
     def deliberation(self, noeud: Node) -> Deliberation:
         nom = self.lu.texte(noeud, "la délibération")
@@ -234,7 +371,11 @@ class _Lecture:
                 noeud, f"cas « {nom} » : « faits » et « indisponibles » sont des dictionnaires"
             )
         try:
-            faits = lire_faits(donnees, indisponibles={str(k): str(v) for k, v in indisponibles.items()})
+            faits = lire_faits(
+                donnees,
+                indisponibles={str(k): str(v) for k, v in indisponibles.items()},
+                catalogue=self.catalogue,
+            )
         except FaitsInvalides as exc:
             champ, message = exc.erreurs[0]
             raise self.lu.erreur(champs["faits"], f"cas « {nom} » : fait « {champ} » : {message}") from exc
@@ -309,7 +450,11 @@ def lire_reglement(texte: str, nom_fichier: str, *, cas_a_cote: str | None = Non
         lecture.lire_deliberations(champs["deliberations"])
     if "parametres" in champs:
         lecture.lire_parametres(champs["parametres"])
-    conditions = LecteurConditions(lu, lecture.parametres)
+    if "faits_declares" in champs:
+        lecture.lire_faits_declares(champs["faits_declares"])
+    if "faits_calcules" in champs:
+        lecture.lire_faits_calcules(champs["faits_calcules"])
+    conditions = LecteurConditions(lu, lecture.parametres, lecture.catalogue)
     if "baremes" in champs:
         lecture.lire_baremes(champs["baremes"], conditions)
     dispositifs: dict[str, Dispositif] = {}
@@ -350,6 +495,7 @@ def lire_reglement(texte: str, nom_fichier: str, *, cas_a_cote: str | None = Non
         fraicheur=fraicheur,
         cas_de_test=tuple(cas),
         fichier=nom_fichier,
+        catalogue=lecture.catalogue,
     )
 
 

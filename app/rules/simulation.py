@@ -87,14 +87,27 @@ def _texte(definition: DefinitionFait, brut: Any) -> str:
     return brut
 
 
+def _borne(definition: DefinitionFait, valeur: Decimal | int) -> Decimal | int:
+    """A declared number within the bounds its règlement sets."""
+    bas, haut = definition.minimum, definition.maximum
+    if (bas is not None and valeur < bas) or (haut is not None and valeur > haut):
+        unite = f" {definition.unite}" if definition.unite else ""
+        if bas is not None and haut is not None:
+            raise ValueError(f"doit être compris entre {bas} et {haut}{unite}")
+        if bas is not None:
+            raise ValueError(f"doit être supérieur ou égal à {bas}{unite}")
+        raise ValueError(f"doit être inférieur ou égal à {haut}{unite}")
+    return valeur
+
+
 def convertir_valeur(definition: DefinitionFait, brut: Any) -> FactValue:
     """The typed value of a catalogue fact, from JSON/YAML data; `ValueError` with a French message."""
     try:
         match definition.type:
             case TypeFait.NOMBRE:
-                return _nombre(brut)
+                return _borne(definition, _nombre(brut))
             case TypeFait.ENTIER:
-                return _entier(brut)
+                return _borne(definition, _entier(brut))
             case TypeFait.BOOLEEN:
                 if not isinstance(brut, bool):
                     raise ValueError("doit être vrai ou faux (true / false)")

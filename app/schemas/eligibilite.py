@@ -74,9 +74,16 @@ EXEMPLE_DEMANDE: dict[str, Any] = {
 
 
 class Declaratif(BaseModel):
-    """Facts declared by the agent. They are marked non-certified wherever they are used."""
+    """Facts declared by the agent. They are marked non-certified wherever they are used.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Besides the two the gateway knows, any fact the caller's règlement declares (`faits_declares`)
+    may be given; the service checks them against that règlement (422 naming the fact)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        str_strip_whitespace=True,
+        json_schema_extra={"additionalProperties": True},
+    )
 
     commune_residence: str | None = Field(default=None, description="Code COG de la commune de résidence.")
     statut_occupation_logement: (
@@ -89,8 +96,12 @@ class Declaratif(BaseModel):
         return code_commune_cog(value, "la commune de résidence")
 
     def faits(self) -> dict[str, str]:
-        """The declared facts that were given, by their catalogue name."""
+        """The gateway's declared facts that were given, by their catalogue name."""
         return {k: v for k, v in self.model_dump(exclude_none=True).items() if k in FAITS_DECLARATIFS}
+
+    def autres(self) -> dict[str, Any]:
+        """The other facts given, as sent: the règlement's declared facts (checked by the service)."""
+        return dict(self.model_extra or {})
 
 
 class DemandeEligibilite(BaseModel):
