@@ -171,6 +171,24 @@ class LecteurConditions:
         code = self.code(champs["code"]) if "code" in champs else ""
         return Comparaison(ref, operateur, valeur, parametre, fraicheur, ligne(noeud), code)
 
+    def test_de_table(self, fait: Node, valeur: Node) -> Comparaison:
+        """A test of a decision-table row: `fait: valeur` (equality), `fait: [a, b]` (one of them),
+        `fait: {"<": 500}` (any operator)."""
+        lu = self.lecteur
+        ref = self._ref(fait, {}, "une ligne de table", numerique=False)
+        if isinstance(valeur, MappingNode):
+            champs = lu.mapping(valeur, "un test", permises=OPERATEURS)
+            if len(champs) != 1:
+                raise lu.erreur(valeur, "un test de table s'écrit {opérateur: valeur}, un seul opérateur")
+            ((operateur, seuil),) = champs.items()
+            litteral = self._litteral(seuil, operateur)
+        elif isinstance(valeur, ScalarNode):
+            operateur, litteral = "==", self._litteral(valeur, "==")
+        else:
+            operateur, litteral = "in", self._litteral(valeur, "in")
+        self._verifier_types(valeur, ref, operateur, litteral, None)
+        return Comparaison(ref, operateur, litteral, None, None, ligne(valeur), ref.nom)
+
     def code(self, noeud: Node) -> str:
         code = self.lecteur.texte(noeud, "le code")
         if not _CODE.match(code):

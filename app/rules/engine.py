@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
 from app.rules import explain
-from app.rules.comparison import Resolution, Resolveur, evaluer_feuille
+from app.rules.comparison import Resolveur, evaluer_feuille
 from app.rules.facts import Faits
-from app.rules.model import EnVigueur, Reglement, Tranche
+from app.rules.model import Reglement
+from app.rules.montants import Calculateur, Calcule
 from app.rules.motif import justifier, motif_a_verifier, motif_eligible, motif_non_eligible
 from app.rules.plan import Feuille, PlanDispositif, PlanReglement, Preparation, plan
 from app.rules.results import (
@@ -36,84 +36,13 @@ class ParametreSansValeur(ValueError):
     """The reference date is before the first value of a parameter or barème the aids use."""
 
 
-def _tranche(tranches: Sequence[Tranche], resolution: Resolution) -> Tranche | None:
-    """The bracket holding the value; `None` when an interval value straddles two brackets."""
-    trouvees = []
-    for borne in (resolution.bas, resolution.haut):
-        for tranche in tranches:
-            if (tranche.de is None or borne >= tranche.de) and (
-                tranche.moins_de is None or borne < tranche.moins_de
-            ):
-                trouvees.append(tranche)
-                break
-        else:
-            return None
-    return trouvees[0] if trouvees[0] is trouvees[1] else None
-
-
-class _Montant:
-    __slots__ = ("montant", "phrase", "pieces", "tranche", "vide")
-
-    def __init__(self) -> None:
-        self.montant: Decimal | None = None
-        self.tranche: str | None = None
-        self.phrase: str | None = None
-        self.vide: list[str] = []  # French noun phrases of what is missing
-        self.pieces: list[str] = []
-
-
-def _calculer_montant(
-    compile: PlanDispositif, reglement: Reglement, resolveur: Resolveur, vigueur: EnVigueur
-) -> _Montant:
-    regle = compile.dispositif.montant
-    resultat = _Montant()
-    if regle is None:
-        return resultat
-    base: Decimal | None = regle.valeur
-    detail = ""
-    if regle.parametre is not None:
-        valeur = vigueur.parametre(regle.parametre).valeur
-        if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
-            raise TypeError(regle.parametre)
-        base = valeur
-    if regle.bareme is not None:
-        bareme = reglement.baremes[regle.bareme]
-        version = vigueur.bareme(regle.bareme)
-        resolution = resolveur.resoudre_frais(bareme.fait, compile.regles_bareme)
-        tranche = None if resolution.inconnu else _tranche(version.tranches, resolution)
-        if tranche is None:
-            resultat.vide.append(resolution.libelle)
-            resultat.pieces.extend(resolution.pieces)
-            return resultat
-        base, resultat.tranche = tranche.montant, tranche.libelle
-        valeur = explain.nombre(resolution.bas, resolution.unite)
-        nom_tranche = f"tranche {tranche.libelle}" if tranche.libelle else "tranche"
-        detail = f" ({nom_tranche} du barème « {bareme.libelle} » pour {resolution.libelle} de {valeur})"
-    if base is None:
-        resultat.phrase = f"Tarif : {resultat.tranche}{detail}." if resultat.tranche else None
-        return resultat
-    facteur = ""
-    if regle.multiplie_par is not None:
-        resolution = resolveur.resoudre_frais(regle.multiplie_par, compile.regles_multiplicateur)
-        if resolution.inconnu or resolution.bas != resolution.haut:
-            resultat.vide.append(resolution.libelle)
-            resultat.pieces.extend(resolution.pieces)
-            return resultat
-        unitaire = explain.nombre(base, regle.unite)
-        facteur = f" = {unitaire} × {explain.nombre(resolution.bas)} ({resolution.libelle})"
-        base = base * explain.vers_decimal(resolution.bas)
-    resultat.montant = base.quantize(regle.arrondi, rounding=ROUND_HALF_UP)
-    resultat.phrase = f"Montant : {explain.nombre(resultat.montant, regle.unite)}{facteur}{detail}."
-    return resultat
-
-
-_SANS_MONTANT = _Montant()
+_SANS_MONTANT = Calcule()
 
 
 class _Evaluation:
     """One evaluation in progress: its facts resolved, each distinct leaf and amount worked out once."""
 
-    __slots__ = ("conditions", "montants", "reglement", "resolveur", "vigueur")
+    __slots__ = ("calculateurs", "conditions", "montants", "reglement", "resolveur", "vigueur")
 
     def __init__(
         self, reglement: Reglement, compile: PlanReglement, preparation: Preparation, resolveur: Resolveur
@@ -126,7 +55,7 @@ class _Evaluation:
             evaluer_feuille(f, s, resolveur.presenter(f))
             for f, s in zip(preparation.feuilles, preparation.seuils, strict=True)
         ]
-        self.montants: list[_Montant | None] = [None] * compile.montants
+        self.montants: list[Calcule | None] = [None] * compile.montants
 
     def dispositif(self, compile: PlanDispositif, positions: tuple[int, ...]) -> ResultatDispositif:
         calculees = self.conditions
@@ -141,12 +70,13 @@ class _Evaluation:
             verdict = compile.racine.evaluer(satisfaites)
         montant = _SANS_MONTANT
         pieces: tuple[str, ...] = ()
-        if verdict is True and compile.montant is not None:
+        regle = compile.dispositif.montant
+        if verdict is True and compile.montant is not None and regle is not None:
             calcule = self.montants[compile.montant]
             if calcule is None:
-                calcule = self.montants[compile.montant] = _calculer_montant(
-                    compile, self.reglement, self.resolveur, self.vigueur
-                )
+                regles = compile.regles_montant
+                calculateur = Calculateur(self.reglement, self.resolveur, self.vigueur, regles)
+                calcule = self.montants[compile.montant] = calculateur.montant(regle)
             montant = calcule
         justification = justifier(compile.racine, satisfaites, verdict, compile.libelles, compile.codes)
         decisives = justification.codes

@@ -203,7 +203,7 @@ def diviser(a: Nombre, b: Nombre) -> Nombre:
     return rapport(a, b)
 
 
-def _inferieur(a: Nombre, b: Nombre) -> bool:
+def inferieur(a: Nombre, b: Nombre) -> bool:
     if type(a) is Fraction or type(b) is Fraction:
         return Fraction(a) < Fraction(b)
     return a < b
@@ -212,9 +212,9 @@ def _inferieur(a: Nombre, b: Nombre) -> bool:
 def _bornes(valeurs: list[Nombre]) -> Intervalle:
     bas = haut = valeurs[0]
     for v in valeurs[1:]:
-        if _inferieur(v, bas):
+        if inferieur(v, bas):
             bas = v
-        if _inferieur(haut, v):
+        if inferieur(haut, v):
             haut = v
     return bas, haut
 
@@ -245,7 +245,7 @@ def _operation(op: str, a: Intervalle, b: Intervalle) -> Intervalle:
     if op == "*":
         produits = [multiplier(a[0], b[0])] if exacts else [multiplier(x, y) for x in a for y in b]
         return _bornes(produits)
-    if b[0] != b[1] and not (_inferieur(0, b[0]) or _inferieur(b[1], 0)):
+    if b[0] != b[1] and not (inferieur(0, b[0]) or inferieur(b[1], 0)):
         raise Incalculable("division par une valeur qui peut être nulle")
     quotients = [diviser(a[0], b[0])] if exacts else [diviser(x, y) for x in a for y in b]
     return _bornes(quotients)

@@ -8,7 +8,7 @@ are compiled once and shared by every aid that writes them, so an evaluation wor
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -177,6 +177,9 @@ class PlanDispositif:
     montant: int | None  # index among the règlement's distinct amount rules
     deliberation: str | None  # the délibération that created the aid, as a French phrase
     codes: tuple[str, ...] = ()  # each leaf's code in the aid, in evaluation order
+    regles_montant: Mapping[RefFait, Regles] = field(
+        default_factory=dict
+    )  # freshness of what the amount reads
     libelles: tuple[str, ...] = ()  # each leaf's fact, as a French noun phrase (marked under a `non`)
 
 
@@ -302,13 +305,18 @@ class _Compilateur:
             regles_de_fraicheur(multiplicateur, None, dispositif, reglement) if multiplicateur else ()
         )
         rang_montant = None
+        regles_montant: dict[RefFait, Regles] = {}
         if montant is not None:
-            signature = repr((montant, regles_bareme, regles_multiplicateur))
+            lus_montant = faits_du_dispositif(replace(dispositif, conditions=Toutes(())), None, reglement)
+            regles_montant = {r: regles_de_fraicheur(r, None, dispositif, reglement) for r in lus_montant}
+            signature = repr(
+                (montant, regles_bareme, regles_multiplicateur, sorted(map(repr, regles_montant.items())))
+            )
             rang_montant = self.montants.setdefault(signature, len(self.montants))
-        parametres, baremes = references_du_dispositif(dispositif)
+        parametres, baremes = references_du_dispositif(dispositif, reglement.parametres, reglement.baremes)
         faits_baremes = {nom: b.fait for nom, b in reglement.baremes.items()}
         catalogue = reglement.catalogue
-        lus = faits_du_dispositif(dispositif, faits_baremes)
+        lus = faits_du_dispositif(dispositif, faits_baremes, reglement)
         bases = {b for ref in lus for b in faits_de_base(ref.nom, catalogue)}
         plat = racine.tranche is not None and not racine.noeuds
         return PlanDispositif(
@@ -324,6 +332,7 @@ class _Compilateur:
             rang_montant,
             explain.deliberation(dispositif.deliberation),
             tuple(codes),
+            regles_montant,
             tuple(libelles),
         )
 
