@@ -244,9 +244,39 @@ ChampsCondition = tuple[
 ]  # fmt: skip
 
 
+def _si_inconnu(feuille: Feuille, seuil: Seuil, presentation: Presentation) -> ChampsCondition:
+    """An unknown fact, read as the règlement says: the condition held, failed, or a default value."""
+    resolution = presentation.resolution
+    regle = feuille.si_inconnu
+    inconnu = f"{feuille.impossible}{resolution.inconnu})"
+    if regle in ("remplie", "non_remplie"):
+        satisfaite = regle == "remplie"
+        conclusion = "condition remplie" if satisfaite else "condition non remplie"
+        texte = f"{inconnu} : {conclusion}, comme le prévoit le règlement quand la donnée est inconnue."
+        return (
+            feuille.critere, feuille.operateur, seuil.montre, None, satisfaite, None, resolution.source,
+            seuil.deliberation, feuille.parametre, texte, None,
+        )  # fmt: skip
+    defaut = feuille.comparaison.valeur_si_inconnu
+    satisfaite = bool(feuille.comparer(defaut, defaut, seuil.valeur))
+    if isinstance(defaut, Decimal):
+        suite = seuil.remplie_nombre if satisfaite else seuil.non_remplie_nombre
+    else:
+        suite = seuil.remplie_texte if satisfaite else seuil.non_remplie_texte
+    conclusion = "condition remplie" if satisfaite else "condition non remplie"
+    valeur = explain.afficher(defaut, resolution.unite)
+    texte = f"{inconnu} ; le règlement retient alors {valeur}, qui{suite}{conclusion}."
+    return (
+        feuille.critere, feuille.operateur, seuil.montre, explain.montrer(defaut), satisfaite, None,
+        resolution.source, seuil.deliberation, feuille.parametre, texte, None,
+    )  # fmt: skip
+
+
 def evaluer_feuille(feuille: Feuille, seuil: Seuil, presentation: Presentation) -> ChampsCondition:
     resolution = presentation.resolution
     if resolution.inconnu is not None:
+        if feuille.si_inconnu is not None:
+            return _si_inconnu(feuille, seuil, presentation)
         piece = resolution.pieces[0] if resolution.pieces else None
         demande = f" ; pièce à demander : {piece}" if piece else ""
         texte = f"{feuille.impossible}{resolution.inconnu}) : condition à vérifier{demande}."

@@ -35,7 +35,9 @@ OPERATEURS_NUMERIQUES = frozenset({"<=", "<", ">=", ">", "==", "!="})
 OPERATEURS_LISTE = frozenset({"in", "not in"})
 OPERATEURS = OPERATEURS_NUMERIQUES | OPERATEURS_LISTE
 _NUMERIQUES = (TypeFait.NOMBRE, TypeFait.ENTIER)
-_FEUILLE = frozenset({"fait", "operateur", "valeur", "parametre", "age_min", "age_max", "fraicheur", "code"})
+_FEUILLE = frozenset(
+    {"fait", "operateur", "valeur", "parametre", "age_min", "age_max", "fraicheur", "code", "si_inconnu"}
+)
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _COMBINAISONS = ("toutes", "au_moins_une", "non", "au_moins")
 
@@ -169,7 +171,34 @@ class LecteurConditions:
         self._verifier_types(noeud, ref, operateur, valeur, parametre)
         fraicheur = self.fraicheur(champs["fraicheur"], "la fraîcheur") if "fraicheur" in champs else None
         code = self.code(champs["code"]) if "code" in champs else ""
-        return Comparaison(ref, operateur, valeur, parametre, fraicheur, ligne(noeud), code)
+        si_inconnu, defaut = (
+            self._si_inconnu(champs["si_inconnu"], ref) if "si_inconnu" in champs else (None, None)
+        )
+        return Comparaison(
+            ref, operateur, valeur, parametre, fraicheur, ligne(noeud), code, si_inconnu, defaut
+        )
+
+    def _si_inconnu(self, noeud: Node, ref: RefFait) -> tuple[str | None, Litteral | None]:
+        """`si_inconnu: non_remplie`, `remplie`, or `{valeur: …}` (the fact's value when unknown)."""
+        lu = self.lecteur
+        if isinstance(noeud, MappingNode):
+            champs = lu.mapping(noeud, "si_inconnu", obligatoires=frozenset({"valeur"}))
+            valeur = lu.scalaire(champs["valeur"], "la valeur si inconnue")
+            type_fait = self.catalogue.type(ref.nom)
+            numerique = type_fait in _NUMERIQUES
+            if numerique != isinstance(valeur, Decimal) or (type_fait is TypeFait.BOOLEEN) != isinstance(
+                valeur, bool
+            ):
+                raise lu.erreur(
+                    champs["valeur"], f"si_inconnu : la valeur n'a pas le type du fait « {ref.nom} »"
+                )
+            return "valeur", valeur
+        choix = lu.texte(noeud, "si_inconnu")
+        if choix not in ("remplie", "non_remplie", "a_verifier"):
+            raise lu.erreur(
+                noeud, f"si_inconnu : « {choix} » inconnu (non_remplie, remplie, a_verifier ou {{valeur: …}})"
+            )
+        return (None, None) if choix == "a_verifier" else (choix, None)
 
     def test_de_table(self, fait: Node, valeur: Node) -> Comparaison:
         """A test of a decision-table row: `fait: valeur` (equality), `fait: [a, b]` (one of them),

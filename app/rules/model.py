@@ -151,6 +151,10 @@ class Comparaison:
     fraicheur: Fraicheur | None
     ligne: int | None = None
     code: str = ""  # stable machine-readable name, unique within the aid (given or derived at load)
+    #: What an unknown fact means here: None (à vérifier, with the proof), "remplie", "non_remplie",
+    #: or "valeur" (the fact taken as `valeur_si_inconnu`).
+    si_inconnu: str | None = None
+    valeur_si_inconnu: Litteral | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,7 @@ class Feuille:
         "presentation",
         "regles",
         "sens",
+        "si_inconnu",
         "sujet",
         "textes",
         "unite",
@@ -118,6 +119,7 @@ class Feuille:
         self.comparer = COMPARATEURS[comparaison.operateur]
         # +1: margin is value - threshold (">=", ">"); -1: threshold - value ("<=", "<"); 0: none.
         self.sens = {"<=": -1, "<": -1, ">=": 1, ">": 1}.get(comparaison.operateur, 0)
+        self.si_inconnu = comparaison.si_inconnu
         self.verbes_nombre = explain.VERBES[comparaison.operateur]
         self.verbes_texte = explain.VERBES_TEXTE.get(comparaison.operateur) or self.verbes_nombre
         self.textes: dict[date, Seuil] = {}
@@ -266,7 +268,11 @@ class _Compilateur:
         match condition:
             case Comparaison():
                 if contraire:
-                    condition = replace(condition, operateur=NEGATION[condition.operateur])
+                    inverse = {"remplie": "non_remplie", "non_remplie": "remplie"}
+                    si_inconnu = inverse.get(condition.si_inconnu or "", condition.si_inconnu)
+                    condition = replace(
+                        condition, operateur=NEGATION[condition.operateur], si_inconnu=si_inconnu
+                    )
                 feuille = self.feuille(condition, aide.dispositif)
                 aide.feuilles.append(feuille)
                 aide.codes.append(code)
