@@ -267,11 +267,8 @@ class Rendu:
         self.nombre = nombre
 
     def a_unite(self, expression: Expression) -> bool:
-        if isinstance(expression, Constante):
-            return False
-        if isinstance(expression, Nom):
-            return self.unite_de(expression) is not None
-        return True
+        """Whether a name with a unit appears in it (it then shows its unit itself)."""
+        return any(self.unite_de(n) is not None for n in noms(expression))
 
     def rendre(self, expression: Expression, unite: str | None, priorite: int = 0) -> str:
         """The formula in French with its values: « 100 € + 20 € × 3 (le nombre d'enfants) »."""
@@ -286,10 +283,13 @@ class Rendu:
             case Operation(operateur=op, gauche=g, droite=d):
                 unite_g = unite_d = unite
                 if op == "*":
-                    # The unit on one side only: `20 € × 3`, `0,5 × 120 €`.
-                    if isinstance(g, Constante) and self.a_unite(d):
+                    # The unit once, on a number, unless a name already shows it: `20 € × 3`,
+                    # `50 € × (4 − 1)`, `0,5 × 120 €`.
+                    if self.a_unite(g) or self.a_unite(d):
+                        unite_g = unite_d = None
+                    elif isinstance(d, Constante) and not isinstance(g, Constante):
                         unite_g = None
-                    elif isinstance(d, Constante) and self.a_unite(g):
+                    else:
                         unite_d = None
                 elif op == "/":
                     unite_d = None
