@@ -77,4 +77,7 @@ class Calcul:
 def definition(
     nom: str, libelle: str, unite: str | None, bases: tuple[str, ...], calcul: Calcul
 ) -> DefinitionDerivee:
-    return DefinitionDerivee(nom, TypeFait.NOMBRE, libelle, bases, calcul.calcul, unite, detail=calcul.detail)
+    return DefinitionDerivee(
+        nom, TypeFait.NOMBRE, libelle, bases, calcul.calcul, unite, detail=calcul.detail,
+        formule=formules.ecrire(calcul.expression),
+    )  # fmt: skip

@@ -75,6 +75,7 @@ class DefinitionDerivee:
     accepte_ages: bool = False
     #: Its inputs in French (« calculé : (1 200 € − 450 €) / 1,5 / 30 »), for facts a règlement computes.
     detail: Callable[[Mapping[str, Fait], date], str] | None = None
+    formule: str | None = None  # as the règlement writes it
 
 
 def _membres(faits: Mapping[str, Fait], nom: str) -> tuple[MembreFoyer, ...]:

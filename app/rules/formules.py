@@ -317,3 +317,21 @@ def resoudre_noms(expression: Expression, connus: Mapping[str, str]) -> list[tup
             raise FormuleInvalide(f"« {nom.nom} » n'accepte pas de tranche d'âge")
         resultat.append((nom, genre))
     return resultat
+
+
+def ecrire(expression: Expression, priorite: int = 0) -> str:
+    """The formula as it is written in a règlement (canonical spacing)."""
+    match expression:
+        case Constante(valeur=v):
+            return str(v)
+        case Nom(nom=nom, age_min=bas, age_max=haut):
+            if bas is None and haut is None:
+                return nom
+            return f"{nom}[{'' if bas is None else bas}-{'' if haut is None else haut}]"
+        case Fonction(nom=nom, arguments=arguments):
+            return f"{nom}({', '.join(ecrire(a) for a in arguments)})"
+        case Operation(operateur=op, gauche=g, droite=d):
+            propre = _PRIORITE[op]
+            texte = f"{ecrire(g, propre)} {op} {ecrire(d, propre + (op in '-/'))}"
+            return f"({texte})" if propre < priorite else texte
+    raise TypeError(expression)  # pragma: no cover - Expression is a closed union
