@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-BANCS = ("bench_rules.py", "bench_storage.py", "bench_protection.py", "bench_debit.py")
+BANCS = ("bench_rules.py", "bench_reglement.py", "bench_storage.py", "bench_protection.py", "bench_debit.py")
 
 
 def main() -> int:
