@@ -141,6 +141,7 @@ _ORIGINES = {
 }
 
 
+@lru_cache(maxsize=1024)
 def source(s: Source | None) -> str:
     if s is None:
         return ""

@@ -39,6 +39,14 @@ def justifier(
 ) -> Justification:
     """The conditions that decided `verdict` (the root's outcome on the leaf outcomes `valeurs`)."""
     justification = Justification()
+    if not racine.noeuds and racine.tranche is not None:
+        # « toutes » over leaves only (the usual aid): those in the verdict's state decide.
+        decisives = [i for i, v in enumerate(valeurs) if v is verdict]
+        justification.codes = [codes[i] for i in decisives]
+        justification.phrases = [libelles[i] for i in decisives]
+        if verdict is None:
+            justification.feuilles = decisives
+        return justification
     _Lecture(valeurs, libelles, codes, justification).decisifs(racine, verdict)
     return justification
 
