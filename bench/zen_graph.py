@@ -17,14 +17,14 @@ from typing import Any
 
 CHEMIN = Path(__file__).resolve().parent / "ccas-intercommunal.zen.json"
 
-_AGE = "d(jour).diff(d(#), 'year')"
-
 
 def _enfants(bas: int, haut: int) -> str:
-    return f"count(enfants, {_AGE} >= {bas} and {_AGE} <= {haut})"
+    # Over the ages worked out once (parsing each birth date once, as a ZEN author would).
+    return f"count($.ages, # >= {bas} and # <= {haut})"
 
 
 CALCULS = [
+    ("ages", "map(enfants, d(jour).diff(d(#), 'year'))"),
     ("age_demandeur", "d(jour).diff(d(naissance), 'year')"),
     ("taille_foyer", "len(allocataires) + len(enfants)"),
     ("enfants_0_17", _enfants(0, 17)),
