@@ -176,8 +176,9 @@ def lire_faits(
     return Faits(connus=connus, indisponibles=absents)
 
 
-def lire_faits_simules(donnees: Mapping[str, Any]) -> Faits:
-    """Facts of a `POST /v1/simulations` body: {"quotient_familial_caf": 550, "enfants": [...]}."""
+def lire_faits_simules(donnees: Mapping[str, Any], catalogue: Catalogue = CATALOGUE) -> Faits:
+    """Facts of a `POST /v1/simulations` body: {"quotient_familial_caf": 550, "enfants": [...]}
+    (`catalogue`: the simulated règlement's, for the facts it declares)."""
     if not isinstance(donnees, Mapping):
         raise FaitsInvalides([("faits", "doit être un objet JSON")])
-    return lire_faits(donnees)
+    return lire_faits(donnees, catalogue=catalogue)
