@@ -54,6 +54,7 @@ class Feuille:
     fait: str
     operateur: str
     valeur: bool | Decimal
+    si_inconnu: str | None = None  # the règlement's reading of an unknown fact, if any
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,10 @@ def aides(draw: st.DrawFn) -> tuple[Arbre, ...]:
     def batir(forme: Any) -> Arbre:
         if forme is None:
             fait = next(faits)
+            si_inconnu = draw(st.sampled_from([None, None, None, "remplie", "non_remplie"]))
             if fait in BOOLEENS:
-                return Feuille(fait, draw(st.sampled_from(["==", "!="])), draw(st.booleans()))
-            return Feuille(fait, draw(st.sampled_from(["<=", "<", ">=", ">", "==", "!="])), SEUIL)
+                return Feuille(fait, draw(st.sampled_from(["==", "!="])), draw(st.booleans()), si_inconnu)
+            return Feuille(fait, draw(st.sampled_from(["<=", "<", ">=", ">", "==", "!="])), SEUIL, si_inconnu)
         if forme[0] == "non":
             return Groupe("non", (batir(forme[1][0]),))
         return Groupe(forme[0], tuple(batir(e) for e in forme[1]), forme[2])
@@ -124,7 +126,8 @@ def _yaml(arbre: Arbre, codes: dict[int, str], compteur: Codes) -> dict[str, Any
     code = codes.setdefault(id(arbre), compteur.suivant("c"))
     if isinstance(arbre, Feuille):
         valeur = arbre.valeur if isinstance(arbre.valeur, bool) else int(arbre.valeur)
-        return {"fait": arbre.fait, "operateur": arbre.operateur, "valeur": valeur, "code": code}
+        feuille = {"fait": arbre.fait, "operateur": arbre.operateur, "valeur": valeur, "code": code}
+        return feuille if arbre.si_inconnu is None else {**feuille, "si_inconnu": arbre.si_inconnu}
     enfants = [_yaml(e, codes, compteur) for e in arbre.enfants]
     if arbre.genre == "non":
         return {"non": enfants[0], "code": code}
@@ -174,7 +177,10 @@ class Reference:
             return (None if force is None else force != contraire), code
         if isinstance(arbre, Feuille):
             brut = self.faits[arbre.fait]
-            issue = None if brut is None else _OPERATIONS[arbre.operateur](brut, arbre.valeur)
+            if brut is not None:
+                issue = _OPERATIONS[arbre.operateur](brut, arbre.valeur)
+            else:  # unknown: as the règlement says, else undecided
+                issue = None if arbre.si_inconnu is None else arbre.si_inconnu == "remplie"
             if forces is None:
                 self.feuilles[code] = (arbre, contraire)
                 self.sous[code] = [code]
@@ -210,7 +216,14 @@ def _verifier_phrase(resultat: ResultatDispositif, reference: Reference) -> None
         # The sentence states « value OP threshold » (or its negative) for the operator it shows,
         # which is the written one or, under a `non`, its opposite …
         brut = reference.faits[feuille.fait]
-        assert brut is not None
+        if brut is None:  # decided by the règlement's reading of an unknown fact
+            assert feuille.si_inconnu is not None
+            conclusion = "condition remplie" if condition.satisfaite else "condition non remplie"
+            assert texte.endswith(
+                f" : {conclusion}, comme le prévoit le règlement quand la donnée est inconnue."
+            )
+            assert condition.piece_justificative is None
+            continue
         attendu_op = {"<=": ">", ">": "<=", "<": ">=", ">=": "<", "==": "!=", "!=": "=="}[feuille.operateur]
         assert condition.operateur == (attendu_op if contraire else feuille.operateur)
         vrai = _OPERATIONS[condition.operateur](brut, feuille.valeur)
