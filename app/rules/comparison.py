@@ -294,8 +294,11 @@ def evaluer_feuille(feuille: Feuille, seuil: Seuil, presentation: Presentation) 
     ecart = None
     sens = feuille.sens
     if sens and presentation.exacte:
-        if type(bas) is Decimal and type(valeur_seuil) is Decimal:
-            ecart = bas - valeur_seuil if sens > 0 else valeur_seuil - bas
+        genre = type(bas)
+        if (genre is Decimal or genre is int) and type(valeur_seuil) is Decimal:
+            # Counts and ages (int) against a Decimal threshold: no detour through Fraction.
+            valeur = bas if genre is Decimal else Decimal(bas)
+            ecart = valeur - valeur_seuil if sens > 0 else valeur_seuil - valeur
         else:
             ecart = _ecart_exact(sens, bas, valeur_seuil)
     piece = None
