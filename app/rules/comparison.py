@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.rules import explain
+from app.rules.dates import DatePartielle
 from app.rules.derived import CATALOGUE, Catalogue, Incalculable, libelle_du_fait
 from app.rules.facts import Fait, Faits, RefFait, Source
 from app.rules.plan import Feuille, Regles, Seuil
@@ -119,6 +120,17 @@ class Resolveur:
         if ref.nom not in derives and (fait := self.faits.connus.get(ref.nom)) is not None:
             # A known base fact (the usual case): what the general path below gives, more directly.
             valeur, source = fait.valeur, fait.source
+            if type(valeur) is DatePartielle:  # a declared date: the interval of the days it may be
+                return Resolution(
+                    libelle,
+                    unite,
+                    valeur.earliest(),
+                    valeur.latest(),
+                    source,
+                    ((ref.nom, source),),
+                    None,
+                    pieces,
+                )
             return Resolution(libelle, unite, valeur, valeur, source, ((ref.nom, source),), None, pieces)
         connus: dict[str, Fait] = {}
         raisons: list[str] = []
@@ -295,7 +307,9 @@ def evaluer_feuille(feuille: Feuille, seuil: Seuil, presentation: Presentation) 
     sens = feuille.sens
     if sens and presentation.exacte:
         genre = type(bas)
-        if (genre is Decimal or genre is int) and type(valeur_seuil) is Decimal:
+        if genre is date:
+            ecart = None
+        elif (genre is Decimal or genre is int) and type(valeur_seuil) is Decimal:
             # Counts and ages (int) against a Decimal threshold: no detour through Fraction.
             valeur = bas if genre is Decimal else Decimal(bas)
             ecart = valeur - valeur_seuil if sens > 0 else valeur_seuil - valeur

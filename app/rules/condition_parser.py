@@ -10,6 +10,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 from yaml.nodes import MappingNode, Node, ScalarNode
@@ -244,6 +245,8 @@ class LecteurConditions:
 
     def _litteral(self, noeud: Node, operateur: str) -> Litteral:
         lu = self.lecteur
+        if isinstance(noeud, ScalarNode) and noeud.tag == "tag:yaml.org,2002:timestamp":
+            return lu.date(noeud, "la valeur")
         if operateur in OPERATEURS_LISTE:
             return tuple(lu.texte(e, "chaque élément de la liste") for e in lu.liste(noeud, "la valeur"))
         return lu.scalaire(noeud, "la valeur")
@@ -255,6 +258,17 @@ class LecteurConditions:
         type_fait = self.catalogue.type(ref.nom)
         type_param = self.parametres[parametre].type if parametre else None
         nom = ref.nom
+        if type_fait is TypeFait.DATE and nom in self.catalogue.propres:
+            # A date the règlement declares: compared with a date (« entré dans le logement avant … »).
+            if (
+                operateur not in OPERATEURS_NUMERIQUES
+                or parametre is not None
+                or not isinstance(valeur, date)
+            ):
+                raise lu.erreur(
+                    noeud, f"incompatibilité de type : le fait « {nom} » est une date, comparez-le à une date"
+                )
+            return
         if type_fait in (TypeFait.MEMBRES, TypeFait.DATE):
             conseil = "nombre_enfants, taille_foyer…" if type_fait is TypeFait.MEMBRES else "age_demandeur"
             raise lu.erreur(

@@ -23,7 +23,7 @@ from app.rules.results import ReferenceReglement, Statut
 _DATES_EN_CACHE = 32
 
 ValeurParametre = Decimal | str | tuple[str, ...]
-Litteral = Decimal | bool | str | tuple[str, ...]
+Litteral = Decimal | bool | str | tuple[str, ...] | date
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from weakref import WeakKeyDictionary
 
 from app.rules import explain
 from app.rules.derived import CATALOGUE, Catalogue, faits_de_base, libelle_du_fait, unite_du_fait
+from app.rules.facts import TypeFait
 from app.rules.logic import (
     COMPARATEURS,
     NEGATION,
@@ -122,6 +123,8 @@ class Feuille:
         self.si_inconnu = comparaison.si_inconnu
         self.verbes_nombre = explain.VERBES[comparaison.operateur]
         self.verbes_texte = explain.VERBES_TEXTE.get(comparaison.operateur) or self.verbes_nombre
+        if catalogue.type(comparaison.fait.nom) is TypeFait.DATE:
+            self.verbes_texte = explain.VERBES_DATE[comparaison.operateur]
         self.textes: dict[date, Seuil] = {}
 
     def seuil(self, jour: date, vigueur: EnVigueur) -> Seuil:

@@ -6,6 +6,7 @@ upstream is listed with it (data minimisation).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from app.rules import explain, formules
@@ -27,7 +28,7 @@ from app.rules.model import (
 from app.rules.needs import besoins
 
 
-def _valeur(valeur: ValeurParametre | bool | None) -> Any:
+def _valeur(valeur: ValeurParametre | bool | date | None) -> Any:
     if isinstance(valeur, tuple):
         return list(valeur)
     if isinstance(valeur, bool | str) or valeur is None:

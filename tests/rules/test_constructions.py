@@ -473,3 +473,28 @@ def test_under_a_non_the_unknown_data_policy_follows_the_condition() -> None:
     )
     # RSA unknown: « bénéficiaire du RSA » taken as false, so « not on the RSA » holds.
     assert _un(texte).statut is Statut.ELIGIBLE
+
+
+def test_a_declared_date_is_compared_with_a_date() -> None:
+    texte = (
+        "faits_declares:\n  entree_logement: {libelle: la date d'entrée dans le logement, type: date, "
+        "piece: bail}\n"
+        "dispositifs:\n  - id: aide\n    libelle: Aide\n    conditions:\n"
+        "      - {fait: entree_logement, operateur: '<', valeur: 2021-01-01}\n"
+    )
+    avant = _un(texte, entree_logement="2020-03-03")
+    assert avant.statut is Statut.ELIGIBLE
+    assert avant.conditions[0].explication == (
+        "La date d'entrée dans le logement (3 mars 2020, supposé pour la simulation, non certifié) est "
+        "antérieure au 1er janvier 2021 : condition remplie."
+    )
+    assert _un(texte, entree_logement="2021-01-01").statut is Statut.NON_ELIGIBLE
+    # Known to the month only: December 2020 is before, January 2021 is not; 2020 as a year is.
+    assert _un(texte, entree_logement="2020-12").statut is Statut.ELIGIBLE
+    assert _un(texte, entree_logement="2021-01").statut is Statut.NON_ELIGIBLE
+    assert _un(texte.replace("2021-01-01", "2020-06-15"), entree_logement="2020").statut is Statut.A_VERIFIER
+    refus = _refus(texte.replace("valeur: 2021-01-01", "valeur: 3"))
+    assert (
+        refus.message
+        == "incompatibilité de type : le fait « entree_logement » est une date, comparez-le à une date"
+    )
