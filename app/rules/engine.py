@@ -42,7 +42,7 @@ _SANS_MONTANT = Calcule()
 class _Evaluation:
     """One evaluation in progress: its facts resolved, each distinct leaf and amount worked out once."""
 
-    __slots__ = ("calculateurs", "conditions", "montants", "reglement", "resolveur", "vigueur")
+    __slots__ = ("conditions", "montants", "reglement", "resolveur", "vigueur")
 
     def __init__(
         self, reglement: Reglement, compile: PlanReglement, preparation: Preparation, resolveur: Resolveur
@@ -160,7 +160,10 @@ def _preparation(
                 f"le barème « {nom} » n'a pas de version au {explain.jour(date_reference)} "
                 f"(première version en vigueur le {explain.jour(premiere)})"
             )
-        tranches = tuple(TrancheAppliquee(t.de, t.moins_de, t.montant, t.libelle) for t in version.tranches)
+        tranches = tuple(
+            TrancheAppliquee(t.de, t.moins_de, t.montant, t.libelle, t.jusqu_a, t.plus_de, t.montants)
+            for t in version.tranches
+        )
         deliberation = explain.deliberation(version.deliberation)
         baremes_appliques.append(BaremeApplique(nom, version.depuis, deliberation, tranches))
     feuilles: dict[Feuille, int] = {}  # distinct leaves of the chosen aids, by first use

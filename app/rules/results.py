@@ -86,6 +86,9 @@ class TrancheAppliquee:
     moins_de: Decimal | None
     montant: Decimal | None
     libelle: str | None
+    jusqu_a: Decimal | None = None  # inclusive upper bound (the other convention)
+    plus_de: Decimal | None = None  # exclusive lower bound
+    montants: tuple[Decimal, ...] | None = None  # a two-entry grid's row: one amount per column
 
 
 @dataclass(frozen=True, slots=True)
