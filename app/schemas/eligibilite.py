@@ -100,8 +100,9 @@ class Declaratif(BaseModel):
         return {k: v for k, v in self.model_dump(exclude_none=True).items() if k in FAITS_DECLARATIFS}
 
     def autres(self) -> dict[str, Any]:
-        """The other facts given, as sent: the règlement's declared facts (checked by the service)."""
-        return dict(self.model_extra or {})
+        """The other facts given, as sent (null meaning not given): the règlement's declared facts,
+        checked by the service."""
+        return {nom: valeur for nom, valeur in (self.model_extra or {}).items() if valeur is not None}
 
 
 class DemandeEligibilite(BaseModel):

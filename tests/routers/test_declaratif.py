@@ -69,6 +69,7 @@ async def test_declared_facts_are_used_and_marked_not_certified(tmp_path: Path) 
             "ressources_mensuelles": 1300,
             "charges_logement": 550.5,
             "situation_emploi": "demandeur_emploi",
+            "handicap_reconnu": None,  # null: not given, as for the built-in declared facts
         },
     )
 
