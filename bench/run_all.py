@@ -12,7 +12,14 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-BANCS = ("bench_rules.py", "bench_storage.py", "bench_protection.py", "bench_debit.py", "bench_robustesse.py")
+BANCS = (
+    "bench_rules.py",
+    "bench_reglement.py",
+    "bench_storage.py",
+    "bench_protection.py",
+    "bench_debit.py",
+    "bench_robustesse.py",
+)
 
 
 def main() -> int:

@@ -58,7 +58,7 @@ def _simuler(demande: DemandeSimulation, reglement: Reglement) -> ResultatSimula
         except ReglementInvalide as e:
             raise InvalidInput.for_fields([FieldError("reglement", str(e))]) from None
     try:
-        faits = lire_faits_simules(demande.faits)
+        faits = lire_faits_simules(demande.faits, reglement.catalogue)
     except FaitsInvalides as e:
         erreurs = [FieldError(f"faits.{champ}", message) for champ, message in e.erreurs]
         raise InvalidInput.for_fields(erreurs) from None

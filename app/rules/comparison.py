@@ -14,9 +14,9 @@ from functools import lru_cache
 from typing import Any
 
 from app.rules import explain
-from app.rules.derived import DERIVES, Incalculable, faits_de_base, libelle_du_fait, unite_du_fait
-from app.rules.facts import CATALOGUE_FAITS, Fait, Faits, Source
-from app.rules.model import RefFait
+from app.rules.dates import DatePartielle
+from app.rules.derived import CATALOGUE, Catalogue, Incalculable, libelle_du_fait
+from app.rules.facts import Fait, Faits, RefFait, Source
 from app.rules.plan import Feuille, Regles, Seuil
 from app.rules.results import ValeurAffichee
 
@@ -40,14 +40,17 @@ class Resolution:
 
 
 @lru_cache(maxsize=256)
-def _informations(ref: RefFait) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...]]:
+def _informations(
+    ref: RefFait, catalogue: Catalogue
+) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...]]:
     """What does not depend on the facts: label, unit, base facts, proofs to ask for."""
-    bases = faits_de_base(ref.nom)
-    return libelle_du_fait(ref), unite_du_fait(ref.nom), bases, _pieces(bases)
+    bases = catalogue.bases(ref.nom)
+    return libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom), bases, _pieces(bases, catalogue)
 
 
-def _pieces(noms: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p for n in noms if (p := CATALOGUE_FAITS[n].piece_justificative)))
+def _pieces(noms: tuple[str, ...], catalogue: Catalogue) -> tuple[str, ...]:
+    faits = catalogue.faits
+    return tuple(dict.fromkeys(p for n in noms if (p := faits[n].piece_justificative)))
 
 
 def _source_commune(sources: list[tuple[str, Source]]) -> Source:
@@ -92,9 +95,12 @@ _NOMBRES = (int, Decimal, Fraction)
 class Resolveur:
     """Resolves facts for one evaluation, memoising derived values and their presentation."""
 
-    __slots__ = ("faits", "jour", "memo", "presentations")
+    __slots__ = ("catalogue", "faits", "jour", "memo", "presentations")
 
-    def __init__(self, faits: Faits, jour: date, presentations: int) -> None:
+    def __init__(
+        self, faits: Faits, jour: date, presentations: int, catalogue: Catalogue = CATALOGUE
+    ) -> None:
+        self.catalogue = catalogue
         self.faits = faits
         self.jour = jour
         self.memo: dict[RefFait, Resolution] = {}
@@ -108,10 +114,23 @@ class Resolveur:
         return resolution
 
     def _resoudre(self, ref: RefFait) -> Resolution:
-        libelle, unite, bases, pieces = _informations(ref)
-        if ref.nom not in DERIVES and (fait := self.faits.connus.get(ref.nom)) is not None:
+        catalogue = self.catalogue
+        derives = catalogue.derives
+        libelle, unite, bases, pieces = _informations(ref, catalogue)
+        if ref.nom not in derives and (fait := self.faits.connus.get(ref.nom)) is not None:
             # A known base fact (the usual case): what the general path below gives, more directly.
             valeur, source = fait.valeur, fait.source
+            if type(valeur) is DatePartielle:  # a declared date: the interval of the days it may be
+                return Resolution(
+                    libelle,
+                    unite,
+                    valeur.earliest(),
+                    valeur.latest(),
+                    source,
+                    ((ref.nom, source),),
+                    None,
+                    pieces,
+                )
             return Resolution(libelle, unite, valeur, valeur, source, ((ref.nom, source),), None, pieces)
         connus: dict[str, Fait] = {}
         raisons: list[str] = []
@@ -124,40 +143,45 @@ class Resolveur:
             elif nom == ref.nom:
                 raisons.append("donnée non fournie")
             else:
-                raisons.append(f"{CATALOGUE_FAITS[nom].libelle} : donnée non fournie")
+                raisons.append(f"{catalogue.faits[nom].libelle} : donnée non fournie")
         if raisons:
             manquants = tuple(n for n in bases if n not in connus)
             return Resolution(
-                libelle, unite, inconnu=" ; ".join(dict.fromkeys(raisons)), pieces=_pieces(manquants)
+                libelle,
+                unite,
+                inconnu=" ; ".join(dict.fromkeys(raisons)),
+                pieces=_pieces(manquants, catalogue),
             )
         sources = [(nom, connus[nom].source) for nom in bases]
         source = sources[0][1] if len(sources) == 1 else _source_commune(sources)
         bas: Any
         haut: Any
-        if ref.nom in DERIVES:
+        note = None
+        if ref.nom in derives:
+            definition = derives[ref.nom]
             try:
-                bas, haut = DERIVES[ref.nom].calcul(connus, self.jour, ref)
+                bas, haut = definition.calcul(connus, self.jour, ref)
+                if definition.detail is not None:
+                    note = definition.detail(connus, self.jour)
             except Incalculable as exc:
                 return Resolution(libelle, unite, inconnu=str(exc), pieces=pieces)
         else:
             bas = haut = connus[ref.nom].valeur
-        return Resolution(libelle, unite, bas, haut, source, tuple(sources), None, pieces)
+        return Resolution(libelle, unite, bas, haut, source, tuple(sources), None, pieces, note)
 
     def resoudre_frais(self, ref: RefFait, regles: Regles) -> Resolution:
         """`resoudre`, then the freshness rules (base fact → rule) that apply to this use."""
         resolution = self.resoudre(ref)
         if resolution.inconnu is not None:
             return resolution
-        mois_reference = self.jour.year * 12 + self.jour.month - 1
-        for _base, source in resolution.sources:
-            # A month after the reference date is never evidence of the situation on that date.
-            periode = source.periode
-            if periode is not None and len(periode) >= 7 and _mois(periode) > mois_reference:
-                raison = (
-                    f"la donnée connue ({explain.periode(periode)}) est postérieure à la date "
-                    f"de référence ({explain.jour(self.jour)}) : elle ne peut pas être retenue"
-                )
-                return replace(resolution, inconnu=raison)
+        posterieure = self._posterieure(resolution)
+        if posterieure is not None:
+            return replace(resolution, inconnu=posterieure)
+        return self._fraicheur(resolution, regles)
+
+    def _fraicheur(self, resolution: Resolution, regles: Regles) -> Resolution:
+        """The freshness rules of the règlement: too old a datum is unknown; an older tax year
+        accepted is noted."""
         if not regles:
             return resolution
         notes: list[str] = []
@@ -181,7 +205,24 @@ class Resolveur:
                     return replace(resolution, inconnu=raison)
                 if ecart > 1:
                     notes.append(f"revenus {periode[:4]} acceptés à défaut de revenus plus récents")
-        return replace(resolution, note="; ".join(notes)) if notes else resolution
+        if not notes:
+            return resolution
+        if resolution.note:
+            notes.insert(0, resolution.note)
+        return replace(resolution, note="; ".join(notes))
+
+    def _posterieure(self, resolution: Resolution) -> str | None:
+        """Why a datum cannot be used: a month after the reference date is never evidence of the
+        situation on that date (issue 12)."""
+        mois_reference = self.jour.year * 12 + self.jour.month - 1
+        for _base, source in resolution.sources:
+            periode = source.periode
+            if periode is not None and len(periode) >= 7 and _mois(periode) > mois_reference:
+                return (
+                    f"la donnée connue ({explain.periode(periode)}) est postérieure à la date "
+                    f"de référence ({explain.jour(self.jour)}) : elle ne peut pas être retenue"
+                )
+        return None
 
     def presenter(self, feuille: Feuille) -> Presentation:
         presentation = self.presentations[feuille.presentation]
@@ -238,9 +279,39 @@ ChampsCondition = tuple[
 ]  # fmt: skip
 
 
+def _si_inconnu(feuille: Feuille, seuil: Seuil, presentation: Presentation) -> ChampsCondition:
+    """An unknown fact, read as the règlement says: the condition held, failed, or a default value."""
+    resolution = presentation.resolution
+    regle = feuille.si_inconnu
+    inconnu = f"{feuille.impossible}{resolution.inconnu})"
+    if regle in ("remplie", "non_remplie"):
+        satisfaite = regle == "remplie"
+        conclusion = "condition remplie" if satisfaite else "condition non remplie"
+        texte = f"{inconnu} : {conclusion}, comme le prévoit le règlement quand la donnée est inconnue."
+        return (
+            feuille.critere, feuille.operateur, seuil.montre, None, satisfaite, None, resolution.source,
+            seuil.deliberation, feuille.parametre, texte, None,
+        )  # fmt: skip
+    defaut = feuille.comparaison.valeur_si_inconnu
+    satisfaite = bool(feuille.comparer(defaut, defaut, seuil.valeur))
+    if isinstance(defaut, Decimal):
+        suite = seuil.remplie_nombre if satisfaite else seuil.non_remplie_nombre
+    else:
+        suite = seuil.remplie_texte if satisfaite else seuil.non_remplie_texte
+    conclusion = "condition remplie" if satisfaite else "condition non remplie"
+    valeur = explain.afficher(defaut, resolution.unite)
+    texte = f"{inconnu} ; le règlement retient alors {valeur}, qui{suite}{conclusion}."
+    return (
+        feuille.critere, feuille.operateur, seuil.montre, explain.montrer(defaut), satisfaite, None,
+        resolution.source, seuil.deliberation, feuille.parametre, texte, None,
+    )  # fmt: skip
+
+
 def evaluer_feuille(feuille: Feuille, seuil: Seuil, presentation: Presentation) -> ChampsCondition:
     resolution = presentation.resolution
     if resolution.inconnu is not None:
+        if feuille.si_inconnu is not None:
+            return _si_inconnu(feuille, seuil, presentation)
         piece = resolution.pieces[0] if resolution.pieces else None
         demande = f" ; pièce à demander : {piece}" if piece else ""
         texte = f"{feuille.impossible}{resolution.inconnu}) : condition à vérifier{demande}."
@@ -258,8 +329,13 @@ def evaluer_feuille(feuille: Feuille, seuil: Seuil, presentation: Presentation) 
     ecart = None
     sens = feuille.sens
     if sens and presentation.exacte:
-        if type(bas) is Decimal and type(valeur_seuil) is Decimal:
-            ecart = bas - valeur_seuil if sens > 0 else valeur_seuil - bas
+        genre = type(bas)
+        if genre is date:
+            ecart = None
+        elif (genre is Decimal or genre is int) and type(valeur_seuil) is Decimal:
+            # Counts and ages (int) against a Decimal threshold: no detour through Fraction.
+            valeur = bas if genre is Decimal else Decimal(bas)
+            ecart = valeur - valeur_seuil if sens > 0 else valeur_seuil - valeur
         else:
             ecart = _ecart_exact(sens, bas, valeur_seuil)
     piece = None

@@ -13,10 +13,10 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from math import gcd
+from typing import Any
 
 from app.rules.dates import DatePartielle
-from app.rules.facts import CATALOGUE_FAITS, Fait, MembreFoyer, TypeFait
-from app.rules.model import RefFait
+from app.rules.facts import CATALOGUE_FAITS, DefinitionFait, Fait, MembreFoyer, RefFait, TypeFait
 
 Nombre = int | Decimal | Fraction
 Intervalle = tuple[Nombre, Nombre]
@@ -73,6 +73,9 @@ class DefinitionDerivee:
     calcul: Callable[[Mapping[str, Fait], date, RefFait], Intervalle]
     unite: str | None = None
     accepte_ages: bool = False
+    #: Its inputs in French (« calculé : (1 200 € − 450 €) / 1,5 / 30 »), for facts a règlement computes.
+    detail: Callable[[Mapping[str, Fait], date], str] | None = None
+    formule: str | None = None  # as the règlement writes it
 
 
 def _membres(faits: Mapping[str, Fait], nom: str) -> tuple[MembreFoyer, ...]:
@@ -241,25 +244,79 @@ UNITES_BASE: Mapping[str, str] = {
 }
 
 
-def type_du_fait(nom: str) -> TypeFait | None:
-    if nom in DERIVES:
-        return DERIVES[nom].type
-    definition = CATALOGUE_FAITS.get(nom)
-    return None if definition is None else definition.type
+class Catalogue:
+    """The facts a règlement can read: the gateway's catalogue and derived facts, plus those the
+    règlement declares (supplied by the agent) and those it computes (its formulas).
+
+    Compared by identity; the gateway's own is `CATALOGUE`."""
+
+    __slots__ = ("derives", "faits", "propres")
+
+    def __init__(
+        self,
+        faits: Mapping[str, DefinitionFait] = CATALOGUE_FAITS,
+        derives: Mapping[str, DefinitionDerivee] = DERIVES,
+        propres: frozenset[str] = frozenset(),
+    ) -> None:
+        self.faits = faits
+        self.derives = derives
+        self.propres = propres  # names the règlement defines (declared or computed)
+
+    def etendu(
+        self, declares: Mapping[str, DefinitionFait], calcules: Mapping[str, DefinitionDerivee]
+    ) -> Catalogue:
+        return Catalogue(
+            {**self.faits, **declares},
+            {**self.derives, **calcules},
+            self.propres | frozenset(declares) | frozenset(calcules),
+        )
+
+    def unite_ou_parametre(self, parametres: Mapping[str, Any]) -> Callable[[str], str | None]:
+        """The unit of a fact, or of a parameter (`parametres`: name → object with `unite`)."""
+
+        def unite(nom: str) -> str | None:
+            return parametres[nom].unite if nom in parametres else self.unite(nom)
+
+        return unite
+
+    def type(self, nom: str) -> TypeFait | None:
+        if nom in self.derives:
+            return self.derives[nom].type
+        definition = self.faits.get(nom)
+        return None if definition is None else definition.type
+
+    def bases(self, nom: str) -> tuple[str, ...]:
+        return self.derives[nom].bases if nom in self.derives else (nom,)
+
+    def unite(self, nom: str) -> str | None:
+        if nom in self.derives:
+            return self.derives[nom].unite
+        definition = self.faits.get(nom)
+        if definition is not None and definition.unite is not None:
+            return definition.unite
+        return UNITES_BASE.get(nom)
 
 
-def faits_de_base(nom: str) -> tuple[str, ...]:
+CATALOGUE = Catalogue()
+
+
+def type_du_fait(nom: str, catalogue: Catalogue = CATALOGUE) -> TypeFait | None:
+    return catalogue.type(nom)
+
+
+def faits_de_base(nom: str, catalogue: Catalogue = CATALOGUE) -> tuple[str, ...]:
     """The catalogue facts a (base or derived) fact is computed from."""
-    return DERIVES[nom].bases if nom in DERIVES else (nom,)
+    return catalogue.bases(nom)
 
 
-def unite_du_fait(nom: str) -> str | None:
-    return DERIVES[nom].unite if nom in DERIVES else UNITES_BASE.get(nom)
+def unite_du_fait(nom: str, catalogue: Catalogue = CATALOGUE) -> str | None:
+    return catalogue.unite(nom)
 
 
-def libelle_du_fait(ref: RefFait) -> str:
+def libelle_du_fait(ref: RefFait, catalogue: Catalogue = CATALOGUE) -> str:
     """French noun phrase of the fact, with its age band ("… âgés de 17 ans au plus")."""
-    libelle = DERIVES[ref.nom].libelle if ref.nom in DERIVES else CATALOGUE_FAITS[ref.nom].libelle
+    derives = catalogue.derives
+    libelle = derives[ref.nom].libelle if ref.nom in derives else catalogue.faits[ref.nom].libelle
     if ref.age_min is not None and ref.age_max is not None:
         return f"{libelle} âgés de {ref.age_min} à {ref.age_max} ans"
     if ref.age_max is not None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
 from app.rules import explain
-from app.rules.comparison import Resolution, Resolveur, evaluer_feuille
+from app.rules.comparison import Resolveur, evaluer_feuille
 from app.rules.facts import Faits
-from app.rules.model import EnVigueur, Reglement, Tranche
+from app.rules.model import Reglement
+from app.rules.montants import Calculateur, Calcule
+from app.rules.motif import justifier, motif_a_verifier, motif_eligible, motif_non_eligible
 from app.rules.plan import Feuille, PlanDispositif, PlanReglement, Preparation, plan
 from app.rules.results import (
     BaremeApplique,
@@ -35,78 +36,7 @@ class ParametreSansValeur(ValueError):
     """The reference date is before the first value of a parameter or barème the aids use."""
 
 
-def _tranche(tranches: Sequence[Tranche], resolution: Resolution) -> Tranche | None:
-    """The bracket holding the value; `None` when an interval value straddles two brackets."""
-    trouvees = []
-    for borne in (resolution.bas, resolution.haut):
-        for tranche in tranches:
-            if (tranche.de is None or borne >= tranche.de) and (
-                tranche.moins_de is None or borne < tranche.moins_de
-            ):
-                trouvees.append(tranche)
-                break
-        else:
-            return None
-    return trouvees[0] if trouvees[0] is trouvees[1] else None
-
-
-class _Montant:
-    __slots__ = ("montant", "phrase", "pieces", "tranche", "vide")
-
-    def __init__(self) -> None:
-        self.montant: Decimal | None = None
-        self.tranche: str | None = None
-        self.phrase: str | None = None
-        self.vide: list[str] = []  # French noun phrases of what is missing
-        self.pieces: list[str] = []
-
-
-def _calculer_montant(
-    compile: PlanDispositif, reglement: Reglement, resolveur: Resolveur, vigueur: EnVigueur
-) -> _Montant:
-    regle = compile.dispositif.montant
-    resultat = _Montant()
-    if regle is None:
-        return resultat
-    base: Decimal | None = regle.valeur
-    detail = ""
-    if regle.parametre is not None:
-        valeur = vigueur.parametre(regle.parametre).valeur
-        if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
-            raise TypeError(regle.parametre)
-        base = valeur
-    if regle.bareme is not None:
-        bareme = reglement.baremes[regle.bareme]
-        version = vigueur.bareme(regle.bareme)
-        resolution = resolveur.resoudre_frais(bareme.fait, compile.regles_bareme)
-        tranche = None if resolution.inconnu else _tranche(version.tranches, resolution)
-        if tranche is None:
-            resultat.vide.append(resolution.libelle)
-            resultat.pieces.extend(resolution.pieces)
-            return resultat
-        base, resultat.tranche = tranche.montant, tranche.libelle
-        valeur = explain.nombre(resolution.bas, resolution.unite)
-        nom_tranche = f"tranche {tranche.libelle}" if tranche.libelle else "tranche"
-        detail = f" ({nom_tranche} du barème « {bareme.libelle} » pour {resolution.libelle} de {valeur})"
-    if base is None:
-        resultat.phrase = f"Tarif : {resultat.tranche}{detail}." if resultat.tranche else None
-        return resultat
-    facteur = ""
-    if regle.multiplie_par is not None:
-        resolution = resolveur.resoudre_frais(regle.multiplie_par, compile.regles_multiplicateur)
-        if resolution.inconnu or resolution.bas != resolution.haut:
-            resultat.vide.append(resolution.libelle)
-            resultat.pieces.extend(resolution.pieces)
-            return resultat
-        unitaire = explain.nombre(base, regle.unite)
-        facteur = f" = {unitaire} × {explain.nombre(resolution.bas)} ({resolution.libelle})"
-        base = base * explain.vers_decimal(resolution.bas)
-    resultat.montant = base.quantize(regle.arrondi, rounding=ROUND_HALF_UP)
-    resultat.phrase = f"Montant : {explain.nombre(resultat.montant, regle.unite)}{facteur}{detail}."
-    return resultat
-
-
-_SANS_MONTANT = _Montant()
+_SANS_MONTANT = Calcule()
 
 
 class _Evaluation:
@@ -125,12 +55,14 @@ class _Evaluation:
             evaluer_feuille(f, s, resolveur.presenter(f))
             for f, s in zip(preparation.feuilles, preparation.seuils, strict=True)
         ]
-        self.montants: list[_Montant | None] = [None] * compile.montants
+        self.montants: list[Calcule | None] = [None] * compile.montants
 
     def dispositif(self, compile: PlanDispositif, positions: tuple[int, ...]) -> ResultatDispositif:
         calculees = self.conditions
         champs = [calculees[i] for i in positions]
-        conditions = tuple([ConditionEvaluee(*c) for c in champs])
+        conditions = tuple(
+            [ConditionEvaluee(*c, code) for c, code in zip(champs, compile.codes, strict=True)]
+        )
         satisfaites = [c[4] for c in champs]
         if compile.plat:
             verdict = False if False in satisfaites else None if None in satisfaites else True
@@ -138,42 +70,39 @@ class _Evaluation:
             verdict = compile.racine.evaluer(satisfaites)
         montant = _SANS_MONTANT
         pieces: tuple[str, ...] = ()
-        if verdict is True and compile.montant is not None:
+        regle = compile.dispositif.montant
+        if verdict is True and compile.montant is not None and regle is not None:
             calcule = self.montants[compile.montant]
             if calcule is None:
-                calcule = self.montants[compile.montant] = _calculer_montant(
-                    compile, self.reglement, self.resolveur, self.vigueur
-                )
+                regles = compile.regles_montant
+                calculateur = Calculateur(self.reglement, self.resolveur, self.vigueur, regles)
+                calcule = self.montants[compile.montant] = calculateur.montant(regle)
             montant = calcule
-            if montant.vide:
-                verdict = None
-        if verdict is True:
+        justification = justifier(compile.racine, satisfaites, verdict, compile.libelles, compile.codes)
+        decisives = justification.codes
+        if verdict is True and not montant.vide:
             statut = Statut.ELIGIBLE
-            motif = explain.motif_eligible(len(conditions), montant.phrase)
+            motif = motif_eligible(justification, montant.phrase)
         elif verdict is False:
             statut = Statut.NON_ELIGIBLE
-            motif = explain.motif_non_eligible(_libelles(compile, satisfaites, False))
+            motif = motif_non_eligible(justification)
         else:
             statut = Statut.A_VERIFIER
-            demandees = [
-                c.piece_justificative for c in conditions if c.satisfaite is None and c.piece_justificative
-            ]
+            if verdict is True:  # every condition holds, the amount cannot be worked out
+                demandees: list[str] = []
+                phrases, groupes, decisives = montant.vide, False, ["montant"]
+            else:
+                demandees = [p for i in justification.feuilles if (p := conditions[i].piece_justificative)]
+                phrases, groupes = justification.phrases, justification.groupes
             pieces = tuple(dict.fromkeys([*demandees, *montant.pieces]))
-            inconnues = [*_libelles(compile, satisfaites, None), *montant.vide]
-            motif = explain.motif_a_verifier(list(dict.fromkeys(inconnues)), pieces)
+            motif = motif_a_verifier(phrases, groupes, pieces)
         dispositif = compile.dispositif
         eligible = statut is Statut.ELIGIBLE
         return ResultatDispositif(
             dispositif.id, dispositif.libelle, statut, motif, conditions,
             montant.montant if eligible else None, montant.tranche if eligible else None,
-            pieces, dispositif.base_legale, compile.deliberation,
+            pieces, dispositif.base_legale, compile.deliberation, tuple(decisives),
         )  # fmt: skip
-
-
-def _libelles(compile: PlanDispositif, satisfaites: list[bool | None], etat: bool | None) -> list[str]:
-    """French names of the facts whose conditions are in `etat` (leaves come in evaluation order)."""
-    trouves = [f.libelle for f, s in zip(compile.feuilles, satisfaites, strict=True) if s is etat]
-    return list(dict.fromkeys(trouves))
 
 
 def verifier_applicable(
@@ -231,7 +160,10 @@ def _preparation(
                 f"le barème « {nom} » n'a pas de version au {explain.jour(date_reference)} "
                 f"(première version en vigueur le {explain.jour(premiere)})"
             )
-        tranches = tuple(TrancheAppliquee(t.de, t.moins_de, t.montant, t.libelle) for t in version.tranches)
+        tranches = tuple(
+            TrancheAppliquee(t.de, t.moins_de, t.montant, t.libelle, t.jusqu_a, t.plus_de, t.montants)
+            for t in version.tranches
+        )
         deliberation = explain.deliberation(version.deliberation)
         baremes_appliques.append(BaremeApplique(nom, version.depuis, deliberation, tranches))
     feuilles: dict[Feuille, int] = {}  # distinct leaves of the chosen aids, by first use
@@ -256,7 +188,7 @@ def evaluer(
     """Evaluate the chosen aids (all by default) of `reglement` on `faits` at `date_reference`."""
     compile = plan(reglement)
     preparation = _preparer(compile, reglement, date_reference, dispositifs)
-    resolveur = Resolveur(faits, date_reference, compile.presentations)
+    resolveur = Resolveur(faits, date_reference, compile.presentations, reglement.catalogue)
     evaluation = _Evaluation(reglement, compile, preparation, resolveur)
     resultats = tuple(
         [evaluation.dispositif(p, i) for p, i in zip(preparation.plans, preparation.positions, strict=True)]

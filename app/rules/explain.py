@@ -44,6 +44,17 @@ VERBES_TEXTE: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: Dates a règlement declares, compared with a date: « est antérieure au 1er janvier 2021 ».
+VERBES_DATE: dict[str, tuple[str, str, str]] = {
+    "<": ("est antérieure au", "n'est pas antérieure au", ""),
+    "<=": ("est antérieure ou égale au", "n'est pas antérieure ou égale au", ""),
+    ">": ("est postérieure au", "n'est pas postérieure au", ""),
+    ">=": ("est postérieure ou égale au", "n'est pas postérieure ou égale au", ""),
+    "==": ("est le", "n'est pas le", ""),
+    "!=": ("n'est pas le", "est le", ""),
+}
+
+
 def vers_decimal(valeur: int | Decimal | Fraction) -> Decimal:
     """An exact `Decimal` when there is one at the cent, else the value rounded to the cent."""
     if type(valeur) is Decimal:
@@ -116,8 +127,8 @@ def afficher(valeur: Any, unite: str | None) -> str:
     genre = type(valeur)
     if genre is Decimal or genre is int:  # the usual cases first: `isinstance(…, Fraction)` is slow
         return nombre(valeur, unite)
-    if genre is str:
-        return str(valeur)
+    if genre is str or genre is date:
+        return str(valeur) if genre is str else jour(valeur)
     if isinstance(valeur, bool):
         return "oui" if valeur else "non"
     if isinstance(valeur, int | Decimal | Fraction):
@@ -147,6 +158,7 @@ _ORIGINES = {
 }
 
 
+@lru_cache(maxsize=1024)
 def source(s: Source | None) -> str:
     if s is None:
         return ""

@@ -51,6 +51,15 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class RefFait:
+    """A fact as a rule names it; derived facts may carry an age band (`nombre_enfants`)."""
+
+    nom: str
+    age_min: int | None = None
+    age_max: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MembreFoyer:
     """A member of the household as the engine needs it: no name, only what rules use."""
 
@@ -96,6 +105,10 @@ class DefinitionFait:
     scope: str | None = None  # upstream scope the organisme's habilitation must hold
     piece_justificative: str | None = None  # paper proof to ask for when the fact is missing
     valeurs_admises: tuple[str, ...] | None = None  # for enumerated texts
+    # Facts a règlement declares (supplied in `declaratif`): unit and bounds of a number.
+    unite: str | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
 
 
 _PIECE_QF = "attestation de quotient familial CAF ou MSA datant de moins de trois mois"

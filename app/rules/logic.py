@@ -61,9 +61,11 @@ COMPARATEURS: Mapping[str, Any] = {
 class CombinaisonToutes:
     """`toutes`: true when every outcome is, false as soon as one is."""
 
-    __slots__ = ("feuilles", "noeuds", "tranche")
+    __slots__ = ("code", "enfants", "feuilles", "noeuds", "tranche")
 
-    def __init__(self, enfants: tuple[int | Noeud, ...]) -> None:
+    def __init__(self, enfants: tuple[int | CombinaisonToutes, ...], code: str = "") -> None:
+        self.code = code
+        self.enfants = enfants  # as written
         # The combinations count outcomes, whatever their order: leaves first, then sub-combinations.
         self.feuilles = [e for e in enfants if isinstance(e, int)]
         self.noeuds = [e for e in enfants if not isinstance(e, int)]
@@ -72,12 +74,20 @@ class CombinaisonToutes:
         # Consecutive positions (unless a sub-combination comes between): the outcomes are a slice.
         self.tranche = slice(debut, fin) if self.feuilles == list(range(debut, fin)) else None
 
+    def seuil(self) -> int:
+        """How many outcomes must hold (`toutes`: all of them)."""
+        return len(self.enfants)
+
     def issues(self, valeurs: list[bool | None]) -> list[bool | None]:
         tranche = self.tranche
         issues = valeurs[tranche] if tranche is not None else [valeurs[i] for i in self.feuilles]
         if self.noeuds:
             issues += [n.evaluer(valeurs) for n in self.noeuds]
         return issues
+
+    def issues_ordonnees(self, valeurs: list[bool | None]) -> list[bool | None]:
+        """The outcome of each child, in the order they are written."""
+        return [valeurs[e] if isinstance(e, int) else e.evaluer(valeurs) for e in self.enfants]
 
     def evaluer(self, valeurs: list[bool | None]) -> bool | None:
         issues = self.issues(valeurs)
@@ -89,6 +99,9 @@ class CombinaisonAuMoinsUne(CombinaisonToutes):
 
     __slots__ = ()
 
+    def seuil(self) -> int:
+        return 1
+
     def evaluer(self, valeurs: list[bool | None]) -> bool | None:
         issues = self.issues(valeurs)
         return True if True in issues else None if None in issues else False
@@ -99,9 +112,12 @@ class CombinaisonAuMoins(CombinaisonToutes):
 
     __slots__ = ("nombre",)
 
-    def __init__(self, nombre: int, enfants: tuple[int | Noeud, ...]) -> None:
-        super().__init__(enfants)
+    def __init__(self, nombre: int, enfants: tuple[int | CombinaisonToutes, ...], code: str = "") -> None:
+        super().__init__(enfants, code)
         self.nombre = nombre
+
+    def seuil(self) -> int:
+        return self.nombre
 
     def evaluer(self, valeurs: list[bool | None]) -> bool | None:
         issues = self.issues(valeurs)
@@ -112,7 +128,9 @@ class CombinaisonAuMoins(CombinaisonToutes):
 
 
 class CombinaisonNon:
-    """`non`: the opposite outcome; unknown stays unknown."""
+    """`non`: the opposite outcome; unknown stays unknown. (The plan pushes negations down to the
+    leaves, so that each leaf is explained in the sense the aid needs; this node remains for code
+    that builds trees by hand.)"""
 
     __slots__ = ("enfant",)
 
@@ -126,3 +144,16 @@ class CombinaisonNon:
 
 
 Noeud = CombinaisonToutes | CombinaisonNon
+
+#: The opposite of each operator, exact in three-valued logic on intervals: `non (x <= s)` holds
+#: for every value of the interval exactly when `x > s` does, and is undecided exactly when it is.
+NEGATION: Mapping[str, str] = {
+    "<=": ">",
+    ">": "<=",
+    "<": ">=",
+    ">=": "<",
+    "==": "!=",
+    "!=": "==",
+    "in": "not in",
+    "not in": "in",
+}

@@ -11,15 +11,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from app.rules.derived import CATALOGUE, Catalogue
 from app.rules.facts import Faits
+from app.rules.facts import RefFait as RefFait  # noqa: PLC0414 - re-exported: where the rules name it
+from app.rules.formules import Expression
 from app.rules.results import ReferenceReglement, Statut
 
 #: How many reference dates keep their resolved parameters (requests mostly use "today").
 _DATES_EN_CACHE = 32
 
 ValeurParametre = Decimal | str | tuple[str, ...]
-Litteral = Decimal | bool | str | tuple[str, ...]
+Litteral = Decimal | bool | str | tuple[str, ...] | date
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +59,34 @@ class Parametre:
 
 @dataclass(frozen=True, slots=True)
 class Tranche:
-    """`de` ≤ value < `moins_de`; a missing bound is open."""
+    """`de` ≤ value < `moins_de` (or `plus_de` < value ≤ `jusqu_a`); a missing bound is open.
+
+    In a two-entry grid, `montants` gives the amount for each column class."""
 
     de: Decimal | None
     moins_de: Decimal | None
     montant: Decimal | None
     libelle: str | None
+    jusqu_a: Decimal | None = None
+    plus_de: Decimal | None = None
+    montants: tuple[Decimal, ...] | None = None
+
+    def contient(self, valeur: Any) -> bool:
+        if self.de is not None and valeur < self.de:
+            return False
+        if self.plus_de is not None and valeur <= self.plus_de:
+            return False
+        if self.moins_de is not None and valeur >= self.moins_de:
+            return False
+        return self.jusqu_a is None or valeur <= self.jusqu_a
+
+
+@dataclass(frozen=True, slots=True)
+class Colonnes:
+    """The second entry of a two-entry grid: a fact and its classes (tranches with a label)."""
+
+    fait: RefFait
+    classes: tuple[Tranche, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +97,6 @@ class VersionBareme:
 
 
 @dataclass(frozen=True, slots=True)
-class RefFait:
-    """A fact as a rule names it; derived facts may carry an age band (`nombre_enfants`)."""
-
-    nom: str
-    age_min: int | None = None
-    age_max: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Bareme:
     nom: str
     libelle: str
@@ -87,10 +104,34 @@ class Bareme:
     unite: str | None
     versions: tuple[VersionBareme, ...]  # sorted by `depuis`
     ligne: int | None = None
+    colonnes: Colonnes | None = None  # a two-entry grid
+    si_inconnu: str | None = None  # the tranche (its label) applied when the fact is unknown
 
     def en_vigueur(self, jour: date) -> VersionBareme | None:
         index = bisect_right([v.depuis for v in self.versions], jour)
         return self.versions[index - 1] if index else None
+
+
+@dataclass(frozen=True, slots=True)
+class LigneTable:
+    """A row of a first-hit decision table: every test holds (`autre`: always), then its result."""
+
+    tests: tuple[Comparaison, ...]
+    montant: Decimal | None
+    libelle: str | None
+    autre: bool = False
+    ligne: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A first-hit decision table: the first row whose tests hold gives the amount or label."""
+
+    nom: str
+    libelle: str
+    unite: str | None
+    lignes: tuple[LigneTable, ...]
+    ligne: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,27 +150,36 @@ class Comparaison:
     parametre: str | None  # … the name of a dated parameter
     fraicheur: Fraicheur | None
     ligne: int | None = None
+    code: str = ""  # stable machine-readable name, unique within the aid (given or derived at load)
+    #: What an unknown fact means here: None (à vérifier, with the proof), "remplie", "non_remplie",
+    #: or "valeur" (the fact taken as `valeur_si_inconnu`).
+    si_inconnu: str | None = None
+    valeur_si_inconnu: Litteral | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Toutes:
     conditions: tuple[Condition, ...]
+    code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class AuMoinsUne:
     conditions: tuple[Condition, ...]
+    code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Non:
     condition: Condition
+    code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class AuMoins:
     nombre: int
     conditions: tuple[Condition, ...]
+    code: str = ""
 
 
 Condition = Comparaison | Toutes | AuMoinsUne | Non | AuMoins
@@ -145,6 +195,12 @@ class Montant:
     multiplie_par: RefFait | None = None
     arrondi: Decimal = Decimal("0.01")
     unite: str = "€"
+    formule: Expression | None = None  # an amount formula (names: facts, parameters, barèmes, tables)
+    table: str | None = None  # … or a first-hit decision table
+    plafond: Decimal | str | None = None  # a cap: a number or a parameter's name
+    plancher: Decimal | str | None = None  # a floor
+    sens_arrondi: str = "plus_proche"  # "bas", "haut" or "plus_proche" (halves up)
+    si_inconnu: Decimal | None = None  # the amount when a fact it needs is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +275,9 @@ class Reglement:
     fraicheur: Mapping[str, Fraicheur] = field(default_factory=dict)
     cas_de_test: tuple[CasDeTest, ...] = ()
     fichier: str = "<règlement>"
+    #: The facts the règlement reads: the gateway's, plus those it declares or computes.
+    catalogue: Catalogue = CATALOGUE
+    tables: Mapping[str, Table] = field(default_factory=dict)
     _par_id: dict[str, Dispositif] = field(default_factory=dict, init=False, repr=False)
     _dates: dict[date, EnVigueur] = field(default_factory=dict, init=False, repr=False)
 

@@ -8,20 +8,20 @@ are compiled once and shared by every aid that writes them, so an evaluation wor
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from app.rules import explain
-from app.rules.derived import faits_de_base, libelle_du_fait, unite_du_fait
+from app.rules.derived import CATALOGUE, Catalogue, faits_de_base, libelle_du_fait, unite_du_fait
+from app.rules.facts import TypeFait
 from app.rules.logic import (
     COMPARATEURS,
+    NEGATION,
     CombinaisonAuMoins,
     CombinaisonAuMoinsUne,
-    CombinaisonNon,
     CombinaisonToutes,
-    Noeud,
 )
 from app.rules.model import (
     AuMoins,
@@ -66,7 +66,7 @@ def regles_de_fraicheur(
 ) -> Regles:
     """For each base fact, the freshness rule of the condition, else of the aid, else of the règlement."""
     regles = []
-    for base in faits_de_base(ref.nom):
+    for base in faits_de_base(ref.nom, reglement.catalogue):
         regle = propre
         for niveau in (dispositif.fraicheur, reglement.fraicheur):
             regle = regle or niveau.get(base) or niveau.get(ref.nom)
@@ -90,6 +90,7 @@ class Feuille:
         "presentation",
         "regles",
         "sens",
+        "si_inconnu",
         "sujet",
         "textes",
         "unite",
@@ -103,23 +104,27 @@ class Feuille:
         regles: Regles,
         parametre: Parametre | None,
         presentation: int,
+        catalogue: Catalogue = CATALOGUE,
     ) -> None:
         self.comparaison = comparaison
         self.regles = regles
         self.defini = parametre  # the règlement's parameter giving the threshold, if any
         self.presentation = presentation  # index among the distinct (fact, freshness rules) pairs
-        self.libelle = libelle_du_fait(comparaison.fait)
+        self.libelle = libelle_du_fait(comparaison.fait, catalogue)
         self.sujet = explain.majuscule(self.libelle)
         self.impossible = f"Impossible d'établir {self.libelle} ("
-        self.unite = unite_du_fait(comparaison.fait.nom)
+        self.unite = unite_du_fait(comparaison.fait.nom, catalogue)
         self.critere = comparaison.fait.nom
         self.operateur = comparaison.operateur
         self.parametre = comparaison.parametre
         self.comparer = COMPARATEURS[comparaison.operateur]
         # +1: margin is value - threshold (">=", ">"); -1: threshold - value ("<=", "<"); 0: none.
         self.sens = {"<=": -1, "<": -1, ">=": 1, ">": 1}.get(comparaison.operateur, 0)
+        self.si_inconnu = comparaison.si_inconnu
         self.verbes_nombre = explain.VERBES[comparaison.operateur]
         self.verbes_texte = explain.VERBES_TEXTE.get(comparaison.operateur) or self.verbes_nombre
+        if catalogue.type(comparaison.fait.nom) is TypeFait.DATE:
+            self.verbes_texte = explain.VERBES_DATE[comparaison.operateur]
         self.textes: dict[date, Seuil] = {}
 
     def seuil(self, jour: date, vigueur: EnVigueur) -> Seuil:
@@ -176,6 +181,11 @@ class PlanDispositif:
     faits_de_base: frozenset[str]  # catalogue facts the aid reads
     montant: int | None  # index among the règlement's distinct amount rules
     deliberation: str | None  # the délibération that created the aid, as a French phrase
+    codes: tuple[str, ...] = ()  # each leaf's code in the aid, in evaluation order
+    regles_montant: Mapping[RefFait, Regles] = field(
+        default_factory=dict
+    )  # freshness of what the amount reads
+    libelles: tuple[str, ...] = ()  # each leaf's fact, as a French noun phrase (marked under a `non`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +226,16 @@ class PlanReglement:
         self.preparations[cle] = preparation
 
 
+class _Aide:
+    """An aid being compiled: its leaves, in evaluation order, with their codes and labels."""
+
+    def __init__(self, dispositif: Dispositif) -> None:
+        self.dispositif = dispositif
+        self.feuilles: list[Feuille] = []
+        self.codes: list[str] = []
+        self.libelles: list[str] = []
+
+
 class _Compilateur:
     """Compiles the aids of one règlement, sharing identical leaves and amount rules."""
 
@@ -238,31 +258,54 @@ class _Compilateur:
             parametre = (
                 None if comparaison.parametre is None else self.reglement.parametres[comparaison.parametre]
             )
-            feuille = Feuille(comparaison, regles, parametre, presentation)
+            feuille = Feuille(comparaison, regles, parametre, presentation, self.reglement.catalogue)
             self.feuilles[signature] = feuille
         return feuille
 
-    def noeud(self, condition: Condition, dispositif: Dispositif, feuilles: list[Feuille]) -> int | Noeud:
+    def noeud(
+        self, condition: Condition, aide: _Aide, *, contraire: bool = False, code: str | None = None
+    ) -> int | CombinaisonToutes:
+        """The compiled node; `contraire` pushes a `non` down to the leaves (De Morgan), so that each
+        leaf is evaluated and explained in the sense the aid needs it."""
+        code = code or (f"non-{condition.code}" if contraire else condition.code)
         match condition:
             case Comparaison():
-                feuilles.append(self.feuille(condition, dispositif))
-                return len(feuilles) - 1
-            case Toutes(conditions=enfants):
-                return CombinaisonToutes(tuple(self.noeud(c, dispositif, feuilles) for c in enfants))
-            case AuMoinsUne(conditions=enfants):
-                return CombinaisonAuMoinsUne(tuple(self.noeud(c, dispositif, feuilles) for c in enfants))
-            case AuMoins(nombre=n, conditions=enfants):
-                return CombinaisonAuMoins(n, tuple(self.noeud(c, dispositif, feuilles) for c in enfants))
+                if contraire:
+                    inverse = {"remplie": "non_remplie", "non_remplie": "remplie"}
+                    si_inconnu = inverse.get(condition.si_inconnu or "", condition.si_inconnu)
+                    condition = replace(
+                        condition, operateur=NEGATION[condition.operateur], si_inconnu=si_inconnu
+                    )
+                feuille = self.feuille(condition, aide.dispositif)
+                aide.feuilles.append(feuille)
+                aide.codes.append(code)
+                aide.libelles.append(
+                    f"{feuille.libelle} (condition « non »)" if contraire else feuille.libelle
+                )
+                return len(aide.feuilles) - 1
             case Non(condition=enfant):
-                return CombinaisonNon(self.noeud(enfant, dispositif, feuilles))
+                return self.noeud(enfant, aide, contraire=not contraire, code=code)
+            case Toutes(conditions=liste) | AuMoinsUne(conditions=liste) | AuMoins(conditions=liste):
+                enfants = tuple(self.noeud(c, aide, contraire=contraire) for c in liste)
+                # Under a `non`: non (A et B) = non A ou non B ; non (A ou B) = non A et non B ;
+                # fewer than n of m hold = at least m - n + 1 of them fail.
+                requis = {Toutes: len(liste), AuMoinsUne: 1}.get(type(condition))
+                if requis is None:
+                    requis = condition.nombre if isinstance(condition, AuMoins) else 1
+                if contraire:
+                    requis = len(liste) - requis + 1
+                if requis == len(liste):
+                    return CombinaisonToutes(enfants, code)
+                if requis == 1:
+                    return CombinaisonAuMoinsUne(enfants, code)
+                return CombinaisonAuMoins(requis, enfants, code)
         raise TypeError(condition)  # pragma: no cover - Condition is a closed union
 
     def dispositif(self, dispositif: Dispositif) -> PlanDispositif:
         reglement = self.reglement
-        feuilles: list[Feuille] = []
-        racine = CombinaisonToutes(
-            tuple(self.noeud(c, dispositif, feuilles) for c in dispositif.conditions.conditions)
-        )
+        aide = _Aide(dispositif)
+        racine = CombinaisonToutes(tuple(self.noeud(c, aide) for c in dispositif.conditions.conditions))
+        feuilles, codes, libelles = aide.feuilles, aide.codes, aide.libelles
         montant = dispositif.montant
         bareme = reglement.baremes[montant.bareme].fait if montant and montant.bareme else None
         multiplicateur = montant.multiplie_par if montant else None
@@ -271,12 +314,19 @@ class _Compilateur:
             regles_de_fraicheur(multiplicateur, None, dispositif, reglement) if multiplicateur else ()
         )
         rang_montant = None
+        regles_montant: dict[RefFait, Regles] = {}
         if montant is not None:
-            signature = repr((montant, regles_bareme, regles_multiplicateur))
+            lus_montant = faits_du_dispositif(replace(dispositif, conditions=Toutes(())), None, reglement)
+            regles_montant = {r: regles_de_fraicheur(r, None, dispositif, reglement) for r in lus_montant}
+            signature = repr(
+                (montant, regles_bareme, regles_multiplicateur, sorted(map(repr, regles_montant.items())))
+            )
             rang_montant = self.montants.setdefault(signature, len(self.montants))
-        parametres, baremes = references_du_dispositif(dispositif)
+        parametres, baremes = references_du_dispositif(dispositif, reglement.parametres, reglement.baremes)
         faits_baremes = {nom: b.fait for nom, b in reglement.baremes.items()}
-        bases = {b for ref in faits_du_dispositif(dispositif, faits_baremes) for b in faits_de_base(ref.nom)}
+        catalogue = reglement.catalogue
+        lus = faits_du_dispositif(dispositif, faits_baremes, reglement)
+        bases = {b for ref in lus for b in faits_de_base(ref.nom, catalogue)}
         plat = racine.tranche is not None and not racine.noeuds
         return PlanDispositif(
             dispositif,
@@ -290,6 +340,9 @@ class _Compilateur:
             frozenset(bases),
             rang_montant,
             explain.deliberation(dispositif.deliberation),
+            tuple(codes),
+            regles_montant,
+            tuple(libelles),
         )
 
 

@@ -6,10 +6,11 @@ upstream is listed with it (data minimisation).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from app.rules import explain
-from app.rules.derived import libelle_du_fait
+from app.rules import explain, formules
+from app.rules.derived import CATALOGUE, Catalogue, libelle_du_fait
 from app.rules.model import (
     AuMoins,
     AuMoinsUne,
@@ -17,15 +18,17 @@ from app.rules.model import (
     Condition,
     Deliberation,
     Fraicheur,
+    Montant,
     RefFait,
     Reglement,
     Toutes,
+    Tranche,
     ValeurParametre,
 )
 from app.rules.needs import besoins, scopes_requis
 
 
-def _valeur(valeur: ValeurParametre | bool | None) -> Any:
+def _valeur(valeur: ValeurParametre | bool | date | None) -> Any:
     if isinstance(valeur, tuple):
         return list(valeur)
     if isinstance(valeur, bool | str) or valeur is None:
@@ -45,32 +48,112 @@ def _deliberation(d: Deliberation | None) -> dict[str, Any] | None:
     }
 
 
-def _fait(ref: RefFait) -> dict[str, Any]:
-    return {"nom": ref.nom, "age_min": ref.age_min, "age_max": ref.age_max, "libelle": libelle_du_fait(ref)}
+def _fait(ref: RefFait, catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
+    libelle = libelle_du_fait(ref, catalogue)
+    return {"nom": ref.nom, "age_min": ref.age_min, "age_max": ref.age_max, "libelle": libelle}
 
 
 def _fraicheur(f: Fraicheur) -> dict[str, Any]:
     return {"mois": f.mois} if f.mois is not None else {"annees": f.annees}
 
 
-def condition_vers_dict(condition: Condition) -> dict[str, Any]:
+def condition_vers_dict(condition: Condition, catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
     match condition:
         case Comparaison():
             return {
-                "fait": _fait(condition.fait),
+                "fait": _fait(condition.fait, catalogue),
                 "operateur": condition.operateur,
                 "valeur": _valeur(condition.valeur),
                 "parametre": condition.parametre,
                 "fraicheur": _fraicheur(condition.fraicheur) if condition.fraicheur else None,
+                "code": condition.code,
+                "si_inconnu": condition.si_inconnu,
+                "valeur_si_inconnu": _valeur(condition.valeur_si_inconnu),
             }
         case Toutes(conditions=enfants):
-            return {"toutes": [condition_vers_dict(c) for c in enfants]}
+            return {"toutes": [condition_vers_dict(c, catalogue) for c in enfants], "code": condition.code}
         case AuMoinsUne(conditions=enfants):
-            return {"au_moins_une": [condition_vers_dict(c) for c in enfants]}
+            return {
+                "au_moins_une": [condition_vers_dict(c, catalogue) for c in enfants],
+                "code": condition.code,
+            }
         case AuMoins(nombre=n, conditions=enfants):
-            return {"au_moins": {"nombre": n, "parmi": [condition_vers_dict(c) for c in enfants]}}
+            parmi = [condition_vers_dict(c, catalogue) for c in enfants]
+            return {"au_moins": {"nombre": n, "parmi": parmi}, "code": condition.code}
         case _:
-            return {"non": condition_vers_dict(condition.condition)}
+            return {"non": condition_vers_dict(condition.condition, catalogue), "code": condition.code}
+
+
+def _tranche(t: Tranche) -> dict[str, Any]:
+    return {
+        "de": _valeur(t.de),
+        "plus_de": _valeur(t.plus_de),
+        "moins_de": _valeur(t.moins_de),
+        "jusqu_a": _valeur(t.jusqu_a),
+        "montant": _valeur(t.montant),
+        "montants": None if t.montants is None else [_valeur(m) for m in t.montants],
+        "libelle": t.libelle,
+    }
+
+
+def _montant(m: Montant, catalogue: Catalogue) -> dict[str, Any]:
+    return {
+        "bareme": m.bareme,
+        "parametre": m.parametre,
+        "valeur": _valeur(m.valeur),
+        "multiplie_par": _fait(m.multiplie_par, catalogue) if m.multiplie_par else None,
+        "arrondi": str(m.arrondi),
+        "unite": m.unite,
+        "formule": None if m.formule is None else formules.ecrire(m.formule),
+        "table": m.table,
+        "plafond": _valeur(m.plafond),
+        "plancher": _valeur(m.plancher),
+        "sens_arrondi": m.sens_arrondi,
+        "si_inconnu": _valeur(m.si_inconnu),
+    }
+
+
+def _propres(reglement: Reglement) -> dict[str, Any]:
+    """The facts the règlement declares or computes, and its decision tables."""
+    catalogue = reglement.catalogue
+    declares = [
+        {
+            "nom": d.nom,
+            "libelle": d.libelle,
+            "type": "choix" if d.valeurs_admises else d.type.value,
+            "valeurs": list(d.valeurs_admises) if d.valeurs_admises else None,
+            "unite": d.unite,
+            "min": _valeur(d.minimum),
+            "max": _valeur(d.maximum),
+            "piece": d.piece_justificative,
+        }
+        for nom, d in catalogue.faits.items()
+        if nom in catalogue.propres
+    ]
+    calcules = [
+        {"nom": d.nom, "libelle": d.libelle, "unite": d.unite, "formule": d.formule}
+        for nom, d in catalogue.derives.items()
+        if nom in catalogue.propres
+    ]
+    tables = [
+        {
+            "nom": t.nom,
+            "libelle": t.libelle,
+            "unite": t.unite,
+            "lignes": [
+                {
+                    "si": "autre"
+                    if ligne.autre
+                    else [condition_vers_dict(c, catalogue) for c in ligne.tests],
+                    "montant": _valeur(ligne.montant),
+                    "libelle": ligne.libelle,
+                }
+                for ligne in t.lignes
+            ],
+        }
+        for t in reglement.tables.values()
+    ]
+    return {"faits_declares": declares, "faits_calcules": calcules, "tables": tables}
 
 
 def reglement_vers_dict(reglement: Reglement) -> dict[str, Any]:
@@ -104,21 +187,20 @@ def reglement_vers_dict(reglement: Reglement) -> dict[str, Any]:
             {
                 "nom": b.nom,
                 "libelle": b.libelle,
-                "fait": _fait(b.fait),
+                "fait": _fait(b.fait, reglement.catalogue),
+                "colonnes": None
+                if b.colonnes is None
+                else {
+                    "fait": _fait(b.colonnes.fait, reglement.catalogue),
+                    "classes": [_tranche(t) for t in b.colonnes.classes],
+                },
+                "si_inconnu": b.si_inconnu,
                 "unite": b.unite,
                 "versions": [
                     {
                         "depuis": v.depuis.isoformat(),
                         "deliberation": _deliberation(v.deliberation),
-                        "tranches": [
-                            {
-                                "de": _valeur(t.de),
-                                "moins_de": _valeur(t.moins_de),
-                                "montant": _valeur(t.montant),
-                                "libelle": t.libelle,
-                            }
-                            for t in v.tranches
-                        ],
+                        "tranches": [_tranche(t) for t in v.tranches],
                     }
                     for v in b.versions
                 ],
@@ -132,17 +214,8 @@ def reglement_vers_dict(reglement: Reglement) -> dict[str, Any]:
                 "description": d.description,
                 "base_legale": d.base_legale,
                 "deliberation": _deliberation(d.deliberation),
-                "conditions": [condition_vers_dict(c) for c in d.conditions.conditions],
-                "montant": None
-                if d.montant is None
-                else {
-                    "bareme": d.montant.bareme,
-                    "parametre": d.montant.parametre,
-                    "valeur": _valeur(d.montant.valeur),
-                    "multiplie_par": _fait(d.montant.multiplie_par) if d.montant.multiplie_par else None,
-                    "arrondi": str(d.montant.arrondi),
-                    "unite": d.montant.unite,
-                },
+                "conditions": [condition_vers_dict(c, reglement.catalogue) for c in d.conditions.conditions],
+                "montant": None if d.montant is None else _montant(d.montant, reglement.catalogue),
                 "fraicheur": {nom: _fraicheur(f) for nom, f in d.fraicheur.items()},
                 "besoins": sorted(besoins(reglement, [d.id]).faits),
             }
@@ -154,4 +227,5 @@ def reglement_vers_dict(reglement: Reglement) -> dict[str, Any]:
             "scopes": sorted(scopes_requis(reglement)),
         },
         "cas_de_test": len(reglement.cas_de_test),
+        **_propres(reglement),
     }

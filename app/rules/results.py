@@ -42,6 +42,7 @@ class ConditionEvaluee:
     parametre: str | None  # name of the règlement parameter that gave the threshold, if any
     explication: str  # one French sentence
     piece_justificative: str | None = None  # proof to ask for when `satisfaite` is None
+    code: str | None = None  # the condition's stable code in its aid (machine-readable motif)
 
 
 @dataclass(slots=True, unsafe_hash=True)
@@ -56,6 +57,8 @@ class ResultatDispositif:
     pieces_justificatives: tuple[str, ...] = ()
     base_legale: str | None = None
     deliberation: str | None = None
+    #: Codes of the conditions (leaves or groups) the motif names: those that decided the outcome.
+    decisives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,9 @@ class TrancheAppliquee:
     moins_de: Decimal | None
     montant: Decimal | None
     libelle: str | None
+    jusqu_a: Decimal | None = None  # inclusive upper bound (the other convention)
+    plus_de: Decimal | None = None  # exclusive lower bound
+    montants: tuple[Decimal, ...] | None = None  # a two-entry grid's row: one amount per column
 
 
 @dataclass(frozen=True, slots=True)

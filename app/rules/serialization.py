@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from app.rules.dates import DatePartielle
-from app.rules.facts import CATALOGUE_FAITS, FactValue, Fait, FaitIndisponible, Faits, MembreFoyer, Source
+from app.rules.derived import CATALOGUE, Catalogue
+from app.rules.facts import FactValue, Fait, FaitIndisponible, Faits, MembreFoyer, Source
 from app.rules.results import Evaluation
 from app.rules.simulation import convertir_valeur
 
@@ -74,11 +75,12 @@ def faits_vers_dict(faits: Faits) -> dict[str, Any]:
     }
 
 
-def faits_depuis_dict(d: Mapping[str, Any]) -> Faits:
-    """Inverse of `faits_vers_dict`; `ValueError` on an unknown fact or a malformed value."""
+def faits_depuis_dict(d: Mapping[str, Any], catalogue: Catalogue = CATALOGUE) -> Faits:
+    """Inverse of `faits_vers_dict` (`catalogue`: the règlement's, for the facts it declares);
+    `ValueError` on an unknown fact or a malformed value."""
     connus: dict[str, Fait] = {}
     for nom, fait in d.get("connus", {}).items():
-        definition = CATALOGUE_FAITS.get(nom)
+        definition = catalogue.faits.get(nom)
         if definition is None:
             raise ValueError(f"fait inconnu du catalogue : {nom}")
         source = _source_depuis_dict(fait["source"])

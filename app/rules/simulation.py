@@ -13,9 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from app.rules.dates import DatePartielle, InvalidPartialDate
-from app.rules.derived import DERIVES
+from app.rules.derived import CATALOGUE, Catalogue
 from app.rules.facts import (
-    CATALOGUE_FAITS,
     DefinitionFait,
     FactValue,
     Fait,
@@ -101,14 +100,27 @@ def _texte(definition: DefinitionFait, brut: Any) -> str:
     return brut
 
 
+def _borne(definition: DefinitionFait, valeur: Decimal | int) -> Decimal | int:
+    """A declared number within the bounds its règlement sets."""
+    bas, haut = definition.minimum, definition.maximum
+    if (bas is not None and valeur < bas) or (haut is not None and valeur > haut):
+        unite = f" {definition.unite}" if definition.unite else ""
+        if bas is not None and haut is not None:
+            raise ValueError(f"doit être compris entre {bas} et {haut}{unite}")
+        if bas is not None:
+            raise ValueError(f"doit être supérieur ou égal à {bas}{unite}")
+        raise ValueError(f"doit être inférieur ou égal à {haut}{unite}")
+    return valeur
+
+
 def convertir_valeur(definition: DefinitionFait, brut: Any) -> FactValue:
     """The typed value of a catalogue fact, from JSON/YAML data; `ValueError` with a French message."""
     try:
         match definition.type:
             case TypeFait.NOMBRE:
-                return _nombre(brut)
+                return _borne(definition, _nombre(brut))
             case TypeFait.ENTIER:
-                return _entier(brut)
+                return _borne(definition, _entier(brut))
             case TypeFait.BOOLEEN:
                 if not isinstance(brut, bool):
                     raise ValueError("doit être vrai ou faux (true / false)")
@@ -135,15 +147,16 @@ def lire_faits(
     *,
     indisponibles: Mapping[str, str] | None = None,
     fournisseur: str = "simulation",
+    catalogue: Catalogue = CATALOGUE,
 ) -> Faits:
     """Validate every supplied fact, collecting all errors before refusing."""
     erreurs: list[tuple[str, str]] = []
     connus: dict[str, Fait] = {}
     for nom, donnee in donnees.items():
         brut = donnee
-        definition = CATALOGUE_FAITS.get(nom)
+        definition = catalogue.faits.get(nom)
         if definition is None:
-            if nom in DERIVES:
+            if nom in catalogue.derives:
                 erreurs.append((nom, "fait calculé par le moteur : fournissez les faits dont il dépend"))
             else:
                 erreurs.append((nom, "fait inconnu du catalogue"))
@@ -175,7 +188,7 @@ def lire_faits(
         connus[nom] = Fait(valeur, Source(fournisseur=source_nom, certifie=False, periode=periode))
     absents: dict[str, FaitIndisponible] = {}
     for nom, raison in (indisponibles or {}).items():
-        if nom not in CATALOGUE_FAITS:
+        if nom not in catalogue.faits:
             erreurs.append((nom, "fait inconnu du catalogue"))
             continue
         absents[nom] = FaitIndisponible(code="non-fourni", raison=raison)
@@ -184,8 +197,9 @@ def lire_faits(
     return Faits(connus=connus, indisponibles=absents)
 
 
-def lire_faits_simules(donnees: Mapping[str, Any]) -> Faits:
-    """Facts of a `POST /v1/simulations` body: {"quotient_familial_caf": 550, "enfants": [...]}."""
+def lire_faits_simules(donnees: Mapping[str, Any], catalogue: Catalogue = CATALOGUE) -> Faits:
+    """Facts of a `POST /v1/simulations` body: {"quotient_familial_caf": 550, "enfants": [...]}
+    (`catalogue`: the simulated règlement's, for the facts it declares)."""
     if not isinstance(donnees, Mapping):
         raise FaitsInvalides([("faits", "doit être un objet JSON")])
-    return lire_faits(donnees)
+    return lire_faits(donnees, catalogue=catalogue)

@@ -28,6 +28,31 @@ TAILLE_MAX = 200_000
 NOEUDS_MAX = 20_000
 PROFONDEUR_MAX = 32
 _NUMBER = re.compile(r"^[-+]?(\d[\d_]*)?(\.\d[\d_]*)?([eE][-+]?\d+)?\Z")
+#: `650,5`: a French decimal comma, which YAML reads as a text.
+_VIRGULE = re.compile(r"^[-+]?\d[\d ]*,\d+\Z")
+
+#: libyaml's problems, in French (the rest reads « syntaxe invalide »).
+_PROBLEMES_YAML = (
+    ("did not find expected ',' or ']'", "liste entre crochets non refermée (« ] » ou « , » attendu)"),
+    ("did not find expected ',' or '}'", "dictionnaire entre accolades non refermé (« } » ou « , » attendu)"),
+    ("did not find expected key", "indentation incohérente (clé attendue à ce niveau)"),
+    ("did not find expected '-' indicator", "indentation incohérente (élément de liste « - » attendu)"),
+    ("mapping values are not allowed", "« : » inattendu (mettez le texte entre guillemets s'il en contient)"),
+    ("found unexpected end of stream", "guillemet non refermé"),
+    ("cannot start any token", "caractère inattendu (tabulation ? indentez avec des espaces)"),
+    ("found undefined alias", "alias « * » non défini"),
+    ("found duplicate anchor", "ancre « & » en double"),
+    ("found unexpected ':'", "« : » inattendu"),
+    ("could not find expected ':'", "« : » attendu après la clé"),
+    ("found a tab character", "tabulation interdite (indentez par espaces)"),
+)
+
+
+def _probleme_yaml(probleme: str | None) -> str:
+    for anglais, francais in _PROBLEMES_YAML:
+        if probleme and anglais in probleme:
+            return francais
+    return "syntaxe invalide"
 
 
 class ReglementInvalide(Exception):
@@ -71,7 +96,7 @@ class Lecteur:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             numero = None if mark is None else mark.line + 1
-            raison = exc.problem or "syntaxe invalide"
+            raison = _probleme_yaml(exc.problem)
             raise ReglementInvalide(self.fichier, numero, f"YAML illisible : {raison}") from exc
         except yaml.YAMLError as exc:
             raise ReglementInvalide(self.fichier, None, "YAML illisible") from exc
@@ -126,10 +151,25 @@ class Lecteur:
         if not isinstance(noeud, MappingNode):
             raise self.erreur(noeud, f"{quoi} doit être un dictionnaire (clé: valeur)")
         valeurs: dict[str, Node] = {}
+        precedente: Node | None = None
         for cle, valeur in noeud.value:
             nom = self.texte(cle, "une clé")
             if nom in valeurs:
                 raise self.erreur(cle, f"clé « {nom} » en double dans {quoi}")
+            if (
+                nom.isdigit()
+                and self.est_nul(valeur)
+                and isinstance(precedente, ScalarNode)
+                and precedente.tag == _TAG + "int"
+            ):
+                # `{valeur: 650,5}`: the comma ended the number and began a key « 5 ».
+                nombre = f"{precedente.value},{nom}"
+                raise self.erreur(
+                    cle,
+                    f"« {nombre} » s'écrit avec un point décimal ({precedente.value}.{nom}) ; "
+                    "une virgule sépare deux éléments",
+                )
+            precedente = valeur
             if permises is not None and nom not in permises | obligatoires:
                 attendues = ", ".join(sorted(permises | obligatoires))
                 raise self.erreur(cle, f"clé inconnue « {nom} » dans {quoi} (clés admises : {attendues})")
@@ -173,7 +213,18 @@ class Lecteur:
                     return lire_nombre(texte)
                 except NombreHorsBornes as exc:
                     raise self.erreur(noeud, f"{quoi} {exc}") from None
+            self._virgule(noeud, quoi)
         raise self.erreur(noeud, f"{quoi} doit être un nombre")
+
+    def _virgule(self, noeud: ScalarNode, quoi: str) -> None:
+        texte = str(noeud.value).strip()
+        if not noeud.style and _VIRGULE.match(texte):
+            avec_point = texte.replace(" ", "").replace(",", ".")
+            raise self.erreur(
+                noeud,
+                f"{quoi} : « {texte} » s'écrit avec un point décimal ({avec_point}) ; une virgule en "
+                "ferait un texte",
+            )
 
     def entier(self, noeud: Node, quoi: str) -> int:
         valeur = self.nombre(noeud, quoi)
@@ -202,6 +253,7 @@ class Lecteur:
             if noeud.tag in (_TAG + "int", _TAG + "float"):
                 return self.nombre(noeud, quoi)
             if noeud.tag != _TAG + "null":
+                self._virgule(noeud, quoi)
                 return str(noeud.value)
         raise self.erreur(noeud, f"{quoi} doit être une valeur simple")
 

@@ -124,9 +124,16 @@ EXEMPLE_DEMANDE: dict[str, Any] = {
 
 
 class Declaratif(BaseModel):
-    """Faits déclarés par l'agent ; marqués non certifiés partout où ils servent."""
+    """Faits déclarés par l'agent ; marqués non certifiés partout où ils servent.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Outre les deux que la passerelle connaît, tout fait que le règlement de l'appelant déclare
+    (`faits_declares`) peut être donné ; il est vérifié contre ce règlement (422 nommant le fait)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        str_strip_whitespace=True,
+        json_schema_extra={"additionalProperties": True},
+    )
 
     commune_residence: str | None = Field(
         default=None,
@@ -143,8 +150,13 @@ class Declaratif(BaseModel):
         return code_commune_cog(value, "la commune de résidence")
 
     def faits(self) -> dict[str, str]:
-        """The declared facts that were given, by their catalogue name."""
+        """The gateway's declared facts that were given, by their catalogue name."""
         return {k: v for k, v in self.model_dump(exclude_none=True).items() if k in FAITS_DECLARATIFS}
+
+    def autres(self) -> dict[str, Any]:
+        """The other facts given, as sent (null meaning not given): the règlement's declared facts,
+        checked by the service."""
+        return {nom: valeur for nom, valeur in (self.model_extra or {}).items() if valeur is not None}
 
 
 class DemandeEligibilite(BaseModel):
@@ -217,6 +229,9 @@ class ConditionOut(BaseModel):
     piece_justificative: str | None = Field(
         default=None, description="Pièce à demander quand la donnée manque ou est déclarative."
     )
+    code: str | None = Field(
+        default=None, description="Code stable de la condition dans son aide (motif lisible par machine)."
+    )
 
 
 class ResultatOut(BaseModel):
@@ -236,6 +251,11 @@ class ResultatOut(BaseModel):
     pieces_justificatives: list[str] = Field(default=[], description="Pièces à demander au demandeur.")
     base_legale: str | None = Field(default=None, description="Texte qui fonde l'aide.")
     deliberation: str | None = Field(default=None, description="Délibération qui crée l'aide.")
+    decisives: list[str] = Field(
+        default=[],
+        description="Codes des conditions (ou groupes « au moins ») qui ont décidé du statut : "
+        "celles que nomme le motif.",
+    )
 
 
 class ReglementRef(BaseModel):

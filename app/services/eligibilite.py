@@ -21,12 +21,15 @@ from pydantic_core import to_json
 
 from app.db.engine import DocumentJson
 from app.errors import FieldError, InvalidInput
+from app.rules.derived import Catalogue
 from app.rules.engine import DispositifInconnu, ParametreSansValeur, evaluer, verifier_applicable
 from app.rules.explain import mention
-from app.rules.facts import Fait, Faits, Source
+from app.rules.facts import Fait, Faits, Origine, Source
+from app.rules.model import Reglement
 from app.rules.needs import besoins, scopes_requis
 from app.rules.results import ConditionEvaluee, Evaluation, ParametreApplique, ResultatDispositif
 from app.rules.serialization import faits_vers_dict
+from app.rules.simulation import FaitsInvalides, lire_faits
 from app.schemas.eligibilite import DemandeEligibilite, decimal_as_json_number, json_numbers
 from app.services.amont.collecte import Collecte
 from app.services.amont.donnees import faits_de_la_demande
@@ -65,6 +68,7 @@ class EligibiliteService(ServiceDeConsultation):
             raise InvalidInput.for_fields([FieldError("dispositifs", str(e))]) from None
         except ParametreSansValeur as e:
             raise InvalidInput.for_fields([FieldError("date_reference", str(e))]) from None
+        declares = _faits_declares(demande, reglement)
         besoin = besoins(reglement, demande.dispositifs)
 
         # A decision that cannot be journaled is a 503: no upstream quota is spent on it.
@@ -81,7 +85,7 @@ class EligibiliteService(ServiceDeConsultation):
             connus={
                 **collecte.faits,
                 **faits_de_la_demande(demande.demandeur),
-                **_faits_declares(demande),
+                **declares,
             },
             indisponibles=collecte.indisponibles,
         )
@@ -137,10 +141,58 @@ class EligibiliteService(ServiceDeConsultation):
         return DecisionRendue(decision_id, commun + b',"donnees":' + to_json(donnees) + b"}")
 
 
-def _faits_declares(demande: DemandeEligibilite) -> dict[str, Fait]:
+def _faits_declares(demande: DemandeEligibilite, reglement: Reglement) -> dict[str, Fait]:
+    """The declared facts, the règlement's own checked against its declarations (422 naming each)."""
     source = Source(fournisseur="declaratif", certifie=False)
-    declares = demande.declaratif.faits() if demande.declaratif is not None else {}
-    return {nom: Fait(valeur=valeur, source=source) for nom, valeur in declares.items()}
+    if demande.declaratif is None:  # `null` means absent
+        return {}
+    faits = {nom: Fait(valeur=valeur, source=source) for nom, valeur in demande.declaratif.faits().items()}
+    autres = demande.declaratif.autres()
+    if not autres:
+        return faits
+    catalogue = reglement.catalogue
+    erreurs = [
+        FieldError(f"declaratif.{nom}", _non_declarable(nom, catalogue))
+        for nom in autres
+        if nom not in catalogue.faits or catalogue.faits[nom].origine is not Origine.DECLARATIF
+    ]
+    if not erreurs:
+        try:
+            lus = lire_faits(autres, fournisseur="declaratif", catalogue=catalogue)
+        except FaitsInvalides as e:
+            erreurs = [
+                FieldError(f"declaratif.{champ}", _attendu(champ, message, catalogue))
+                for champ, message in e.erreurs
+            ]
+        else:
+            faits.update({nom: Fait(f.valeur, source) for nom, f in lus.connus.items()})
+    if erreurs:
+        raise InvalidInput.for_fields(erreurs)
+    return faits
+
+
+def _non_declarable(nom: str, catalogue: Catalogue) -> str:
+    declarables = sorted(n for n, d in catalogue.faits.items() if d.origine is Origine.DECLARATIF)
+    return f"fait non déclaré par le règlement (faits déclarables : {', '.join(declarables)})"
+
+
+def _attendu(nom: str, message: str, catalogue: Catalogue) -> str:
+    """The error, with what the règlement expects: « ressources_mensuelles (nombre en €, de 0 à …) »."""
+    definition = catalogue.faits.get(nom)
+    if definition is None:
+        return message
+    attendu = {
+        "nombre": "un nombre",
+        "entier": "un nombre entier",
+        "booleen": "vrai ou faux",
+        "date": "une date AAAA-MM-JJ",
+        "texte": "un texte",
+    }.get(definition.type.value, definition.type.value)
+    if definition.valeurs_admises:
+        attendu = "l'une des valeurs " + ", ".join(definition.valeurs_admises)
+    if definition.unite:
+        attendu += f" en {definition.unite}"
+    return f"{message} ({definition.libelle} : {attendu} attendu)"
 
 
 def decision_json(
@@ -182,6 +234,7 @@ def _resultat(r: ResultatDispositif) -> dict[str, Any]:
         "pieces_justificatives": list(r.pieces_justificatives),
         "base_legale": r.base_legale,
         "deliberation": r.deliberation,
+        "decisives": list(r.decisives),
     }
 
 
@@ -198,6 +251,7 @@ def _condition(c: ConditionEvaluee) -> dict[str, Any]:
         "parametre": c.parametre,
         "explication": c.explication,
         "piece_justificative": c.piece_justificative,
+        "code": c.code,
     }
 
 

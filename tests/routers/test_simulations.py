@@ -79,3 +79,26 @@ async def test_reference_date_before_the_reglement_is_a_422(gateway: httpx.Async
 
     assert response.status_code == 422
     assert response.json()["erreurs"][0]["champ"] == "date_reference"
+
+
+async def test_a_proposed_reglement_reads_the_facts_it_declares(gateway: httpx.AsyncClient) -> None:
+    propose = (DEMO.parent / "exemples" / "ccas-intercommunal.yaml").read_text(encoding="utf-8")
+    response = await gateway.post(
+        "/v1/simulations",
+        json={
+            "faits": {
+                "situation_emploi": "formation",
+                "beneficiaire_prime_activite": True,
+                "ressources_mensuelles": 1234,
+            },
+            "date_reference": "2026-05-15",
+            "dispositifs": ["retour-emploi"],
+            "reglement": propose,
+        },
+        headers=AUTH,
+    )
+
+    assert response.status_code == 200, response.text
+    resultat = response.json()["resultats"][0]
+    assert (resultat["statut"], resultat["montant"]) == ("eligible", 75)
+    assert resultat["decisives"] == ["situation", "ressources-modestes"]

@@ -281,3 +281,47 @@ def test_unreadable_file() -> None:
     with pytest.raises(ReglementInvalide) as info:
         charger_reglement(Path("/nonexistent/reglement.yaml"))
     assert info.value.message == "fichier illisible"
+
+
+@pytest.mark.parametrize(
+    ("texte", "message"),
+    [
+        (
+            "dispositifs: [1, 2\n",
+            "YAML illisible : liste entre crochets non refermée (« ] » ou « , » attendu)",
+        ),
+        (
+            "dispositifs: {a: 1\n",
+            "YAML illisible : dictionnaire entre accolades non refermé (« } » ou « , » attendu)",
+        ),
+        ('dispositifs: "aide\n', "YAML illisible : guillemet non refermé"),
+        (
+            "dispositifs:\n\t- aide\n",
+            "YAML illisible : caractère inattendu (tabulation ? indentez avec des espaces)",
+        ),
+    ],
+)
+def test_yaml_syntax_errors_are_explained_in_french(texte: str, message: str) -> None:
+    erreur = _erreur(ENTETE + texte)
+    assert erreur.message == message
+    assert erreur.ligne is not None
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            "      - {fait: quotient_familial_caf, operateur: '<=', valeur: 650,5}\n",
+            "« 650,5 » s'écrit avec un point décimal (650.5) ; une virgule sépare deux éléments",
+        ),
+        (
+            "      - fait: quotient_familial_caf\n        operateur: '<='\n        valeur: 650,5\n",
+            "la valeur : « 650,5 » s'écrit avec un point décimal (650.5) ; une virgule en ferait un texte",
+        ),
+    ],
+)
+def test_a_decimal_comma_is_refused_with_the_fix(condition: str, message: str) -> None:
+    texte = ENTETE + "dispositifs:\n  - id: aide\n    libelle: Aide\n    conditions:\n" + condition
+    erreur = _erreur(texte)
+    assert erreur.message == message
+    assert erreur.ligne == _ligne_de(texte, "650,5")

@@ -166,6 +166,18 @@ def _attendu(arbre: Arbre, valeurs: dict[str, bool | None]) -> bool | None:
     raise AssertionError(arbre)
 
 
+def _sens(arbre: Arbre, contraire: bool = False) -> list[bool]:
+    """For each leaf, whether it sits under an odd number of `non` (the plan then negates it)."""
+    match arbre:
+        case ("fait", _):
+            return [contraire]
+        case ("non", enfant):
+            return _sens(enfant, not contraire)
+        case ("au_moins", _, enfants) | (_, enfants):
+            return [s for e in enfants for s in _sens(e, contraire)]
+    raise AssertionError(arbre)
+
+
 def _feuilles(arbre: Arbre) -> list[str]:
     match arbre:
         case ("fait", nom):
@@ -198,4 +210,9 @@ def test_combinations_follow_three_valued_logic(
         racine = ("toutes", arbres_aide)
         assert resultat.statut is statuts[_attendu(racine, valeurs)]
         assert [c.critere for c in resultat.conditions] == _feuilles(racine)
-        assert [c.satisfaite for c in resultat.conditions] == [valeurs[n] for n in _feuilles(racine)]
+        # Each leaf is evaluated in the sense the aid needs it: under a `non`, « the household is not
+        # on the RSA » holds when the RSA is false.
+        assert [c.satisfaite for c in resultat.conditions] == [
+            None if valeurs[n] is None else valeurs[n] != contraire
+            for n, contraire in zip(_feuilles(racine), _sens(racine), strict=True)
+        ]

@@ -112,3 +112,15 @@ def test_mention_cites_the_law_and_the_reglement() -> None:
         assert attendu in texte
     # The organisme named is the one the decision is made for, never the file's header.
     assert "organisme « CCAS de Démoville" not in texte
+
+
+def _cas_livres() -> list[tuple[Path, str]]:
+    return [(chemin, cas.nom) for chemin in FICHIERS for cas in charger_reglement(chemin).cas_de_test]
+
+
+@pytest.mark.parametrize(("chemin", "nom"), _cas_livres(), ids=lambda v: v.name if isinstance(v, Path) else v)
+def test_each_shipped_case_passes_on_its_own(chemin: Path, nom: str) -> None:
+    """One test per case of each shipped règlement, so that a failure names the case."""
+    reglement = charger_reglement(chemin)
+    (resultat,) = [r for r in executer_cas_de_test(reglement) if r.nom == nom]
+    assert resultat.passed, resultat.differences

@@ -61,7 +61,7 @@ def test_replaying_a_decision_from_its_record_gives_the_same_evaluation(chemin: 
         relu = json.loads(enregistre)
         rejoue = evaluer(
             charger_reglement(chemin),
-            faits_depuis_dict(relu["faits"]),
+            faits_depuis_dict(relu["faits"], reglement.catalogue),
             date.fromisoformat(relu["evaluation"]["date_reference"]),
         )
         assert rejoue == evaluation

@@ -1,0 +1,83 @@
+"""Facts a règlement computes with a formula (« reste à vivre » = (ressources − charges) / UC / 30):
+exact, undecided (`a_verifier`) on a missing operand or a division by zero, explained with their inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+
+from app.rules import formules
+from app.rules.derived import DefinitionDerivee, Incalculable, Intervalle
+from app.rules.facts import Fait, MembreFoyer, RefFait, TypeFait
+from app.rules.formules import Expression, Nom, Nombre
+from app.rules.model import Parametre
+
+#: How a number reads in French (explain.nombre), given by the caller to keep this module light.
+Ecrire = Callable[[Nombre, str | None], str]
+
+
+class Calcul:
+    """The computation of one fact: its formula, the names it reads, and the catalogue it reads them in."""
+
+    def __init__(
+        self,
+        nom: str,
+        expression: Expression,
+        *,
+        parametres: Mapping[str, Parametre],
+        derives: Mapping[str, DefinitionDerivee],
+        unites: Callable[[str], str | None],
+        ecrire: Ecrire,
+    ) -> None:
+        self.nom = nom
+        self.expression = expression
+        self.parametres = parametres
+        self.derives = derives  # filled once the whole catalogue is known
+        self.unites = unites
+        self.ecrire = ecrire
+
+    def valeur(self, nom: Nom, faits: Mapping[str, Fait], jour: date) -> Intervalle:
+        parametre = self.parametres.get(nom.nom)
+        if parametre is not None:
+            en_vigueur = parametre.en_vigueur(jour)
+            if en_vigueur is None or not isinstance(en_vigueur.valeur, Decimal):
+                raise Incalculable(f"le paramètre « {nom.nom} » n'a pas de valeur à cette date")
+            return en_vigueur.valeur, en_vigueur.valeur
+        if nom.nom in self.derives:
+            ref = RefFait(nom.nom, nom.age_min, nom.age_max)
+            return self.derives[nom.nom].calcul(faits, jour, ref)
+        valeur = faits[nom.nom].valeur
+        if isinstance(valeur, bool):
+            return int(valeur), int(valeur)
+        if isinstance(valeur, Decimal | int):
+            return valeur, valeur
+        if isinstance(valeur, tuple) and all(isinstance(m, MembreFoyer) for m in valeur):
+            return len(valeur), len(valeur)
+        raise Incalculable(f"la donnée « {nom.nom} » n'est pas un nombre")
+
+    def calcul(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+        return formules.calculer(self.expression, lambda n: self.valeur(n, faits, jour))
+
+    def detail(self, faits: Mapping[str, Fait], jour: date) -> str:
+        """« calculé : (1 200 € − 450 €) / 1,5 / 30 »"""
+
+        def texte(nom: Nom) -> str:
+            bas, haut = self.valeur(nom, faits, jour)
+            unite = self.unites(nom.nom)
+            if bas == haut:
+                return self.ecrire(bas, unite)
+            return f"[{self.ecrire(bas, unite)} ; {self.ecrire(haut, unite)}]"
+
+        rendu = formules.Rendu(texte, lambda n: self.unites(n.nom), self.ecrire)
+        return "calculé : " + rendu.rendre(self.expression, None)
+
+
+def definition(
+    nom: str, libelle: str, unite: str | None, bases: tuple[str, ...], calcul: Calcul
+) -> DefinitionDerivee:
+    return DefinitionDerivee(
+        nom, TypeFait.NOMBRE, libelle, bases, calcul.calcul, unite, detail=calcul.detail,
+        formule=formules.ecrire(calcul.expression),
+    )  # fmt: skip

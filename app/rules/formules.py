@@ -1,0 +1,337 @@
+"""Formulas of a règlement: `100 + 20 * nombre_enfants`, `(ressources - charges) / uc / 30`,
+`min(50 + 25 * nombre_enfants[0-17], plafond_aide)`, in exact arithmetic, explained with their values.
+
+A formula is read once at load time (every name checked: a fact, a parameter, a barème or a fact the
+règlement defines) and evaluated on intervals, as the facts are (an age from a partial birth date is
+an interval): each operation gives the smallest interval holding every possible result. A division
+by zero, or by an interval holding zero, cannot be computed: the result is undecided (`a_verifier`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, cast
+
+from app.rules.derived import Incalculable, exact, rapport
+
+Nombre = int | Decimal | Fraction
+Intervalle = tuple[Nombre, Nombre]
+
+
+class FormuleInvalide(ValueError):
+    """A formula that cannot be read; the message is French."""
+
+
+@dataclass(frozen=True, slots=True)
+class Constante:
+    valeur: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Nom:
+    """A name in a formula: a fact (with an optional age band), a parameter or a barème."""
+
+    nom: str
+    age_min: int | None = None
+    age_max: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    operateur: str  # "+", "-", "*", "/"
+    gauche: Expression
+    droite: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class Fonction:
+    nom: str  # "min", "max"
+    arguments: tuple[Expression, ...]
+
+
+Expression = Constante | Nom | Operation | Fonction
+
+_JETONS = re.compile(
+    r"\s*(?:(?P<nombre>\d+(?:\.\d+)?)|(?P<nom>[a-z_][a-z0-9_]*)(?:\[(?P<bande>[0-9]*-[0-9]*)\])?"
+    r"|(?P<signe>[-+*/×÷(),]))"
+)
+_SIGNES = {"×": "*", "÷": "/"}
+
+
+def lire_formule(texte: str) -> Expression:
+    """Parse a formula; `FormuleInvalide` with a French message."""
+    jetons: list[tuple[str, Any]] = []
+    position = 0
+    texte = texte.strip()
+    while position < len(texte):
+        trouve = _JETONS.match(texte, position)
+        if trouve is None or trouve.end() == position:
+            reste = texte[position:].strip()
+            if re.match(r"\d+,\d", reste):
+                raise FormuleInvalide(f"« {reste.split()[0]} » : écrivez les décimales avec un point")
+            raise FormuleInvalide(f"caractère inattendu « {reste[:1]} » dans la formule « {texte} »")
+        position = trouve.end()
+        if trouve["nombre"]:
+            jetons.append(("nombre", Decimal(trouve["nombre"])))
+        elif trouve["nom"]:
+            jetons.append(("nom", _nom(trouve["nom"], trouve["bande"])))
+        elif trouve["signe"]:
+            jetons.append(("signe", _SIGNES.get(trouve["signe"], trouve["signe"])))
+    if not jetons:
+        raise FormuleInvalide("formule vide")
+    lecteur = _Analyse(jetons, texte)
+    expression = lecteur.somme()
+    if lecteur.position != len(jetons):
+        inattendu = jetons[lecteur.position][1]
+        conseil = " (les décimales s'écrivent avec un point : 650.5)" if inattendu == "," else ""
+        raise FormuleInvalide(f"formule « {texte} » : « {inattendu} » inattendu{conseil}")
+    return expression
+
+
+def _nom(nom: str, bande: str | None) -> Nom:
+    if bande is None:
+        return Nom(nom)
+    bas, _, haut = bande.partition("-")
+    age_min = int(bas) if bas else None
+    age_max = int(haut) if haut else None
+    if age_min is not None and age_max is not None and age_min > age_max:
+        raise FormuleInvalide(f"tranche d'âge « {bande} » : l'âge minimal dépasse l'âge maximal")
+    return Nom(nom, age_min, age_max)
+
+
+class _Analyse:
+    def __init__(self, jetons: list[tuple[str, Any]], texte: str) -> None:
+        self.jetons = jetons
+        self.texte = texte
+        self.position = 0
+
+    def _voir(self) -> tuple[str, Any] | None:
+        return self.jetons[self.position] if self.position < len(self.jetons) else None
+
+    def _signe(self, *signes: str) -> str | None:
+        jeton = self._voir()
+        if jeton is not None and jeton[0] == "signe" and jeton[1] in signes:
+            self.position += 1
+            return str(jeton[1])
+        return None
+
+    def somme(self) -> Expression:
+        expression = self.produit()
+        while (signe := self._signe("+", "-")) is not None:
+            expression = Operation(signe, expression, self.produit())
+        return expression
+
+    def produit(self) -> Expression:
+        expression = self.terme()
+        while (signe := self._signe("*", "/")) is not None:
+            expression = Operation(signe, expression, self.terme())
+        return expression
+
+    def terme(self) -> Expression:
+        jeton = self._voir()
+        if jeton is None:
+            raise FormuleInvalide(f"formule « {self.texte} » incomplète")
+        self.position += 1
+        genre, valeur = jeton
+        if genre == "nombre":
+            return Constante(valeur)
+        if genre == "nom":
+            if valeur.nom in ("min", "max") and self._signe("("):
+                arguments = [self.somme()]
+                while self._signe(","):
+                    arguments.append(self.somme())
+                if not self._signe(")"):
+                    raise FormuleInvalide(f"formule « {self.texte} » : « ) » attendu")
+                return Fonction(valeur.nom, tuple(arguments))
+            return cast("Nom", valeur)
+        if valeur == "(":
+            expression = self.somme()
+            if not self._signe(")"):
+                raise FormuleInvalide(f"formule « {self.texte} » : « ) » attendu")
+            return expression
+        if valeur == "-":
+            return Operation("-", Constante(Decimal(0)), self.terme())
+        raise FormuleInvalide(f"formule « {self.texte} » : « {valeur} » inattendu")
+
+
+def noms(expression: Expression) -> list[Nom]:
+    """The names a formula reads, in order."""
+    match expression:
+        case Nom():
+            return [expression]
+        case Operation(gauche=g, droite=d):
+            return [*noms(g), *noms(d)]
+        case Fonction(arguments=arguments):
+            return [n for a in arguments for n in noms(a)]
+    return []
+
+
+# Exact arithmetic on int, Decimal and Fraction (Decimal and Fraction do not mix: go through Fraction).
+
+
+def _exact(valeur: Fraction) -> Nombre:
+    return exact(valeur)
+
+
+def ajouter(a: Nombre, b: Nombre) -> Nombre:
+    if type(a) is Fraction or type(b) is Fraction:
+        return _exact(Fraction(a) + Fraction(b))
+    return a + b  # type: ignore[operator]
+
+
+def soustraire(a: Nombre, b: Nombre) -> Nombre:
+    if type(a) is Fraction or type(b) is Fraction:
+        return _exact(Fraction(a) - Fraction(b))
+    return a - b  # type: ignore[operator]
+
+
+def multiplier(a: Nombre, b: Nombre) -> Nombre:
+    if type(a) is Fraction or type(b) is Fraction:
+        return _exact(Fraction(a) * Fraction(b))
+    return a * b  # type: ignore[operator]
+
+
+def diviser(a: Nombre, b: Nombre) -> Nombre:
+    if not b:
+        raise Incalculable("division par zéro")
+    if type(a) is Fraction or type(b) is Fraction:
+        return _exact(Fraction(a) / Fraction(b))
+    return rapport(a, b)
+
+
+def inferieur(a: Nombre, b: Nombre) -> bool:
+    if type(a) is Fraction or type(b) is Fraction:
+        return Fraction(a) < Fraction(b)
+    return a < b
+
+
+def _bornes(valeurs: list[Nombre]) -> Intervalle:
+    bas = haut = valeurs[0]
+    for v in valeurs[1:]:
+        if inferieur(v, bas):
+            bas = v
+        if inferieur(haut, v):
+            haut = v
+    return bas, haut
+
+
+def calculer(expression: Expression, valeur_de: Callable[[Nom], Intervalle]) -> Intervalle:
+    """The interval of the formula's values; `Incalculable` on a division by (possibly) zero."""
+    match expression:
+        case Constante(valeur=v):
+            return v, v
+        case Nom():
+            return valeur_de(expression)
+        case Fonction(nom=nom, arguments=arguments):
+            intervalles = [calculer(a, valeur_de) for a in arguments]
+            bas = _bornes([i[0] for i in intervalles])
+            haut = _bornes([i[1] for i in intervalles])
+            return (bas[0], haut[0]) if nom == "min" else (bas[1], haut[1])
+        case Operation(operateur=op, gauche=g, droite=d):
+            return _operation(op, calculer(g, valeur_de), calculer(d, valeur_de))
+    raise TypeError(expression)  # pragma: no cover - Expression is a closed union
+
+
+def _operation(op: str, a: Intervalle, b: Intervalle) -> Intervalle:
+    exacts = a[0] == a[1] and b[0] == b[1]
+    if op == "+":
+        return ajouter(a[0], b[0]), ajouter(a[1], b[1])
+    if op == "-":
+        return soustraire(a[0], b[1]), soustraire(a[1], b[0])
+    if op == "*":
+        produits = [multiplier(a[0], b[0])] if exacts else [multiplier(x, y) for x in a for y in b]
+        return _bornes(produits)
+    if b[0] != b[1] and not (inferieur(0, b[0]) or inferieur(b[1], 0)):
+        raise Incalculable("division par une valeur qui peut être nulle")
+    quotients = [diviser(a[0], b[0])] if exacts else [diviser(x, y) for x in a for y in b]
+    return _bornes(quotients)
+
+
+class Rendu:
+    """How a formula's names read in French: their text with value, and whether they carry a unit."""
+
+    __slots__ = ("nombre", "texte_de", "unite_de")
+
+    def __init__(
+        self,
+        texte_de: Callable[[Nom], str],
+        unite_de: Callable[[Nom], str | None],
+        nombre: Callable[[Nombre, str | None], str],
+    ) -> None:
+        self.texte_de = texte_de
+        self.unite_de = unite_de
+        self.nombre = nombre
+
+    def a_unite(self, expression: Expression) -> bool:
+        """Whether a name with a unit appears in it (it then shows its unit itself)."""
+        return any(self.unite_de(n) is not None for n in noms(expression))
+
+    def rendre(self, expression: Expression, unite: str | None, priorite: int = 0) -> str:
+        """The formula in French with its values: « 100 € + 20 € × 3 (le nombre d'enfants) »."""
+        match expression:
+            case Constante(valeur=v):
+                return self.nombre(v, unite)
+            case Nom():
+                return self.texte_de(expression)
+            case Fonction(nom=nom, arguments=arguments):
+                morceaux = ", ".join(self.rendre(a, unite) for a in arguments)
+                return f"{'minimum' if nom == 'min' else 'maximum'}({morceaux})"
+            case Operation(operateur=op, gauche=g, droite=d):
+                unite_g = unite_d = unite
+                if op == "*":
+                    # The unit once, on a number, unless a name already shows it: `20 € × 3`,
+                    # `50 € × (4 − 1)`, `0,5 × 120 €`.
+                    if self.a_unite(g) or self.a_unite(d):
+                        unite_g = unite_d = None
+                    elif isinstance(d, Constante) and not isinstance(g, Constante):
+                        unite_g = None
+                    else:
+                        unite_d = None
+                elif op == "/":
+                    unite_d = None
+                propre = _PRIORITE[op]
+                gauche = self.rendre(g, unite_g, propre)
+                droite = self.rendre(d, unite_d, propre + (op in "-/"))
+                texte = f"{gauche} {_AFFICHE[op]} {droite}"
+                return f"({texte})" if propre < priorite else texte
+        raise TypeError(expression)  # pragma: no cover - Expression is a closed union
+
+
+_PRIORITE = {"+": 1, "-": 1, "*": 2, "/": 2}
+_AFFICHE = {"+": "+", "-": "−", "*": "×", "/": "/"}
+
+
+def resoudre_noms(expression: Expression, connus: Mapping[str, str]) -> list[tuple[Nom, str]]:
+    """Each name with its kind (`connus`: name → "fait", "parametre", "bareme"…); `FormuleInvalide`
+    naming the first unknown one."""
+    resultat = []
+    for nom in noms(expression):
+        genre = connus.get(nom.nom)
+        if genre is None:
+            raise FormuleInvalide(f"nom inconnu « {nom.nom} » dans la formule")
+        if (nom.age_min is not None or nom.age_max is not None) and genre != "fait":
+            raise FormuleInvalide(f"« {nom.nom} » n'accepte pas de tranche d'âge")
+        resultat.append((nom, genre))
+    return resultat
+
+
+def ecrire(expression: Expression, priorite: int = 0) -> str:
+    """The formula as it is written in a règlement (canonical spacing)."""
+    match expression:
+        case Constante(valeur=v):
+            return str(v)
+        case Nom(nom=nom, age_min=bas, age_max=haut):
+            if bas is None and haut is None:
+                return nom
+            return f"{nom}[{'' if bas is None else bas}-{'' if haut is None else haut}]"
+        case Fonction(nom=nom, arguments=arguments):
+            return f"{nom}({', '.join(ecrire(a) for a in arguments)})"
+        case Operation(operateur=op, gauche=g, droite=d):
+            propre = _PRIORITE[op]
+            texte = f"{ecrire(g, propre)} {op} {ecrire(d, propre + (op in '-/'))}"
+            return f"({texte})" if propre < priorite else texte
+    raise TypeError(expression)  # pragma: no cover - Expression is a closed union

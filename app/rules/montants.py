@@ -1,0 +1,309 @@
+"""An aid's amount, worked out and explained: a fixed value, a parameter × a fact, a barème (one or
+two entries), a first-hit decision table, or a formula over all of these; then a floor, a cap and the
+declared rounding. Exact throughout; an unknown input leaves the amount undecided (`a_verifier`,
+with the proof to ask) unless the règlement says what an unknown fact means.
+
+« Montant : 150 € = 100 € + 20 € × 3 (le nombre d'enfants à charge) = 160 €, plafonné à 150 €. »
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+from app.rules import explain, formules
+from app.rules.comparison import Resolution, Resolveur
+from app.rules.derived import Incalculable
+from app.rules.facts import RefFait
+from app.rules.logic import COMPARATEURS
+from app.rules.model import Bareme, EnVigueur, Montant, Reglement, Table, Tranche
+
+Regles = tuple[tuple[str, Any], ...]
+_SENS = {"bas": ROUND_FLOOR, "haut": ROUND_CEILING, "plus_proche": ROUND_HALF_UP}
+
+
+class Inconnu(Exception):
+    """An input of the amount is unknown: what (French noun phrase), and the proofs to ask for."""
+
+    def __init__(self, libelle: str, pieces: tuple[str, ...]) -> None:
+        super().__init__(libelle)
+        self.libelle = libelle
+        self.pieces = pieces
+
+
+class Calcule:
+    __slots__ = ("montant", "phrase", "pieces", "tranche", "vide")
+
+    def __init__(self) -> None:
+        self.montant: Decimal | None = None
+        self.tranche: str | None = None
+        self.phrase: str | None = None
+        self.vide: list[str] = []  # French noun phrases of what is missing
+        self.pieces: list[str] = []
+
+
+def arrondir(valeur: Any, pas: Decimal, sens: str) -> Decimal:
+    """`valeur` (int, Decimal or Fraction) rounded to a multiple of `pas`, exactly."""
+    if type(valeur) is Fraction:
+        multiple = valeur / Fraction(pas)
+        if sens == "bas":
+            entier = multiple.numerator // multiple.denominator
+        elif sens == "haut":
+            entier = -(-multiple.numerator // multiple.denominator)
+        else:
+            demi = multiple + Fraction(1, 2)
+            entier = demi.numerator // demi.denominator
+        return (Decimal(entier) * pas).quantize(pas) if pas <= 1 else Decimal(entier) * pas
+    decimal = Decimal(valeur)
+    chiffres = pas.as_tuple()
+    if chiffres.digits == (1,) and isinstance(chiffres.exponent, int) and chiffres.exponent <= 0:
+        return decimal.quantize(pas, rounding=_SENS[sens])  # 0.01, 0.1, 1: as the engine always did
+    return (decimal / pas).quantize(Decimal(1), rounding=_SENS[sens]) * pas
+
+
+def tranche_de(tranches: tuple[Tranche, ...], resolution: Resolution) -> Tranche | None:
+    """The bracket holding the value; `None` when an interval value straddles two brackets."""
+    trouvees = []
+    for borne in (resolution.bas, resolution.haut):
+        for tranche in tranches:
+            if tranche.contient(borne):
+                trouvees.append(tranche)
+                break
+        else:
+            return None
+    return trouvees[0] if trouvees[0] is trouvees[1] else None
+
+
+class Calculateur:
+    """Works out the amounts of one evaluation (each distinct rule once)."""
+
+    def __init__(
+        self,
+        reglement: Reglement,
+        resolveur: Resolveur,
+        vigueur: EnVigueur,
+        regles: Mapping[RefFait, Regles],
+    ) -> None:
+        self.reglement = reglement
+        self.resolveur = resolveur
+        self.vigueur = vigueur
+        self.regles = regles
+
+    def resoudre(self, ref: RefFait) -> Resolution:
+        resolution = self.resolveur.resoudre_frais(ref, self.regles.get(ref, ()))
+        if resolution.inconnu is not None:
+            raise Inconnu(resolution.libelle, resolution.pieces)
+        return resolution
+
+    # -- barèmes and tables ---------------------------------------------------------------------
+
+    def bareme(self, nom: str) -> tuple[Decimal | None, str | None, str]:
+        """(amount, tranche label, French detail) of a barème, one or two entries."""
+        bareme: Bareme = self.reglement.baremes[nom]
+        version = self.vigueur.bareme(nom)
+        try:
+            resolution = self.resoudre(bareme.fait)
+            tranche = tranche_de(version.tranches, resolution)
+            if tranche is None:
+                raise Inconnu(resolution.libelle, resolution.pieces)
+            valeur = explain.nombre(resolution.bas, resolution.unite)
+            pour = f"pour {resolution.libelle} de {valeur}"
+        except Inconnu as inconnu:
+            if bareme.si_inconnu is None:
+                raise
+            tranche = next(t for t in version.tranches if t.libelle == bareme.si_inconnu)
+            pour = f"{inconnu.libelle} étant inconnu, tranche prévue par le règlement"
+        nom_tranche = f"tranche {tranche.libelle}" if tranche.libelle else "tranche"
+        montant = tranche.montant
+        if bareme.colonnes is not None and tranche.montants is not None:
+            colonne = self.resoudre(bareme.colonnes.fait)
+            classe = tranche_de(bareme.colonnes.classes, colonne)
+            if classe is None:
+                raise Inconnu(colonne.libelle, colonne.pieces)
+            montant = tranche.montants[bareme.colonnes.classes.index(classe)]
+            nom_classe = f"colonne {classe.libelle}" if classe.libelle else "colonne"
+            pour += f", {nom_classe} pour {colonne.libelle} de {explain.nombre(colonne.bas, colonne.unite)}"
+        return montant, tranche.libelle, f"{nom_tranche} du barème « {bareme.libelle} » {pour}"
+
+    def table(self, nom: str) -> tuple[Decimal | None, str | None, str]:
+        """(amount, label, French detail) of the first row of a decision table whose tests hold."""
+        table: Table = self.reglement.tables[nom]
+        for rang, ligne in enumerate(table.lignes, start=1):
+            if ligne.autre:
+                return (
+                    ligne.montant,
+                    ligne.libelle,
+                    f"ligne {rang} (autre cas) de la table « {table.libelle} »",
+                )
+            raisons = []
+            tient = True
+            for test in ligne.tests:
+                resolution = self.resoudre(test.fait)
+                issue = COMPARATEURS[test.operateur](resolution.bas, resolution.haut, test.valeur)
+                if issue is None:
+                    raise Inconnu(resolution.libelle, resolution.pieces)
+                if not issue:
+                    tient = False
+                    break
+                verbe = explain.VERBES_TEXTE.get(test.operateur, explain.VERBES[test.operateur])
+                if type(resolution.bas) in (int, Decimal, Fraction) and not isinstance(resolution.bas, bool):
+                    verbe = explain.VERBES[test.operateur]
+                seuil = explain.avec(verbe[2], explain.afficher(test.valeur, resolution.unite))
+                valeur = explain.afficher(resolution.bas, resolution.unite)
+                raisons.append(f"{resolution.libelle} ({valeur}) {verbe[0]} {seuil}")
+            if tient:
+                return (
+                    ligne.montant,
+                    ligne.libelle,
+                    (f"ligne {rang} de la table « {table.libelle} » : {' et '.join(raisons)}"),
+                )
+        raise AssertionError(nom)  # pragma: no cover - the loader requires a last row « autre »
+
+    # -- formulas -------------------------------------------------------------------------------
+
+    def nom(self, nom: formules.Nom) -> tuple[Any, Any, str, str | None]:
+        """(low, high, French text with value, unit) of a name in an amount formula."""
+        reglement = self.reglement
+        if nom.nom in reglement.parametres:
+            parametre = reglement.parametres[nom.nom]
+            valeur = self.vigueur.parametre(nom.nom).valeur
+            return valeur, valeur, explain.afficher(valeur, parametre.unite), parametre.unite
+        if nom.nom in reglement.baremes or nom.nom in reglement.tables:
+            lire = self.bareme if nom.nom in reglement.baremes else self.table
+            montant, _, detail = lire(nom.nom)
+            if montant is None:
+                raise Inconnu(f"le montant de {detail}", ())
+            unite = (reglement.baremes[nom.nom].unite if nom.nom in reglement.baremes else None) or "€"
+            return montant, montant, f"{explain.nombre(montant, unite)} ({detail})", unite
+        resolution = self.resoudre(RefFait(nom.nom, nom.age_min, nom.age_max))
+        bas, haut = resolution.bas, resolution.haut
+        if isinstance(bas, bool):
+            bas = haut = int(bas)
+        if bas == haut:
+            texte = f"{explain.nombre(bas, resolution.unite)} ({resolution.libelle})"
+        else:
+            texte = f"entre {bas} et {haut} ({resolution.libelle})"
+        return bas, haut, texte, resolution.unite
+
+    def montant(self, regle: Montant) -> Calcule:
+        resultat = Calcule()
+        try:
+            if regle.formule is not None:
+                self._formule(regle, resultat)
+            elif regle.table is not None:
+                montant, resultat.tranche, detail = self.table(regle.table)
+                self._fixe(regle, montant, detail, resultat)
+            else:
+                self._historique(regle, resultat)
+        except Inconnu as inconnu:
+            if regle.si_inconnu is not None:
+                resultat.montant = regle.si_inconnu
+                resultat.phrase = (
+                    f"Montant : {explain.nombre(regle.si_inconnu, regle.unite)} (montant prévu par le "
+                    f"règlement quand {inconnu.libelle} est inconnu)."
+                )
+                return resultat
+            resultat.vide.append(inconnu.libelle)
+            resultat.pieces.extend(inconnu.pieces)
+        return resultat
+
+    def _fixe(self, regle: Montant, montant: Decimal | None, detail: str, resultat: Calcule) -> None:
+        if montant is None:
+            resultat.phrase = f"Tarif : {resultat.tranche} ({detail})." if resultat.tranche else None
+            return
+        final, suite = self._bornes(regle, montant)
+        resultat.montant = final
+        resultat.phrase = f"Montant : {explain.nombre(final, regle.unite)}{suite} ({detail})."
+
+    def _historique(self, regle: Montant, resultat: Calcule) -> None:
+        base: Decimal | None = regle.valeur
+        detail = ""
+        if regle.parametre is not None:
+            valeur = self.vigueur.parametre(regle.parametre).valeur
+            if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
+                raise TypeError(regle.parametre)
+            base = valeur
+        if regle.bareme is not None:
+            base, resultat.tranche, texte = self.bareme(regle.bareme)
+            detail = f" ({texte})"
+        if base is None:
+            resultat.phrase = f"Tarif : {resultat.tranche}{detail}." if resultat.tranche else None
+            return
+        facteur = ""
+        if regle.multiplie_par is not None:
+            resolution = self.resoudre(regle.multiplie_par)
+            if resolution.bas != resolution.haut:
+                raise Inconnu(resolution.libelle, resolution.pieces)
+            unitaire = explain.nombre(base, regle.unite)
+            facteur = f" = {unitaire} × {explain.nombre(resolution.bas)} ({resolution.libelle})"
+            base = base * explain.vers_decimal(resolution.bas)
+        final, suite = self._bornes(regle, base)
+        resultat.montant = final
+        resultat.phrase = f"Montant : {explain.nombre(final, regle.unite)}{facteur}{suite}{detail}."
+
+    def _formule(self, regle: Montant, resultat: Calcule) -> None:
+        assert regle.formule is not None  # noqa: S101 - the caller checks it
+        connus: dict[formules.Nom, tuple[Any, Any, str, str | None]] = {}
+
+        def valeur(nom: formules.Nom) -> tuple[Any, Any]:
+            if nom not in connus:
+                connus[nom] = self.nom(nom)
+            return connus[nom][0], connus[nom][1]
+
+        try:
+            bas, haut = formules.calculer(regle.formule, valeur)
+        except Incalculable as exc:
+            raise Inconnu(f"le montant ({exc})", ()) from exc
+        final_bas, suite = self._bornes(regle, bas)
+        final_haut, _ = self._bornes(regle, haut)
+        if final_bas != final_haut:
+            noms = [connus[n][2] for n in connus if connus[n][0] != connus[n][1]]
+            raise Inconnu(", ".join(noms) or "le montant", ())
+
+        def texte(nom: formules.Nom) -> str:
+            return connus[nom][2]
+
+        def unite(nom: formules.Nom) -> str | None:
+            return connus[nom][3]
+
+        rendu = formules.Rendu(texte, unite, _nombre).rendre(regle.formule, regle.unite)
+        resultat.montant = final_bas
+        if final_bas == bas and not suite:
+            resultat.phrase = f"Montant : {explain.nombre(final_bas, regle.unite)} = {rendu}."
+        else:
+            brut = explain.nombre(bas, regle.unite) if bas == haut else "…"
+            resultat.phrase = f"Montant : {explain.nombre(final_bas, regle.unite)} = {rendu} = {brut}{suite}."
+
+    def _bornes(self, regle: Montant, valeur: Any) -> tuple[Decimal, str]:
+        """Floor, cap, then rounding; and the French words for what changed the value."""
+        suite = ""
+        for borne, mot, plancher in (
+            (regle.plancher, "porté au plancher de", True),
+            (regle.plafond, "plafonné à", False),
+        ):
+            if borne is None:
+                continue
+            limite = self._valeur_borne(borne)
+            if formules.inferieur(valeur, limite) if plancher else formules.inferieur(limite, valeur):
+                valeur = limite
+                suite += f", {mot} {explain.nombre(limite, regle.unite)}"
+        final = arrondir(valeur, regle.arrondi, regle.sens_arrondi)
+        if final != valeur and regle.sens_arrondi != "plus_proche":
+            sens = "inférieur" if regle.sens_arrondi == "bas" else "supérieur"
+            pas = "à l'euro" if regle.arrondi == 1 else f"au multiple de {explain.nombre(regle.arrondi)}"
+            suite += f", arrondi {pas} {sens}"
+        return final, suite
+
+    def _valeur_borne(self, borne: Decimal | str) -> Decimal:
+        if isinstance(borne, Decimal):
+            return borne
+        valeur = self.vigueur.parametre(borne).valeur
+        if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
+            raise TypeError(borne)
+        return valeur
+
+
+def _nombre(valeur: Any, unite: str | None) -> str:
+    return explain.nombre(valeur, unite)

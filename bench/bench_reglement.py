@@ -1,0 +1,353 @@
+"""A realistic 10-aid règlement, three ways, on the same 10 000 households, in the same run:
+
+(a) this engine, with full explanations (motif, every condition explained, amounts with their
+    computation), on `reglements/exemples/ccas-intercommunal.yaml`;
+(b) the same règlement as a GoRules ZEN decision graph (bench/zen_graph.py, `zen-engine`);
+(c) a plain-Python exact reference (Decimal and Fraction), written by hand below.
+
+Run with `.venv/bin/python bench/bench_reglement.py` (`make bench` runs it too); prints and writes
+bench/results/reglement.json.
+
+- households are generated from a fixed seed; at least 10 % sit exactly on a threshold (QF on a
+  plafond, reste à vivre, revenu par UC, RFR, age);
+- their data is complete (certified facts and declarations all given): the three give a status
+  eligible / non eligible and an amount for each aid, compared one by one (0 mismatches expected);
+- each household is timed alone (`perf_counter_ns`), after a warm-up, the process pinned to one
+  CPU where the system allows it: first each engine in its own loop over the households (the
+  headline figures), then the three interleaved household by household (`temps_entrelaces`: ZEN's
+  worker threads then sleep between calls and pay for waking up).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import zen
+
+from app.rules.engine import evaluer
+from app.rules.loader import charger_reglement
+from app.rules.results import Statut
+from app.rules.simulation import lire_faits
+from bench import zen_graph
+
+RACINE = Path(__file__).resolve().parent.parent
+REGLEMENT = RACINE / "reglements" / "exemples" / "ccas-intercommunal.yaml"
+RESULTATS = Path(__file__).resolve().parent / "results" / "reglement.json"
+JOUR = date(2026, 5, 15)
+FOYERS = 10_000
+ECHAUFFEMENT = 1_000
+GRAINE = 20260515
+
+COMMUNES = ("08105", "08480", "08409", "08263")
+AIDES = (
+    "aide-alimentaire", "secours-urgence", "aide-energie", "tarif-cantine", "aide-rentree",
+    "colis-seniors", "aide-loyer", "transport-solidaire", "vacances-enfants", "retour-emploi",
+)  # fmt: skip
+
+
+# -- households -------------------------------------------------------------------------------------
+
+
+def _naissance(alea: random.Random, age: int, pile: bool = False) -> str:
+    """A birth date giving `age` full years on JOUR (exactly the birthday when `pile`)."""
+    annee = JOUR.year - age
+    if pile:
+        return date(annee, JOUR.month, JOUR.day).isoformat()
+    debut = date(annee - 1, JOUR.month, JOUR.day) + timedelta(days=1)
+    return (debut + timedelta(days=alea.randrange(365))).isoformat()
+
+
+def _uc(personnes: int) -> Fraction:
+    return 1 + (Fraction(1, 2) if personnes >= 2 else 0) + Fraction(3, 10) * max(personnes - 2, 0)
+
+
+def foyer(alea: random.Random) -> tuple[dict[str, Any], bool]:
+    """One household as the three read it, and whether it sits exactly on a threshold."""
+    couple = alea.random() < 0.4
+    allocataires = [_naissance(alea, alea.randint(20, 85)) for _ in range(2 if couple else 1)]
+    enfants = [_naissance(alea, alea.randint(0, 20)) for _ in range(alea.choice([0, 0, 1, 2, 3, 4]))]
+    taille = len(allocataires) + len(enfants)
+    situation = alea.choice(["M", "O"]) if couple else alea.choice(["C", "D", "V"])
+    pac = sum(1 for e in enfants if int(e[:4]) >= JOUR.year - 18)
+    personnes = (2 if couple else 1) + pac
+    charges = Decimal(alea.randrange(0, 900))
+    x: dict[str, Any] = {
+        "jour": JOUR.isoformat(),
+        "qf": Decimal(alea.randrange(0, 1500)),
+        "allocataires": allocataires,
+        "enfants": enfants,
+        "naissance": allocataires[0],
+        "rsa": alea.random() < 0.3,
+        "asf": alea.random() < 0.15,
+        "aah": alea.random() < 0.1,
+        "c2s": alea.random() < 0.3,
+        "prime": alea.random() < 0.25,
+        "rfr": Decimal(alea.randrange(0, 40_000)),
+        "situation_familiale": situation,
+        "pac": pac,
+        "commune": alea.choice([*COMMUNES, "51108", "75056"]),
+        "logement": alea.choice(["locataire", "locataire", "proprietaire", "heberge", "sans_domicile"]),
+        "ressources": charges + Decimal(alea.randrange(0, 3000)),
+        "charges": charges,
+        "handicap": alea.random() < 0.1,
+        "emploi": alea.choice(["en_emploi", "demandeur_emploi", "formation", "retraite", "autre"]),
+    }
+    pile = alea.random() < 0.3
+    if pile:  # exactly on one threshold of the règlement
+        choix = alea.randrange(7)
+        if choix == 0:
+            x["qf"] = Decimal(alea.choice([400, 450, 500, 650, 800, 900]))
+        elif choix == 1:  # reste à vivre exactly 12 or 15 €
+            x["ressources"] = charges + Decimal(alea.choice([12, 15]) * 30 * taille)
+        elif choix == 2:  # revenu par UC exactly on a row bound
+            rfr = alea.choice([5700, 7800, 11000]) * _uc(personnes)
+            if rfr.denominator == 1:
+                x["rfr"] = Decimal(rfr.numerator)
+            else:
+                x["qf"] = Decimal(650)
+        elif choix == 3:
+            x["rfr"] = Decimal(15000)
+        elif choix == 4:
+            x["naissance"] = x["allocataires"][0] = _naissance(alea, alea.choice([65, 70]), pile=True)
+        elif choix == 5:  # a child turning 18, 11 or 6 today
+            x["enfants"] = [*enfants, _naissance(alea, alea.choice([6, 11, 15, 18]), pile=True)]
+            x["pac"] = pac + 1
+        else:  # 200 − ressources / 10 exactly on the floor of 50 €
+            x["ressources"] = Decimal(1500)
+            x["charges"] = min(charges, Decimal(1500))
+    return x, pile
+
+
+def faits_moteur(x: dict[str, Any], reglement: Any) -> Any:
+    """The same household as the engine's facts (certified data with their period)."""
+    donnees = {
+        "quotient_familial_caf": {"valeur": str(x["qf"]), "periode": "2026-04", "fournisseur": "CNAF"},
+        "allocataires": x["allocataires"],
+        "enfants": x["enfants"],
+        "date_naissance_demandeur": x["naissance"],
+        "beneficiaire_rsa": x["rsa"],
+        "beneficiaire_asf": x["asf"],
+        "beneficiaire_aah": x["aah"],
+        "beneficiaire_c2s": x["c2s"],
+        "beneficiaire_prime_activite": x["prime"],
+        "revenu_fiscal_de_reference": {"valeur": str(x["rfr"]), "periode": "2025", "fournisseur": "DGFIP"},
+        "situation_familiale": {
+            "valeur": x["situation_familiale"],
+            "periode": "2025",
+            "fournisseur": "DGFIP",
+        },
+        "nombre_personnes_a_charge": {"valeur": x["pac"], "periode": "2025", "fournisseur": "DGFIP"},
+        "commune_residence": x["commune"],
+        "statut_occupation_logement": x["logement"],
+        "ressources_mensuelles": str(x["ressources"]),
+        "charges_logement": str(x["charges"]),
+        "handicap_reconnu": x["handicap"],
+        "situation_emploi": x["emploi"],
+    }
+    return lire_faits(donnees, catalogue=reglement.catalogue)
+
+
+def entree_zen(x: dict[str, Any]) -> dict[str, Any]:
+    """ZEN reads JSON numbers: decimals as their text (parsed exactly by its decimal type)."""
+    return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in x.items()}
+
+
+# -- (c) the plain-Python exact reference ------------------------------------------------------------
+
+
+def _age(naissance: str) -> int:
+    annee, mois, jour = int(naissance[:4]), int(naissance[5:7]), int(naissance[8:10])
+    return JOUR.year - annee - ((JOUR.month, JOUR.day) < (mois, jour))
+
+
+def reference(x: dict[str, Any]) -> dict[str, Decimal | None]:
+    """Each aid's amount when eligible, else None; exact (Decimal, Fraction)."""
+    ages = [_age(e) for e in x["enfants"]]
+
+    def enfants(bas: int, haut: int) -> int:
+        return sum(1 for a in ages if bas <= a <= haut)
+
+    qf, rfr = x["qf"], x["rfr"]
+    commune = x["commune"] in COMMUNES
+    taille = len(x["allocataires"]) + len(x["enfants"])
+    personnes = (2 if x["situation_familiale"] in ("M", "O") else 1) + x["pac"]
+    revenu_uc = Fraction(rfr) / _uc(personnes)
+    reste = Fraction(x["ressources"] - x["charges"]) / taille / 30
+    age = _age(x["naissance"])
+    r: dict[str, Decimal | None] = dict.fromkeys(AIDES)
+    if commune and qf <= 650:
+        r["aide-alimentaire"] = min(Decimal(50 + 25 * enfants(0, 17)), Decimal(150))
+    if reste <= 12 and x["rsa"] + x["asf"] + x["aah"] + x["c2s"] >= 2:
+        r["secours-urgence"] = min(Decimal(100 + 50 * (taille - 1)), Decimal(300))
+    if x["logement"] in ("locataire", "proprietaire") and revenu_uc <= 11000:
+        ligne = 0 if revenu_uc <= 5700 else 1 if revenu_uc <= 7800 else 2
+        colonne = 0 if personnes <= 1 else 1 if personnes <= 3 else 2
+        r["aide-energie"] = Decimal(((150, 190, 230), (100, 130, 160), (60, 80, 100))[ligne][colonne])
+    if enfants(3, 17) >= 1:
+        tarif = "0.50" if x["rsa"] else "1.00" if qf < 400 else "1.80" if qf <= 800 else "3.20"
+        r["tarif-cantine"] = Decimal(tarif)
+    if enfants(6, 18) >= 1 and qf <= 900:
+        r["aide-rentree"] = Decimal(30 * enfants(6, 10) + 45 * enfants(11, 14) + 60 * enfants(15, 18))
+    if age >= 70 and commune and (x["aah"] or qf <= 900):
+        r["colis-seniors"] = Decimal(40)
+    if x["logement"] == "locataire" and not x["rsa"] and reste <= 15:
+        loyer = 201 if qf <= 500 else 121 if qf <= 800 else 61
+        r["aide-loyer"] = (Decimal(loyer) / 2).quantize(Decimal(1), rounding=ROUND_CEILING)
+    if commune and (age >= 65) + x["aah"] + x["handicap"] + x["rsa"] >= 2:
+        r["transport-solidaire"] = Decimal(60)
+    if enfants(4, 17) >= 1:
+        r["vacances-enfants"] = (180 if qf < 450 else 120 if qf < 900 else 40) * Decimal(enfants(4, 17))
+    if x["emploi"] in ("demandeur_emploi", "formation") and (rfr <= 15000 or x["prime"]):
+        montant = max(200 - x["ressources"] / 10, Decimal(50))
+        r["retour-emploi"] = (montant / 5).quantize(Decimal(1), rounding=ROUND_FLOOR) * 5
+    return r
+
+
+# -- the three, compared ---------------------------------------------------------------------------
+
+
+def _moteur(evaluation: Any) -> dict[str, Decimal | None]:
+    resultats: dict[str, Decimal | None] = {}
+    for res in evaluation.resultats:
+        if res.statut is Statut.A_VERIFIER:
+            resultats[res.dispositif] = Decimal("NaN")  # never expected on complete data
+        else:
+            resultats[res.dispositif] = res.montant if res.statut is Statut.ELIGIBLE else None
+    return resultats
+
+
+def _zen(reponse: Any) -> dict[str, Decimal | None]:
+    resultats: dict[str, Decimal | None] = {}
+    for aide in AIDES:
+        sortie = reponse["result"][aide.replace("-", "_")]
+        montant = sortie["montant"]
+        resultats[aide] = Decimal(repr(montant)) if sortie["eligible"] else None
+    return resultats
+
+
+def _egaux(a: dict[str, Decimal | None], b: dict[str, Decimal | None]) -> list[str]:
+    return [aide for aide in AIDES if a[aide] != b[aide]]
+
+
+def _stats(durees: list[int]) -> dict[str, float]:
+    triees = sorted(durees)
+    return {
+        "mediane_us": round(statistics.median(triees) / 1000, 2),
+        "p90_us": round(triees[int(len(triees) * 0.90)] / 1000, 2),
+        "p99_us": round(triees[int(len(triees) * 0.99)] / 1000, 2),
+        "moyenne_us": round(statistics.fmean(triees) / 1000, 2),
+    }
+
+
+def _lignes(chemin: Path) -> int:
+    return sum(1 for ligne in chemin.read_text(encoding="utf-8").splitlines() if ligne.strip())
+
+
+def main() -> int:
+    if hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    reglement = charger_reglement(REGLEMENT)
+    chemin_zen = zen_graph.ecrire()
+    decision = zen.ZenEngine().create_decision(chemin_zen.read_text(encoding="utf-8"))
+    alea = random.Random(GRAINE)
+    foyers = [foyer(alea) for _ in range(FOYERS)]
+    entrees = [(x, faits_moteur(x, reglement), entree_zen(x)) for x, _ in foyers]
+
+    # Agreement first, on every household.
+    ecarts: dict[str, int] = {"moteur/reference": 0, "zen/reference": 0}
+    exemples: list[str] = []
+    for x, faits, z in entrees:
+        attendu = reference(x)
+        for nom, obtenu in (("moteur/reference", _moteur(evaluer(reglement, faits, JOUR))),
+                            ("zen/reference", _zen(decision.evaluate(z)))):  # fmt: skip
+            differents = _egaux(obtenu, attendu)
+            ecarts[nom] += len(differents)
+            if differents and len(exemples) < 5:
+                exemples.append(f"{nom} {differents[0]} : {obtenu[differents[0]]} ≠ {attendu[differents[0]]}")
+
+    # Then time, each household alone, after a warm-up: first each engine in its own loop over the
+    # households (the most favourable to each: ZEN's worker threads stay awake), then the three
+    # interleaved household by household (as requests come to a service, between other work).
+    def moteur(x: dict[str, Any], faits: Any, z: dict[str, Any]) -> object:
+        return evaluer(reglement, faits, JOUR)
+
+    def zen_(x: dict[str, Any], faits: Any, z: dict[str, Any]) -> object:
+        return decision.evaluate(z)
+
+    def ref_(x: dict[str, Any], faits: Any, z: dict[str, Any]) -> object:
+        return reference(x)
+
+    appels: dict[str, Callable[[dict[str, Any], Any, dict[str, Any]], object]] = {
+        "moteur": moteur,
+        "zen": zen_,
+        "reference": ref_,
+    }
+    horloge = time.perf_counter_ns
+    durees: dict[str, list[int]] = {}
+    debut_cpu, debut = time.process_time(), time.perf_counter()
+    for nom, appel in appels.items():
+        for x, faits, z in entrees[:ECHAUFFEMENT]:
+            appel(x, faits, z)
+        mesures = durees[nom] = []
+        for x, faits, z in entrees:
+            t0 = horloge()
+            appel(x, faits, z)
+            mesures.append(horloge() - t0)
+    entrelacees: dict[str, list[int]] = {nom: [] for nom in appels}
+    for x, faits, z in entrees:
+        for nom, appel in appels.items():
+            t0 = horloge()
+            appel(x, faits, z)
+            entrelacees[nom].append(horloge() - t0)
+    part_cpu = (time.process_time() - debut_cpu) / (time.perf_counter() - debut)
+    gc.collect()
+
+    stats = {nom: _stats(d) for nom, d in durees.items()}
+    m_moteur, m_zen, m_ref = (stats[n]["mediane_us"] for n in ("moteur", "zen", "reference"))
+    resultat = {
+        "reglement": str(REGLEMENT.relative_to(RACINE)),
+        "graphe_zen": str(chemin_zen.relative_to(RACINE)),
+        "lignes_reglement_yaml": _lignes(REGLEMENT),
+        "lignes_graphe_zen_json": _lignes(chemin_zen),
+        "foyers": FOYERS,
+        "foyers_sur_un_seuil": sum(1 for _, pile in foyers if pile),
+        "ecarts": ecarts,
+        "exemples_ecarts": exemples,
+        "temps": stats,
+        "temps_entrelaces": {nom: _stats(d) for nom, d in entrelacees.items()},
+        "rapports": {
+            "moteur_sur_zen": round(m_moteur / m_zen, 2),
+            "moteur_sur_reference": round(m_moteur / m_ref, 2),
+            "p99_sur_mediane_moteur": round(stats["moteur"]["p99_us"] / m_moteur, 2),
+        },
+        "cibles": {"moteur_sur_zen": 0.2, "moteur_sur_reference": 1.5, "p99_sur_mediane_moteur": 3},
+        "part_cpu": round(part_cpu, 2),
+        "charge": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "python": platform.python_version(),
+        "zen_engine": getattr(zen, "__version__", "2.1.3"),
+    }
+    RESULTATS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTATS.write_text(json.dumps(resultat, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(resultat, indent=2, ensure_ascii=False))
+    return 0 if not any(ecarts.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
