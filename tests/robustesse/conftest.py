@@ -32,6 +32,9 @@ def production_settings(tmp_path: Path, simulateur: str, **overrides: Any) -> Se
         "api_particulier_url": simulateur,
         "api_particulier_token": "jeton-de-test",
         "cache_encryption_keys": Fernet.generate_key().decode(),
+        # The test's journal is a SQLite file and the loopback simulator speaks plain HTTP.
+        "journal_sqlite_en_production": True,
+        "allow_insecure_upstream_http": True,
     }
     values.update(overrides)
     return gateway_settings(tmp_path, **values)
