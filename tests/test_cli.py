@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import text
 
 from app import cli
@@ -401,7 +400,7 @@ def test_serve_says_where_it_listens_and_with_what(
     database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lance: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: lance.update(options))
+    monkeypatch.setattr(cli, "serve_workers", lambda app, **options: lance.update(options))
     monkeypatch.setenv("LOG_JSON", "true")
     monkeypatch.setenv("REDIS_URL", "redis://:secret-redis@127.0.0.1:6379/15")
     get_settings.cache_clear()

@@ -39,7 +39,7 @@ _NUMERIQUES = (TypeFait.NOMBRE, TypeFait.ENTIER)
 _FEUILLE = frozenset(
     {"fait", "operateur", "valeur", "parametre", "age_min", "age_max", "fraicheur", "code", "si_inconnu"}
 )
-_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 _COMBINAISONS = ("toutes", "au_moins_une", "non", "au_moins")
 
 
