@@ -230,17 +230,7 @@ class AdministrationOrganismes:
     async def _clients_remplaces(
         connection: AsyncConnection, organisme_id: str, clients: ClientsExistants | None, now: datetime
     ) -> None:
-        actifs = (
-            (
-                await connection.execute(
-                    select(ClientRow.id).where(
-                        ClientRow.organisme_id == organisme_id, ClientRow.revoque_le.is_(None)
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
+        actifs = await _clients_actifs(connection, organisme_id)
         if not actifs or clients == "garder":
             return
         if clients is None:
@@ -263,17 +253,7 @@ class AdministrationOrganismes:
         empreintes = [hash_api_key(c.get_secret_value()) for c in cles_demo]
         now = self._now()
         async with self._engine.connect() as connection:
-            clients = (
-                (
-                    await connection.execute(
-                        select(ClientRow.id).where(
-                            ClientRow.organisme_id == DEMO_ORGANISME_ID, ClientRow.revoque_le.is_(None)
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            clients = await _clients_actifs(connection, DEMO_ORGANISME_ID)
             cles = (
                 (
                     await connection.execute(
@@ -297,17 +277,7 @@ class AdministrationOrganismes:
         empreintes = [hash_api_key(c.get_secret_value()) for c in cles_demo]
         now = self._now()
         async with self._engine.begin() as connection:
-            clients = (
-                (
-                    await connection.execute(
-                        select(ClientRow.id).where(
-                            ClientRow.organisme_id == DEMO_ORGANISME_ID, ClientRow.revoque_le.is_(None)
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            clients = await _clients_actifs(connection, DEMO_ORGANISME_ID)
             if clients:
                 await connection.execute(
                     update(ClientRow).where(ClientRow.id.in_(clients)).values(revoque_le=now)
@@ -598,3 +568,11 @@ class AdministrationOrganismes:
                 revoquee_le=None,
             )
         )
+
+
+async def _clients_actifs(connection: AsyncConnection, organisme_id: str) -> list[str]:
+    """The ids of the organisme's clients that are not revoked."""
+    resultat = await connection.execute(
+        select(ClientRow.id).where(ClientRow.organisme_id == organisme_id, ClientRow.revoque_le.is_(None))
+    )
+    return list(resultat.scalars().all())
