@@ -107,8 +107,9 @@ def foyers(draw: st.DrawFn, reglement: Reglement, jour: date) -> Faits:
                 obtenu_le=datetime(2026, 5, 1, 12, tzinfo=UTC),
                 depuis_cache=draw(st.booleans()),
             )
-            fait = Fait(fait.valeur, source)
-        connus[nom] = fait
+            connus[nom] = Fait(fait.valeur, source)
+        else:
+            connus[nom] = fait
     absents = {
         nom: FaitIndisponible("fournisseur-indisponible", raison) for nom, raison in indisponibles.items()
     }
@@ -175,7 +176,8 @@ def test_a_compiled_plan_is_kept_per_date_and_bounded() -> None:
     reglement = charger_reglement(RACINE / "demo.yaml")
     premier = compile_plan(reglement, JOURS[0])
     assert isinstance(premier, CompiledPlan)
-    assert premier.reglement is reglement and premier.date_reference == JOURS[0]
+    assert premier.reglement is reglement
+    assert premier.date_reference == JOURS[0]
     assert compile_plan(reglement, JOURS[0])._compile is premier._compile
     for i in range(PLANS_EN_CACHE):
         compile_plan(reglement, JOURS[0] + timedelta(days=i + 1))
