@@ -6,7 +6,9 @@
 (a') the same plan in verdict-only mode (`.verdicts`: status, amount, tranche, deciding codes, no
     sentence), what impact replays use;
 (b) the same règlement as a GoRules ZEN decision graph (bench/zen_graph.py, `zen-engine`);
-(c) a plain-Python exact reference (Decimal and Fraction), written by hand below.
+(c) a plain-Python exact reference (Decimal and Fraction), written by hand below;
+(d) a floor for any Python engine giving these results (`plancher_objets`): building the result
+    objects alone, from fields already worked out.
 
 Run with `.venv/bin/python bench/bench_reglement.py` (`make bench` runs it too); prints and writes
 bench/results/reglement.json.
@@ -53,7 +55,7 @@ import zen
 from app.rules import compile_plan
 from app.rules.engine import evaluer
 from app.rules.loader import charger_reglement
-from app.rules.results import Statut
+from app.rules.results import ConditionEvaluee, Evaluation, ResultatDispositif, Statut
 from app.rules.simulation import lire_faits
 from bench import zen_graph
 
@@ -263,6 +265,31 @@ def _zen(reponse: Any) -> dict[str, Decimal | None]:
     return resultats
 
 
+def reconstruire(e: Evaluation) -> Evaluation:
+    """A floor for any Python engine giving these results: only building the result objects (23
+    conditions, 10 aids, the evaluation) from fields already worked out, without reading a fact,
+    comparing or writing a sentence."""
+    return Evaluation(
+        e.reglement, e.date_reference,
+        tuple([
+            ResultatDispositif(
+                r.dispositif, r.libelle, r.statut, r.motif,
+                tuple([
+                    ConditionEvaluee(
+                        c.critere, c.operateur, c.seuil, c.valeur, c.satisfaite, c.ecart, c.source,
+                        c.deliberation, c.parametre, c.explication, c.piece_justificative, c.code,
+                    )
+                    for c in r.conditions
+                ]),
+                r.montant, r.tranche, r.pieces_justificatives, r.base_legale, r.deliberation,
+                tuple(r.decisives),
+            )
+            for r in e.resultats
+        ]),
+        e.parametres_appliques, tuple(e.faits_utilises), e.baremes_appliques,
+    )  # fmt: skip
+
+
 def _egaux(a: dict[str, Decimal | None], b: dict[str, Decimal | None]) -> list[str]:
     return [aide for aide in AIDES if a[aide] != b[aide]]
 
@@ -316,6 +343,7 @@ def main() -> int:
     alea = random.Random(GRAINE)
     foyers = [foyer(alea) for _ in range(FOYERS)]
     entrees = [(x, faits_moteur(x, reglement), entree_zen(x)) for x, _ in foyers]
+    evaluations = {id(faits): plan.evaluer(faits) for _, faits, _ in entrees}
 
     # Agreement first, on every household: the three ways, and the verdicts with the full evaluation.
     ecarts: dict[str, int] = {"moteur/reference": 0, "verdicts/reference": 0, "zen/reference": 0}
@@ -345,11 +373,15 @@ def main() -> int:
     def ref_(x: dict[str, Any], faits: Any, z: dict[str, Any]) -> object:
         return reference(x)
 
+    def plancher(x: dict[str, Any], faits: Any, z: dict[str, Any]) -> object:
+        return reconstruire(evaluations[id(faits)])
+
     appels: dict[str, Callable[[dict[str, Any], Any, dict[str, Any]], object]] = {
         "moteur": moteur,
         "verdicts": verdicts,
         "zen": zen_,
         "reference": ref_,
+        "plancher_objets": plancher,
     }
     debut_cpu, debut = time.process_time(), time.perf_counter()
     sans_gel = {nom: _stats(d) for nom, d in _mesurer(appels, entrees)[0].items()}

@@ -34,6 +34,7 @@ from app.rules.lecteurs import (
     Presenter,
     Valeurs,
     ValeursMontant,
+    explication_directe,
     issue_inconnue,
     lecture,
     presentation,
@@ -95,6 +96,7 @@ class _Compile:
     __slots__ = (
         "_aides",
         "_compile",
+        "_directes",
         "_feuilles",
         "_lectures",
         "_preparation",
@@ -131,6 +133,10 @@ class _Compile:
                 presenteurs[feuille.presentation] = presentation(feuille, reglement, jour)
         self._presenteurs = tuple(presenteurs[f.presentation] for f in preparation.feuilles)
         self._presentations = tuple(f.presentation for f in preparation.feuilles)
+        self._directes = tuple(
+            explication_directe(f, s, reglement, jour)
+            for f, s in zip(preparation.feuilles, preparation.seuils, strict=True)
+        )
         # What the amounts read, compiled on first use (a few per règlement).
         self.lectures_montant: LecturesMontant = {}
 
@@ -144,9 +150,12 @@ class _Compile:
         connus = faits.connus
         presentations = resolveur.presentations
         conditions = []
-        for feuille, seuil, presenter, rang in zip(
-            self._feuilles, self._seuils, self._presenteurs, self._presentations, strict=True
+        for feuille, seuil, presenter, rang, directe in zip(
+            self._feuilles, self._seuils, self._presenteurs, self._presentations, self._directes, strict=True
         ):
+            if directe is not None and (champs := directe(connus)) is not None:
+                conditions.append(champs)
+                continue
             presentation = presentations[rang]
             if presentation is None:
                 presentation = presentations[rang] = presenter(connus, resolveur, feuille)

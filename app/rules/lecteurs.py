@@ -16,13 +16,13 @@ from fractions import Fraction
 from typing import Any
 
 from app.rules import explain
-from app.rules.comparison import Presentation, Resolution, Resolveur, source_commune
+from app.rules.comparison import ChampsCondition, Presentation, Resolution, Resolveur, source_commune
 from app.rules.comparison import presenter as presenter_resolution
 from app.rules.dates import DatePartielle
 from app.rules.derived import Incalculable, libelle_du_fait
-from app.rules.facts import Fait, RefFait
+from app.rules.facts import Fait, RefFait, TypeFait
 from app.rules.model import Fraicheur, Reglement
-from app.rules.plan import Feuille, Regles
+from app.rules.plan import Feuille, Regles, Seuil
 
 #: A fact's interval of values at the date, or None when it is unknown (missing, stale, after the
 #: reference date or not computable): what a verdict needs of it.
@@ -276,3 +276,93 @@ def issue_inconnue(feuille: Feuille, valeur_seuil: Any) -> bool | None:
         return regle == "remplie"
     defaut = feuille.comparaison.valeur_si_inconnu
     return bool(feuille.comparer(defaut, defaut, valeur_seuil))
+
+
+#: A leaf explained without going through a presentation, or None to go through it.
+Explication = Callable[[Mapping[str, Fait]], ChampsCondition | None]
+_EGALITES = frozenset({"==", "!=", "in", "not in"})
+_PHRASES_EN_CACHE = 512
+
+
+def explication_directe(
+    feuille: Feuille, seuil: Seuil, reglement: Reglement, jour: date
+) -> Explication | None:
+    """For a leaf testing a base fact that is a yes/no or a text against a value or a list (the
+    usual « vaut oui », « figure parmi »), the sentence depends only on the value and on how its
+    source reads: kept per (value, source text), as `evaluer_feuille` writes it. None for any
+    other leaf."""
+    ref = feuille.comparaison.fait
+    catalogue = reglement.catalogue
+    if ref.nom in catalogue.derives or feuille.operateur not in _EGALITES or feuille.sens:
+        return None
+    definition = catalogue.faits.get(ref.nom)
+    if definition is None or definition.type not in (TypeFait.BOOLEEN, TypeFait.TEXTE):
+        return None
+    nom, regle = ref.nom, dict(feuille.regles).get(ref.nom)
+    simple = _simple(regle, jour)
+    simples: dict[str, bool] = {}
+    unite = catalogue.unite(nom)
+    critere, operateur, parametre, comparer = (
+        feuille.critere,
+        feuille.operateur,
+        feuille.parametre,
+        feuille.comparer,
+    )
+    montre, deliberation, valeur_seuil = seuil.montre, seuil.deliberation, seuil.valeur
+    phrases: dict[tuple[Any, str], tuple[bool, str]] = {}
+    source_de, afficher = explain.source, explain.afficher
+
+    def expliquer(connus: Mapping[str, Fait]) -> ChampsCondition | None:
+        fait = connus.get(nom)
+        if fait is None:
+            return None
+        valeur, source = fait.valeur, fait.source
+        if type(valeur) is not bool and type(valeur) is not str:
+            return None
+        periode = source.periode
+        if periode is not None:
+            utilisable = simples.get(periode)
+            if utilisable is None:
+                utilisable = simple(periode)
+                if len(simples) < 256:
+                    simples[periode] = utilisable
+            if not utilisable:
+                return None
+        origine = source_de(source)
+        cle = (valeur, origine)
+        phrase = phrases.get(cle)
+        if phrase is None:
+            satisfaite = bool(comparer(valeur, valeur, valeur_seuil))
+            texte = afficher(valeur, unite)
+            contexte = f"{texte}, {origine}" if origine else texte
+            suite = seuil.remplie_texte if satisfaite else seuil.non_remplie_texte
+            conclusion = "condition remplie" if satisfaite else "condition non remplie"
+            phrase = (satisfaite, f"{feuille.sujet} ({contexte}){suite}{conclusion}.")
+            if len(phrases) < _PHRASES_EN_CACHE:
+                phrases[cle] = phrase
+        satisfaite, texte = phrase
+        return (
+            critere, operateur, montre, valeur, satisfaite, None, source, deliberation, parametre, texte,
+            None,
+        )  # fmt: skip
+
+    return expliquer
+
+
+def _simple(regle: Fraicheur | None, jour: date) -> Callable[[str], bool]:
+    """Whether a period is usable at `jour` without a remark (as `Resolveur._posterieure`, then
+    `Resolveur._fraicheur`)."""
+    mois_reference = jour.year * 12 + jour.month - 1
+
+    def simple(periode: str) -> bool:
+        if len(periode) >= 7 and _mois(periode) > mois_reference:
+            return False
+        if regle is None:
+            return True
+        if regle.mois is not None:
+            return mois_reference - _mois(periode) <= regle.mois
+        if regle.annees is not None:
+            return jour.year - int(periode[:4]) <= 1
+        return True
+
+    return simple
