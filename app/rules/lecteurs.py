@@ -163,21 +163,8 @@ def presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presente
     libelle, unite = libelle_du_fait(ref, catalogue), catalogue.unite(nom)
     piece = catalogue.faits[nom].piece_justificative
     pieces = (piece,) if piece else ()
-    regle = dict(feuille.regles).get(nom)
-    mois_reference = jour.year * 12 + jour.month - 1
+    simple = _simple(dict(feuille.regles).get(nom), jour)
     simples: dict[str, bool] = {}
-
-    def simple(periode: str) -> bool:
-        """Usable at the date, and without a remark (as `Resolveur._posterieure`, `_fraicheur`)."""
-        if len(periode) >= 7 and _mois(periode) > mois_reference:
-            return False
-        if regle is None:
-            return True
-        if regle.mois is not None:
-            return mois_reference - _mois(periode) <= regle.mois
-        if regle.annees is not None:
-            return jour.year - int(periode[:4]) <= 1
-        return True
 
     afficher, source_de, montrer = explain.afficher, explain.source, explain.montrer
 
@@ -219,20 +206,8 @@ def _presentation_derivee(
     bases = catalogue.bases(ref.nom)
     pieces = tuple(dict.fromkeys(p for n in bases if (p := catalogue.faits[n].piece_justificative)))
     regles = dict(feuille.regles)
-    mois_reference = jour.year * 12 + jour.month - 1
+    simple_par_base = {base: _simple(regles.get(base), jour) for base in bases}
     simples: dict[tuple[str, str], bool] = {}
-
-    def simple(base: str, periode: str) -> bool:
-        if len(periode) >= 7 and _mois(periode) > mois_reference:
-            return False
-        regle = regles.get(base)
-        if regle is None:
-            return True
-        if regle.mois is not None:
-            return mois_reference - _mois(periode) <= regle.mois
-        if regle.annees is not None:
-            return jour.year - int(periode[:4]) <= 1
-        return True
 
     calcul, detail = definition.calcul, definition.detail
 
@@ -248,7 +223,7 @@ def _presentation_derivee(
                 cle = (base, periode)
                 utilisable = simples.get(cle)
                 if utilisable is None:
-                    utilisable = simple(base, periode)
+                    utilisable = simple_par_base[base](periode)
                     if len(simples) < 256:
                         simples[cle] = utilisable
                 if not utilisable:
@@ -361,8 +336,8 @@ def _simple(regle: Fraicheur | None, jour: date) -> Callable[[str], bool]:
             return True
         if regle.mois is not None:
             return mois_reference - _mois(periode) <= regle.mois
-        if regle.annees is not None:
-            return jour.year - int(periode[:4]) <= 1
+        if regle.annees is not None:  # beyond last year's income, accepted with a remark, or refused
+            return jour.year - int(periode[:4]) <= min(regle.annees, 1)
         return True
 
     return simple

@@ -187,3 +187,39 @@ def test_a_compiled_plan_is_kept_per_date_and_bounded() -> None:
 def test_compiling_for_an_unknown_aid_fails_as_evaluating_does() -> None:
     with pytest.raises(DispositifInconnu):
         compile_plan(REGLEMENTS["demo"], JOURS[0], ["inexistante"])
+
+
+def _reglement_fraicheur(regle: str) -> Reglement:
+    from app.rules.loader import lire_reglement  # noqa: PLC0415 - only this test writes one
+
+    return lire_reglement(
+        'reglement: {id: f, version: "1", libelle: F, organisme: {nom: X}}\n'
+        f"fraicheur:\n  revenu_fiscal_de_reference: {regle}\n  quotient_familial_caf: {regle}\n"
+        "dispositifs:\n  - id: aide\n    libelle: Aide\n    conditions:\n"
+        "      - {fait: revenu_fiscal_de_reference, operateur: '<=', valeur: 15000}\n"
+        "      - {fait: quotient_familial_caf, operateur: '<=', valeur: 600}\n"
+        "      - {fait: beneficiaire_rsa, operateur: '==', valeur: true}\n",
+        "f.yaml",
+    )
+
+
+@pytest.mark.parametrize(
+    "regle",
+    ["{annees: 0}", "{mois: 0}", "{annees: 1}", "{annees: 2}", "{annees: 3}", "{mois: 1}", "{mois: 3}"],
+)
+@pytest.mark.parametrize(
+    "periode", ["2026-05", "2026-04", "2026-01", "2025", "2024", "2023", "2026-06", "2026"]
+)
+def test_every_freshness_rule_reads_as_the_interpreted_evaluation(regle: str, periode: str) -> None:
+    """Fresh, noted (older tax year accepted), stale and after-the-date data, at each rule's edge."""
+    reglement = _reglement_fraicheur(regle)
+    jour = date(2026, 5, 15)
+    donnees = {
+        nom: {"valeur": valeur, "periode": periode, "fournisseur": "DGFIP"}
+        for nom, valeur in (("revenu_fiscal_de_reference", 12000), ("quotient_familial_caf", 500),
+                            ("beneficiaire_rsa", True))
+    }  # fmt: skip
+    faits = lire_faits(donnees)
+    attendue = evaluer_interprete(reglement, faits, jour)
+    assert compile_plan(reglement, jour).evaluer(faits) == attendue
+    assert compile_plan(reglement, jour).verdicts(faits) == _verdicts_de(attendue)
