@@ -412,6 +412,8 @@ def compile_plan(
 def compiler(
     reglement: Reglement, date_reference: date, dispositifs: Sequence[str] | None = None
 ) -> _Compile:
+    """What `compile_plan` wraps, from the cache (compiled on a miss): `engine.evaluer` calls it
+    directly, without the wrapper."""
     caches = _COMPILES.get(reglement)
     if caches is None:
         caches = _COMPILES[reglement] = OrderedDict()
