@@ -323,7 +323,7 @@ def _add_organisme_coordonnees(
     coordonnees = organisme_commands.add_parser(
         "coordonnees",
         help="adresse, service, DPO, signataire, conservation, recours (lettres et notices)",
-        description="Chaque option absente garde la valeur enregistrée ; une valeur vide (\"\") l'efface.",
+        description='Chaque option absente garde la valeur enregistrée ; une valeur vide ("") l\'efface.',
     )
     coordonnees.add_argument("id", help="identifiant de l'organisme")
     for nom, aide in _AIDE_COORDONNEES.items():

@@ -65,10 +65,11 @@ def choisir_format(format: str | None, accept: str | None) -> FormatDocument:
         if q <= 0:
             continue
         type_ = type_.lower()
-        trouve: FormatDocument | None = {
+        formats: dict[str, FormatDocument] = {
             HTML: "html", "application/xhtml+xml": "html", "text/*": "html",
             PDF: "pdf", "application/*": "pdf", "*/*": "pdf",
-        }.get(type_)  # fmt: skip
+        }  # fmt: skip
+        trouve = formats.get(type_)
         if trouve is not None:
             candidats.append((-q, rang, trouve))
     if not candidats:
@@ -90,7 +91,8 @@ def _repondre(document: Document, *, personnel: bool) -> Response:
     if document.media_type.startswith(HTML):
         # The page holds everything inline: no script, no remote resource may load.
         en_tetes["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+            "base-uri 'none'; form-action 'none'"
         )
     return Response(document.contenu, media_type=document.media_type, headers=en_tetes)
 
@@ -103,6 +105,7 @@ def _repondre(document: Document, *, personnel: bool) -> Response:
     responses=reponse_document("La fiche de décision."),
 )
 async def post_fiche(
+    *,
     decision_id: UUID,
     request: Request,
     services: ServicesDep,
@@ -131,6 +134,7 @@ async def post_fiche(
     responses=reponse_document("La lettre au demandeur."),
 )
 async def post_lettre(
+    *,
     decision_id: UUID,
     demande: DemandeLettre,
     services: ServicesDep,

@@ -30,9 +30,10 @@ class DestinatairePostal(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    nom: Annotated[
-        str, StringConstraints(min_length=1, max_length=NOM_MAX, pattern=LIGNE_PATTERN)
-    ] = Field(description=f"Civilité, prénom et nom tels qu'ils figurent sur l'enveloppe ({NOM_MAX} caractères au plus).")
+    nom: Annotated[str, StringConstraints(min_length=1, max_length=NOM_MAX, pattern=LIGNE_PATTERN)] = Field(
+        description="Civilité, prénom et nom tels qu'ils figurent sur l'enveloppe "
+        f"({NOM_MAX} caractères au plus)."
+    )
     adresse: list[
         Annotated[str, StringConstraints(min_length=1, max_length=LIGNE_ADRESSE_MAX, pattern=LIGNE_PATTERN)]
     ] = Field(
@@ -90,12 +91,18 @@ class VerificationDocument(BaseModel):
         }
     )
 
-    conforme: Literal[True] = Field(description="Toujours vrai : un code refusé est un 409 `document-non-conforme`.")
+    conforme: Literal[True] = Field(
+        description="Toujours vrai : un code refusé est un 409 `document-non-conforme`."
+    )
     decision_id: UUID = Field(description="Identifiant de la décision.")
     code: str = Field(description="Code de vérification, tel qu'imprimé.")
-    empreinte_contenu: str = Field(description="SHA-256 du contenu journalisé (`sha256:…`), dont dérive le code.")
+    empreinte_contenu: str = Field(
+        description="SHA-256 du contenu journalisé (`sha256:…`), dont dérive le code."
+    )
     cree_le: datetime = Field(description="Instant de la décision.")
     date_reference: date = Field(description="Date à laquelle la situation a été appréciée.")
     dossier_ref: str | None = Field(description="Référence du dossier chez l'appelant.")
     reglement: ReglementRef = Field(description="Règlement appliqué.")
-    resultats: list[AideVerifiee] = Field(description="Chaque aide telle que journalisée, à comparer au papier.")
+    resultats: list[AideVerifiee] = Field(
+        description="Chaque aide telle que journalisée, à comparer au papier."
+    )

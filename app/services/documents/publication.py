@@ -5,6 +5,7 @@ condition written in French and each barème drawn as a step chart (inline SVG, 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -42,7 +43,10 @@ def _seuil(c: Mapping[str, Any], parametres: Mapping[str, Mapping[str, Any]]) ->
 def condition(c: Mapping[str, Any], parametres: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """A condition of the règlement in French: `{texte, enfants}` (nested for all/any/not)."""
     if "toutes" in c:
-        return {"texte": "toutes les conditions suivantes :", "enfants": [condition(e, parametres) for e in c["toutes"]]}
+        return {
+            "texte": "toutes les conditions suivantes :",
+            "enfants": [condition(e, parametres) for e in c["toutes"]],
+        }
     if "au_moins_une" in c:
         return {
             "texte": "au moins une des conditions suivantes :",
@@ -62,7 +66,11 @@ def condition(c: Mapping[str, Any], parametres: Mapping[str, Mapping[str, Any]])
     texte = f"{explain.majuscule(libelle)} {verbe} {explain.avec(preposition, seuil)}".strip()
     if c.get("fraicheur"):
         f = c["fraicheur"]
-        texte += f" (donnée de {f['mois']} mois au plus)" if f.get("mois") else f" (revenus N-1, à défaut N-{f['annees']})"
+        texte += (
+            f" (donnée de {f['mois']} mois au plus)"
+            if f.get("mois")
+            else f" (revenus N-1, à défaut N-{f['annees']})"
+        )
     return {"texte": texte + ".", "enfants": []}
 
 
@@ -92,6 +100,16 @@ def _intervalle(t: Mapping[str, Any], unite: str | None) -> str:
 #: Text attributes of the charts: presentation attributes, not CSS classes, so that WeasyPrint's SVG
 #: renderer and a browser draw the same thing.
 _TEXTE = 'font-family="DejaVu Sans Doc, DejaVu Sans, sans-serif" font-size="9" fill="#000"'
+_TRAIT = 'stroke="#000" stroke-width="1"'
+
+
+def _ligne(x1: float, y1: float, x2: float, y2: float, attributs: str = _TRAIT) -> str:
+    return f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" {attributs}/>'
+
+
+def _texte(x: float, y: float, texte: str, ancre: str, gras: bool = False) -> str:
+    poids = ' font-weight="bold"' if gras else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}" {_TEXTE} text-anchor="{ancre}"{poids}>{escape(texte)}</text>'
 
 
 def graphique_en_escalier(
@@ -119,42 +137,32 @@ def graphique_en_escalier(
     def y(v: Decimal) -> float:
         return haut_marge + zone_h - float(v / y_max) * zone_h
 
-    segments = []
-    etiquettes = []
+    zero = y(Decimal(0))
+    traits = [
+        _ligne(gauche, zero, largeur - 12, zero),
+        _ligne(gauche, haut_marge, gauche, zero),
+        _texte(gauche - 4, zero, "0", "end"),
+        _texte(largeur - 12, hauteur - 4, legende_x, "end"),
+    ]
+    for g in sorted({b for b in bornes_connues if b > 0}):
+        traits.append(_texte(x(g), zero + 14, explain.nombre(g), "middle"))
     for bas, haut, m in points:
         fin = haut if haut is not None else x_max
-        segments.append(f'<line x1="{x(bas):.1f}" y1="{y(m):.1f}" x2="{x(fin):.1f}" y2="{y(m):.1f}" stroke="#000" stroke-width="2.5"/>')
-        etiquettes.append(
-            f'<text x="{(x(bas) + x(fin)) / 2:.1f}" y="{y(m) - 4:.1f}" {_TEXTE} text-anchor="middle" font-weight="bold">'
-            f"{escape(explain.nombre(m, unite_y))}</text>"
+        traits.append(_ligne(x(bas), y(m), x(fin), y(m), 'stroke="#000" stroke-width="2.5"'))
+        traits.append(
+            _texte((x(bas) + x(fin)) / 2, y(m) - 4, explain.nombre(m, unite_y), "middle", gras=True)
         )
-    for (_, haut, m), (_, _, m_suivant) in zip(points, points[1:], strict=False):
+    for (_, haut, m), (_, _, m_suivant) in itertools.pairwise(points):
         if haut is not None:
-            segments.append(
-                f'<line x1="{x(haut):.1f}" y1="{y(m):.1f}" x2="{x(haut):.1f}" y2="{y(m_suivant):.1f}" stroke="#000" stroke-width="1" stroke-dasharray="3 2"/>'
-            )
-    graduations = sorted({b for b in bornes_connues if b > 0})
-    axes = [
-        f'<line x1="{gauche}" y1="{y(Decimal(0)):.1f}" x2="{largeur - 12}" y2="{y(Decimal(0)):.1f}" stroke="#000" stroke-width="1"/>',
-        f'<line x1="{gauche}" y1="{haut_marge}" x2="{gauche}" y2="{y(Decimal(0)):.1f}" stroke="#000" stroke-width="1"/>',
-        f'<text x="{gauche - 4}" y="{y(Decimal(0)):.1f}" {_TEXTE} text-anchor="end">0</text>',
-    ]
-    for g in graduations:
-        axes.append(
-            f'<text x="{x(g):.1f}" y="{y(Decimal(0)) + 14:.1f}" {_TEXTE} text-anchor="middle">{escape(explain.nombre(g))}</text>'
-        )
-    axes.append(
-        f'<text x="{largeur - 12}" y="{hauteur - 4}" {_TEXTE} text-anchor="end">{escape(legende_x)}</text>'
-    )
+            traits.append(_ligne(x(haut), y(m), x(haut), y(m_suivant), _TRAIT + ' stroke-dasharray="3 2"'))
     description = " ; ".join(
         f"{_intervalle(t, unite_x)} : {explain.nombre(Decimal(t['montant']), unite_y)}" for t in tranches
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {largeur} {hauteur}" class="escalier" '
-        f'role="img" aria-label="{escape(titre)} — {escape(description)}" width="{largeur}" height="{hauteur}">'
-        f"<title>{escape(titre)}</title><desc>{escape(description)}</desc>"
-        + "".join(axes + segments + etiquettes)
-        + "</svg>"
+        f'role="img" aria-label="{escape(titre)} — {escape(description)}" '
+        f'width="{largeur}" height="{hauteur}">'
+        f"<title>{escape(titre)}</title><desc>{escape(description)}</desc>" + "".join(traits) + "</svg>"
     )
 
 
@@ -182,7 +190,9 @@ def publication(
                     "intervalle": _intervalle(t, unite_x),
                     "montant": explain.nombre(Decimal(t["montant"]), b.get("unite"))
                     if t.get("montant") is not None
-                    else ", ".join(explain.nombre(Decimal(m), b.get("unite")) for m in t.get("montants") or []),
+                    else ", ".join(
+                        explain.nombre(Decimal(m), b.get("unite")) for m in t.get("montants") or []
+                    ),
                     "libelle": t.get("libelle"),
                 }
                 for t in v["tranches"]
@@ -203,7 +213,9 @@ def publication(
                     ),
                 }
             )
-        baremes.append({"nom": b["nom"], "libelle": b["libelle"], "fait": b["fait"]["libelle"], "versions": versions})
+        baremes.append(
+            {"nom": b["nom"], "libelle": b["libelle"], "fait": b["fait"]["libelle"], "versions": versions}
+        )
     dispositifs = [
         {
             "id": d["id"],
@@ -220,7 +232,12 @@ def publication(
     return {
         "titre": f"Règles des aides — {regle['libelle']}",
         "organisme": organisme,
-        "reglement": {"id": regle["id"], "version": regle["version"], "empreinte": regle["empreinte"], "libelle": regle["libelle"]},
+        "reglement": {
+            "id": regle["id"],
+            "version": regle["version"],
+            "empreinte": regle["empreinte"],
+            "libelle": regle["libelle"],
+        },
         "site": site,
         "dispositifs": dispositifs,
         "parametres": [
@@ -241,9 +258,7 @@ def publication(
         ],
         "baremes": baremes,
         "deliberations": regle["deliberations"],
-        "donnees": [
-            {"nom": _libelle_fait(n), "origine": _origine(n)} for n in regle["besoins"]["faits"]
-        ],
+        "donnees": [{"nom": _libelle_fait(n), "origine": _origine(n)} for n in regle["besoins"]["faits"]],
         "fraicheur": regle["fraicheur"],
     }
 

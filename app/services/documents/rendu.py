@@ -70,7 +70,9 @@ class Moteur:
         self._polices = FontConfiguration()
         # The style sheet as the browser sees it (an HTML page links it) and as WeasyPrint parses it.
         self.css = FEUILLE_DE_STYLE.read_text(encoding="utf-8")
-        polices = POLICES.read_text(encoding="utf-8").replace("url(fonts/", f"url({(STATIQUE / 'fonts').as_uri()}/")
+        polices = POLICES.read_text(encoding="utf-8").replace(
+            "url(fonts/", f"url({(STATIQUE / 'fonts').as_uri()}/"
+        )
         self._css = CSS(
             string=polices + self.css,
             font_config=self._polices,

@@ -122,7 +122,9 @@ class DocumentsService:
         )
         # The log names the decision, never the applicant (name and address stay in the page).
         logger.info("document.rendered", document="lettre", format=format, decision_id=str(decision_id))
-        return await self._rendre("lettre.html", contexte, format, f"lettre-{record.dossier_ref or record.id}")
+        return await self._rendre(
+            "lettre.html", contexte, format, f"lettre-{record.dossier_ref or record.id}"
+        )
 
     async def publication(self, organisme: Organisme, format: FormatDocument) -> Document:
         reglement = organisme.reglement

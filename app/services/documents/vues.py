@@ -265,7 +265,7 @@ def lettre(
         vue = _resultat(r)
         vue["pourquoi"] = _pourquoi(r)
         resultats.append(vue)
-    sources = {str(((f.get("source") or {}).get("fournisseur"))) for f in _connus(contenu)}
+    sources = {str((f.get("source") or {}).get("fournisseur")) for f in _connus(contenu)}
     return {
         "titre": f"Votre demande d'aide — dossier {contenu.get('dossier_ref') or 'sans référence'}",
         "organisme": organisme,

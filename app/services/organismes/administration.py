@@ -324,9 +324,7 @@ class AdministrationOrganismes:
         assert version is not None  # noqa: S101 - the row was just updated in this transaction
         return version, avertissements
 
-    async def definir_coordonnees(
-        self, organisme_id: str, changements: dict[str, str | None]
-    ) -> Coordonnees:
+    async def definir_coordonnees(self, organisme_id: str, changements: dict[str, str | None]) -> Coordonnees:
         """Set some of the organisme's coordinates (None keeps a field, "" clears it); every worker
         reloads the organisme within seconds (its version moves). Returns the coordinates now set."""
         async with self._engine.begin() as connection:

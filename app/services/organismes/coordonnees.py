@@ -95,7 +95,7 @@ def _valider(nom: str, valeur: str) -> str | None:
     if any(ord(c) < 32 and c != "\n" for c in texte) or "\x7f" in texte:
         raise CoordonneesInvalides(f"{nom} : caractères de contrôle refusés")
     lignes = [ligne.strip() for ligne in texte.split("\n") if ligne.strip()]
-    if nom != "adresse" and nom != "recours" and len(lignes) > 1:
+    if nom not in {"adresse", "recours"} and len(lignes) > 1:
         raise CoordonneesInvalides(f"{nom} : une seule ligne")
     if nom == "adresse" and len(lignes) > LIGNES_ADRESSE_MAX:
         raise CoordonneesInvalides(f"adresse : {LIGNES_ADRESSE_MAX} lignes au plus")
