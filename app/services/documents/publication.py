@@ -281,7 +281,7 @@ def _montant(
         return None
     if m.get("bareme"):
         b = baremes.get(m["bareme"])
-        return f"selon le barème « {b['libelle'] if b else m['bareme']} » (ci-dessous)"
+        return f"Selon le barème « {b['libelle'] if b else m['bareme']} » (ci-dessous)"
     if m.get("formule"):
         texte = f"calculé par la formule {m['formule']}"
     elif m.get("parametre"):
