@@ -58,7 +58,7 @@ def _epingler() -> str:
 def _mesurer(action: Callable[[], Any]) -> dict[str, Any]:
     for _ in range(ECHAUFFEMENT):
         action()
-    tours = []
+    tours: list[dict[str, float]] = []
     for _ in range(ROUNDS):
         murs, cpus = [], []
         cpu_debut, mur_debut = time.process_time(), time.perf_counter()
@@ -73,7 +73,7 @@ def _mesurer(action: Callable[[], Any]) -> dict[str, Any]:
                 "p50_cpu_ms": round(statistics.median(cpus), 1),
                 "p50_mur_ms": round(statistics.median(murs), 1),
                 "max_mur_ms": round(max(murs), 1),
-                "part_cpu": round(cpu / mur, 2) if mur else None,
+                "part_cpu": round(cpu / mur, 2) if mur else 0.0,
             }
         )
     meilleur = min(tours, key=lambda t: t["p50_cpu_ms"])

@@ -6,7 +6,7 @@ condition written in French and each barème drawn as a step chart (inline SVG, 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
@@ -113,7 +113,12 @@ def _texte(x: float, y: float, texte: str, ancre: str, gras: bool = False) -> st
 
 
 def graphique_en_escalier(
-    tranches: list[Mapping[str, Any]], *, titre: str, legende_x: str, unite_x: str | None, unite_y: str | None
+    tranches: Sequence[Mapping[str, Any]],
+    *,
+    titre: str,
+    legende_x: str,
+    unite_x: str | None,
+    unite_y: str | None,
 ) -> str | None:
     """A step chart of a barème (amount by value of the fact) as accessible inline SVG, or None
     when its tranches have no single amount to draw."""
