@@ -132,7 +132,17 @@ LIENS: dict[str, dict[str, dict[str, Any]]] = {
             "operationId": "relire_decision",
             "parameters": {"decision_id": "$response.body#/id"},
             "description": "La décision rendue, relue telle que journalisée.",
-        }
+        },
+        "imprimer_fiche_decision": {
+            "operationId": "imprimer_fiche_decision",
+            "parameters": {"decision_id": "$response.body#/id"},
+            "description": "La fiche de décision de la décision rendue (HTML ou PDF).",
+        },
+        "imprimer_lettre_demandeur": {
+            "operationId": "imprimer_lettre_demandeur",
+            "parameters": {"decision_id": "$response.body#/id"},
+            "description": "La lettre au demandeur sur la décision rendue (HTML ou PDF).",
+        },
     }
 }
 

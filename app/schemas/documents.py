@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.schemas.eligibilite import Nombre, ReglementRef
 
-#: One printable line: no control character (a letter head is printed, never interpreted).
-LIGNE_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+#: One printable line: no control character (a letter head is printed, never interpreted), not
+#: starting with a space (a blank line is not a line). Kept free of `\s`, whose meaning differs
+#: between JSON Schema (ECMA-262) and the validator.
+LIGNE_PATTERN = r"^[^ \x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 NOM_MAX = 120
 LIGNE_ADRESSE_MAX = 80
 LIGNES_ADRESSE_MAX = 6
@@ -28,7 +30,7 @@ class DestinatairePostal(BaseModel):
     """Le nom et l'adresse postale du demandeur, pour l'en-tête de la lettre : imprimés une fois,
     jamais journalisés, consignés ni mis en cache."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     nom: Annotated[str, StringConstraints(min_length=1, max_length=NOM_MAX, pattern=LIGNE_PATTERN)] = Field(
         description="Civilité, prénom et nom tels qu'ils figurent sur l'enveloppe "
