@@ -43,7 +43,7 @@ FOURNISSEURS = {
     "MSA": "la Mutualité sociale agricole (MSA), par API Particulier",
     "DGFIP": "la Direction générale des finances publiques (impôts), par API Impôt particulier",
     "declaratif": "vous-même, lors de votre demande (déclaration non certifiée)",
-    "demande": "votre demande (identité saisie par l'agent)",
+    "demande": "vous, lors de votre demande (identité saisie par l'agent)",
 }
 
 
@@ -65,8 +65,17 @@ def montant(valeur: Any, unite: str | None = "€") -> str:
     if isinstance(valeur, int | float | Decimal):
         return explain.nombre(Decimal(str(valeur)), unite)
     if isinstance(valeur, list):
-        return ", ".join(str(v) for v in valeur)
+        return " ; ".join(_element(v) for v in valeur) or "aucun"
+    if isinstance(valeur, dict):
+        return _element(valeur)
     return str(valeur)
+
+
+def _element(v: Any) -> str:
+    """A member of a list fact (a person of the household: `date_naissance 1989-12-03, sexe F`)."""
+    if isinstance(v, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {x}" for k, x in v.items() if x is not None)
+    return str(v)
 
 
 def valeur(v: Any) -> str:
