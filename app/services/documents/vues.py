@@ -280,6 +280,10 @@ def lettre(
         "organisme": organisme,
         "coordonnees": coord,
         "adresse_organisme": coord.lignes_adresse or [organisme],
+        # The controller, named once even when the address starts with its name.
+        "responsable": ", ".join(
+            [organisme, *(ligne for ligne in coord.lignes_adresse if ligne != organisme)]
+        ),
         "demandeur": demandeur,
         "date": explain.jour(aujourd_hui),
         "date_reference": date_fr(contenu.get("date_reference")),
