@@ -17,7 +17,10 @@ _bearer = HTTPBearer(
     auto_error=False,
     description="Clé d'API du logiciel métier (en bac à sable : `demo-ccas-cle-publique`).",
 )
-_AGENT_ID = re.compile(r"^[A-Za-z0-9._:@\-]{1,64}\Z")
+#: The JSON Schema form (ECMA-262, where `$` is the end of the text).
+AGENT_ID_PATTERN = r"^[A-Za-z0-9._:@\-]{1,64}$"
+# `\Z`, not `$`: in Python `$` also matches before a final newline.
+_AGENT_ID = re.compile(AGENT_ID_PATTERN.removesuffix("$") + r"\Z")
 
 
 async def get_services(request: Request) -> Services:
@@ -64,7 +67,7 @@ async def get_agent_id(
         Header(
             description="Identifiant opaque de l'agent au guichet (journalisé) : 1 à 64 caractères "
             "parmi lettres, chiffres et . _ : @ -.",
-            json_schema_extra={"pattern": _AGENT_ID.pattern},
+            json_schema_extra={"pattern": AGENT_ID_PATTERN},
         ),
     ] = None,
 ) -> str | None:

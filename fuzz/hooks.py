@@ -15,6 +15,10 @@ it to be accepted. Nothing else is filtered.
 - `annee_des_revenus` must be before the year of `date_reference`: it is lowered to that.
 - A `numero_fiscal` has a check key (DGFiP's modulo 511): a generated one gets its right key.
 - `du` after `au` is an empty period, refused with a 422 naming `du`: the two are swapped.
+- A number the engine reads has at most 6 decimals (app/rules/nombres.py), which `multipleOf` on
+  binary floats cannot say exactly: generated numbers in `faits` are rounded to 6 decimals.
+- `declaratif` takes the facts the caller's règlement declares (GET /v1/reglement, `faits_declares`),
+  which differ from one organisme to the next: facts the demo règlement does not declare are dropped.
 """
 
 from __future__ import annotations
@@ -28,12 +32,14 @@ from stdnum.fr import nif
 
 from app.config import Settings
 from app.dependencies import IDEMPOTENCY_KEY_PATTERN
+from app.rules.facts import Origine
 from app.rules.loader import charger_reglement
 
 _CLE = re.compile(IDEMPOTENCY_KEY_PATTERN)
 _SETTINGS = Settings(_env_file=None)
 _REGLEMENT = charger_reglement(_SETTINGS.reglements_dir / _SETTINGS.demo_reglement_file)
 _DISPOSITIFS = [d.id for d in _REGLEMENT.dispositifs]
+_DECLARABLES = {n for n, d in _REGLEMENT.catalogue.faits.items() if d.origine is Origine.DECLARATIF}
 #: The first day every dated parameter and barème of the demo règlement has a value.
 _EN_VIGUEUR_DEPUIS = max(
     [min(v.depuis for v in p.valeurs) for p in _REGLEMENT.parametres.values()]
@@ -55,7 +61,22 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
         _periode(case.query)
 
 
+def _six_decimales(valeur: Any) -> Any:
+    if isinstance(valeur, float) and abs(valeur) < 1e12:
+        return round(valeur, 6)
+    if isinstance(valeur, dict):
+        return {k: _six_decimales(v) for k, v in valeur.items()}
+    if isinstance(valeur, list):
+        return [_six_decimales(v) for v in valeur]
+    return valeur
+
+
 def _corps(corps: dict[str, Any]) -> None:
+    if isinstance(corps.get("faits"), dict):
+        corps["faits"] = _six_decimales(corps["faits"])
+    declaratif = corps.get("declaratif")
+    if isinstance(declaratif, dict):
+        corps["declaratif"] = {k: v for k, v in declaratif.items() if k in _DECLARABLES}
     dispositifs = corps.get("dispositifs")
     if isinstance(dispositifs, list) and dispositifs and all(isinstance(d, str) for d in dispositifs):
         corps["dispositifs"] = [_DISPOSITIFS[sum(d.encode()) % len(_DISPOSITIFS)] for d in dispositifs]

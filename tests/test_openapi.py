@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs  # schemathesis's validator (dev dependency)
 import pytest
 
 import app.main  # noqa: F401 - every error class of the tree is imported with the app
 from app.errors import PROBLEM_CONTENT_TYPE, codes_stables
 from app.main import create_app
-from tests.conftest import gateway_settings
+from tests.conftest import AUTH, gateway_settings, open_gateway
+from tests.routers.test_eligibilite import MARTIN_AXELLE
 
 METHODES = ("get", "post", "put", "patch", "delete")
 
@@ -185,3 +187,50 @@ def test_every_json_answer_has_an_example_its_model_accepts(contrat: dict[str, A
         nom = reference.rsplit("/", 1)[1]
         [exemple] = contrat["components"]["schemas"][nom]["examples"]
         modeles[nom].model_validate(exemple)  # the example is a valid answer
+
+
+# What `make fuzz` found once the bounds of issues 13 and 14 landed: the contract said less than the
+# validation. Each case is judged by the contract (jsonschema) and by the gateway; both must agree.
+CAS_LIMITES = [
+    # (method, path, query, body)
+    ("get", "/v1/journal", {"du": "9426-07-12"}, None),
+    ("get", "/v1/journal", {"du": "2026-07-12"}, None),
+    ("get", "/v1/journal", {"agent_id": "0" * 65}, None),
+    ("get", "/v1/journal", {"agent_id": "agent-7"}, None),
+    ("get", "/v1/journal", {"dossier_ref": "D 42"}, None),
+    ("post", "/v1/donnees", None, {"date_reference": 0}),
+    ("post", "/v1/donnees", None, {"date_reference": "2026-11-02"}),
+    ("post", "/v1/simulations", None, {"faits": {"impot_sur_le_revenu": -1.5e259}}),
+    ("post", "/v1/simulations", None, {"faits": {"impot_sur_le_revenu": 1200.5}}),
+    ("post", "/v1/simulations", None, {"faits": {"nombre_personnes_a_charge": 10**13}}),
+]
+
+
+def _valide_selon_le_contrat(contrat: dict[str, Any], cas: tuple[Any, ...], corps: Any) -> bool:
+    methode, chemin, requete, _ = cas
+    operation = contrat["paths"][chemin][methode]
+    composants = {"components": contrat["components"]}
+    if requete is not None:
+        parametres = {p["name"]: p["schema"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        return all(
+            jsonschema_rs.Draft202012Validator({**parametres[nom], **composants}).is_valid(valeur)
+            for nom, valeur in requete.items()
+        )
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    return bool(jsonschema_rs.Draft202012Validator({**schema, **composants}).is_valid(corps))
+
+
+@pytest.mark.parametrize("cas", CAS_LIMITES)
+async def test_the_contract_and_the_validation_agree_at_the_bounds(
+    tmp_path: Path, simulateur: str, cas: tuple[Any, ...]
+) -> None:
+    methode, chemin, requete, extrait = cas
+    settings = gateway_settings(tmp_path, api_particulier_url=simulateur)
+    async with open_gateway(settings) as gw:
+        contrat = (await gw.get("/openapi.json")).json()
+        corps = None
+        if extrait is not None:
+            corps = {"demandeur": MARTIN_AXELLE, **extrait} if chemin == "/v1/donnees" else extrait
+        attendu = _valide_selon_le_contrat(contrat, cas, corps)
+        reponse = await gw.request(methode.upper(), chemin, params=requete, json=corps, headers=AUTH)
+    assert (reponse.status_code < 400) is attendu, (reponse.status_code, reponse.text)

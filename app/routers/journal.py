@@ -14,10 +14,10 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BeforeValidator
 
-from app.dependencies import JournalAppelant, ServicesDep, agent_id_valide
+from app.dependencies import AGENT_ID_PATTERN, JournalAppelant, ServicesDep, agent_id_valide
 from app.errors import FieldError, InvalidInput
 from app.schemas import journal as schemas
-from app.schemas.eligibilite import reference_de_dossier_valide
+from app.schemas.eligibilite import DOSSIER_REF_PATTERN, reference_de_dossier_valide
 from app.services.eligibilite import FUSEAU_CCAS
 from app.services.journal import Journal
 from app.services.journal.lecture import (
@@ -50,12 +50,15 @@ COLONNES_CSV = (
 )
 
 
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+#: What the contract says a day filter is: AAAA-MM-JJ, a year from 1900 to 2999 (ANNEE_MIN, ANNEE_MAX;
+#: the route says which bound a well-formed date outside them misses).
+DATE_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-[0-9]{2}-[0-9]{2}$"
+_FORME_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _date_iso(valeur: object) -> object:
     # Only AAAA-MM-JJ: pydantic would also read `0` as a Unix timestamp.
-    if isinstance(valeur, str) and not re.fullmatch(DATE_PATTERN, valeur):
+    if isinstance(valeur, str) and not _FORME_DATE.fullmatch(valeur):
         raise ValueError("doit être une date AAAA-MM-JJ")
     return valeur
 
@@ -81,11 +84,15 @@ Au = Annotated[
     ),
     BeforeValidator(_date_iso),
 ]
+# Checked in the route (a French message naming the field), declared here so that the contract
+# says exactly what is accepted.
 DossierRefFiltre = Annotated[
-    str | None, Query(min_length=1, max_length=128, description="Référence de dossier exacte.")
+    str | None,
+    Query(description="Référence de dossier exacte.", json_schema_extra={"pattern": DOSSIER_REF_PATTERN}),
 ]
 AgentFiltre = Annotated[
-    str | None, Query(min_length=1, max_length=128, description="Identifiant d'agent exact.")
+    str | None,
+    Query(description="Identifiant d'agent exact.", json_schema_extra={"pattern": AGENT_ID_PATTERN}),
 ]
 TypeFiltre = Annotated[
     Literal["eligibilite", "donnees", "simulation"] | None, Query(description="Type de consultation.")

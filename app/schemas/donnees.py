@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.rules.facts import CATALOGUE_FAITS
 from app.schemas.demandeur import Demandeur
-from app.schemas.eligibilite import EXEMPLE_DEMANDE, DonneeIndisponible, DonneesCertifiees, DossierRef
+from app.schemas.eligibilite import (
+    EXEMPLE_DEMANDE,
+    DateIso,
+    DonneeIndisponible,
+    DonneesCertifiees,
+    DossierRef,
+)
 
 #: Every data set the catalogue of facts names: what a caller may ask for.
 JEUX_DE_DONNEES: tuple[str, ...] = tuple(sorted({f.donnee for f in CATALOGUE_FAITS.values() if f.donnee}))
@@ -39,7 +44,7 @@ class DemandeDonnees(BaseModel):
         "`donnees_indisponibles`.",
         json_schema_extra={"items": {"type": "string", "enum": list(JEUX_DE_DONNEES)}},
     )
-    date_reference: date | None = Field(
+    date_reference: DateIso | None = Field(
         default=None,
         description="Date à laquelle les données sont voulues (quotient familial de ce mois, revenus "
         "connus à cette date) ; aujourd'hui si absente.",

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.rules.facts import CATALOGUE_FAITS, DefinitionFait, TypeFait
+from app.rules.nombres import DECIMALES_MAX, NOMBRE_MAX
 from app.schemas.eligibilite import (
     EXEMPLE_DECISION,
     EXEMPLE_RESULTAT,
@@ -21,9 +22,12 @@ from app.schemas.formats import DATE_PARTIELLE_AMONT_PATTERN, DATE_PARTIELLE_PAT
 _PERIODE = r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$"
 
 
+#: The engine's bounds (app/rules/nombres.py). The "6 decimals at most" has no exact JSON Schema form
+#: (`multipleOf` on binary floats misjudges 0.3): the descriptions say it, `make fuzz`'s hooks respect it.
+_BORNE = int(NOMBRE_MAX)
 _SCHEMAS_SIMPLES: dict[TypeFait, dict[str, Any]] = {
-    TypeFait.NOMBRE: {"type": "number"},
-    TypeFait.ENTIER: {"type": "integer", "minimum": 0},
+    TypeFait.NOMBRE: {"type": "number", "exclusiveMinimum": -_BORNE, "exclusiveMaximum": _BORNE},
+    TypeFait.ENTIER: {"type": "integer", "minimum": 0, "exclusiveMaximum": _BORNE},
     TypeFait.BOOLEEN: {"type": "boolean"},
     TypeFait.DATE: {"type": "string", "pattern": DATE_PARTIELLE_PATTERN},
 }
@@ -60,7 +64,13 @@ def _schema_valeur(definition: DefinitionFait) -> dict[str, Any]:
 
 def _schema_fait(definition: DefinitionFait) -> dict[str, Any]:
     valeur = _schema_valeur(definition)
-    schema: dict[str, Any] = {"description": f"{definition.libelle.capitalize()} ({definition.type})."}
+    bornes = (
+        f" ; nombre fini de valeur absolue inférieure à 10^12, au plus {DECIMALES_MAX} décimales"
+        if definition.type in (TypeFait.NOMBRE, TypeFait.ENTIER)
+        else ""
+    )
+    description = f"{definition.libelle.capitalize()} ({definition.type}{bornes})."
+    schema: dict[str, Any] = {"description": description}
     if definition.type is TypeFait.MEMBRES:
         return {**schema, **valeur}
     detaillee = {
