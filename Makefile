@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sandbox test robustesse lint format typecheck check-reglements migrate bench lock compose-check clean fuzz docs chromium
+.PHONY: help install run sandbox test robustesse lint format typecheck check-reglements migrate bench lock compose-check clean fuzz docs chromium poppler pango
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -19,13 +19,13 @@ $(STAMP): requirements-dev.lock pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the locked dependencies
 
-run: $(STAMP) ## Run the gateway on 127.0.0.1:8000 (PORT=… to change; sandbox with embedded defaults unless configured)
+run: $(STAMP) pango ## Run the gateway on 127.0.0.1:8000 (PORT=… to change; sandbox with embedded defaults unless configured)
 	$(BIN)/python -m app serve
 
 sandbox: $(STAMP) ## Run the API Particulier simulator alone on 127.0.0.1:9100
 	$(BIN)/python -m app.simulators.api_particulier --host 127.0.0.1 --port 9100
 
-test: $(STAMP) chromium ## Run the whole test suite (needs Redis and PostgreSQL on localhost)
+test: $(STAMP) pango chromium poppler ## Run the whole test suite (needs Redis and PostgreSQL on localhost)
 	$(BIN)/python -m pytest
 
 robustesse: $(STAMP) ## Run the reliability suite: hostile and clumsy callers (tests/robustesse, Redis and PostgreSQL)
@@ -33,6 +33,14 @@ robustesse: $(STAMP) ## Run the reliability suite: hostile and clumsy callers (t
 chromium: ## Install Debian's Chromium if missing (the offline-docs test drives it headless)
 	@command -v chromium >/dev/null 2>&1 || { echo "installation de chromium (paquet Debian)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+pango: ## Install Debian's Pango if missing (WeasyPrint lays out the PDF documents with it)
+	@ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || { echo "installation de Pango (paquet Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
+
+poppler: ## Install Debian's poppler-utils if missing (pdftoppm renders the documents' PDF pages in the tests)
+	@command -v pdftoppm >/dev/null 2>&1 || { echo "installation de poppler-utils (paquet Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; }
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check .

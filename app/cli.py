@@ -4,6 +4,7 @@ eg serve                              # la passerelle (bac à sable par défaut)
 eg reglements verifier [CHEMIN]       # valider un règlement (ou un dossier) et jouer ses cas de test
 eg db upgrade                         # appliquer les migrations du journal (DATABASE_URL seul)
 eg organisme create|list|reload       # les organismes (CCAS) servis ; retirer-demo avant la production
+eg organisme coordonnees ID --adresse … # ce que ses lettres et notices impriment (adresse, DPO…)
 eg client create|list|revoke          # leurs logiciels métier, avec une clé affichée une seule fois
 eg key rotate --client ID             # une nouvelle clé ; l'ancienne vit le temps du chevauchement
 eg key revoke --client ID --prefixe P # révoquer une seule clé
@@ -288,6 +289,48 @@ def _organisme_reload(args: argparse.Namespace) -> int:
     return _with_database(action)
 
 
+#: `eg organisme coordonnees` options: field → help (every field of `Coordonnees`).
+_AIDE_COORDONNEES = {
+    "adresse": "adresse postale de l'organisme, lignes séparées par \\n (7 lignes, 400 caractères "
+    "au plus) ; en-tête des lettres",
+    "service": "service qui instruit les demandes (ex. « Service des aides facultatives »)",
+    "telephone": "téléphone du service, imprimé sur les lettres",
+    "courriel": "adresse électronique du service, imprimée sur les lettres",
+    "site_web": "site où l'organisme publie ses règles (article L. 312-1-3 du CRPA)",
+    "dpo": "contact du délégué à la protection des données (adresse postale ou électronique)",
+    "signataire": "qui signe les lettres (ex. « Pour le président et par délégation, la directrice »)",
+    "duree_conservation": "durée de conservation des données, en une phrase (information RGPD)",
+    "recours": "voies et délais de recours, en français (défaut : recours gracieux et tribunal "
+    "administratif sous deux mois)",
+}
+
+
+def _organisme_coordonnees(args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        changements = {nom: getattr(args, nom) for nom in _AIDE_COORDONNEES}
+        coordonnees = await _admin(settings, engine).definir_coordonnees(args.id, changements)
+        print(f"Organisme « {args.id} » : coordonnées enregistrées, reprises par chaque processus sous peu.")
+        for nom, valeur in coordonnees.vers_dict().items():
+            print(f"  {nom} : {valeur.replace(chr(10), ' / ')}")
+        return 0
+
+    return _with_database(action)
+
+
+def _add_organisme_coordonnees(
+    organisme_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    coordonnees = organisme_commands.add_parser(
+        "coordonnees",
+        help="adresse, service, DPO, signataire, conservation, recours (lettres et notices)",
+        description='Chaque option absente garde la valeur enregistrée ; une valeur vide ("") l\'efface.',
+    )
+    coordonnees.add_argument("id", help="identifiant de l'organisme")
+    for nom, aide in _AIDE_COORDONNEES.items():
+        coordonnees.add_argument(f"--{nom.replace('_', '-')}", dest=nom, default=None, help=aide)
+    coordonnees.set_defaults(handler=_organisme_coordonnees)
+
+
 def _avertir(avertissements: list[str]) -> None:
     for avertissement in avertissements:
         print(f"attention : {avertissement}", file=sys.stderr)
@@ -487,6 +530,7 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="recharger même si l'habilitation ne couvre pas le règlement (avertissement)",
     )
     reload.set_defaults(handler=_organisme_reload)
+    _add_organisme_coordonnees(organisme_commands)
 
     client = commands.add_parser("client", help="logiciels métier des organismes")
     client_commands = client.add_subparsers(dest="action", required=True)

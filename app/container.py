@@ -33,6 +33,7 @@ from app.services.amont.protection import Protection
 from app.services.amont.quotas import Limiter, MemoryLimiter, Quota, Quotas, RedisLimiter
 from app.services.amont.source_caf import QuotasApiParticulier, SourceCaf
 from app.services.amont.source_impot import AccesImpotParticulier, CacheImpot, SourceImpot
+from app.services.documents import DocumentsService
 from app.services.eligibilite import EligibiliteService
 from app.services.idempotence import Idempotence
 from app.services.journal import Journal
@@ -79,6 +80,8 @@ class Services:
     limiteur: LimiteurClients
     #: Idempotency-Key answers and locks (issue 15): shared through Redis when configured.
     idempotence: Idempotence
+    #: Fiche, letter, published rules and verification (issue 16), rendered from the journal.
+    documents: DocumentsService
     #: The shared upstream limiter (issue 6), for `/readyz`.
     quotas: Quotas | None = None
     #: What `/readyz` reports: the journal decides readiness, the rest is `degrade` (issue 12).
@@ -178,7 +181,10 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         diffusion.demarrer()
         stack.push_async_callback(diffusion.arreter)
     eligibilite = EligibiliteService(collecte=collecte, journal=journal, keyring=keyring)
+    documents = DocumentsService(journal)
+    stack.callback(documents.fermer)
     return Services(
+        documents=documents,
         settings=settings,
         annuaire=annuaire,
         api_particulier=api_particulier,

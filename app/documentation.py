@@ -41,6 +41,10 @@ QUAND: dict[str, str] = {
     "acces-refuse": "droit du client ou habilitation de l'organisme manquant",
     "personne-introuvable": "`POST /v1/donnees` : le fournisseur ne connaît pas la personne",
     "ressource-introuvable": "adresse inconnue ; décision inconnue, ou d'un autre organisme",
+    "document-non-conforme": "`GET /v1/decisions/{id}/verification` : le code imprimé ne correspond "
+    "pas au contenu journalisé de la décision (document modifié ou d'une autre décision)",
+    "format-non-disponible": "documents : `Accept` ne nomme ni `text/html` ni `application/pdf` "
+    "(ou `format=` inconnu)",
     "methode-non-autorisee": "méthode non acceptée sur cette adresse (en-tête `Allow`)",
     "requete-idempotente-en-cours": "la requête de même `Idempotency-Key` tourne encore (`Retry-After`)",
     "type-de-contenu-non-supporte": "corps sans `Content-Type: application/json`",

@@ -11,6 +11,8 @@
     │   ├── MethodNotAllowed            405  methode-non-autorisee (Allow)
     │   ├── RequestTooSlow              408  requete-trop-lente   (app/serving.py: body or head too slow)
     │   ├── IdempotentRequestInProgress 409  requete-idempotente-en-cours (Retry-After)
+    │   ├── DocumentNonConforme         409  document-non-conforme (a printed code the journal refutes)
+    │   ├── NotAcceptable               406  format-non-disponible (Accept names no format served)
     │   ├── PayloadTooLarge             413  corps-trop-volumineux (app/serving.py, before authentication)
     │   ├── UnsupportedMediaType        415  type-de-contenu-non-supporte
     │   ├── HeadersTooLarge             431  en-tetes-trop-volumineux (app/serving.py, from the socket)
@@ -168,6 +170,22 @@ class IdempotentRequestInProgress(ClientError):
     status = 409
     code = "requete-idempotente-en-cours"
     title = "Requête de même clé d'idempotence en cours"
+
+
+class DocumentNonConforme(ClientError):
+    """A printed document's verification code is not the one the journaled decision gives."""
+
+    status = 409
+    code = "document-non-conforme"
+    title = "Document non conforme au journal"
+
+
+class NotAcceptable(ClientError):
+    """`Accept` names no media type the resource is served in."""
+
+    status = 406
+    code = "format-non-disponible"
+    title = "Format non disponible"
 
 
 class MethodNotAllowed(ClientError):

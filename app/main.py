@@ -17,7 +17,7 @@ from app.container import Services, open_services
 from app.errors import register_problem_handlers
 from app.logging import RequestContextMiddleware, configure_logging
 from app.openapi import installer_contrat
-from app.routers import decisions, donnees, eligibilite, health, journal, reglement, simulations
+from app.routers import decisions, documents, donnees, eligibilite, health, journal, reglement, simulations
 from app.serving import BodyLimitMiddleware, NoStoreMiddleware
 
 DESCRIPTION = """
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(eligibilite.router)
     app.include_router(decisions.router)
+    app.include_router(documents.router)
     app.include_router(donnees.router)
     app.include_router(reglement.router)
     app.include_router(simulations.router)

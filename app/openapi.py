@@ -42,7 +42,9 @@ DESCRIPTIONS_ERREURS: dict[int, str] = {
     403: "Droit (scope) du client manquant",
     404: "Ressource introuvable",
     405: "Méthode non autorisée sur cette adresse (voir l'en-tête Allow)",
-    409: "La requête de même Idempotency-Key est encore en cours (voir Retry-After)",
+    406: "Aucun format demandé par Accept n'est servi (text/html, application/pdf)",
+    409: "La requête de même Idempotency-Key est encore en cours (voir Retry-After), ou le document "
+    "vérifié ne correspond pas au journal",
     415: "Corps non JSON : envoyer « Content-Type: application/json »",
     422: "Données invalides : chaque champ fautif est nommé dans `erreurs`",
     429: "Trop de requêtes pour ce client (voir Retry-After)",
@@ -130,7 +132,17 @@ LIENS: dict[str, dict[str, dict[str, Any]]] = {
             "operationId": "relire_decision",
             "parameters": {"decision_id": "$response.body#/id"},
             "description": "La décision rendue, relue telle que journalisée.",
-        }
+        },
+        "imprimer_fiche_decision": {
+            "operationId": "imprimer_fiche_decision",
+            "parameters": {"decision_id": "$response.body#/id"},
+            "description": "La fiche de décision de la décision rendue (HTML ou PDF).",
+        },
+        "imprimer_lettre_demandeur": {
+            "operationId": "imprimer_lettre_demandeur",
+            "parameters": {"decision_id": "$response.body#/id"},
+            "description": "La lettre au demandeur sur la décision rendue (HTML ou PDF).",
+        },
     }
 }
 

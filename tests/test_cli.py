@@ -488,3 +488,35 @@ def test_reglements_verifier_accepts_one_file(capsys: pytest.CaptureFixture[str]
     assert code == 0
     assert out.count("\n") == 1
     assert out.startswith(f"OK {fichier}")
+
+
+def test_organisme_coordonnees_are_set_merged_cleared_and_bounded(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "organisme", "create", "--id", "ccas-a", "--nom", "CCAS A", "--siret", SIRET_A,
+        "--reglement", "demo.yaml",
+    )  # fmt: skip
+    assert code == 0, out
+    code, out, _ = run(
+        capsys, "organisme", "coordonnees", "ccas-a",
+        "--adresse", "CCAS A\\n1 place de la Mairie\\n75001 PARIS", "--dpo", "dpo@a.invalid",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "adresse : CCAS A / 1 place de la Mairie / 75001 PARIS" in out
+    code, out, _ = run(capsys, "organisme", "coordonnees", "ccas-a", "--signataire", "La directrice")
+    assert code == 0
+    assert "dpo : dpo@a.invalid" in out  # kept
+    assert "signataire : La directrice" in out
+    code, out, _ = run(capsys, "organisme", "coordonnees", "ccas-a", "--dpo", "")
+    assert "dpo :" not in out  # cleared
+
+    code, _, err = run(capsys, "organisme", "coordonnees", "ccas-a", "--telephone", "0" * 41)
+    assert code == 2
+    assert "40 caractères au plus" in err
+    code, _, err = run(capsys, "organisme", "coordonnees", "ccas-a", "--adresse", "\\n".join("l" * 8))
+    assert code == 2
+    assert "7 lignes au plus" in err
+    code, _, err = run(capsys, "organisme", "coordonnees", "ccas-inconnu", "--dpo", "x")
+    assert code == 2
+    assert "inconnu" in err

@@ -79,11 +79,20 @@ def test_the_problem_code_is_the_closed_list_of_the_exception_tree(contrat: dict
     assert len(code["enum"]) == len(set(code["enum"])) >= 20
 
 
+#: Operations that answer a document (HTML or PDF) rather than JSON.
+DOCUMENTS = {"imprimer_fiche_decision", "imprimer_lettre_demandeur", "publier_reglement"}
+
+
 def test_every_json_answer_is_typed(contrat: dict[str, Any]) -> None:
     for _, _, operation in _operations(contrat):
         contenu = operation["responses"]["200"]["content"]
         if operation["operationId"] == "exporter_journal_csv":
             assert list(contenu) == ["text/csv"]  # one media type: what generated clients expect
+            continue
+        if operation["operationId"] in DOCUMENTS:
+            # Documents people read (issue 16): HTML or PDF, never JSON.
+            assert sorted(contenu) == ["application/pdf", "text/html"], operation["operationId"]
+            assert contenu["application/pdf"]["schema"]["format"] == "binary"
             continue
         assert "$ref" in contenu["application/json"]["schema"], operation["operationId"]
     decision = contrat["components"]["schemas"]["Decision"]["properties"]["donnees"]
@@ -148,6 +157,7 @@ def test_the_served_document_is_the_completed_one(tmp_path: Path) -> None:
 
 def test_every_json_answer_has_an_example_its_model_accepts(contrat: dict[str, Any]) -> None:
     from app.schemas import (  # noqa: PLC0415
+        documents,
         donnees,
         eligibilite,
         exploitation,
@@ -167,6 +177,7 @@ def test_every_json_answer_has_an_example_its_model_accepts(contrat: dict[str, A
             simulation.ResultatSimulation,
             exploitation.Preparation,
             exploitation.Vivacite,
+            documents.VerificationDocument,
         )
     }
     for _, _, operation in _operations(contrat):

@@ -152,6 +152,9 @@ class OrganismeRow(Base):
     impot_client_secret_chiffre: Mapped[str | None] = mapped_column(Text)
     #: Upstream scopes granted by its habilitations (JSON list); NULL means "not restricted here".
     scopes_habilitation: Mapped[list[str] | None] = mapped_column(JSON)
+    #: What its letters and notices print (address, service, DPO, signatory, retention, appeals):
+    #: a JSON object set by `eg organisme coordonnees` (issue 16); NULL until then.
+    coordonnees: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True), default=None)
     #: Bumped by every change (`organisme recharger` too): workers reload an organisme whose version moved.
     version: Mapped[int] = mapped_column(Integer)
     cree_le: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -25,6 +25,7 @@ from app.rules.facts import CATALOGUE_FAITS
 from app.rules.loader import ReglementInvalide, charger_reglement
 from app.rules.model import Reglement
 from app.rules.needs import scopes_manquants, scopes_requis
+from app.services.organismes.coordonnees import COORDONNEES_DEMO, Coordonnees, CoordonneesInvalides
 from app.services.organismes.registre import (
     SCOPES_CLIENT,
     ChiffrementSecrets,
@@ -323,6 +324,33 @@ class AdministrationOrganismes:
         assert version is not None  # noqa: S101 - the row was just updated in this transaction
         return version, avertissements
 
+    async def definir_coordonnees(self, organisme_id: str, changements: dict[str, str | None]) -> Coordonnees:
+        """Set some of the organisme's coordinates (None keeps a field, "" clears it); every worker
+        reloads the organisme within seconds (its version moves). Returns the coordinates now set."""
+        async with self._engine.begin() as connection:
+            row = (
+                await connection.execute(
+                    select(OrganismeRow.coordonnees).where(OrganismeRow.id == organisme_id)
+                )
+            ).first()
+            if row is None:
+                raise AdministrationRefusee(f"Organisme « {organisme_id} » inconnu.")
+            actuelles = Coordonnees.depuis_dict(row.coordonnees) or Coordonnees()
+            try:
+                nouvelles = actuelles.avec(changements)
+            except CoordonneesInvalides as e:
+                raise AdministrationRefusee(f"Coordonnées refusées : {e}.") from e
+            await connection.execute(
+                update(OrganismeRow)
+                .where(OrganismeRow.id == organisme_id)
+                .values(
+                    coordonnees=nouvelles.vers_dict() or None,
+                    version=OrganismeRow.version + 1,
+                    modifie_le=self._now(),
+                )
+            )
+        return nouvelles
+
     async def lister(self) -> list[ResumeOrganisme]:
         async with self._engine.connect() as connection:
             organismes = (await connection.execute(select(OrganismeRow).order_by(OrganismeRow.id))).all()
@@ -474,6 +502,13 @@ class AdministrationOrganismes:
             await self.creer_organisme(organisme, remplacer=True, verifier_siret=False, clients="garder")
         except IntegrityError:  # another worker inserted it first: update it instead
             await self.creer_organisme(organisme, remplacer=True, verifier_siret=False, clients="garder")
+        # Demo coordinates for its letters, unless an operator has set some.
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(OrganismeRow)
+                .where(OrganismeRow.id == organisme.id, OrganismeRow.coordonnees.is_(None))
+                .values(coordonnees=COORDONNEES_DEMO.vers_dict())
+            )
         digest = hash_api_key(api_key.get_secret_value())
         now = self._now()
         for _attempt in range(2):

@@ -33,6 +33,7 @@ from app.errors import ConfigurationError, JournalUnavailable
 from app.keys import derive_key
 from app.rules.loader import ReglementInvalide, charger_reglement
 from app.rules.model import Reglement
+from app.services.organismes.coordonnees import Coordonnees
 from app.services.organismes.ratelimit import LimiteurEchecsAuthentification
 
 logger = structlog.get_logger(__name__)
@@ -85,6 +86,8 @@ class Organisme:
     impot_client_secret: SecretStr | None = None
     #: Upstream scopes its habilitation grants; `None` means "not restricted by the gateway".
     scopes_habilitation: frozenset[str] | None = None
+    #: What its letters and notices print (`eg organisme coordonnees`); None until set.
+    coordonnees: Coordonnees | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,4 +351,5 @@ class AnnuaireOrganismes:
                 row.impot_client_secret_chiffre, organisme_id=row.id
             ),
             scopes_habilitation=frozenset(scopes) if scopes is not None else None,
+            coordonnees=Coordonnees.depuis_dict(row.coordonnees),
         )
