@@ -35,6 +35,7 @@ from app.services.amont.source_caf import QuotasApiParticulier, SourceCaf
 from app.services.amont.source_impot import AccesImpotParticulier, CacheImpot, SourceImpot
 from app.services.eligibilite import EligibiliteService
 from app.services.idempotence import Idempotence
+from app.services.impact import ServiceImpact
 from app.services.journal import Journal
 from app.services.journal.chiffrement import TrousseauInvalide, TrousseauJournal
 from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets
@@ -79,6 +80,8 @@ class Services:
     limiteur: LimiteurClients
     #: Idempotency-Key answers and locks (issue 15): shared through Redis when configured.
     idempotence: Idempotence
+    #: Past decisions replayed under a proposed règlement (issue 17).
+    impact: ServiceImpact
     #: The shared upstream limiter (issue 6), for `/readyz`.
     quotas: Quotas | None = None
     #: What `/readyz` reports: the journal decides readiness, the rest is `degrade` (issue 12).
@@ -109,7 +112,8 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         await asyncio.to_thread(upgrade_database, settings.database_url)
     engine = create_engine_from_url(settings.database_url)
     stack.push_async_callback(engine.dispose)
-    journal = Journal(engine, trousseau=trousseau_journal(settings))
+    trousseau = trousseau_journal(settings)
+    journal = Journal(engine, trousseau=trousseau)
 
     if settings.uses_builtin_api_particulier:
         api_particulier_url = await stack.enter_async_context(
@@ -198,6 +202,17 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         ),
         # Duplicates wait for the first as long as it may run (its deadline), plus the journal write.
         idempotence=Idempotence(keyring, redis, attente_max_seconds=settings.request_deadline_seconds + 5),
+        impact=service_impact(settings, engine, trousseau),
+    )
+
+
+def service_impact(settings: Settings, engine: AsyncEngine, trousseau: TrousseauJournal) -> ServiceImpact:
+    """The impact flow over the journal's database and key ring (the app's, and the CLI's)."""
+    return ServiceImpact(
+        engine,
+        trousseau,
+        decisions_max=settings.impact_decisions_max,
+        periode_jours_max=settings.impact_periode_jours_max,
     )
 
 

@@ -31,8 +31,9 @@ from app.db.engine import DATABASE_ERRORS
 from app.db.tables import CleApiRow, ClientRow, OrganismeRow
 from app.errors import ConfigurationError, JournalUnavailable
 from app.keys import derive_key
-from app.rules.loader import ReglementInvalide, charger_reglement
+from app.rules.loader import ReglementInvalide
 from app.rules.model import Reglement
+from app.services.organismes.archives import archiver, charger_avec_texte
 from app.services.organismes.ratelimit import LimiteurEchecsAuthentification
 
 logger = structlog.get_logger(__name__)
@@ -331,9 +332,14 @@ class AnnuaireOrganismes:
         chemin = chemin_reglement(row.reglement, self._reglements_dir)
         try:
             # Parsing YAML is blocking work: off the event loop.
-            reglement = await asyncio.to_thread(charger_reglement, chemin)
+            reglement, texte = await asyncio.to_thread(charger_avec_texte, chemin)
         except ReglementInvalide as e:
             raise ConfigurationError(f"Organisme « {row.id} » : règlement invalide : {e}") from e
+        try:
+            # Its decisions name it: kept so they can be replayed once the file has moved on.
+            await archiver(self._engine, row.id, reglement, texte)
+        except DATABASE_ERRORS as e:
+            logger.error("organismes.archive_failed", organisme_id=row.id, error_type=type(e).__name__)
         scopes = row.scopes_habilitation
         return Organisme(
             id=row.id,
