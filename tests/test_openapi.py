@@ -149,6 +149,7 @@ def test_every_json_answer_has_an_example_its_model_accepts(contrat: dict[str, A
         donnees,
         eligibilite,
         exploitation,
+        impact,
         journal,
         reglement,
         simulation,
@@ -163,6 +164,7 @@ def test_every_json_answer_has_an_example_its_model_accepts(contrat: dict[str, A
             journal.PageJournal,
             reglement.ReglementPublie,
             simulation.ResultatSimulation,
+            impact.ImpactReglement,
             exploitation.Preparation,
             exploitation.Vivacite,
         )

@@ -120,10 +120,14 @@ def enregistrements(
 
 
 async def journaliser(
-    engine: AsyncEngine, liste: list[Foyer], organisme_id: str, reglement: Reglement = REGLEMENT_DEMO
+    engine: AsyncEngine,
+    liste: list[Foyer],
+    organisme_id: str,
+    reglement: Reglement = REGLEMENT_DEMO,
+    trousseau: TrousseauJournal = TROUSSEAU,
 ) -> list[uuid.UUID]:
     """Journal each household's decision through the journal's own writer (encrypted)."""
-    journal = Journal(engine, trousseau=TROUSSEAU)
+    journal = Journal(engine, trousseau=trousseau)
     ids = []
     for rang, foyer in enumerate(liste):
         consultation, decision = enregistrements(foyer, organisme_id, f"D-{rang:05d}", reglement)

@@ -92,8 +92,8 @@ async def test_threshold_moved_up_turns_exactly_the_households_between_eligible(
     # Nothing else moves, and the changed lines are exactly those households.
     assert bilan["total"]["changements"] == len(entre)
     assert all(d["changements"] == 0 for d in bilan["dispositifs"] if d["dispositif"] != "aide-alimentaire")
-    assert sorted(l.dossier_ref or "" for l in lignes) == sorted(f"D-{FOYERS.index(f):05d}" for f in entre)
-    assert {(l.type, l.avant.statut, l.apres.statut if l.apres else None) for l in lignes} == {
+    assert sorted(c.dossier_ref or "" for c in lignes) == sorted(f"D-{FOYERS.index(f):05d}" for f in entre)
+    assert {(c.type, c.avant.statut, c.apres.statut if c.apres else None) for c in lignes} == {
         ("changement", "non_eligible", "eligible")
     }
 
@@ -121,7 +121,7 @@ PROPOSITION_RSA = FICHIER_DEMO.read_text(encoding="utf-8").replace(
 
 
 async def test_a_fact_the_proposal_needs_that_was_not_collected_is_counted_apart(engine: AsyncEngine) -> None:
-    assert PROPOSITION_RSA != FICHIER_DEMO.read_text(encoding="utf-8")
+    assert FICHIER_DEMO.read_text(encoding="utf-8") != PROPOSITION_RSA
     ident = _id()
     await journaliser(engine, FOYERS[:20], ident)
     service = _service(engine)
