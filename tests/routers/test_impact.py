@@ -92,7 +92,7 @@ async def test_changed_decisions_as_streamed_csv(
     assert texte.startswith("\ufeff") is bom
     lignes = list(csv.DictReader(io.StringIO(texte.removeprefix("\ufeff")), delimiter=separateur))
     assert len(lignes) == len(ENTRE)
-    assert {(l["dispositif"], l["type"], l["statut_avant"], l["statut_apres"]) for l in lignes} == {
+    assert {(c["dispositif"], c["type"], c["statut_avant"], c["statut_apres"]) for c in lignes} == {
         ("aide-alimentaire", "changement", "non_eligible", "eligible")
     }
     # Applicants appear only through their dossier reference.

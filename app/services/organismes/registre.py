@@ -194,6 +194,10 @@ class AnnuaireOrganismes:
         logger.info("organismes.loaded", nombre=len(rows))
         return len(rows)
 
+    def identifiants(self) -> list[str]:
+        """The ids of the organismes loaded."""
+        return list(self._organismes)
+
     def organisme(self, organisme_id: str) -> Organisme | None:
         entry = self._organismes.get(organisme_id)
         return entry[1] if entry else None
