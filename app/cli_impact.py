@@ -174,7 +174,7 @@ def afficher(bilan: dict[str, Any], organisme: str, console: Console) -> None:
         table.add_column(titre, justify="right")
     for ligne in [*bilan["dispositifs"], bilan["total"]]:
         table.add_row(
-            ligne["libelle"],
+            "Total" if ligne is bilan["total"] else ligne["dispositif"],
             str(ligne["rejoues"]),
             *(f"{ligne['statuts_avant'][s]} → {ligne['statuts_apres'][s]}" for s in STATUTS),
             str(ligne["changements"]),
@@ -200,7 +200,8 @@ def afficher(bilan: dict[str, Any], organisme: str, console: Console) -> None:
         console.print(f"{bilan['decisions_illisibles']} décision(s) illisible(s) (clé du journal absente).")
     if bilan["decisions_non_verifiables"]:
         console.print(
-            f"{bilan['decisions_non_verifiables']} décision(s) sans règlement d'origine archivé : non vérifiées."
+            f"{bilan['decisions_non_verifiables']} décision(s) sans règlement d'origine archivé : "
+            "non vérifiées."
         )
     if bilan["alertes_integrite"]:
         console.print(
