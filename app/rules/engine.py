@@ -10,31 +10,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from app.rules import explain
 from app.rules.comparison import Resolveur, evaluer_feuille
+from app.rules.compiled import (
+    DispositifInconnu,
+    ParametreSansValeur,
+    compiler,
+    preparer,
+    verifier_applicable,
+)
 from app.rules.facts import Faits
 from app.rules.model import Reglement
 from app.rules.montants import Calculateur, Calcule
 from app.rules.motif import justifier, motif_a_verifier, motif_eligible, motif_non_eligible
-from app.rules.plan import Feuille, PlanDispositif, PlanReglement, Preparation, plan
+from app.rules.plan import PlanDispositif, PlanReglement, Preparation, plan
 from app.rules.results import (
-    BaremeApplique,
     ConditionEvaluee,
     Evaluation,
-    ParametreApplique,
     ResultatDispositif,
     Statut,
-    TrancheAppliquee,
 )
 
-
-class DispositifInconnu(ValueError):
-    """An aid id that the règlement does not declare."""
-
-
-class ParametreSansValeur(ValueError):
-    """The reference date is before the first value of a parameter or barème the aids use."""
-
+__all__ = [
+    "DispositifInconnu",
+    "ParametreSansValeur",
+    "evaluer",
+    "evaluer_interprete",
+    "verifier_applicable",
+]
 
 _SANS_MONTANT = Calcule()
 
@@ -105,89 +107,21 @@ class _Evaluation:
         )  # fmt: skip
 
 
-def verifier_applicable(
-    reglement: Reglement, date_reference: date, dispositifs: Sequence[str] | None = None
-) -> None:
-    """Raise `DispositifInconnu` or `ParametreSansValeur` now, before any data is fetched."""
-    _preparer(plan(reglement), reglement, date_reference, dispositifs)
-
-
-def _preparer(
-    compile: PlanReglement, reglement: Reglement, date_reference: date, dispositifs: Sequence[str] | None
-) -> Preparation:
-    """The dated data the chosen aids need, prepared once per (date, aids) and kept."""
-    cle = (date_reference, None if dispositifs is None else tuple(dispositifs))
-    preparation = compile.preparations.get(cle)
-    if preparation is None:
-        preparation = _preparation(compile, reglement, date_reference, dispositifs)
-        compile.garder(cle, preparation)
-    return preparation
-
-
-def _preparation(
-    compile: PlanReglement, reglement: Reglement, date_reference: date, dispositifs: Sequence[str] | None
-) -> Preparation:
-    if dispositifs is None:
-        choisis = reglement.dispositifs
-    else:
-        inconnus = [d for d in dispositifs if reglement.dispositif(d) is None]
-        if inconnus:
-            raise DispositifInconnu(f"dispositif inconnu du règlement « {reglement.id} » : « {inconnus[0]} »")
-        voulus = set(dispositifs)
-        choisis = tuple(d for d in reglement.dispositifs if d.id in voulus)
-    vigueur = reglement.en_vigueur(date_reference)
-    plans = tuple(compile.dispositifs[d.id] for d in choisis)
-    parametres = sorted(set().union(*(p.parametres for p in plans)))
-    baremes = sorted(set().union(*(p.baremes for p in plans)))
-    appliques = []
-    for nom in parametres:
-        valeur = vigueur.parametres[nom]
-        if valeur is None:
-            premiere = reglement.parametres[nom].valeurs[0].depuis
-            raise ParametreSansValeur(
-                f"le paramètre « {nom} » n'a pas de valeur au {explain.jour(date_reference)} "
-                f"(première valeur en vigueur le {explain.jour(premiere)})"
-            )
-        appliques.append(
-            ParametreApplique(nom, valeur.valeur, valeur.depuis, explain.deliberation(valeur.deliberation))
-        )
-    baremes_appliques = []
-    for nom in baremes:
-        version = vigueur.baremes[nom]
-        if version is None:
-            premiere = reglement.baremes[nom].versions[0].depuis
-            raise ParametreSansValeur(
-                f"le barème « {nom} » n'a pas de version au {explain.jour(date_reference)} "
-                f"(première version en vigueur le {explain.jour(premiere)})"
-            )
-        tranches = tuple(
-            TrancheAppliquee(t.de, t.moins_de, t.montant, t.libelle, t.jusqu_a, t.plus_de, t.montants)
-            for t in version.tranches
-        )
-        deliberation = explain.deliberation(version.deliberation)
-        baremes_appliques.append(BaremeApplique(nom, version.depuis, deliberation, tranches))
-    feuilles: dict[Feuille, int] = {}  # distinct leaves of the chosen aids, by first use
-    positions = tuple(tuple(feuilles.setdefault(f, len(feuilles)) for f in p.feuilles) for p in plans)
-    seuils = tuple(f.seuil(date_reference, vigueur) for f in feuilles)
-    bases = sorted(set().union(*(p.faits_de_base for p in plans)))
-    return Preparation(
-        plans,
-        vigueur,
-        tuple(feuilles),
-        seuils,
-        positions,
-        tuple(appliques),
-        tuple(baremes_appliques),
-        tuple(bases),
-    )
-
-
 def evaluer(
     reglement: Reglement, faits: Faits, date_reference: date, dispositifs: Sequence[str] | None = None
 ) -> Evaluation:
-    """Evaluate the chosen aids (all by default) of `reglement` on `faits` at `date_reference`."""
+    """Evaluate the chosen aids (all by default) of `reglement` on `faits` at `date_reference`,
+    through the plan compiled for that date (`compiled.compile_plan`)."""
+    return compiler(reglement, date_reference, dispositifs).evaluer(reglement, faits)
+
+
+def evaluer_interprete(
+    reglement: Reglement, faits: Faits, date_reference: date, dispositifs: Sequence[str] | None = None
+) -> Evaluation:
+    """The same evaluation, walking the règlement's plan without a compiled plan: the reference the
+    compiled plan is tested against (tests/rules/test_compiled.py)."""
     compile = plan(reglement)
-    preparation = _preparer(compile, reglement, date_reference, dispositifs)
+    preparation = preparer(compile, reglement, date_reference, dispositifs)
     resolveur = Resolveur(faits, date_reference, compile.presentations, reglement.catalogue)
     evaluation = _Evaluation(reglement, compile, preparation, resolveur)
     resultats = tuple(

@@ -1,0 +1,187 @@
+"""The compiled plan against the interpreted evaluation, on random households: the same results to
+the last sentence (statuses, amounts, tranches, every explanation, motif and proof), and verdicts
+that say exactly what the full evaluation says."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.rules import compile_plan
+from app.rules.compiled import PLANS_EN_CACHE, CompiledPlan, DispositifInconnu, Verdict
+from app.rules.engine import evaluer, evaluer_interprete
+from app.rules.facts import Fait, FaitIndisponible, Faits, TypeFait
+from app.rules.loader import charger_reglement
+from app.rules.model import Reglement
+from app.rules.plan import plan
+from app.rules.results import Evaluation, Statut
+from app.rules.simulation import lire_faits
+
+RACINE = Path(__file__).resolve().parents[2] / "reglements"
+REGLEMENTS = {
+    "demo": charger_reglement(RACINE / "demo.yaml"),
+    "intercommunal": charger_reglement(RACINE / "exemples" / "ccas-intercommunal.yaml"),
+    "petite-commune": charger_reglement(RACINE / "exemples" / "petite-commune.yaml"),
+}
+JOURS = (date(2026, 5, 15), date(2026, 3, 31), date(2026, 11, 26))
+PERIODES_MOIS = ("2026-04", "2026-02", "2025-12", "2026-06", "2026-11")  # fresh, stale, after the date
+PERIODES_ANNEES = ("2025", "2024", "2023", "2021")
+
+# Values around the thresholds these règlements use, so that many households sit exactly on one.
+NOMBRES = st.sampled_from([0, 1, 10, 12, 15, 400, 450, 500, 650, 800, 900, 1500, 5700, 11000, 14000, 15000])
+NOMBRES_LIBRES = st.decimals(min_value=0, max_value=40_000, places=2, allow_nan=False, allow_infinity=False)
+
+
+def _naissance(draw: st.DrawFn, jour: date) -> str:
+    age = draw(st.integers(0, 90))
+    naissance = date(jour.year - age, jour.month, min(jour.day, 28)) + timedelta(
+        days=draw(st.integers(-2, 2))
+    )
+    precision = draw(st.sampled_from(["jour", "jour", "jour", "mois", "annee"]))
+    return naissance.isoformat()[: {"jour": 10, "mois": 7, "annee": 4}[precision]]
+
+
+def _valeur(draw: st.DrawFn, reglement: Reglement, nom: str, jour: date) -> Any:
+    definition = reglement.catalogue.faits[nom]
+    match definition.type:
+        case TypeFait.NOMBRE:
+            valeur = draw(NOMBRES | NOMBRES_LIBRES)
+            bas, haut = definition.minimum, definition.maximum
+            if bas is not None:
+                valeur = max(valeur, bas)
+            if haut is not None:
+                valeur = min(valeur, haut)
+            return str(valeur)
+        case TypeFait.ENTIER:
+            return draw(st.integers(0, 6))
+        case TypeFait.BOOLEEN:
+            return draw(st.booleans())
+        case TypeFait.TEXTE:
+            admises = definition.valeurs_admises or ("08105", "08480", "75056", "M", "O", "C", "locataire")
+            return draw(st.sampled_from(admises))
+        case TypeFait.DATE:
+            return _naissance(draw, jour)
+        case TypeFait.MEMBRES:
+            return [_naissance(draw, jour) for _ in range(draw(st.integers(0 if nom == "enfants" else 1, 4)))]
+    raise AssertionError(nom)  # pragma: no cover
+
+
+@st.composite
+def foyers(draw: st.DrawFn, reglement: Reglement, jour: date) -> Faits:
+    """A household: each fact the règlement reads given (sometimes with a period, a provider and a
+    certified or stale source), missing, or unavailable with a reason."""
+    bases = sorted(set().union(*(p.faits_de_base for p in plan(reglement).dispositifs.values())))
+    donnees: dict[str, Any] = {}
+    indisponibles: dict[str, str] = {}
+    for nom in bases:
+        sort = draw(st.sampled_from(["donne"] * 8 + ["absent", "indisponible"]))
+        if sort == "absent":
+            continue
+        if sort == "indisponible":
+            indisponibles[nom] = "fournisseur indisponible"
+            continue
+        valeur = _valeur(draw, reglement, nom, jour)
+        type_ = reglement.catalogue.faits[nom].type
+        if type_ is TypeFait.MEMBRES or not draw(st.booleans()):
+            donnees[nom] = valeur
+            continue
+        periodes = (
+            PERIODES_ANNEES if nom in ("revenu_fiscal_de_reference", "situation_familiale") else PERIODES_MOIS
+        )
+        donnees[nom] = {"valeur": valeur, "periode": draw(st.sampled_from(periodes)), "fournisseur": "CNAF"}
+    faits = lire_faits(donnees, indisponibles=indisponibles, catalogue=reglement.catalogue)
+    connus: dict[str, Fait] = {}
+    for nom, fait in faits.connus.items():
+        if draw(st.booleans()):
+            source = replace(
+                fait.source,
+                certifie=True,
+                request_id=draw(st.sampled_from([None, "req-1"])),
+                perime=draw(st.booleans()),
+                obtenu_le=datetime(2026, 5, 1, 12, tzinfo=UTC),
+                depuis_cache=draw(st.booleans()),
+            )
+            fait = Fait(fait.valeur, source)
+        connus[nom] = fait
+    absents = {
+        nom: FaitIndisponible("fournisseur-indisponible", raison) for nom, raison in indisponibles.items()
+    }
+    return Faits(connus, {**faits.indisponibles, **absents})
+
+
+def _verdicts_de(evaluation: Evaluation) -> tuple[Verdict, ...]:
+    return tuple(
+        Verdict(r.dispositif, r.statut, r.montant, r.tranche, r.decisives) for r in evaluation.resultats
+    )
+
+
+@st.composite
+def cas(draw: st.DrawFn) -> tuple[Reglement, date, Faits, tuple[str, ...] | None]:
+    reglement = REGLEMENTS[draw(st.sampled_from(sorted(REGLEMENTS)))]
+    jour = draw(st.sampled_from(JOURS))
+    ids = [d.id for d in reglement.dispositifs]
+    choix = draw(st.none() | st.lists(st.sampled_from(ids), min_size=1, unique=True).map(tuple))
+    return reglement, jour, draw(foyers(reglement, jour)), choix
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cas())
+def test_the_compiled_plan_gives_exactly_the_interpreted_evaluation(
+    exemple: tuple[Reglement, date, Faits, tuple[str, ...] | None],
+) -> None:
+    reglement, jour, faits, choix = exemple
+    attendue = evaluer_interprete(reglement, faits, jour, choix)
+    compile = compile_plan(reglement, jour, choix)
+    obtenue = compile.evaluer(faits)
+    # Field by field first, for a readable failure; then the whole value.
+    for a, b in zip(obtenue.resultats, attendue.resultats, strict=True):
+        assert (a.dispositif, a.statut, a.montant, a.tranche) == (
+            b.dispositif,
+            b.statut,
+            b.montant,
+            b.tranche,
+        )
+        assert [c.explication for c in a.conditions] == [c.explication for c in b.conditions]
+        assert a.motif == b.motif
+        assert a == b
+    assert obtenue == attendue
+    assert evaluer(reglement, faits, jour, choix) == attendue
+    assert compile.verdicts(faits) == _verdicts_de(attendue)
+
+
+def test_households_of_every_status_are_generated() -> None:
+    """The generator reaches every status on every aid of the intercommunal règlement (else the
+    property above would not test much)."""
+    reglement = REGLEMENTS["intercommunal"]
+    vus: set[tuple[str, Statut]] = set()
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(foyers(reglement, JOURS[0]))
+    def collecter(faits: Faits) -> None:
+        vus.update((v.dispositif, v.statut) for v in compile_plan(reglement, JOURS[0]).verdicts(faits))
+
+    collecter()
+    manquants = {(d.id, s) for d in reglement.dispositifs for s in Statut} - vus
+    assert len(manquants) <= 3, manquants
+
+
+def test_a_compiled_plan_is_kept_per_date_and_bounded() -> None:
+    reglement = charger_reglement(RACINE / "demo.yaml")
+    premier = compile_plan(reglement, JOURS[0])
+    assert isinstance(premier, CompiledPlan)
+    assert premier.reglement is reglement and premier.date_reference == JOURS[0]
+    assert compile_plan(reglement, JOURS[0])._compile is premier._compile
+    for i in range(PLANS_EN_CACHE):
+        compile_plan(reglement, JOURS[0] + timedelta(days=i + 1))
+    assert compile_plan(reglement, JOURS[0])._compile is not premier._compile  # evicted, least recent
+
+
+def test_compiling_for_an_unknown_aid_fails_as_evaluating_does() -> None:
+    with pytest.raises(DispositifInconnu):
+        compile_plan(REGLEMENTS["demo"], JOURS[0], ["inexistante"])
