@@ -14,8 +14,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from app.rules.compiled import DispositifInconnu, ParametreSansValeur, compile_plan
 from app.rules.derived import Catalogue
-from app.rules.engine import DispositifInconnu, ParametreSansValeur, evaluer
 from app.rules.facts import Faits
 from app.rules.model import Reglement
 from app.rules.plan import plan
@@ -46,13 +46,12 @@ class Verdict:
 def verdicts(
     reglement: Reglement, faits: Faits, date_reference: date, dispositifs: Sequence[str]
 ) -> dict[str, Verdict]:
-    """Each chosen aid's verdict on `faits` at `date_reference` (the one evaluation of the replay).
-
-    Raises `DispositifInconnu` or `ParametreSansValeur` as the engine does."""
-    evaluation = evaluer(reglement, faits, date_reference, dispositifs)
+    """Each chosen aid's verdict on `faits` at `date_reference` (the one evaluation of the replay):
+    the plan compiled for that (règlement, date, aids), in its verdict-only mode — no sentence is
+    built. Raises `DispositifInconnu` or `ParametreSansValeur` as the engine does."""
     return {
-        r.dispositif: Verdict(r.statut.value, r.montant, r.tranche, tuple(r.decisives))
-        for r in evaluation.resultats
+        v.dispositif: Verdict(v.statut.value, v.montant, v.tranche, v.decisives)
+        for v in compile_plan(reglement, date_reference, dispositifs).verdicts(faits)
     }
 
 

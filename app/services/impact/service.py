@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import DATABASE_ERRORS
 from app.errors import FieldError, InvalidInput, JournalUnavailable
-from app.rules.engine import ParametreSansValeur
+from app.rules.compiled import ParametreSansValeur
 from app.rules.loader import ReglementInvalide, lire_reglement
 from app.rules.model import Reglement
 from app.services.impact.bilan import Bilan, Changement
