@@ -24,6 +24,8 @@ from app.db.engine import DATABASE_ERRORS
 from app.errors import FieldError, InvalidInput, JournalUnavailable
 from app.rules.compiled import ParametreSansValeur
 from app.rules.loader import ReglementInvalide, lire_reglement
+from app.rules.derived import Catalogue
+from app.rules.facts import Faits
 from app.rules.model import Reglement
 from app.services.impact.bilan import Bilan, Changement
 from app.services.impact.proposition import Proposition
@@ -207,10 +209,10 @@ class ServiceImpact:
         bilan: Bilan,
         lignes: list[Changement],
     ) -> None:
-        decisions = self._relecture.ouvrir(lignes_lues)
-        # Grouped by (version, reference date): each date's preparation is made once, then reused.
-        decisions.sort(key=lambda d: (d.reglement_empreinte, d.date_reference))
-        for decision in decisions:
+        # Grouped by (version, reference date): each date's compiled plan is looked up in turn, and
+        # only the decision in hand is decrypted and parsed.
+        triees = sorted(lignes_lues, key=lambda ligne: (ligne.reglement_empreinte, ligne.date_reference))
+        for decision in self._relecture.ouvrir(triees):
             rejouer_decision(decision, rejeu, originaux.get(decision.reglement_empreinte), bilan, lignes)
 
 
@@ -251,7 +253,7 @@ def rejouer_decision(
 class _Rejeu:
     """One decision being replayed (its journaled verdicts by aid, and where its counts go)."""
 
-    __slots__ = ("bilan", "contenu", "decision", "journalises", "lignes")
+    __slots__ = ("_faits", "bilan", "contenu", "decision", "journalises", "lignes")
 
     def __init__(
         self,
@@ -266,6 +268,14 @@ class _Rejeu:
         self.journalises = journalises
         self.bilan = bilan
         self.lignes = lignes
+        #: The journaled facts as read by a catalogue (a proposal made of parameters shares the
+        #: current règlement's catalogue: read once).
+        self._faits: tuple[Catalogue, Faits] | None = None
+
+    def faits(self, catalogue: Catalogue) -> Faits:
+        if self._faits is None or self._faits[0] is not catalogue:
+            self._faits = (catalogue, faits_journalises(self.contenu, catalogue))
+        return self._faits[1]
 
     def ligne(
         self, dispositif: str, type_: str, apres: Verdict | None, raison: str | None = None
@@ -279,7 +289,7 @@ class _Rejeu:
         """(a) Under its own règlement, the decision must give back exactly what the journal holds."""
         raison = None
         try:
-            faits = faits_journalises(self.contenu, original.catalogue)
+            faits = self.faits(original.catalogue)
             rejoues = verdicts(original, faits, self.decision.date_reference, list(self.journalises))
         except ERREURS_EVALUATION as e:
             rejoues, raison = {}, f"rejeu impossible : {e}"
@@ -309,7 +319,7 @@ class _Rejeu:
             return
         raison = "dispositif non évalué"
         try:
-            faits = faits_journalises(self.contenu, proposition.catalogue)
+            faits = self.faits(proposition.catalogue)
             apres = verdicts(proposition, faits, self.decision.date_reference, evaluables)
         except ParametreSansValeur:
             apres, raison = {}, "paramètre du règlement proposé sans valeur à la date de référence"

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import DecisionRow
 from app.services.journal.chiffrement import TrousseauJournal
 
-#: Decisions per query: a page of 10-aid decisions with their facts is a few megabytes.
-LOT_RELECTURE = 1000
+#: Decisions per query: a 10-aid decision is ≈ 40 kB encrypted (≈ 75 kB once parsed), so a page is
+#: ≈ 20 MB as fetched; `ouvrir` then decrypts one decision at a time.
+LOT_RELECTURE = 500
 
 _COLONNES = (
     DecisionRow.id,
@@ -34,7 +35,9 @@ _COLONNES = (
     DecisionRow.reglement_id,
     DecisionRow.reglement_version,
     DecisionRow.reglement_empreinte,
-    DecisionRow.contenu,
+    # The clear summary only where it is the whole record (written before encryption): not fetched
+    # nor parsed for the encrypted rows, whose record is in `contenu_chiffre`.
+    case((DecisionRow.contenu_chiffre.is_(None), DecisionRow.contenu), else_=null()).label("contenu"),
     DecisionRow.contenu_chiffre,
     DecisionRow.cle_journal,
 )
@@ -111,11 +114,12 @@ class RelectureJournal:
                 return
             dernier = (lignes[-1].cree_le, lignes[-1].id)
 
-    def ouvrir(self, lignes: Sequence[Any]) -> list[DecisionRelue]:
-        """Decrypt a page (CPU only: run it where it does not hold the event loop)."""
-        return [self._ouvrir(ligne) for ligne in lignes]
+    def ouvrir(self, lignes: Iterable[Any]) -> Iterator[DecisionRelue]:
+        """Decrypt rows one at a time, as they are consumed (CPU only: run it where it does not
+        hold the event loop); only the decision in hand is held in clear."""
+        return (self.ouvrir_une(ligne) for ligne in lignes)
 
-    def _ouvrir(self, ligne: Any) -> DecisionRelue:
+    def ouvrir_une(self, ligne: Any) -> DecisionRelue:
         contenu: dict[str, Any] | None
         if ligne.contenu_chiffre is None:
             contenu = ligne.contenu  # written before the journal was encrypted: whole, in clear
