@@ -49,6 +49,8 @@ class Calcul:
             ref = RefFait(nom.nom, nom.age_min, nom.age_max)
             return self.derives[nom.nom].calcul(faits, jour, ref)
         valeur = faits[nom.nom].valeur
+        if type(valeur) is Decimal or type(valeur) is int:  # the usual case, without the ABC checks
+            return valeur, valeur
         if isinstance(valeur, bool):
             return int(valeur), int(valeur)
         if isinstance(valeur, Decimal | int):

@@ -53,7 +53,7 @@ def _pieces(noms: tuple[str, ...], catalogue: Catalogue) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for n in noms if (p := faits[n].piece_justificative)))
 
 
-def _source_commune(sources: list[tuple[str, Source]]) -> Source:
+def source_commune(sources: list[tuple[str, Source]]) -> Source:
     if len(sources) == 1:
         return sources[0][1]
     toutes = [s for _, s in sources]
@@ -153,7 +153,7 @@ class Resolveur:
                 pieces=_pieces(manquants, catalogue),
             )
         sources = [(nom, connus[nom].source) for nom in bases]
-        source = sources[0][1] if len(sources) == 1 else _source_commune(sources)
+        source = sources[0][1] if len(sources) == 1 else source_commune(sources)
         bas: Any
         haut: Any
         note = None
@@ -228,11 +228,12 @@ class Resolveur:
         presentation = self.presentations[feuille.presentation]
         if presentation is None:
             resolution = self.resoudre_frais(feuille.comparaison.fait, feuille.regles)
-            presentation = self.presentations[feuille.presentation] = _presenter(resolution)
+            presentation = self.presentations[feuille.presentation] = presenter(resolution)
         return presentation
 
 
-def _presenter(resolution: Resolution) -> Presentation:
+def presenter(resolution: Resolution) -> Presentation:
+    """A resolution with its French context text."""
     bas, haut = resolution.bas, resolution.haut
     if resolution.inconnu is not None:
         return Presentation(resolution, "", None, exacte=False, numerique=False)

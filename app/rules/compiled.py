@@ -23,13 +23,20 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from app.rules import explain
-from app.rules.comparison import Resolveur, evaluer_feuille
+from app.rules.comparison import (
+    Presentation,
+    Resolution,
+    Resolveur,
+    evaluer_feuille,
+    source_commune,
+)
+from app.rules.comparison import presenter as presenter_resolution
 from app.rules.dates import DatePartielle
-from app.rules.derived import Incalculable
+from app.rules.derived import Incalculable, libelle_du_fait
 from app.rules.facts import Fait, Faits, RefFait
 from app.rules.model import Fraicheur, Reglement
 from app.rules.montants import Calculateur, Calcule
-from app.rules.motif import justifier, motif_a_verifier, motif_eligible, motif_non_eligible
+from app.rules.motif import codes_decisifs, justifier, motif_a_verifier, motif_eligible, motif_non_eligible
 from app.rules.plan import Feuille, PlanDispositif, PlanReglement, Preparation, Regles, plan
 from app.rules.results import (
     BaremeApplique,
@@ -147,6 +154,157 @@ def _lecture(ref: RefFait, regles: Regles, reglement: Reglement, jour: date) -> 
     return derive
 
 
+class _ValeursMontant(Resolveur):
+    """What an amount reads, for verdicts: the values from the compiled readers, without the
+    sources, notes and proofs a sentence would need."""
+
+    __slots__ = ("compile", "connus", "reglement")
+
+    def __init__(self, compile: _Compile, reglement: Reglement, faits: Faits) -> None:
+        # Not Resolveur.__init__: nothing of it is used here.
+        self.compile = compile
+        self.reglement = reglement
+        self.connus = faits.connus
+
+    def resoudre_frais(self, ref: RefFait, regles: Regles) -> Resolution:
+        lectures = self.compile.lectures_montant
+        cle = (ref, regles)
+        lecture = lectures.get(cle)
+        if lecture is None:
+            reglement = self.reglement
+            lire = _lecture(ref, regles, reglement, self.compile.date_reference)
+            libelle, unite = libelle_du_fait(ref, reglement.catalogue), reglement.catalogue.unite(ref.nom)
+            lecture = lectures[cle] = (lire, libelle, unite)
+        valeurs = lecture[0](self.connus)
+        if valeurs is None:
+            return Resolution(lecture[1], lecture[2], inconnu="inconnu")
+        return Resolution(lecture[1], lecture[2], valeurs[0], valeurs[1])
+
+
+Presenter = Callable[[Mapping[str, Fait], Resolveur, Feuille], Presentation]
+_NOMBRES = (int, Decimal, Fraction)
+
+
+def _presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presenter:
+    """How a leaf's fact is read and shown for an explanation: a known base fact whose period
+    needs no remark directly; anything else (derived facts, missing, stale or noted data) by the
+    resolver, as the interpreted evaluation does."""
+    ref = feuille.comparaison.fait
+    catalogue = reglement.catalogue
+
+    def general(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
+        return resolveur.presenter(feuille)
+
+    if ref.nom in catalogue.derives:
+        return _presentation_derivee(feuille, reglement, jour, general)
+    nom = ref.nom
+    libelle, unite = libelle_du_fait(ref, catalogue), catalogue.unite(nom)
+    piece = catalogue.faits[nom].piece_justificative
+    pieces = (piece,) if piece else ()
+    regle = dict(feuille.regles).get(nom)
+    mois_reference = jour.year * 12 + jour.month - 1
+    simples: dict[str, bool] = {}
+
+    def simple(periode: str) -> bool:
+        """Usable at the date, and without a remark (as `Resolveur._posterieure`, `_fraicheur`)."""
+        if len(periode) >= 7 and _mois(periode) > mois_reference:
+            return False
+        if regle is None:
+            return True
+        if regle.mois is not None:
+            return mois_reference - _mois(periode) <= regle.mois
+        if regle.annees is not None:
+            return jour.year - int(periode[:4]) <= 1
+        return True
+
+    afficher, source_de, montrer = explain.afficher, explain.source, explain.montrer
+
+    def base(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
+        fait = connus.get(nom)
+        if fait is None:
+            return resolveur.presenter(feuille)
+        valeur, source = fait.valeur, fait.source
+        periode = source.periode
+        if periode is not None:
+            utilisable = simples.get(periode)
+            if utilisable is None:
+                utilisable = simple(periode)
+                if len(simples) < 256:
+                    simples[periode] = utilisable
+            if not utilisable:
+                return resolveur.presenter(feuille)
+        if type(valeur) is DatePartielle:
+            return resolveur.presenter(feuille)
+        resolution = Resolution(libelle, unite, valeur, valeur, source, ((nom, source),), None, pieces)
+        resolveur.memo[ref] = resolution  # the amounts may read it too
+        texte = afficher(valeur, unite)
+        origine = source_de(source)
+        contexte = f"{texte}, {origine}" if origine else texte
+        return Presentation(resolution, contexte, montrer(valeur), True, type(valeur) in _NOMBRES)
+
+    return base
+
+
+def _presentation_derivee(
+    feuille: Feuille, reglement: Reglement, jour: date, general: Presenter
+) -> Presenter:
+    """A derived fact whose bases are all known and usable without remark, computed directly (as
+    `Resolveur._resoudre`); anything else by the resolver."""
+    ref = feuille.comparaison.fait
+    catalogue = reglement.catalogue
+    definition = catalogue.derives[ref.nom]
+    libelle, unite = libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom)
+    bases = catalogue.bases(ref.nom)
+    pieces = tuple(dict.fromkeys(p for n in bases if (p := catalogue.faits[n].piece_justificative)))
+    regles = dict(feuille.regles)
+    mois_reference = jour.year * 12 + jour.month - 1
+    simples: dict[tuple[str, str], bool] = {}
+
+    def simple(base: str, periode: str) -> bool:
+        if len(periode) >= 7 and _mois(periode) > mois_reference:
+            return False
+        regle = regles.get(base)
+        if regle is None:
+            return True
+        if regle.mois is not None:
+            return mois_reference - _mois(periode) <= regle.mois
+        if regle.annees is not None:
+            return jour.year - int(periode[:4]) <= 1
+        return True
+
+    calcul, detail = definition.calcul, definition.detail
+
+    def derivee(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
+        sources = []
+        for base in bases:
+            fait = connus.get(base)
+            if fait is None:
+                return general(connus, resolveur, feuille)
+            source = fait.source
+            periode = source.periode
+            if periode is not None:
+                cle = (base, periode)
+                utilisable = simples.get(cle)
+                if utilisable is None:
+                    utilisable = simple(base, periode)
+                    if len(simples) < 256:
+                        simples[cle] = utilisable
+                if not utilisable:
+                    return general(connus, resolveur, feuille)
+            sources.append((base, source))
+        try:
+            bas, haut = calcul(connus, jour, ref)
+            note = None if detail is None else detail(connus, jour)
+        except Incalculable:
+            return general(connus, resolveur, feuille)
+        source = sources[0][1] if len(sources) == 1 else source_commune(sources)
+        resolution = Resolution(libelle, unite, bas, haut, source, tuple(sources), None, pieces, note)
+        resolveur.memo[ref] = resolution  # the amounts may read it too
+        return presenter_resolution(resolution)
+
+    return derivee
+
+
 def _issue_inconnue(feuille: Any, valeur_seuil: Any) -> bool | None:
     """A leaf on an unknown fact, read as the règlement says (as `comparison._si_inconnu`)."""
     regle = feuille.si_inconnu
@@ -184,9 +342,12 @@ class _Compile:
         "_feuilles",
         "_lectures",
         "_preparation",
+        "_presentations",
+        "_presenteurs",
         "_seuils",
         "_valeurs_seuils",
         "date_reference",
+        "lectures_montant",
     )
 
     def __init__(
@@ -208,6 +369,14 @@ class _Compile:
                     feuille.comparaison.fait, feuille.regles, reglement, jour
                 )
         self._lectures = tuple(lectures[f.presentation] for f in preparation.feuilles)
+        presenteurs: dict[int, Presenter] = {}
+        for feuille in preparation.feuilles:
+            if feuille.presentation not in presenteurs:
+                presenteurs[feuille.presentation] = _presentation(feuille, reglement, jour)
+        self._presenteurs = tuple(presenteurs[f.presentation] for f in preparation.feuilles)
+        self._presentations = tuple(f.presentation for f in preparation.feuilles)
+        # What the amounts read, compiled on first use (a few per règlement).
+        self.lectures_montant: dict[tuple[RefFait, Regles], tuple[Lecture, str, str | None]] = {}
 
     # -- the full evaluation --------------------------------------------------------------------
 
@@ -216,22 +385,33 @@ class _Compile:
         preparation = self._preparation
         jour = self.date_reference
         resolveur = Resolveur(faits, jour, compile.presentations, reglement.catalogue)
-        presenter = resolveur.presenter
-        conditions = [
-            evaluer_feuille(f, s, presenter(f)) for f, s in zip(self._feuilles, self._seuils, strict=True)
-        ]
+        connus = faits.connus
+        presentations = resolveur.presentations
+        conditions = []
+        for feuille, seuil, presenter, rang in zip(
+            self._feuilles, self._seuils, self._presenteurs, self._presentations, strict=True
+        ):
+            presentation = presentations[rang]
+            if presentation is None:
+                presentation = presentations[rang] = presenter(connus, resolveur, feuille)
+            conditions.append(evaluer_feuille(feuille, seuil, presentation))
         montants: list[Calcule | None] = [None] * compile.montants
         resultats = tuple(
             [self._resultat(reglement, a, conditions, montants, resolveur) for a in self._aides]
         )
-        connus = faits.connus
         return Evaluation(
             compile.reference, jour, resultats, preparation.parametres_appliques,
             tuple([b for b in preparation.faits_de_base if b in connus]), preparation.baremes_appliques,
         )  # fmt: skip
 
     def _montant(
-        self, reglement: Reglement, aide: _Aide, montants: list[Calcule | None], resolveur: Resolveur
+        self,
+        reglement: Reglement,
+        aide: _Aide,
+        montants: list[Calcule | None],
+        resolveur: Resolveur,
+        *,
+        rediger: bool = True,
     ) -> Calcule:
         rang, regle = aide.montant, aide.regle
         if rang is None or regle is None:
@@ -239,7 +419,9 @@ class _Compile:
         calcule = montants[rang]
         if calcule is None:
             regles = aide.compile.regles_montant
-            calculateur = Calculateur(reglement, resolveur, self._preparation.vigueur, regles)
+            calculateur = Calculateur(
+                reglement, resolveur, self._preparation.vigueur, regles, rediger=rediger
+            )
             calcule = montants[rang] = calculateur.montant(regle)
         return calcule
 
@@ -317,14 +499,12 @@ class _Compile:
             montant = _SANS_MONTANT
             if verdict is True and aide.montant is not None:
                 if resolveur is None:
-                    resolveur = Resolveur(
-                        faits, self.date_reference, self._compile.presentations, reglement.catalogue
-                    )
-                montant = self._montant(reglement, aide, montants, resolveur)
+                    resolveur = _ValeursMontant(self, reglement, faits)
+                montant = self._montant(reglement, aide, montants, resolveur, rediger=False)
             if verdict is True and montant.vide:
                 resultats.append(Verdict(aide.id, _A_VERIFIER, None, None, ("montant",)))
                 continue
-            codes = justifier(compile.racine, satisfaites, verdict, compile.libelles, compile.codes).codes
+            codes = codes_decisifs(compile.racine, satisfaites, verdict, compile.codes)
             if verdict is True:
                 resultats.append(Verdict(aide.id, _ELIGIBLE, montant.montant, montant.tranche, tuple(codes)))
             else:

@@ -77,6 +77,9 @@ class DatePartielle:
 
     def age_bounds(self, reference: date) -> tuple[int, int]:
         """The youngest and the oldest age (in whole years) the person can have at `reference`."""
+        if self.jour is not None:  # a full date (the usual case): one age, without building dates
+            age = reference.year - self.annee - ((reference.month, reference.day) < (self.mois, self.jour))
+            return age, age
         return _age(self.latest(), reference), _age(self.earliest(), reference)
 
     def isoformat(self) -> str:

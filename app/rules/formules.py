@@ -221,18 +221,57 @@ def _bornes(valeurs: list[Nombre]) -> Intervalle:
 
 def calculer(expression: Expression, valeur_de: Callable[[Nom], Intervalle]) -> Intervalle:
     """The interval of the formula's values; `Incalculable` on a division by (possibly) zero."""
+    entree = _COMPILEES.get(id(expression))
+    if entree is None or entree[0] is not expression:
+        if len(_COMPILEES) >= _COMPILEES_MAX:
+            _COMPILEES.clear()
+        entree = _COMPILEES[id(expression)] = (expression, compiler(expression))
+    return entree[1](valeur_de)
+
+
+FormuleCompilee = Callable[[Callable[[Nom], Intervalle]], Intervalle]
+#: Formulas compiled to closures, by identity (the expression is kept, so its id is not reused).
+_COMPILEES: dict[int, tuple[Expression, FormuleCompilee]] = {}
+_COMPILEES_MAX = 4096
+
+
+def compiler(expression: Expression) -> FormuleCompilee:
+    """The formula as nested closures: what `calculer` does, without walking the tree each time."""
     match expression:
         case Constante(valeur=v):
-            return v, v
+            constante = (v, v)
+            return lambda valeur_de: constante
         case Nom():
-            return valeur_de(expression)
-        case Fonction(nom=nom, arguments=arguments):
-            intervalles = [calculer(a, valeur_de) for a in arguments]
-            bas = _bornes([i[0] for i in intervalles])
-            haut = _bornes([i[1] for i in intervalles])
-            return (bas[0], haut[0]) if nom == "min" else (bas[1], haut[1])
+            nom = expression
+            return lambda valeur_de: valeur_de(nom)
+        case Fonction(nom=fonction, arguments=arguments):
+            calculs = [compiler(a) for a in arguments]
+            minimum = fonction == "min"
+
+            def appliquer(valeur_de: Callable[[Nom], Intervalle]) -> Intervalle:
+                intervalles = [c(valeur_de) for c in calculs]
+                bas = _bornes([i[0] for i in intervalles])
+                haut = _bornes([i[1] for i in intervalles])
+                return (bas[0], haut[0]) if minimum else (bas[1], haut[1])
+
+            return appliquer
         case Operation(operateur=op, gauche=g, droite=d):
-            return _operation(op, calculer(g, valeur_de), calculer(d, valeur_de))
+            gauche, droite = compiler(g), compiler(d)
+            if op == "+":
+
+                def somme(valeur_de: Callable[[Nom], Intervalle]) -> Intervalle:
+                    a, b = gauche(valeur_de), droite(valeur_de)
+                    return ajouter(a[0], b[0]), ajouter(a[1], b[1])
+
+                return somme
+            if op == "-":
+
+                def difference(valeur_de: Callable[[Nom], Intervalle]) -> Intervalle:
+                    a, b = gauche(valeur_de), droite(valeur_de)
+                    return soustraire(a[0], b[1]), soustraire(a[1], b[0])
+
+                return difference
+            return lambda valeur_de: _operation(op, gauche(valeur_de), droite(valeur_de))
     raise TypeError(expression)  # pragma: no cover - Expression is a closed union
 
 

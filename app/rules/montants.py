@@ -85,11 +85,14 @@ class Calculateur:
         resolveur: Resolveur,
         vigueur: EnVigueur,
         regles: Mapping[RefFait, Regles],
+        *,
+        rediger: bool = True,
     ) -> None:
         self.reglement = reglement
         self.resolveur = resolveur
         self.vigueur = vigueur
         self.regles = regles
+        self.rediger = rediger  # False: the amount and its tranche only, without the sentence
 
     def resoudre(self, ref: RefFait) -> Resolution:
         resolution = self.resolveur.resoudre_frais(ref, self.regles.get(ref, ()))
@@ -262,6 +265,10 @@ class Calculateur:
             noms = [connus[n][2] for n in connus if connus[n][0] != connus[n][1]]
             raise Inconnu(", ".join(noms) or "le montant", ())
 
+        resultat.montant = final_bas
+        if not self.rediger:
+            return
+
         def texte(nom: formules.Nom) -> str:
             return connus[nom][2]
 
@@ -269,7 +276,6 @@ class Calculateur:
             return connus[nom][3]
 
         rendu = formules.Rendu(texte, unite, _nombre).rendre(regle.formule, regle.unite)
-        resultat.montant = final_bas
         if final_bas == bas and not suite:
             resultat.phrase = f"Montant : {explain.nombre(final_bas, regle.unite)} = {rendu}."
         else:

@@ -51,6 +51,34 @@ def justifier(
     return justification
 
 
+def codes_decisifs(
+    racine: CombinaisonToutes, valeurs: list[bool | None], verdict: bool | None, codes: Sequence[str]
+) -> list[str]:
+    """`justifier(…).codes` without the phrases: the codes of the conditions that decided."""
+    if not racine.noeuds and racine.tranche is not None:
+        return [codes[i] for i, v in enumerate(valeurs) if v is verdict]
+    trouves: list[str] = []
+    _codes(racine, verdict, valeurs, codes, trouves)
+    return trouves
+
+
+def _codes(
+    noeud: int | CombinaisonToutes,
+    etat: bool | None,
+    valeurs: list[bool | None],
+    codes: Sequence[str],
+    trouves: list[str],
+) -> None:
+    if type(noeud) is int:
+        trouves.append(codes[noeud])
+    elif type(noeud) is CombinaisonToutes:
+        for enfant, issue in zip(noeud.enfants, noeud.issues_ordonnees(valeurs), strict=True):
+            if issue is etat:
+                _codes(enfant, etat, valeurs, codes, trouves)
+    else:
+        trouves.append(noeud.code)  # type: ignore[union-attr]
+
+
 class _Lecture:
     __slots__ = ("codes", "j", "libelles", "valeurs")
 
