@@ -34,7 +34,27 @@ class DemandeImpact(BaseModel):
     """Un règlement proposé (texte YAML entier, ou nouvelles valeurs de paramètres) et la période de
     décisions passées sur laquelle le rejouer."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXEMPLE_DEMANDE_IMPACT]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [EXEMPLE_DEMANDE_IMPACT],
+            # Schema = validation: a whole text, or new values with their effective date.
+            "oneOf": [
+                {
+                    "required": ["reglement"],
+                    "properties": {"reglement": {"type": "string"}, "parametres": {"type": "null"}},
+                },
+                {
+                    "required": ["parametres", "date_effet"],
+                    "properties": {
+                        "parametres": {"type": "object"},
+                        "date_effet": {"type": "string"},
+                        "reglement": {"type": "null"},
+                    },
+                },
+            ],
+        },
+    )
 
     reglement: str | None = Field(
         default=None,
