@@ -84,7 +84,7 @@ CIBLE_SECONDES, CIBLE_MO = 10.0, 300
 def _enregistrements() -> list[tuple[date, dict[str, Any]]]:
     """FOYERS households, each evaluated once (full evaluation, as the eligibility flow does)."""
     reglement = charger_reglement(REGLEMENT)
-    alea = random.Random(GRAINE)  # noqa: S311 - bench data
+    alea = random.Random(GRAINE)
     resultat = []
     for rang in range(FOYERS):
         x, _ = foyer(alea)
@@ -191,7 +191,7 @@ async def _mesurer(url: str, mode: str) -> dict[str, Any]:
         echantillon = []
         async for page in relecture.pages(ORGANISME, debut_jour, fin_jour):
             for decision in relecture.ouvrir(page):
-                assert decision.contenu is not None  # noqa: S101 - just written with this key
+                assert decision.contenu is not None
                 ids = [r["dispositif"] for r in decision.contenu["resultats"]]
                 echantillon.append(
                     (decision.date_reference, faits_journalises(decision.contenu, reglement.catalogue), ids)

@@ -65,7 +65,8 @@ def test_summary_csv_html_and_pdf(journal: str, tmp_path: Path, capsys: pytest.C
     code = cli.main(
         [
             "reglement", "impact", "--proposition", str(PROPOSITION),
-            "--du", "2026-01-01", "--au", "2026-11-30", "--csv", str(sorties["csv"]), "--html", str(sorties["html"]), "--pdf", str(sorties["pdf"]),
+            "--du", "2026-01-01", "--au", "2026-11-30",
+            "--csv", str(sorties["csv"]), "--html", str(sorties["html"]), "--pdf", str(sorties["pdf"]),
         ]
     )  # fmt: skip
     out, _ = capsys.readouterr()

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db.engine import DATABASE_ERRORS
 from app.errors import FieldError, InvalidInput, JournalUnavailable
 from app.rules.compiled import ParametreSansValeur
-from app.rules.loader import ReglementInvalide, lire_reglement
 from app.rules.derived import Catalogue
 from app.rules.facts import Faits
+from app.rules.loader import ReglementInvalide, lire_reglement
 from app.rules.model import Reglement
 from app.services.impact.bilan import Bilan, Changement
 from app.services.impact.proposition import Proposition
