@@ -209,9 +209,18 @@ async def _mesurer(url: str, mode: str) -> dict[str, Any]:
         await engine.dispose()
 
 
+def _rss_max_mo() -> float:
+    """This process's peak RSS since its exec (VmHWM): `getrusage`'s ru_maxrss would carry over the
+    parent's high-water mark across fork and exec (Linux)."""
+    for ligne in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if ligne.startswith("VmHWM:"):
+            return round(int(ligne.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _enfant(url: str, mode: str) -> None:
     resultat = asyncio.run(_mesurer(url, mode))
-    resultat["rss_max_mo"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    resultat["rss_max_mo"] = _rss_max_mo()
     print(json.dumps(resultat))
 
 
@@ -256,24 +265,34 @@ def _banc(url: str, modeles: list[tuple[date, dict[str, Any]]], modes: tuple[str
     return resultats
 
 
-def main() -> int:
+def main(bases: tuple[str, ...] = ("sqlite", "postgresql")) -> int:
     print(f"Génération de {FOYERS} foyers évalués (règlement à 10 aides)…", flush=True)
     modeles = _enregistrements()
     resultats: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as dossier:
-        print("SQLite :", flush=True)
-        resultats["sqlite"] = _banc(f"sqlite:///{dossier}/journal.db", modeles, ("complet", "lecture"))
-    nom = f"eg_bench_impact_{secrets.token_hex(4)}"
-    asyncio.run(_admin(f'CREATE DATABASE "{nom}"'))
-    try:
-        print("PostgreSQL :", flush=True)
-        resultats["postgresql"] = _banc(
-            f"{PG}/{nom}", modeles, ("complet", "lecture", "lecture_faits", "evaluation")
-        )
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{nom}" WITH (FORCE)'))
-    bilan = resultats["postgresql"]["complet"].pop("bilan")
-    resultats["sqlite"]["complet"].pop("bilan")
+    if "sqlite" in bases:
+        with tempfile.TemporaryDirectory() as dossier:
+            print("SQLite :", flush=True)
+            resultats["sqlite"] = _banc(f"sqlite:///{dossier}/journal.db", modeles, ("complet", "lecture"))
+    if "postgresql" in bases:
+        nom = f"eg_bench_impact_{secrets.token_hex(4)}"
+        asyncio.run(_admin(f'CREATE DATABASE "{nom}"'))
+        try:
+            print("PostgreSQL :", flush=True)
+            resultats["postgresql"] = _banc(
+                f"{PG}/{nom}", modeles, ("complet", "lecture", "lecture_faits", "evaluation")
+            )
+        finally:
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{nom}" WITH (FORCE)'))
+    bilans = [r["complet"].pop("bilan") for r in resultats.values()]
+    # `--bases sqlite` re-measures one database and keeps the other's figures from the last run
+    # (read now, at the end, so that a run finishing meanwhile is not overwritten).
+    precedent = json.loads(RESULTATS.read_text(encoding="utf-8")) if RESULTATS.is_file() else {}
+    resultats = {**precedent.get("resultats", {}), **resultats}
+    bilan = (
+        bilans[-1]
+        if bilans
+        else {"total": precedent.get("bilan_total"), "alertes_integrite": precedent.get("alertes_integrite")}
+    )
     sortie = {
         "reglement": str(REGLEMENT.relative_to(RACINE)),
         "decisions": DECISIONS,
@@ -304,8 +323,9 @@ if __name__ == "__main__":
     arguments = argparse.ArgumentParser()
     arguments.add_argument("--mesurer", default=None)
     arguments.add_argument("--mode", default="complet")
+    arguments.add_argument("--bases", default="sqlite,postgresql", help="bases mesurées (sqlite, postgresql)")
     lus = arguments.parse_args()
     if lus.mesurer:
         _enfant(lus.mesurer, lus.mode)
         sys.exit(0)
-    sys.exit(main())
+    sys.exit(main(tuple(lus.bases.split(","))))
