@@ -72,8 +72,12 @@ def ajouter_commande(
 async def executer(settings: Settings, engine: AsyncEngine, args: argparse.Namespace) -> int:
     """The command itself, on the configured journal database."""
     erreur = Console(stderr=True)
+    trousseau = trousseau_journal(settings)
     annuaire = AnnuaireOrganismes(
-        engine, ChiffrementSecrets(settings.gateway_secret_key), reglements_dir=settings.reglements_dir
+        engine,
+        ChiffrementSecrets(settings.gateway_secret_key),
+        reglements_dir=settings.reglements_dir,
+        archives=trousseau,
     )
     await annuaire.charger()
     organisme = _organisme(annuaire, args.organisme)
@@ -85,7 +89,7 @@ async def executer(settings: Settings, engine: AsyncEngine, args: argparse.Names
     except (OSError, UnicodeDecodeError) as e:
         erreur.print(f"erreur : {args.proposition} illisible ({type(e).__name__})", markup=False)
         return CODE_REFUS
-    service = service_impact(settings, engine, trousseau_journal(settings))
+    service = service_impact(settings, engine, trousseau)
     dispositifs = [d.strip() for d in args.dispositifs.split(",") if d.strip()] if args.dispositifs else None
     try:
         proposition = depuis_yaml(texte, args.date_effet)

@@ -165,7 +165,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     stack.push_async_callback(coalescer.fermer)
     # Breaker transitions reach every worker and replica (pub/sub); stopped before Redis is closed.
     diffusion = DiffusionDisjoncteurs(redis) if redis is not None else None
-    annuaire = await _annuaire(settings, engine)
+    annuaire = await _annuaire(settings, engine, trousseau)
     disjoncteurs: dict[str, list[CircuitBreaker]] = {}
     collecte = CollecteDonnees(
         caf=_source_caf(
@@ -407,7 +407,9 @@ async def _source_impot(
     )
 
 
-async def _annuaire(settings: Settings, engine: AsyncEngine) -> AnnuaireOrganismes:
+async def _annuaire(
+    settings: Settings, engine: AsyncEngine, trousseau: TrousseauJournal
+) -> AnnuaireOrganismes:
     """The organismes of the database; in sandbox mode the demo organisme and its demo key are
     (re)installed first, so `make run` needs no set-up."""
     chiffrement = ChiffrementSecrets(settings.gateway_secret_key)
@@ -423,6 +425,7 @@ async def _annuaire(settings: Settings, engine: AsyncEngine) -> AnnuaireOrganism
         echecs=LimiteurEchecsAuthentification(
             limite=settings.auth_unknown_keys_per_source_per_minute, fenetre_secondes=60
         ),
+        archives=trousseau,
     )
     await annuaire.charger()
     return annuaire

@@ -148,8 +148,11 @@ class ReglementArchiveRow(Base):
     empreinte: Mapped[str] = mapped_column(String(80), primary_key=True)
     reglement_id: Mapped[str] = mapped_column(String(128))
     version: Mapped[str] = mapped_column(String(64))
-    #: The YAML text as loaded: it parses back to the same fingerprint.
-    texte: Mapped[str] = mapped_column(Text)
+    #: The YAML text as loaded (it parses back to the same fingerprint), Fernet-encrypted with the
+    #: journal's key ring like the decisions (a règlement's test cases may name people).
+    texte_chiffre: Mapped[str] = mapped_column(Text)
+    #: Id of the journal key that encrypted it.
+    cle_journal: Mapped[str] = mapped_column(String(64))
     archive_le: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

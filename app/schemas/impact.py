@@ -47,8 +47,8 @@ class DemandeImpact(BaseModel):
                 {
                     "required": ["parametres", "date_effet"],
                     "properties": {
-                        "parametres": {"type": "object"},
-                        "date_effet": {"type": "string"},
+                        "parametres": {"not": {"type": "null"}},
+                        "date_effet": {"not": {"type": "null"}},
                         "reglement": {"type": "null"},
                     },
                 },

@@ -89,6 +89,7 @@ class ServiceImpact:
         lot: int = LOT_RELECTURE,
     ) -> None:
         self._engine = engine
+        self._trousseau = trousseau
         self._relecture = RelectureJournal(engine, trousseau, lot=lot)
         self._decisions_max = decisions_max
         self._periode_jours_max = periode_jours_max
@@ -189,7 +190,7 @@ class ServiceImpact:
         if organisme.reglement.empreinte == empreinte:
             return organisme.reglement
         try:
-            texte = await lire_archive(self._engine, organisme.id, empreinte)
+            texte = await lire_archive(self._engine, organisme.id, empreinte, self._trousseau)
         except DATABASE_ERRORS as e:
             raise _indisponible(e) from e
         if texte is None:

@@ -2,7 +2,9 @@
 
 A decision names its règlement by id, version and fingerprint; the organisme's file moves on. Each
 règlement a worker loads is archived once (organisme, fingerprint), so that a past decision can be
-replayed under the very text it was decided with (`POST /v1/simulations/impact`).
+replayed under the very text it was decided with (`POST /v1/simulations/impact`). The text is kept
+encrypted with the journal's key ring, as the decisions are (a règlement's test cases may name
+people); loading a version again re-encrypts its archive under the ring's current key.
 """
 
 from __future__ import annotations
@@ -18,34 +20,52 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db.tables import ReglementArchiveRow
 from app.rules.loader import ReglementInvalide, lire_reglement
 from app.rules.model import Reglement
+from app.services.journal.chiffrement import TrousseauJournal
 
 
-async def archiver(engine: AsyncEngine, organisme_id: str, reglement: Reglement, texte: str) -> None:
-    """Keep `texte` (which parsed into `reglement`) unless this fingerprint is already kept.
-
-    Concurrent workers loading the same règlement insert the same row: the second does nothing."""
+async def archiver(
+    engine: AsyncEngine, organisme_id: str, reglement: Reglement, texte: str, trousseau: TrousseauJournal
+) -> None:
+    """Keep `texte` (which parsed into `reglement`), encrypted, unless this fingerprint is already
+    kept under the ring's current key. Concurrent workers loading the same règlement write the
+    same row: the second does nothing."""
+    chiffre = trousseau.chiffrer(texte)
     valeurs = {
         "organisme_id": organisme_id,
         "empreinte": reglement.empreinte,
         "reglement_id": reglement.id,
         "version": reglement.version,
-        "texte": texte,
+        "texte_chiffre": chiffre.jeton,
+        "cle_journal": chiffre.cle,
         "archive_le": datetime.now(UTC),
     }
     insert = insert_pg if engine.dialect.name == "postgresql" else insert_sqlite
-    statement = insert(ReglementArchiveRow).values(**valeurs).on_conflict_do_nothing()
+    statement = insert(ReglementArchiveRow).values(**valeurs)
+    statement = statement.on_conflict_do_update(
+        index_elements=[ReglementArchiveRow.organisme_id, ReglementArchiveRow.empreinte],
+        set_={
+            "texte_chiffre": statement.excluded.texte_chiffre,
+            "cle_journal": statement.excluded.cle_journal,
+        },
+        where=ReglementArchiveRow.cle_journal != statement.excluded.cle_journal,
+    )
     async with engine.begin() as connection:
         await connection.execute(statement)
 
 
-async def lire_archive(engine: AsyncEngine, organisme_id: str, empreinte: str) -> str | None:
-    """The text of the organisme's règlement of that fingerprint, if it was archived."""
-    statement = select(ReglementArchiveRow.texte).where(
+async def lire_archive(
+    engine: AsyncEngine, organisme_id: str, empreinte: str, trousseau: TrousseauJournal | None
+) -> str | None:
+    """The text of the organisme's règlement of that fingerprint, if it was archived (and a key of
+    the ring still opens it)."""
+    statement = select(ReglementArchiveRow.texte_chiffre, ReglementArchiveRow.cle_journal).where(
         ReglementArchiveRow.organisme_id == organisme_id, ReglementArchiveRow.empreinte == empreinte
     )
     async with engine.connect() as connection:
-        texte: str | None = (await connection.execute(statement)).scalar_one_or_none()
-    return texte
+        ligne = (await connection.execute(statement)).first()
+    if ligne is None or trousseau is None:
+        return None
+    return trousseau.dechiffrer(ligne.cle_journal, ligne.texte_chiffre)
 
 
 def charger_avec_texte(chemin: Path) -> tuple[Reglement, str]:

@@ -33,6 +33,7 @@ from app.errors import ConfigurationError, JournalUnavailable
 from app.keys import derive_key
 from app.rules.loader import ReglementInvalide
 from app.rules.model import Reglement
+from app.services.journal.chiffrement import TrousseauJournal
 from app.services.organismes.archives import archiver, charger_avec_texte
 from app.services.organismes.ratelimit import LimiteurEchecsAuthentification
 
@@ -164,8 +165,11 @@ class AnnuaireOrganismes:
         ttl_seconds: float = DEFAULT_AUTH_CACHE_TTL,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         echecs: LimiteurEchecsAuthentification | None = None,
+        archives: TrousseauJournal | None = None,
     ) -> None:
         self._engine = engine
+        #: The journal's key ring: each règlement loaded is archived under it (issue 17); None: not archived.
+        self._archives = archives
         #: Unknown key digests → until when they are known unknown (the negative cache).
         self._inconnues: dict[str, datetime] = {}
         #: Digests of keys found valid → until when they skip the per-address throttle.
@@ -339,11 +343,12 @@ class AnnuaireOrganismes:
             reglement, texte = await asyncio.to_thread(charger_avec_texte, chemin)
         except ReglementInvalide as e:
             raise ConfigurationError(f"Organisme « {row.id} » : règlement invalide : {e}") from e
-        try:
-            # Its decisions name it: kept so they can be replayed once the file has moved on.
-            await archiver(self._engine, row.id, reglement, texte)
-        except DATABASE_ERRORS as e:
-            logger.error("organismes.archive_failed", organisme_id=row.id, error_type=type(e).__name__)
+        if self._archives is not None:
+            try:
+                # Its decisions name it: kept so they can be replayed once the file has moved on.
+                await archiver(self._engine, row.id, reglement, texte, self._archives)
+            except DATABASE_ERRORS as e:
+                logger.error("organismes.archive_failed", organisme_id=row.id, error_type=type(e).__name__)
         scopes = row.scopes_habilitation
         return Organisme(
             id=row.id,

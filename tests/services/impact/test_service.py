@@ -165,7 +165,7 @@ async def test_a_past_version_is_replayed_from_its_archive(engine: AsyncEngine) 
     proposition = depuis_yaml(FICHIER_DEMO.read_text(encoding="utf-8"), None)
     bilan = bilan_json(await service.mesurer(await service.preparer(organisme(ident), proposition, DU, AU)))
     assert bilan["decisions_non_verifiables"] == 10  # not archived yet: proposal only, and said so
-    await archiver(engine, ident, ancien, ancien_texte)
+    await archiver(engine, ident, ancien, ancien_texte, TROUSSEAU)
     bilan = bilan_json(await service.mesurer(await service.preparer(organisme(ident), proposition, DU, AU)))
     assert bilan["decisions_non_verifiables"] == 0
     assert bilan["alertes_integrite"] == 0

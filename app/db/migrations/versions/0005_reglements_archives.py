@@ -29,7 +29,8 @@ def upgrade() -> None:
         sa.Column("empreinte", sa.String(length=80), nullable=False),
         sa.Column("reglement_id", sa.String(length=128), nullable=False),
         sa.Column("version", sa.String(length=64), nullable=False),
-        sa.Column("texte", sa.Text(), nullable=False),
+        sa.Column("texte_chiffre", sa.Text(), nullable=False),
+        sa.Column("cle_journal", sa.String(length=64), nullable=False),
         sa.Column("archive_le", _TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("organisme_id", "empreinte", name=op.f("pk_reglements_archives")),
     )
