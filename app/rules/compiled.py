@@ -14,30 +14,35 @@ règlement, so asking again is a dictionary lookup):
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 from weakref import WeakKeyDictionary
 
 from app.rules import explain
 from app.rules.comparison import (
-    Presentation,
-    Resolution,
+    ChampsCondition,
     Resolveur,
     evaluer_feuille,
-    source_commune,
 )
-from app.rules.comparison import presenter as presenter_resolution
-from app.rules.dates import DatePartielle
-from app.rules.derived import Incalculable, libelle_du_fait
-from app.rules.facts import Fait, Faits, RefFait
-from app.rules.model import Fraicheur, Reglement
+from app.rules.facts import Fait, Faits
+from app.rules.lecteurs import (
+    Lecture,
+    LecturesMontant,
+    Presenter,
+    Valeurs,
+    ValeursMontant,
+    explication_directe,
+    issue_inconnue,
+    lecture,
+    presentation,
+)
+from app.rules.model import Reglement
 from app.rules.montants import Calculateur, Calcule
 from app.rules.motif import codes_decisifs, justifier, motif_a_verifier, motif_eligible, motif_non_eligible
-from app.rules.plan import Feuille, PlanDispositif, PlanReglement, Preparation, Regles, plan
+from app.rules.plan import Feuille, PlanDispositif, PlanReglement, Preparation, plan
 from app.rules.results import (
     BaremeApplique,
     ConditionEvaluee,
@@ -55,11 +60,6 @@ PLANS_EN_CACHE = 64
 _SANS_MONTANT = Calcule()
 _ELIGIBLE, _NON_ELIGIBLE, _A_VERIFIER = Statut.ELIGIBLE, Statut.NON_ELIGIBLE, Statut.A_VERIFIER
 
-#: A fact's interval of values at the date, or None when it is unknown (missing, stale, after the
-#: reference date or not computable): what a verdict needs of it.
-Valeurs = tuple[Any, Any] | None
-Lecture = Callable[[Mapping[str, Fait]], Valeurs]
-
 
 @dataclass(slots=True)
 class Verdict:
@@ -71,249 +71,6 @@ class Verdict:
     tranche: str | None  # when eligible
     #: Codes of the conditions (leaves or groups) that decided, as in `ResultatDispositif.decisives`.
     decisives: tuple[str, ...]
-
-
-def _mois(periode: str) -> int:
-    annee = int(periode[:4])
-    return annee * 12 + (int(periode[5:7]) - 1 if len(periode) >= 7 else 11)
-
-
-class _Periodes:
-    """Whether a period is usable at the reference date under some freshness rules, kept by period
-    text (a few distinct ones recur: "2026-04", "2025"…)."""
-
-    __slots__ = ("annee", "connues", "mois_reference", "regles")
-
-    def __init__(self, jour: date, regles: Mapping[str, Fraicheur]) -> None:
-        self.mois_reference = jour.year * 12 + jour.month - 1
-        self.annee = jour.year
-        self.regles = regles  # base fact → its freshness rule for this use
-        self.connues: dict[tuple[str, str], bool] = {}
-
-    def refusee(self, base: str, periode: str) -> bool:
-        cle = (base, periode)
-        refus = self.connues.get(cle)
-        if refus is None:
-            refus = self._refusee(base, periode)
-            if len(self.connues) < 1024:
-                self.connues[cle] = refus
-        return refus
-
-    def _refusee(self, base: str, periode: str) -> bool:
-        # As `Resolveur._posterieure`, then `Resolveur._fraicheur`.
-        if len(periode) >= 7 and _mois(periode) > self.mois_reference:
-            return True
-        regle = self.regles.get(base)
-        if regle is None:
-            return False
-        if regle.mois is not None:
-            return self.mois_reference - _mois(periode) > regle.mois
-        if regle.annees is not None:
-            return self.annee - int(periode[:4]) > regle.annees
-        return False
-
-
-def _lecture(ref: RefFait, regles: Regles, reglement: Reglement, jour: date) -> Lecture:
-    """A reader of one fact under its freshness rules: its interval, or None when unknown."""
-    catalogue = reglement.catalogue
-    bases = catalogue.bases(ref.nom)
-    periodes = _Periodes(jour, dict(regles))
-    refusee = periodes.refusee
-    nom = ref.nom
-    definition = catalogue.derives.get(nom)
-    if definition is None:
-
-        def base(connus: Mapping[str, Fait]) -> Valeurs:
-            fait = connus.get(nom)
-            if fait is None:
-                return None
-            periode = fait.source.periode
-            if periode is not None and refusee(nom, periode):
-                return None
-            valeur = fait.valeur
-            if type(valeur) is DatePartielle:
-                return valeur.earliest(), valeur.latest()
-            return valeur, valeur
-
-        return base
-    calcul = definition.calcul
-
-    def derive(connus: Mapping[str, Fait]) -> Valeurs:
-        for nom_base in bases:
-            fait = connus.get(nom_base)
-            if fait is None:
-                return None
-            periode = fait.source.periode
-            if periode is not None and refusee(nom_base, periode):
-                return None
-        try:
-            return calcul(connus, jour, ref)  # type: ignore[no-any-return]
-        except Incalculable:
-            return None
-
-    return derive
-
-
-class _ValeursMontant(Resolveur):
-    """What an amount reads, for verdicts: the values from the compiled readers, without the
-    sources, notes and proofs a sentence would need."""
-
-    __slots__ = ("compile", "connus", "reglement")
-
-    def __init__(self, compile: _Compile, reglement: Reglement, faits: Faits) -> None:
-        # Not Resolveur.__init__: nothing of it is used here.
-        self.compile = compile
-        self.reglement = reglement
-        self.connus = faits.connus
-
-    def resoudre_frais(self, ref: RefFait, regles: Regles) -> Resolution:
-        lectures = self.compile.lectures_montant
-        cle = (ref, regles)
-        lecture = lectures.get(cle)
-        if lecture is None:
-            reglement = self.reglement
-            lire = _lecture(ref, regles, reglement, self.compile.date_reference)
-            libelle, unite = libelle_du_fait(ref, reglement.catalogue), reglement.catalogue.unite(ref.nom)
-            lecture = lectures[cle] = (lire, libelle, unite)
-        valeurs = lecture[0](self.connus)
-        if valeurs is None:
-            return Resolution(lecture[1], lecture[2], inconnu="inconnu")
-        return Resolution(lecture[1], lecture[2], valeurs[0], valeurs[1])
-
-
-Presenter = Callable[[Mapping[str, Fait], Resolveur, Feuille], Presentation]
-_NOMBRES = (int, Decimal, Fraction)
-
-
-def _presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presenter:
-    """How a leaf's fact is read and shown for an explanation: a known base fact whose period
-    needs no remark directly; anything else (derived facts, missing, stale or noted data) by the
-    resolver, as the interpreted evaluation does."""
-    ref = feuille.comparaison.fait
-    catalogue = reglement.catalogue
-
-    def general(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
-        return resolveur.presenter(feuille)
-
-    if ref.nom in catalogue.derives:
-        return _presentation_derivee(feuille, reglement, jour, general)
-    nom = ref.nom
-    libelle, unite = libelle_du_fait(ref, catalogue), catalogue.unite(nom)
-    piece = catalogue.faits[nom].piece_justificative
-    pieces = (piece,) if piece else ()
-    regle = dict(feuille.regles).get(nom)
-    mois_reference = jour.year * 12 + jour.month - 1
-    simples: dict[str, bool] = {}
-
-    def simple(periode: str) -> bool:
-        """Usable at the date, and without a remark (as `Resolveur._posterieure`, `_fraicheur`)."""
-        if len(periode) >= 7 and _mois(periode) > mois_reference:
-            return False
-        if regle is None:
-            return True
-        if regle.mois is not None:
-            return mois_reference - _mois(periode) <= regle.mois
-        if regle.annees is not None:
-            return jour.year - int(periode[:4]) <= 1
-        return True
-
-    afficher, source_de, montrer = explain.afficher, explain.source, explain.montrer
-
-    def base(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
-        fait = connus.get(nom)
-        if fait is None:
-            return resolveur.presenter(feuille)
-        valeur, source = fait.valeur, fait.source
-        periode = source.periode
-        if periode is not None:
-            utilisable = simples.get(periode)
-            if utilisable is None:
-                utilisable = simple(periode)
-                if len(simples) < 256:
-                    simples[periode] = utilisable
-            if not utilisable:
-                return resolveur.presenter(feuille)
-        if type(valeur) is DatePartielle:
-            return resolveur.presenter(feuille)
-        resolution = Resolution(libelle, unite, valeur, valeur, source, ((nom, source),), None, pieces)
-        resolveur.memo[ref] = resolution  # the amounts may read it too
-        texte = afficher(valeur, unite)
-        origine = source_de(source)
-        contexte = f"{texte}, {origine}" if origine else texte
-        return Presentation(resolution, contexte, montrer(valeur), True, type(valeur) in _NOMBRES)
-
-    return base
-
-
-def _presentation_derivee(
-    feuille: Feuille, reglement: Reglement, jour: date, general: Presenter
-) -> Presenter:
-    """A derived fact whose bases are all known and usable without remark, computed directly (as
-    `Resolveur._resoudre`); anything else by the resolver."""
-    ref = feuille.comparaison.fait
-    catalogue = reglement.catalogue
-    definition = catalogue.derives[ref.nom]
-    libelle, unite = libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom)
-    bases = catalogue.bases(ref.nom)
-    pieces = tuple(dict.fromkeys(p for n in bases if (p := catalogue.faits[n].piece_justificative)))
-    regles = dict(feuille.regles)
-    mois_reference = jour.year * 12 + jour.month - 1
-    simples: dict[tuple[str, str], bool] = {}
-
-    def simple(base: str, periode: str) -> bool:
-        if len(periode) >= 7 and _mois(periode) > mois_reference:
-            return False
-        regle = regles.get(base)
-        if regle is None:
-            return True
-        if regle.mois is not None:
-            return mois_reference - _mois(periode) <= regle.mois
-        if regle.annees is not None:
-            return jour.year - int(periode[:4]) <= 1
-        return True
-
-    calcul, detail = definition.calcul, definition.detail
-
-    def derivee(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
-        sources = []
-        for base in bases:
-            fait = connus.get(base)
-            if fait is None:
-                return general(connus, resolveur, feuille)
-            source = fait.source
-            periode = source.periode
-            if periode is not None:
-                cle = (base, periode)
-                utilisable = simples.get(cle)
-                if utilisable is None:
-                    utilisable = simple(base, periode)
-                    if len(simples) < 256:
-                        simples[cle] = utilisable
-                if not utilisable:
-                    return general(connus, resolveur, feuille)
-            sources.append((base, source))
-        try:
-            bas, haut = calcul(connus, jour, ref)
-            note = None if detail is None else detail(connus, jour)
-        except Incalculable:
-            return general(connus, resolveur, feuille)
-        source = sources[0][1] if len(sources) == 1 else source_commune(sources)
-        resolution = Resolution(libelle, unite, bas, haut, source, tuple(sources), None, pieces, note)
-        resolveur.memo[ref] = resolution  # the amounts may read it too
-        return presenter_resolution(resolution)
-
-    return derivee
-
-
-def _issue_inconnue(feuille: Any, valeur_seuil: Any) -> bool | None:
-    """A leaf on an unknown fact, read as the règlement says (as `comparison._si_inconnu`)."""
-    regle = feuille.si_inconnu
-    if regle is None:
-        return None
-    if regle in ("remplie", "non_remplie"):
-        return regle == "remplie"
-    defaut = feuille.comparaison.valeur_si_inconnu
-    return bool(feuille.comparer(defaut, defaut, valeur_seuil))
 
 
 class _Aide:
@@ -339,6 +96,7 @@ class _Compile:
     __slots__ = (
         "_aides",
         "_compile",
+        "_directes",
         "_feuilles",
         "_lectures",
         "_preparation",
@@ -365,18 +123,22 @@ class _Compile:
         lectures: dict[int, Lecture] = {}
         for feuille in preparation.feuilles:
             if feuille.presentation not in lectures:
-                lectures[feuille.presentation] = _lecture(
+                lectures[feuille.presentation] = lecture(
                     feuille.comparaison.fait, feuille.regles, reglement, jour
                 )
         self._lectures = tuple(lectures[f.presentation] for f in preparation.feuilles)
         presenteurs: dict[int, Presenter] = {}
         for feuille in preparation.feuilles:
             if feuille.presentation not in presenteurs:
-                presenteurs[feuille.presentation] = _presentation(feuille, reglement, jour)
+                presenteurs[feuille.presentation] = presentation(feuille, reglement, jour)
         self._presenteurs = tuple(presenteurs[f.presentation] for f in preparation.feuilles)
         self._presentations = tuple(f.presentation for f in preparation.feuilles)
+        self._directes = tuple(
+            explication_directe(f, s, reglement, jour)
+            for f, s in zip(preparation.feuilles, preparation.seuils, strict=True)
+        )
         # What the amounts read, compiled on first use (a few per règlement).
-        self.lectures_montant: dict[tuple[RefFait, Regles], tuple[Lecture, str, str | None]] = {}
+        self.lectures_montant: LecturesMontant = {}
 
     # -- the full evaluation --------------------------------------------------------------------
 
@@ -388,9 +150,12 @@ class _Compile:
         connus = faits.connus
         presentations = resolveur.presentations
         conditions = []
-        for feuille, seuil, presenter, rang in zip(
-            self._feuilles, self._seuils, self._presenteurs, self._presentations, strict=True
+        for feuille, seuil, presenter, rang, directe in zip(
+            self._feuilles, self._seuils, self._presenteurs, self._presentations, self._directes, strict=True
         ):
+            if directe is not None and (champs := directe(connus)) is not None:
+                conditions.append(champs)
+                continue
             presentation = presentations[rang]
             if presentation is None:
                 presentation = presentations[rang] = presenter(connus, resolveur, feuille)
@@ -429,7 +194,7 @@ class _Compile:
         self,
         reglement: Reglement,
         aide: _Aide,
-        calculees: list[Any],
+        calculees: list[ChampsCondition],
         montants: list[Calcule | None],
         resolveur: Resolveur,
     ) -> ResultatDispositif:
@@ -474,18 +239,27 @@ class _Compile:
 
     # -- verdicts only --------------------------------------------------------------------------
 
-    def verdicts(self, reglement: Reglement, faits: Faits) -> tuple[Verdict, ...]:
-        connus = faits.connus
+    def _issues(self, connus: Mapping[str, Fait]) -> list[bool | None]:
+        """The outcome of each distinct leaf (each fact read once)."""
         issues: list[bool | None] = []
         ajouter = issues.append
-        for feuille, lire, seuil in zip(self._feuilles, self._lectures, self._valeurs_seuils, strict=True):
-            valeurs = lire(connus)
+        lues: list[Valeurs | bool] = [False] * self._compile.presentations  # False: not read yet
+        for feuille, lire, seuil, rang in zip(
+            self._feuilles, self._lectures, self._valeurs_seuils, self._presentations, strict=True
+        ):
+            valeurs = lues[rang]
+            if valeurs is False:
+                valeurs = lues[rang] = lire(connus)
             if valeurs is None:
-                ajouter(_issue_inconnue(feuille, seuil))
-            elif type(valeurs[0]) is Fraction:
-                ajouter(feuille.comparer(valeurs[0], valeurs[1], Fraction(seuil)))
+                ajouter(issue_inconnue(feuille, seuil))
+            elif type(valeurs[0]) is Fraction:  # type: ignore[index]
+                ajouter(feuille.comparer(valeurs[0], valeurs[1], Fraction(seuil)))  # type: ignore[index]
             else:
-                ajouter(feuille.comparer(valeurs[0], valeurs[1], seuil))
+                ajouter(feuille.comparer(valeurs[0], valeurs[1], seuil))  # type: ignore[index]
+        return issues
+
+    def verdicts(self, reglement: Reglement, faits: Faits) -> tuple[Verdict, ...]:
+        issues = self._issues(faits.connus)
         resolveur: Resolveur | None = None
         montants: list[Calcule | None] = [None] * self._compile.montants
         resultats = []
@@ -499,7 +273,9 @@ class _Compile:
             montant = _SANS_MONTANT
             if verdict is True and aide.montant is not None:
                 if resolveur is None:
-                    resolveur = _ValeursMontant(self, reglement, faits)
+                    resolveur = ValeursMontant(
+                        self.lectures_montant, reglement, self.date_reference, faits.connus
+                    )
                 montant = self._montant(reglement, aide, montants, resolveur, rediger=False)
             if verdict is True and montant.vide:
                 resultats.append(Verdict(aide.id, _A_VERIFIER, None, None, ("montant",)))
@@ -636,6 +412,8 @@ def compile_plan(
 def compiler(
     reglement: Reglement, date_reference: date, dispositifs: Sequence[str] | None = None
 ) -> _Compile:
+    """What `compile_plan` wraps, from the cache (compiled on a miss): `engine.evaluer` calls it
+    directly, without the wrapper."""
     caches = _COMPILES.get(reglement)
     if caches is None:
         caches = _COMPILES[reglement] = OrderedDict()

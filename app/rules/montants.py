@@ -111,8 +111,9 @@ class Calculateur:
             tranche = tranche_de(version.tranches, resolution)
             if tranche is None:
                 raise Inconnu(resolution.libelle, resolution.pieces)
-            valeur = explain.nombre(resolution.bas, resolution.unite)
-            pour = f"pour {resolution.libelle} de {valeur}"
+            pour = ""
+            if self.rediger:
+                pour = f"pour {resolution.libelle} de {explain.nombre(resolution.bas, resolution.unite)}"
         except Inconnu as inconnu:
             if bareme.si_inconnu is None:
                 raise
@@ -126,8 +127,12 @@ class Calculateur:
             if classe is None:
                 raise Inconnu(colonne.libelle, colonne.pieces)
             montant = tranche.montants[bareme.colonnes.classes.index(classe)]
-            nom_classe = f"colonne {classe.libelle}" if classe.libelle else "colonne"
-            pour += f", {nom_classe} pour {colonne.libelle} de {explain.nombre(colonne.bas, colonne.unite)}"
+            if self.rediger:
+                nom_classe = f"colonne {classe.libelle}" if classe.libelle else "colonne"
+                valeur = explain.nombre(colonne.bas, colonne.unite)
+                pour += f", {nom_classe} pour {colonne.libelle} de {valeur}"
+        if not self.rediger:
+            return montant, tranche.libelle, ""
         return montant, tranche.libelle, f"{nom_tranche} du barème « {bareme.libelle} » {pour}"
 
     def table(self, nom: str) -> tuple[Decimal | None, str | None, str]:
@@ -150,6 +155,8 @@ class Calculateur:
                 if not issue:
                     tient = False
                     break
+                if not self.rediger:
+                    continue
                 verbe = explain.VERBES_TEXTE.get(test.operateur, explain.VERBES[test.operateur])
                 if type(resolution.bas) in (int, Decimal, Fraction) and not isinstance(resolution.bas, bool):
                     verbe = explain.VERBES[test.operateur]
@@ -184,6 +191,8 @@ class Calculateur:
         bas, haut = resolution.bas, resolution.haut
         if isinstance(bas, bool):
             bas = haut = int(bas)
+        if not self.rediger:
+            return bas, haut, "", resolution.unite
         if bas == haut:
             texte = f"{explain.nombre(bas, resolution.unite)} ({resolution.libelle})"
         else:

@@ -107,8 +107,9 @@ def foyers(draw: st.DrawFn, reglement: Reglement, jour: date) -> Faits:
                 obtenu_le=datetime(2026, 5, 1, 12, tzinfo=UTC),
                 depuis_cache=draw(st.booleans()),
             )
-            fait = Fait(fait.valeur, source)
-        connus[nom] = fait
+            connus[nom] = Fait(fait.valeur, source)
+        else:
+            connus[nom] = fait
     absents = {
         nom: FaitIndisponible("fournisseur-indisponible", raison) for nom, raison in indisponibles.items()
     }
@@ -175,7 +176,8 @@ def test_a_compiled_plan_is_kept_per_date_and_bounded() -> None:
     reglement = charger_reglement(RACINE / "demo.yaml")
     premier = compile_plan(reglement, JOURS[0])
     assert isinstance(premier, CompiledPlan)
-    assert premier.reglement is reglement and premier.date_reference == JOURS[0]
+    assert premier.reglement is reglement
+    assert premier.date_reference == JOURS[0]
     assert compile_plan(reglement, JOURS[0])._compile is premier._compile
     for i in range(PLANS_EN_CACHE):
         compile_plan(reglement, JOURS[0] + timedelta(days=i + 1))
@@ -185,3 +187,39 @@ def test_a_compiled_plan_is_kept_per_date_and_bounded() -> None:
 def test_compiling_for_an_unknown_aid_fails_as_evaluating_does() -> None:
     with pytest.raises(DispositifInconnu):
         compile_plan(REGLEMENTS["demo"], JOURS[0], ["inexistante"])
+
+
+def _reglement_fraicheur(regle: str) -> Reglement:
+    from app.rules.loader import lire_reglement  # noqa: PLC0415 - only this test writes one
+
+    return lire_reglement(
+        'reglement: {id: f, version: "1", libelle: F, organisme: {nom: X}}\n'
+        f"fraicheur:\n  revenu_fiscal_de_reference: {regle}\n  quotient_familial_caf: {regle}\n"
+        "dispositifs:\n  - id: aide\n    libelle: Aide\n    conditions:\n"
+        "      - {fait: revenu_fiscal_de_reference, operateur: '<=', valeur: 15000}\n"
+        "      - {fait: quotient_familial_caf, operateur: '<=', valeur: 600}\n"
+        "      - {fait: beneficiaire_rsa, operateur: '==', valeur: true}\n",
+        "f.yaml",
+    )
+
+
+@pytest.mark.parametrize(
+    "regle",
+    ["{annees: 0}", "{mois: 0}", "{annees: 1}", "{annees: 2}", "{annees: 3}", "{mois: 1}", "{mois: 3}"],
+)
+@pytest.mark.parametrize(
+    "periode", ["2026-05", "2026-04", "2026-01", "2025", "2024", "2023", "2026-06", "2026"]
+)
+def test_every_freshness_rule_reads_as_the_interpreted_evaluation(regle: str, periode: str) -> None:
+    """Fresh, noted (older tax year accepted), stale and after-the-date data, at each rule's edge."""
+    reglement = _reglement_fraicheur(regle)
+    jour = date(2026, 5, 15)
+    donnees = {
+        nom: {"valeur": valeur, "periode": periode, "fournisseur": "DGFIP"}
+        for nom, valeur in (("revenu_fiscal_de_reference", 12000), ("quotient_familial_caf", 500),
+                            ("beneficiaire_rsa", True))
+    }  # fmt: skip
+    faits = lire_faits(donnees)
+    attendue = evaluer_interprete(reglement, faits, jour)
+    assert compile_plan(reglement, jour).evaluer(faits) == attendue
+    assert compile_plan(reglement, jour).verdicts(faits) == _verdicts_de(attendue)

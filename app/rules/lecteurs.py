@@ -1,0 +1,343 @@
+"""Fact readers compiled for one reference date: how each fact a leaf or an amount reads is got
+from the household's facts, with the freshness rules already turned into a check by period.
+
+Two kinds: value readers (`lecture`: the interval, or None when unknown) for verdicts, and
+presenters (`presentation`: the resolution with its French context) for explanations. Anything out
+of the ordinary (missing, stale or noted data, partial dates) goes to the general resolver, so the
+sentences are those of the interpreted evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from app.rules import explain
+from app.rules.comparison import ChampsCondition, Presentation, Resolution, Resolveur, source_commune
+from app.rules.comparison import presenter as presenter_resolution
+from app.rules.dates import DatePartielle
+from app.rules.derived import Incalculable, libelle_du_fait
+from app.rules.facts import Fait, RefFait, TypeFait
+from app.rules.model import Fraicheur, Reglement
+from app.rules.plan import Feuille, Regles, Seuil
+
+#: A fact's interval of values at the date, or None when it is unknown (missing, stale, after the
+#: reference date or not computable): what a verdict needs of it.
+Valeurs = tuple[Any, Any] | None
+Lecture = Callable[[Mapping[str, Fait]], Valeurs]
+
+
+def _mois(periode: str) -> int:
+    annee = int(periode[:4])
+    return annee * 12 + (int(periode[5:7]) - 1 if len(periode) >= 7 else 11)
+
+
+class _Periodes:
+    """Whether a period is usable at the reference date under some freshness rules, kept by period
+    text (a few distinct ones recur: "2026-04", "2025"…)."""
+
+    __slots__ = ("annee", "connues", "mois_reference", "regles")
+
+    def __init__(self, jour: date, regles: Mapping[str, Fraicheur]) -> None:
+        self.mois_reference = jour.year * 12 + jour.month - 1
+        self.annee = jour.year
+        self.regles = regles  # base fact → its freshness rule for this use
+        self.connues: dict[tuple[str, str], bool] = {}
+
+    def refusee(self, base: str, periode: str) -> bool:
+        cle = (base, periode)
+        refus = self.connues.get(cle)
+        if refus is None:
+            refus = self._refusee(base, periode)
+            if len(self.connues) < 1024:
+                self.connues[cle] = refus
+        return refus
+
+    def _refusee(self, base: str, periode: str) -> bool:
+        # As `Resolveur._posterieure`, then `Resolveur._fraicheur`.
+        if len(periode) >= 7 and _mois(periode) > self.mois_reference:
+            return True
+        regle = self.regles.get(base)
+        if regle is None:
+            return False
+        if regle.mois is not None:
+            return self.mois_reference - _mois(periode) > regle.mois
+        if regle.annees is not None:
+            return self.annee - int(periode[:4]) > regle.annees
+        return False
+
+
+def lecture(ref: RefFait, regles: Regles, reglement: Reglement, jour: date) -> Lecture:
+    """A reader of one fact under its freshness rules: its interval, or None when unknown."""
+    catalogue = reglement.catalogue
+    bases = catalogue.bases(ref.nom)
+    periodes = _Periodes(jour, dict(regles))
+    refusee = periodes.refusee
+    nom = ref.nom
+    definition = catalogue.derives.get(nom)
+    if definition is None:
+
+        def base(connus: Mapping[str, Fait]) -> Valeurs:
+            fait = connus.get(nom)
+            if fait is None:
+                return None
+            periode = fait.source.periode
+            if periode is not None and refusee(nom, periode):
+                return None
+            valeur = fait.valeur
+            if type(valeur) is DatePartielle:
+                return valeur.earliest(), valeur.latest()
+            return valeur, valeur
+
+        return base
+    calcul = definition.calcul
+
+    def derive(connus: Mapping[str, Fait]) -> Valeurs:
+        for nom_base in bases:
+            fait = connus.get(nom_base)
+            if fait is None:
+                return None
+            periode = fait.source.periode
+            if periode is not None and refusee(nom_base, periode):
+                return None
+        try:
+            return calcul(connus, jour, ref)
+        except Incalculable:
+            return None
+
+    return derive
+
+
+#: What the amounts of a compiled plan read, compiled on first use: reader, label, unit.
+LecturesMontant = dict[tuple[RefFait, Regles], tuple[Lecture, str, str | None]]
+
+
+class ValeursMontant(Resolveur):
+    """What an amount reads, for verdicts: the values from the compiled readers, without the
+    sources, notes and proofs a sentence would need."""
+
+    __slots__ = ("connus", "lectures", "reglement")
+
+    def __init__(
+        self, lectures: LecturesMontant, reglement: Reglement, jour: date, connus: Mapping[str, Fait]
+    ) -> None:
+        # Not Resolveur.__init__: only `jour` of it is used here.
+        self.lectures = lectures
+        self.reglement = reglement
+        self.jour = jour
+        self.connus = connus
+
+    def resoudre_frais(self, ref: RefFait, regles: Regles) -> Resolution:
+        cle = (ref, regles)
+        entree = self.lectures.get(cle)
+        if entree is None:
+            catalogue = self.reglement.catalogue
+            lire = lecture(ref, regles, self.reglement, self.jour)
+            entree = self.lectures[cle] = (lire, libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom))
+        valeurs = entree[0](self.connus)
+        if valeurs is None:
+            return Resolution(entree[1], entree[2], inconnu="inconnu")
+        return Resolution(entree[1], entree[2], valeurs[0], valeurs[1])
+
+
+Presenter = Callable[[Mapping[str, Fait], Resolveur, Feuille], Presentation]
+_NOMBRES = (int, Decimal, Fraction)
+
+
+def presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presenter:
+    """How a leaf's fact is read and shown for an explanation: a known base fact whose period
+    needs no remark directly; anything else (derived facts, missing, stale or noted data) by the
+    resolver, as the interpreted evaluation does."""
+    ref = feuille.comparaison.fait
+    catalogue = reglement.catalogue
+
+    def general(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
+        return resolveur.presenter(feuille)
+
+    if ref.nom in catalogue.derives:
+        return _presentation_derivee(feuille, reglement, jour, general)
+    nom = ref.nom
+    libelle, unite = libelle_du_fait(ref, catalogue), catalogue.unite(nom)
+    piece = catalogue.faits[nom].piece_justificative
+    pieces = (piece,) if piece else ()
+    simple = _simple(dict(feuille.regles).get(nom), jour)
+    simples: dict[str, bool] = {}
+
+    afficher, source_de, montrer = explain.afficher, explain.source, explain.montrer
+
+    def base(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
+        fait = connus.get(nom)
+        if fait is None:
+            return resolveur.presenter(feuille)
+        valeur, source = fait.valeur, fait.source
+        periode = source.periode
+        if periode is not None:
+            utilisable = simples.get(periode)
+            if utilisable is None:
+                utilisable = simple(periode)
+                if len(simples) < 256:
+                    simples[periode] = utilisable
+            if not utilisable:
+                return resolveur.presenter(feuille)
+        if type(valeur) is DatePartielle:
+            return resolveur.presenter(feuille)
+        resolution = Resolution(libelle, unite, valeur, valeur, source, ((nom, source),), None, pieces)
+        resolveur.memo[ref] = resolution  # the amounts may read it too
+        texte = afficher(valeur, unite)
+        origine = source_de(source)
+        contexte = f"{texte}, {origine}" if origine else texte
+        return Presentation(resolution, contexte, montrer(valeur), True, type(valeur) in _NOMBRES)
+
+    return base
+
+
+def _presentation_derivee(
+    feuille: Feuille, reglement: Reglement, jour: date, general: Presenter
+) -> Presenter:
+    """A derived fact whose bases are all known and usable without remark, computed directly (as
+    `Resolveur._resoudre`); anything else by the resolver."""
+    ref = feuille.comparaison.fait
+    catalogue = reglement.catalogue
+    definition = catalogue.derives[ref.nom]
+    libelle, unite = libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom)
+    bases = catalogue.bases(ref.nom)
+    pieces = tuple(dict.fromkeys(p for n in bases if (p := catalogue.faits[n].piece_justificative)))
+    regles = dict(feuille.regles)
+    simple_par_base = {base: _simple(regles.get(base), jour) for base in bases}
+    simples: dict[tuple[str, str], bool] = {}
+
+    calcul, detail = definition.calcul, definition.detail
+
+    def derivee(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
+        sources = []
+        for base in bases:
+            fait = connus.get(base)
+            if fait is None:
+                return general(connus, resolveur, feuille)
+            source = fait.source
+            periode = source.periode
+            if periode is not None:
+                cle = (base, periode)
+                utilisable = simples.get(cle)
+                if utilisable is None:
+                    utilisable = simple_par_base[base](periode)
+                    if len(simples) < 256:
+                        simples[cle] = utilisable
+                if not utilisable:
+                    return general(connus, resolveur, feuille)
+            sources.append((base, source))
+        try:
+            bas, haut = calcul(connus, jour, ref)
+            note = None if detail is None else detail(connus, jour)
+        except Incalculable:
+            return general(connus, resolveur, feuille)
+        source = sources[0][1] if len(sources) == 1 else source_commune(sources)
+        resolution = Resolution(libelle, unite, bas, haut, source, tuple(sources), None, pieces, note)
+        resolveur.memo[ref] = resolution  # the amounts may read it too
+        return presenter_resolution(resolution)
+
+    return derivee
+
+
+def issue_inconnue(feuille: Feuille, valeur_seuil: Any) -> bool | None:
+    """A leaf on an unknown fact, read as the règlement says (as `comparison._si_inconnu`)."""
+    regle = feuille.si_inconnu
+    if regle is None:
+        return None
+    if regle in ("remplie", "non_remplie"):
+        return regle == "remplie"
+    defaut = feuille.comparaison.valeur_si_inconnu
+    return bool(feuille.comparer(defaut, defaut, valeur_seuil))
+
+
+#: A leaf explained without going through a presentation, or None to go through it.
+Explication = Callable[[Mapping[str, Fait]], ChampsCondition | None]
+_EGALITES = frozenset({"==", "!=", "in", "not in"})
+_PHRASES_EN_CACHE = 512
+
+
+def explication_directe(
+    feuille: Feuille, seuil: Seuil, reglement: Reglement, jour: date
+) -> Explication | None:
+    """For a leaf testing a base fact that is a yes/no or a text against a value or a list (the
+    usual « vaut oui », « figure parmi »), the sentence depends only on the value and on how its
+    source reads: kept per (value, source text), as `evaluer_feuille` writes it. None for any
+    other leaf."""
+    ref = feuille.comparaison.fait
+    catalogue = reglement.catalogue
+    if ref.nom in catalogue.derives or feuille.operateur not in _EGALITES or feuille.sens:
+        return None
+    definition = catalogue.faits.get(ref.nom)
+    if definition is None or definition.type not in (TypeFait.BOOLEEN, TypeFait.TEXTE):
+        return None
+    nom, regle = ref.nom, dict(feuille.regles).get(ref.nom)
+    simple = _simple(regle, jour)
+    simples: dict[str, bool] = {}
+    unite = catalogue.unite(nom)
+    critere, operateur, parametre, comparer = (
+        feuille.critere,
+        feuille.operateur,
+        feuille.parametre,
+        feuille.comparer,
+    )
+    montre, deliberation, valeur_seuil = seuil.montre, seuil.deliberation, seuil.valeur
+    phrases: dict[tuple[Any, str], tuple[bool, str]] = {}
+    source_de, afficher = explain.source, explain.afficher
+
+    def expliquer(connus: Mapping[str, Fait]) -> ChampsCondition | None:
+        fait = connus.get(nom)
+        if fait is None:
+            return None
+        valeur, source = fait.valeur, fait.source
+        if type(valeur) is not bool and type(valeur) is not str:
+            return None
+        periode = source.periode
+        if periode is not None:
+            utilisable = simples.get(periode)
+            if utilisable is None:
+                utilisable = simple(periode)
+                if len(simples) < 256:
+                    simples[periode] = utilisable
+            if not utilisable:
+                return None
+        origine = source_de(source)
+        cle = (valeur, origine)
+        phrase = phrases.get(cle)
+        if phrase is None:
+            satisfaite = bool(comparer(valeur, valeur, valeur_seuil))
+            texte = afficher(valeur, unite)
+            contexte = f"{texte}, {origine}" if origine else texte
+            suite = seuil.remplie_texte if satisfaite else seuil.non_remplie_texte
+            conclusion = "condition remplie" if satisfaite else "condition non remplie"
+            phrase = (satisfaite, f"{feuille.sujet} ({contexte}){suite}{conclusion}.")
+            if len(phrases) < _PHRASES_EN_CACHE:
+                phrases[cle] = phrase
+        satisfaite, texte = phrase
+        return (
+            critere, operateur, montre, valeur, satisfaite, None, source, deliberation, parametre, texte,
+            None,
+        )  # fmt: skip
+
+    return expliquer
+
+
+def _simple(regle: Fraicheur | None, jour: date) -> Callable[[str], bool]:
+    """Whether a period is usable at `jour` without a remark (as `Resolveur._posterieure`, then
+    `Resolveur._fraicheur`)."""
+    mois_reference = jour.year * 12 + jour.month - 1
+
+    def simple(periode: str) -> bool:
+        if len(periode) >= 7 and _mois(periode) > mois_reference:
+            return False
+        if regle is None:
+            return True
+        if regle.mois is not None:
+            return mois_reference - _mois(periode) <= regle.mois
+        if regle.annees is not None:  # beyond last year's income, accepted with a remark, or refused
+            return jour.year - int(periode[:4]) <= min(regle.annees, 1)
+        return True
+
+    return simple
