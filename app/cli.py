@@ -2,6 +2,8 @@
 
 eg serve                              # la passerelle (bac à sable par défaut) sur HOST:PORT
 eg reglements verifier [CHEMIN]       # valider un règlement (ou un dossier) et jouer ses cas de test
+eg reglement impact --proposition F --du J --au J   # rejouer les décisions passées sous un
+                                      # règlement proposé (--html, --pdf, --csv : le bilan en fichier)
 eg db upgrade                         # appliquer les migrations du journal (DATABASE_URL seul)
 eg organisme create|list|reload       # les organismes (CCAS) servis ; retirer-demo avant la production
 eg organisme coordonnees ID --adresse … # ce que ses lettres et notices impriment (adresse, DPO…)
@@ -34,6 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app import cli_impact
 from app.config import (
     DEFAULT_DEMO_API_KEY,
     ReglagesBase,
@@ -98,6 +101,13 @@ def _serve(args: argparse.Namespace) -> int:
 def _verifier_reglements(args: argparse.Namespace) -> int:
     dossier = Path(args.dossier) if args.dossier else get_settings().reglements_dir
     return verifier_reglements(dossier)
+
+
+def _reglement_impact(args: argparse.Namespace) -> int:
+    async def action(settings: Settings, engine: AsyncEngine) -> int:
+        return await cli_impact.executer(settings, engine, args)
+
+    return _with_database(action)
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
@@ -603,7 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1, help="nombre de processus (défaut : 1)")
     serve.set_defaults(handler=_serve)
 
-    reglements = commands.add_parser("reglements", help="règlements des aides")
+    reglements = commands.add_parser("reglements", aliases=["reglement"], help="règlements des aides")
     reglements_commands = reglements.add_subparsers(dest="action", required=True)
     verifier = reglements_commands.add_parser("verifier", help="valider et exécuter les cas de test")
     verifier.add_argument(
@@ -614,6 +624,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="un fichier de règlement ou un dossier (défaut : REGLEMENTS_DIR)",
     )
     verifier.set_defaults(handler=_verifier_reglements)
+    cli_impact.ajouter_commande(reglements_commands).set_defaults(handler=_reglement_impact)
 
     db = commands.add_parser("db", help="base du journal")
     db_commands = db.add_subparsers(dest="action", required=True)

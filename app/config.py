@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     http_keep_alive_seconds: float = Field(default=5.0, ge=1, le=300)
     #: Wall-clock budget of one simulation (in a worker thread), beyond its work budget: 503.
     simulation_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # --- Impact of a proposed règlement on past decisions (issue 17) ---------------------------
+    #: Most decisions one `POST /v1/simulations/impact` replays (422 beyond: a shorter period).
+    impact_decisions_max: int = Field(default=100_000, ge=1, le=10_000_000)
+    #: Longest period of past decisions one request names, in days.
+    impact_periode_jours_max: int = Field(default=366, ge=1, le=3660)
+    #: Wall-clock budget of the JSON summary (the CSV streams as it goes): 503 beyond.
+    impact_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
     #: `/docs`, `/redoc` and `/openapi.json`: unset means served in sandbox, not in production.
     docs_enabled: bool | None = None
     #: Bearer token `/metrics` requires; in production without it, `/metrics` is not served on

@@ -36,6 +36,7 @@ from app.services.amont.source_impot import AccesImpotParticulier, CacheImpot, S
 from app.services.documents import DocumentsService
 from app.services.eligibilite import EligibiliteService
 from app.services.idempotence import Idempotence
+from app.services.impact import ServiceImpact
 from app.services.journal import Journal
 from app.services.journal.chiffrement import TrousseauInvalide, TrousseauJournal
 from app.services.organismes import AnnuaireOrganismes, ChiffrementSecrets
@@ -82,6 +83,8 @@ class Services:
     idempotence: Idempotence
     #: Fiche, letter, published rules and verification (issue 16), rendered from the journal.
     documents: DocumentsService
+    #: Past decisions replayed under a proposed règlement (issue 17).
+    impact: ServiceImpact
     #: The shared upstream limiter (issue 6), for `/readyz`.
     quotas: Quotas | None = None
     #: What `/readyz` reports: the journal decides readiness, the rest is `degrade` (issue 12).
@@ -112,7 +115,8 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         await asyncio.to_thread(upgrade_database, settings.database_url)
     engine = create_engine_from_url(settings.database_url)
     stack.push_async_callback(engine.dispose)
-    journal = Journal(engine, trousseau=trousseau_journal(settings))
+    trousseau = trousseau_journal(settings)
+    journal = Journal(engine, trousseau=trousseau)
 
     if settings.uses_builtin_api_particulier:
         api_particulier_url = await stack.enter_async_context(
@@ -164,7 +168,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     stack.push_async_callback(coalescer.fermer)
     # Breaker transitions reach every worker and replica (pub/sub); stopped before Redis is closed.
     diffusion = DiffusionDisjoncteurs(redis) if redis is not None else None
-    annuaire = await _annuaire(settings, engine)
+    annuaire = await _annuaire(settings, engine, trousseau)
     disjoncteurs: dict[str, list[CircuitBreaker]] = {}
     collecte = CollecteDonnees(
         caf=_source_caf(
@@ -204,6 +208,17 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         ),
         # Duplicates wait for the first as long as it may run (its deadline), plus the journal write.
         idempotence=Idempotence(keyring, redis, attente_max_seconds=settings.request_deadline_seconds + 5),
+        impact=service_impact(settings, engine, trousseau),
+    )
+
+
+def service_impact(settings: Settings, engine: AsyncEngine, trousseau: TrousseauJournal) -> ServiceImpact:
+    """The impact flow over the journal's database and key ring (the app's, and the CLI's)."""
+    return ServiceImpact(
+        engine,
+        trousseau,
+        decisions_max=settings.impact_decisions_max,
+        periode_jours_max=settings.impact_periode_jours_max,
     )
 
 
@@ -398,7 +413,9 @@ async def _source_impot(
     )
 
 
-async def _annuaire(settings: Settings, engine: AsyncEngine) -> AnnuaireOrganismes:
+async def _annuaire(
+    settings: Settings, engine: AsyncEngine, trousseau: TrousseauJournal
+) -> AnnuaireOrganismes:
     """The organismes of the database; in sandbox mode the demo organisme and its demo key are
     (re)installed first, so `make run` needs no set-up."""
     chiffrement = ChiffrementSecrets(settings.gateway_secret_key)
@@ -414,6 +431,7 @@ async def _annuaire(settings: Settings, engine: AsyncEngine) -> AnnuaireOrganism
         echecs=LimiteurEchecsAuthentification(
             limite=settings.auth_unknown_keys_per_source_per_minute, fenetre_secondes=60
         ),
+        archives=trousseau,
     )
     await annuaire.charger()
     return annuaire

@@ -34,7 +34,8 @@ QUAND: dict[str, str] = {
     "corps-trop-volumineux": "corps au-delà de la limite de l'adresse (`limite_octets`), avant toute "
     "authentification",
     "en-tetes-trop-volumineux": "trop d'en-têtes, ou trop longs",
-    "calcul-trop-long": "simulation au-delà de son budget de temps (`SIMULATION_TIMEOUT_SECONDS`)",
+    "calcul-trop-long": "simulation au-delà de son budget de temps (`SIMULATION_TIMEOUT_SECONDS`, "
+    "`IMPACT_TIMEOUT_SECONDS`)",
     "decision-illisible": "décision journalisée qu'aucune clé de `JOURNAL_ENCRYPTION_KEYS` n'ouvre "
     "(son existence, sa date et ses statuts restent)",
     "authentification-requise": "clé absente, inconnue, révoquée ou expirée (`WWW-Authenticate: Bearer`)",
@@ -85,6 +86,11 @@ ROLES: dict[str, str] = {
     "http_max_header_bytes": "taille maximale de la tête d'une requête (431 au-delà)",
     "http_keep_alive_seconds": "durée d'une connexion inactive gardée ouverte",
     "simulation_timeout_seconds": "budget de temps d'une simulation (503 `calcul-trop-long` au-delà)",
+    "impact_decisions_max": "décisions rejouées au plus par `POST /v1/simulations/impact` (422 au-delà : "
+    "une période plus courte)",
+    "impact_periode_jours_max": "durée maximale, en jours, de la période rejouée par une mesure d'impact",
+    "impact_timeout_seconds": "budget de temps du bilan JSON d'une mesure d'impact (503 `calcul-trop-long` "
+    "au-delà ; le CSV est servi au fil de l'eau)",
     "docs_enabled": "`/docs`, `/redoc`, `/openapi.json` : servis en bac à sable, pas en production "
     "sauf si `true`",
     "metrics_token": "jeton Bearer exigé par `/metrics` ; en production sans lui, `/metrics` n'est pas servi",

@@ -17,7 +17,17 @@ from app.container import Services, open_services
 from app.errors import register_problem_handlers
 from app.logging import RequestContextMiddleware, configure_logging
 from app.openapi import installer_contrat
-from app.routers import decisions, documents, donnees, eligibilite, health, journal, reglement, simulations
+from app.routers import (
+    decisions,
+    documents,
+    donnees,
+    eligibilite,
+    health,
+    impact,
+    journal,
+    reglement,
+    simulations,
+)
 from app.serving import BodyLimitMiddleware, NoStoreMiddleware
 
 DESCRIPTION = """
@@ -84,7 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=resolved.request_body_max_bytes,
-        max_bytes_by_path={"/v1/simulations": resolved.simulations_body_max_bytes},
+        max_bytes_by_path={
+            "/v1/simulations": resolved.simulations_body_max_bytes,
+            "/v1/simulations/impact": resolved.simulations_body_max_bytes,
+        },
         idle_timeout_seconds=resolved.http_body_idle_timeout_seconds,
     )
     app.add_middleware(RequestContextMiddleware)
@@ -95,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(donnees.router)
     app.include_router(reglement.router)
     app.include_router(simulations.router)
+    app.include_router(impact.router)
     app.include_router(journal.router)
     return app
 

@@ -20,6 +20,7 @@ BANCS = (
     "bench_debit.py",
     "bench_robustesse.py",
     "bench_documents.py",
+    "bench_impact.py",
 )
 
 

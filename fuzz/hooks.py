@@ -19,6 +19,10 @@ it to be accepted. Nothing else is filtered.
   binary floats cannot say exactly: generated numbers in `faits` are rounded to 6 decimals.
 - `declaratif` takes the facts the caller's règlement declares (GET /v1/reglement, `faits_declares`),
   which differ from one organisme to the next: facts the demo règlement does not declare are dropped.
+- Impact (`POST /v1/simulations/impact`): `reglement` is replaced by the demo règlement's text,
+  `parametres` by a value of one of its numeric parameters (names and types are the organisme's),
+  and the period is brought within one year of 2026 (`IMPACT_PERIODE_JOURS_MAX`), `date_effet`
+  within the years the gateway accepts.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ _REGLEMENT = charger_reglement(_SETTINGS.reglements_dir / _SETTINGS.demo_regleme
 _DISPOSITIFS = [d.id for d in _REGLEMENT.dispositifs]
 _DECLARABLES = {n for n, d in _REGLEMENT.catalogue.faits.items() if d.origine is Origine.DECLARATIF}
 #: The first day every dated parameter and barème of the demo règlement has a value.
+_TEXTE_DEMO = (_SETTINGS.reglements_dir / _SETTINGS.demo_reglement_file).read_text(encoding="utf-8")
+_PARAMETRES_NUMERIQUES = sorted(n for n, p in _REGLEMENT.parametres.items() if p.type == "nombre")
 _EN_VIGUEUR_DEPUIS = max(
     [min(v.depuis for v in p.valeurs) for p in _REGLEMENT.parametres.values()]
     + [min(v.depuis for v in b.versions) for b in _REGLEMENT.baremes.values()]
@@ -55,7 +61,9 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
     for nom in list(entetes):
         if nom.lower() == "idempotency-key" and isinstance(entetes[nom], str) and _CLE.match(entetes[nom]):
             entetes[nom] = str(uuid.uuid4())
-    if isinstance(case.body, dict):
+    if isinstance(case.body, dict) and case.path == "/v1/simulations/impact":
+        _impact(case.body)
+    elif isinstance(case.body, dict):
         _corps(case.body)
     if isinstance(case.query, dict):
         _periode(case.query)
@@ -99,6 +107,25 @@ def _corps(corps: dict[str, Any]) -> None:
         if not nif.is_valid(chiffres):
             # DGFiP's check key: the last three digits are the first ten modulo 511.
             demandeur["numero_fiscal"] = f"{chiffres[:10]}{int(chiffres[:10]) % 511:03d}"
+
+
+def _impact(corps: dict[str, Any]) -> None:
+    dispositifs = corps.get("dispositifs")
+    if isinstance(dispositifs, list) and dispositifs and all(isinstance(d, str) for d in dispositifs):
+        corps["dispositifs"] = [_DISPOSITIFS[sum(d.encode()) % len(_DISPOSITIFS)] for d in dispositifs]
+    if isinstance(corps.get("reglement"), str):
+        corps["reglement"] = _TEXTE_DEMO
+    parametres = corps.get("parametres")
+    if isinstance(parametres, dict) and parametres:
+        nom = _PARAMETRES_NUMERIQUES[sum(str(sorted(parametres)).encode()) % len(_PARAMETRES_NUMERIQUES)]
+        corps["parametres"] = {nom: 650}
+    jours = [corps.get(n) for n in ("du", "au")]
+    if all(isinstance(j, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", j) for j in jours):
+        du, au = sorted(f"2026-{j[5:]}" for j in jours if isinstance(j, str))
+        corps["du"], corps["au"] = du, au
+    effet = corps.get("date_effet")
+    if isinstance(effet, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", effet):
+        corps["date_effet"] = f"2027-{effet[5:]}"
 
 
 def _periode(requete: dict[str, Any]) -> None:

@@ -136,6 +136,26 @@ class DecisionRow(Base):
     )
 
 
+class ReglementArchiveRow(Base):
+    """Every règlement an organisme has decided with, kept whole (issue 17): a decision names its
+    règlement by id, version and fingerprint, and replaying it (`POST /v1/simulations/impact`) needs
+    that very text even after the organisme's file has moved on. Written when a worker loads it."""
+
+    __tablename__ = "reglements_archives"
+
+    organisme_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: "sha256:<hex>" of the règlement's canonical content, as the decisions carry it.
+    empreinte: Mapped[str] = mapped_column(String(80), primary_key=True)
+    reglement_id: Mapped[str] = mapped_column(String(128))
+    version: Mapped[str] = mapped_column(String(64))
+    #: The YAML text as loaded (it parses back to the same fingerprint), Fernet-encrypted with the
+    #: journal's key ring like the decisions (a règlement's test cases may name people).
+    texte_chiffre: Mapped[str] = mapped_column(Text)
+    #: Id of the journal key that encrypted it.
+    cle_journal: Mapped[str] = mapped_column(String(64))
+    archive_le: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class OrganismeRow(Base):
     """A CCAS served by the gateway. Its upstream secrets are stored encrypted (Fernet), never in clear."""
 

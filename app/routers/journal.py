@@ -18,6 +18,8 @@ from app.dependencies import AGENT_ID_PATTERN, JournalAppelant, ServicesDep, age
 from app.errors import FieldError, InvalidInput
 from app.schemas import journal as schemas
 from app.schemas.eligibilite import DOSSIER_REF_PATTERN, reference_de_dossier_valide
+from app.schemas.formats import BOM
+from app.schemas.formats import cellule_csv as _cellule
 from app.services.eligibilite import FUSEAU_CCAS
 from app.services.journal import Journal
 from app.services.journal.lecture import (
@@ -287,16 +289,6 @@ def _entree(entree: EntreeJournal) -> schemas.EntreeJournal:
         reglement_empreinte=entree.reglement_empreinte,
         resultats=[schemas.ResultatJournal(dispositif=d, statut=s) for d, s in entree.resultats],
     )
-
-
-def _cellule(valeur: object) -> str:
-    texte = "" if valeur is None else str(valeur)
-    # A cell a spreadsheet would run as a formula (CSV injection, through a caller's dossier_ref).
-    return "'" + texte if texte[:1] in ("=", "+", "-", "@", "\t", "\r") else texte
-
-
-#: UTF-8 byte order mark: how French spreadsheet software knows a CSV file is UTF-8.
-BOM = "\ufeff"
 
 
 def _lignes_csv(entrees: Iterable[EntreeJournal], *, entete: bool, separateur: str = ",") -> str:

@@ -22,3 +22,13 @@ def date_partielle(annee: str = _ANNEE, bissextile: str = _BISSEXTILE) -> str:
 DATE_PARTIELLE_PATTERN = rf"^\s*{date_partielle()}\s*$"
 #: A partial date from a provider: also blank, or `0000…` for an unknown date.
 DATE_PARTIELLE_AMONT_PATTERN = rf"^\s*(0000[\s\S]*|{date_partielle()})?\s*$"
+
+#: UTF-8 byte order mark: how French spreadsheet software knows a CSV file is UTF-8.
+BOM = "\ufeff"
+
+
+def cellule_csv(valeur: object) -> str:
+    """A CSV cell; one a spreadsheet would run as a formula (CSV injection, through a caller's
+    dossier_ref) is quoted with a leading apostrophe."""
+    texte = "" if valeur is None else str(valeur)
+    return "'" + texte if texte[:1] in ("=", "+", "-", "@", "\t", "\r") else texte

@@ -31,8 +31,10 @@ from app.db.engine import DATABASE_ERRORS
 from app.db.tables import CleApiRow, ClientRow, OrganismeRow
 from app.errors import ConfigurationError, JournalUnavailable
 from app.keys import derive_key
-from app.rules.loader import ReglementInvalide, charger_reglement
+from app.rules.loader import ReglementInvalide
 from app.rules.model import Reglement
+from app.services.journal.chiffrement import TrousseauJournal
+from app.services.organismes.archives import archiver, charger_avec_texte
 from app.services.organismes.coordonnees import Coordonnees
 from app.services.organismes.ratelimit import LimiteurEchecsAuthentification
 
@@ -166,8 +168,11 @@ class AnnuaireOrganismes:
         ttl_seconds: float = DEFAULT_AUTH_CACHE_TTL,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         echecs: LimiteurEchecsAuthentification | None = None,
+        archives: TrousseauJournal | None = None,
     ) -> None:
         self._engine = engine
+        #: The journal's key ring: each règlement loaded is archived under it (issue 17); None: not archived.
+        self._archives = archives
         #: Unknown key digests → until when they are known unknown (the negative cache).
         self._inconnues: dict[str, datetime] = {}
         #: Digests of keys found valid → until when they skip the per-address throttle.
@@ -195,6 +200,10 @@ class AnnuaireOrganismes:
             logger.warning("organismes.none_configured")
         logger.info("organismes.loaded", nombre=len(rows))
         return len(rows)
+
+    def identifiants(self) -> list[str]:
+        """The ids of the organismes loaded."""
+        return list(self._organismes)
 
     def organisme(self, organisme_id: str) -> Organisme | None:
         entry = self._organismes.get(organisme_id)
@@ -334,9 +343,15 @@ class AnnuaireOrganismes:
         chemin = chemin_reglement(row.reglement, self._reglements_dir)
         try:
             # Parsing YAML is blocking work: off the event loop.
-            reglement = await asyncio.to_thread(charger_reglement, chemin)
+            reglement, texte = await asyncio.to_thread(charger_avec_texte, chemin)
         except ReglementInvalide as e:
             raise ConfigurationError(f"Organisme « {row.id} » : règlement invalide : {e}") from e
+        if self._archives is not None:
+            try:
+                # Its decisions name it: kept so they can be replayed once the file has moved on.
+                await archiver(self._engine, row.id, reglement, texte, self._archives)
+            except DATABASE_ERRORS as e:
+                logger.error("organismes.archive_failed", organisme_id=row.id, error_type=type(e).__name__)
         scopes = row.scopes_habilitation
         return Organisme(
             id=row.id,

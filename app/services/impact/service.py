@@ -1,0 +1,357 @@
+"""The impact flow (issue 17): every decision an organisme made in a period, replayed with its own
+journaled facts under the règlement it was decided with (it must reproduce the journal: integrity)
+and under a proposal (what would change, and what it would cost).
+
+Streamed from the journal a page at a time (bounded memory); each page is decrypted and replayed in
+a worker thread, so the event loop keeps serving; the règlements are parsed and compiled once per
+version (archived texts, app/services/organismes/archives.py), the decisions of a page grouped by
+(version, reference date) so the engine's per-date preparation is reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio.to_thread
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.engine import DATABASE_ERRORS
+from app.errors import FieldError, InvalidInput, JournalUnavailable
+from app.rules.compiled import ParametreSansValeur
+from app.rules.derived import Catalogue
+from app.rules.facts import Faits
+from app.rules.loader import ReglementInvalide, lire_reglement
+from app.rules.model import Reglement
+from app.services.impact.bilan import Bilan, Changement
+from app.services.impact.proposition import Proposition
+from app.services.impact.rejeu import (
+    ERREURS_EVALUATION,
+    Verdict,
+    faits_de_base,
+    faits_journalises,
+    verdict_journalise,
+    verdicts,
+)
+from app.services.journal.chiffrement import TrousseauJournal
+from app.services.journal.relecture import LOT_RELECTURE, DecisionRelue, RelectureJournal
+from app.services.organismes import Organisme
+from app.services.organismes.archives import lire_archive
+
+logger = structlog.get_logger(__name__)
+
+#: Agents think in the town hall's civil days.
+FUSEAU_CCAS = ZoneInfo("Europe/Paris")
+#: Aids a request may name.
+DISPOSITIFS_MAX = 50
+ANNEE_MIN, ANNEE_MAX = 1900, 2999
+
+
+@dataclass(frozen=True, slots=True)
+class Rejeu:
+    """A checked request: which organisme, which proposal, which decisions."""
+
+    organisme: Organisme
+    proposition: Proposition
+    du: date
+    au: date
+    dispositifs: tuple[str, ...] | None
+    #: Decisions of the period (counted when the request was checked).
+    decisions: int
+
+    @property
+    def debut(self) -> datetime:
+        return datetime.combine(self.du, time.min, tzinfo=FUSEAU_CCAS)
+
+    @property
+    def fin(self) -> datetime:
+        return datetime.combine(self.au + timedelta(days=1), time.min, tzinfo=FUSEAU_CCAS)
+
+
+#: `progression(decisions_rejouees, total)` after each page.
+Progression = Callable[[int, int], None]
+
+
+class ServiceImpact:
+    """Replays an organisme's past decisions under a proposed règlement."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        trousseau: TrousseauJournal | None,
+        *,
+        decisions_max: int,
+        periode_jours_max: int,
+        lot: int = LOT_RELECTURE,
+    ) -> None:
+        self._engine = engine
+        self._trousseau = trousseau
+        self._relecture = RelectureJournal(engine, trousseau, lot=lot)
+        self._decisions_max = decisions_max
+        self._periode_jours_max = periode_jours_max
+
+    async def preparer(
+        self,
+        organisme: Organisme,
+        proposition: Proposition,
+        du: date,
+        au: date,
+        dispositifs: Sequence[str] | None = None,
+    ) -> Rejeu:
+        """Check the request (422 naming each faulty field) and count its decisions."""
+        erreurs = [
+            FieldError(nom, f"la date doit être comprise entre {ANNEE_MIN} et {ANNEE_MAX}")
+            for nom, jour in (("du", du), ("au", au))
+            if not ANNEE_MIN <= jour.year <= ANNEE_MAX
+        ]
+        if not erreurs and du > au:
+            erreurs.append(FieldError("du", "la période commence après sa fin (au)"))
+        elif not erreurs and (au - du).days + 1 > self._periode_jours_max:
+            erreurs.append(
+                FieldError(
+                    "au", f"la période compte au plus {self._periode_jours_max} jours : raccourcissez-la"
+                )
+            )
+        if dispositifs is not None:
+            connus = {d.id for d in organisme.reglement.dispositifs} | {
+                d.id for d in proposition.reglement.dispositifs
+            }
+            if len(dispositifs) > DISPOSITIFS_MAX:
+                erreurs.append(FieldError("dispositifs", f"au plus {DISPOSITIFS_MAX} dispositifs"))
+            erreurs += [
+                FieldError("dispositifs", f"dispositif inconnu du règlement et de la proposition : « {d} »")
+                for d in dispositifs
+                if d not in connus
+            ][:1]
+        if erreurs:
+            raise InvalidInput.for_fields(erreurs)
+        choisis = None if dispositifs is None else tuple(dict.fromkeys(dispositifs))
+        rejeu = Rejeu(organisme, proposition, du, au, choisis, 0)
+        try:
+            nombre = await self._relecture.compter(organisme.id, rejeu.debut, rejeu.fin)
+        except DATABASE_ERRORS as e:
+            raise _indisponible(e) from e
+        if nombre > self._decisions_max:
+            raise InvalidInput.for_fields(
+                [
+                    FieldError(
+                        "au",
+                        f"la période compte {nombre} décisions, au plus {self._decisions_max} sont "
+                        "rejouées par demande : raccourcissez-la ou choisissez des dispositifs",
+                    )
+                ]
+            )
+        return Rejeu(organisme, proposition, du, au, choisis, nombre)
+
+    async def mesurer(self, rejeu: Rejeu, progression: Progression | None = None) -> Bilan:
+        """The whole period replayed, summarised (counts only: memory does not grow with it)."""
+        bilan = _bilan(rejeu)
+        async for _ in self._rejouer(rejeu, bilan, progression):
+            pass
+        return bilan
+
+    async def changements(
+        self, rejeu: Rejeu, progression: Progression | None = None, bilan: Bilan | None = None
+    ) -> AsyncIterator[list[Changement]]:
+        """Page after page, the lines of the CSV: changed decisions, those counted apart, and the
+        integrity alerts (each aid of a decision on its own line). `bilan`, if given, is filled too."""
+        async for lignes in self._rejouer(rejeu, bilan or _bilan(rejeu), progression):
+            if lignes:
+                yield lignes
+
+    async def _rejouer(
+        self, rejeu: Rejeu, bilan: Bilan, progression: Progression | None
+    ) -> AsyncIterator[list[Changement]]:
+        originaux: dict[str, Reglement | None] = {}
+        faites = 0
+        pages = self._relecture.pages(rejeu.organisme.id, rejeu.debut, rejeu.fin)
+        while True:
+            try:
+                lignes_lues = await anext(pages, None)
+            except DATABASE_ERRORS as e:
+                raise _indisponible(e) from e
+            if lignes_lues is None:
+                return
+            for empreinte in {ligne.reglement_empreinte for ligne in lignes_lues} - originaux.keys():
+                originaux[empreinte] = await self._original(rejeu.organisme, empreinte)
+            lignes: list[Changement] = []
+            await anyio.to_thread.run_sync(self._page, rejeu, lignes_lues, originaux, bilan, lignes)
+            faites += len(lignes_lues)
+            if progression is not None:
+                progression(faites, max(rejeu.decisions, faites))
+            yield lignes
+
+    async def _original(self, organisme: Organisme, empreinte: str) -> Reglement | None:
+        """The règlement a decision names: the current one, else its archived text."""
+        if organisme.reglement.empreinte == empreinte:
+            return organisme.reglement
+        try:
+            texte = await lire_archive(self._engine, organisme.id, empreinte, self._trousseau)
+        except DATABASE_ERRORS as e:
+            raise _indisponible(e) from e
+        if texte is None:
+            return None
+        try:
+            reglement = await anyio.to_thread.run_sync(lire_reglement, texte, f"archive {empreinte[:19]}")
+        except ReglementInvalide:
+            logger.error("impact.archive_unreadable", organisme_id=organisme.id)
+            return None
+        return reglement if reglement.empreinte == empreinte else None
+
+    def _page(
+        self,
+        rejeu: Rejeu,
+        lignes_lues: Sequence[Any],
+        originaux: Mapping[str, Reglement | None],
+        bilan: Bilan,
+        lignes: list[Changement],
+    ) -> None:
+        # Grouped by (version, reference date): each date's compiled plan is looked up in turn, and
+        # only the decision in hand is decrypted and parsed.
+        triees = sorted(lignes_lues, key=lambda ligne: (ligne.reglement_empreinte, ligne.date_reference))
+        for decision in self._relecture.ouvrir(triees):
+            rejouer_decision(decision, rejeu, originaux.get(decision.reglement_empreinte), bilan, lignes)
+
+
+def rejouer_decision(
+    decision: DecisionRelue,
+    rejeu: Rejeu,
+    original: Reglement | None,
+    bilan: Bilan,
+    lignes: list[Changement],
+) -> None:
+    """One decision: integrity under its own règlement, then the proposal, counted into `bilan`;
+    its lines for the CSV appended to `lignes`."""
+    bilan.decisions += 1
+    contenu = decision.contenu
+    if contenu is None:
+        bilan.decisions_illisibles += 1
+        return
+    journalises: dict[str, tuple[Verdict, str]] = {}
+    for resultat in contenu.get("resultats", ()):
+        if not isinstance(resultat, dict):
+            continue
+        dispositif = str(resultat.get("dispositif"))
+        if rejeu.dispositifs is None or dispositif in rejeu.dispositifs:
+            journalises[dispositif] = (
+                verdict_journalise(resultat),
+                str(resultat.get("libelle") or dispositif),
+            )
+    if not journalises:
+        return
+    replay = _Rejeu(decision, contenu, journalises, bilan, lignes)
+    if original is None:
+        bilan.decisions_non_verifiables += 1
+    else:
+        replay.integrite(original)
+    replay.proposition(rejeu.proposition.reglement, original or rejeu.organisme.reglement)
+
+
+class _Rejeu:
+    """One decision being replayed (its journaled verdicts by aid, and where its counts go)."""
+
+    __slots__ = ("_faits", "bilan", "contenu", "decision", "journalises", "lignes")
+
+    def __init__(
+        self,
+        decision: DecisionRelue,
+        contenu: Mapping[str, Any],
+        journalises: dict[str, tuple[Verdict, str]],
+        bilan: Bilan,
+        lignes: list[Changement],
+    ) -> None:
+        self.decision = decision
+        self.contenu = contenu
+        self.journalises = journalises
+        self.bilan = bilan
+        self.lignes = lignes
+        #: The journaled facts as read by a catalogue (a proposal made of parameters shares the
+        #: current règlement's catalogue: read once).
+        self._faits: tuple[Catalogue, Faits] | None = None
+
+    def faits(self, catalogue: Catalogue) -> Faits:
+        if self._faits is None or self._faits[0] is not catalogue:
+            self._faits = (catalogue, faits_journalises(self.contenu, catalogue))
+        return self._faits[1]
+
+    def ligne(
+        self, dispositif: str, type_: str, apres: Verdict | None, raison: str | None = None
+    ) -> Changement:
+        d = self.decision
+        return Changement(
+            d.id, d.dossier_ref, dispositif, type_, self.journalises[dispositif][0], apres, raison
+        )
+
+    def integrite(self, original: Reglement) -> None:
+        """(a) Under its own règlement, the decision must give back exactly what the journal holds."""
+        raison = None
+        try:
+            faits = self.faits(original.catalogue)
+            rejoues = verdicts(original, faits, self.decision.date_reference, list(self.journalises))
+        except ERREURS_EVALUATION as e:
+            rejoues, raison = {}, f"rejeu impossible : {e}"
+        for dispositif, (journalise, _) in self.journalises.items():
+            rejoue = rejoues.get(dispositif)
+            if rejoue is None or not rejoue.reproduit(journalise):
+                alerte = self.ligne(
+                    dispositif, "alerte_integrite", rejoue, raison or "résultat journalisé non reproduit"
+                )
+                self.bilan.alerte(alerte)
+                self.lignes.append(alerte)
+
+    def proposition(self, proposition: Reglement, lue_par: Reglement) -> None:
+        """(b) Under the proposal, with the facts collected then (`lue_par`: what they were collected for)."""
+        brut = self.contenu.get("faits") or {}
+        collectes = set(brut.get("connus", {})) | set(brut.get("indisponibles", {}))
+        demandes = frozenset().union(*(faits_de_base(lue_par, d) for d in self.journalises))
+        evaluables: list[str] = []
+        for dispositif in self.journalises:
+            if proposition.dispositif(dispositif) is None:
+                self.non_evaluable(dispositif, "dispositif absent du règlement proposé")
+            elif manquants := sorted(faits_de_base(proposition, dispositif) - collectes - demandes):
+                self.non_evaluable(dispositif, "donnée non collectée à l'époque : " + ", ".join(manquants))
+            else:
+                evaluables.append(dispositif)
+        if not evaluables:
+            return
+        raison = "dispositif non évalué"
+        try:
+            faits = self.faits(proposition.catalogue)
+            apres = verdicts(proposition, faits, self.decision.date_reference, evaluables)
+        except ParametreSansValeur:
+            apres, raison = {}, "paramètre du règlement proposé sans valeur à la date de référence"
+        except ERREURS_EVALUATION as e:
+            apres, raison = {}, f"faits journalisés illisibles : {e}"
+        for dispositif in evaluables:
+            verdict = apres.get(dispositif)
+            if verdict is None:
+                self.non_evaluable(dispositif, raison)
+                continue
+            avant, libelle = self.journalises[dispositif]
+            self.bilan.dispositif(dispositif, libelle).compter(avant, verdict)
+            if not avant.meme_issue(verdict):
+                self.lignes.append(self.ligne(dispositif, "changement", verdict))
+
+    def non_evaluable(self, dispositif: str, raison: str) -> None:
+        libelle = self.journalises[dispositif][1]
+        self.bilan.dispositif(dispositif, libelle).non_evaluables[raison] += 1
+        self.lignes.append(self.ligne(dispositif, "non_evaluable", None, raison))
+
+
+def _bilan(rejeu: Rejeu) -> Bilan:
+    reference = rejeu.proposition.reference
+    return Bilan(
+        du=rejeu.du,
+        au=rejeu.au,
+        proposition={"id": reference.id, "version": reference.version, "empreinte": reference.empreinte},
+        date_effet=rejeu.proposition.date_effet,
+    )
+
+
+def _indisponible(e: BaseException) -> JournalUnavailable:
+    logger.error("journal.read_failed", error_type=type(e).__name__)
+    return JournalUnavailable("Le journal d'audit est indisponible : lecture impossible.")

@@ -1,0 +1,192 @@
+"""Replaying an organisme's past decisions under a proposal (issue 17), on SQLite and PostgreSQL:
+the counts are checked against counts made directly from the households' facts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.engine import create_engine_from_url
+from app.errors import InvalidInput
+from app.services.impact import ServiceImpact, bilan_json, depuis_parametres, depuis_yaml
+from app.services.organismes.archives import archiver
+from tests.services.impact.journal_exemple import (
+    FICHIER_DEMO,
+    REGLEMENT_DEMO,
+    TROUSSEAU,
+    falsifier,
+    foyers,
+    journaliser,
+    organisme,
+)
+
+DU, AU = date(2026, 1, 1), date(2026, 11, 30)
+FOYERS = foyers(120, graine=17)
+
+
+@pytest.fixture
+async def engine(base_migree: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine_from_url(base_migree)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def _service(engine: AsyncEngine, **options: int) -> ServiceImpact:
+    return ServiceImpact(
+        engine,
+        TROUSSEAU,
+        decisions_max=options.get("max", 10_000),
+        periode_jours_max=366,
+        lot=options.get("lot", 25),
+    )
+
+
+def _id() -> str:
+    return f"org-{uuid.uuid4().hex[:12]}"
+
+
+async def test_identical_proposal_changes_nothing_and_reproduces_every_result(engine: AsyncEngine) -> None:
+    ident = _id()
+    await journaliser(engine, FOYERS, ident)
+    service = _service(engine)
+    proposition = depuis_yaml(FICHIER_DEMO.read_text(encoding="utf-8"), None)
+    bilan = bilan_json(await service.mesurer(await service.preparer(organisme(ident), proposition, DU, AU)))
+    assert bilan["decisions"] == len(FOYERS)
+    assert bilan["alertes_integrite"] == 0
+    assert bilan["decisions_non_verifiables"] == 0
+    total = bilan["total"]
+    assert total["rejoues"] == len(FOYERS) * len(REGLEMENT_DEMO.dispositifs)
+    assert total["changements"] == 0
+    assert total["transitions"] == []
+    assert total["statuts_avant"] == total["statuts_apres"]
+    assert total["tranches_avant"] == total["tranches_apres"]
+    assert total["montant_avant"] == total["montant_apres"]
+    assert total["difference"] == "0.00"
+    assert Decimal(total["montant_avant"]) > 0
+
+
+async def test_threshold_moved_up_turns_exactly_the_households_between_eligible(engine: AsyncEngine) -> None:
+    ident = _id()
+    await journaliser(engine, FOYERS, ident)
+    service = _service(engine)
+    proposition = depuis_parametres(REGLEMENT_DEMO, {"plafond_qf_alimentaire": 650}, date(2027, 1, 1))
+    rejeu = await service.preparer(organisme(ident), proposition, DU, AU)
+    lignes = [ligne async for page in service.changements(rejeu) for ligne in page]
+    bilan = bilan_json(await service.mesurer(rejeu))
+
+    # Counted from the facts: the plafond was 600 € throughout 2026, the proposal says 650 €.
+    entre = [f for f in FOYERS if 600 < f.qf <= 650]
+    assert entre, "the sample must hold households between the two thresholds"
+    alimentaire = next(d for d in bilan["dispositifs"] if d["dispositif"] == "aide-alimentaire")
+    assert alimentaire["transitions"] == [{"de": "non_eligible", "vers": "eligible", "nombre": len(entre)}]
+    assert alimentaire["statuts_apres"]["eligible"] == sum(1 for f in FOYERS if f.qf <= 650)
+    attendu = sum(35 * (len(f.allocataires) + len(f.enfants)) for f in entre)
+    assert Decimal(alimentaire["difference"]) == attendu
+    # Nothing else moves, and the changed lines are exactly those households.
+    assert bilan["total"]["changements"] == len(entre)
+    assert all(d["changements"] == 0 for d in bilan["dispositifs"] if d["dispositif"] != "aide-alimentaire")
+    assert sorted(c.dossier_ref or "" for c in lignes) == sorted(f"D-{FOYERS.index(f):05d}" for f in entre)
+    assert {(c.type, c.avant.statut, c.apres.statut if c.apres else None) for c in lignes} == {
+        ("changement", "non_eligible", "eligible")
+    }
+
+
+async def test_another_organismes_decisions_are_never_included(engine: AsyncEngine) -> None:
+    mien, autre = _id(), _id()
+    await journaliser(engine, FOYERS[:30], mien)
+    await journaliser(engine, [f for f in FOYERS if 600 < f.qf <= 650], autre)
+    service = _service(engine)
+    proposition = depuis_parametres(REGLEMENT_DEMO, {"plafond_qf_alimentaire": 650}, date(2027, 1, 1))
+    bilan = bilan_json(await service.mesurer(await service.preparer(organisme(mien), proposition, DU, AU)))
+    assert bilan["decisions"] == 30
+    assert bilan["total"]["changements"] == sum(1 for f in FOYERS[:30] if 600 < f.qf <= 650)
+
+
+PROPOSITION_RSA = FICHIER_DEMO.read_text(encoding="utf-8").replace(
+    """        parametre: plafond_qf_alimentaire
+    montant:""",
+    """        parametre: plafond_qf_alimentaire
+      - fait: beneficiaire_rsa
+        operateur: "=="
+        valeur: true
+    montant:""",
+)
+
+
+async def test_a_fact_the_proposal_needs_that_was_not_collected_is_counted_apart(engine: AsyncEngine) -> None:
+    assert FICHIER_DEMO.read_text(encoding="utf-8") != PROPOSITION_RSA
+    ident = _id()
+    await journaliser(engine, FOYERS[:20], ident)
+    service = _service(engine)
+    bilan = bilan_json(
+        await service.mesurer(
+            await service.preparer(organisme(ident), depuis_yaml(PROPOSITION_RSA, None), DU, AU)
+        )
+    )
+    alimentaire = next(d for d in bilan["dispositifs"] if d["dispositif"] == "aide-alimentaire")
+    assert alimentaire["non_evaluables"] == 20
+    assert alimentaire["rejoues"] == 0
+    assert alimentaire["raisons_non_evaluables"] == [
+        {"raison": "donnée non collectée à l'époque : beneficiaire_rsa", "nombre": 20}
+    ]
+    # The other aids are replayed as usual.
+    assert bilan["total"]["rejoues"] == 20 * (len(REGLEMENT_DEMO.dispositifs) - 1)
+
+
+async def test_a_tampered_result_raises_an_integrity_alert(engine: AsyncEngine) -> None:
+    ident = _id()
+    ids = await journaliser(engine, FOYERS[:10], ident)
+    await falsifier(engine, ids[3], "aide-alimentaire", 999)
+    service = _service(engine)
+    proposition = depuis_yaml(FICHIER_DEMO.read_text(encoding="utf-8"), None)
+    bilan = bilan_json(await service.mesurer(await service.preparer(organisme(ident), proposition, DU, AU)))
+    assert bilan["alertes_integrite"] == 1
+    [alerte] = bilan["alertes"]
+    assert alerte["decision_id"] == str(ids[3])
+    assert alerte["dispositif"] == "aide-alimentaire"
+    assert alerte["journalise"]["montant"] == "999"
+    assert alerte["rejoue"]["montant"] != "999"
+
+
+async def test_a_past_version_is_replayed_from_its_archive(engine: AsyncEngine) -> None:
+    """Decisions of an older version: their own règlement comes from the archive, not the file."""
+    ident = _id()
+    ancien_texte = FICHIER_DEMO.read_text(encoding="utf-8").replace('version: "2026.1"', 'version: "2025.9"')
+    ancien = depuis_yaml(ancien_texte, None).reglement
+    await journaliser(engine, FOYERS[:10], ident, ancien)
+    service = _service(engine)
+    proposition = depuis_yaml(FICHIER_DEMO.read_text(encoding="utf-8"), None)
+    bilan = bilan_json(await service.mesurer(await service.preparer(organisme(ident), proposition, DU, AU)))
+    assert bilan["decisions_non_verifiables"] == 10  # not archived yet: proposal only, and said so
+    await archiver(engine, ident, ancien, ancien_texte, TROUSSEAU)
+    bilan = bilan_json(await service.mesurer(await service.preparer(organisme(ident), proposition, DU, AU)))
+    assert bilan["decisions_non_verifiables"] == 0
+    assert bilan["alertes_integrite"] == 0
+
+
+async def test_bounds_are_checked_before_reading(engine: AsyncEngine) -> None:
+    ident = _id()
+    await journaliser(engine, FOYERS[:5], ident)
+    service = _service(engine, max=4)
+    proposition = depuis_yaml(FICHIER_DEMO.read_text(encoding="utf-8"), None)
+    with pytest.raises(InvalidInput, match="au plus 4"):
+        await service.preparer(organisme(ident), proposition, DU, AU)
+    with pytest.raises(InvalidInput):
+        await service.preparer(organisme(ident), proposition, AU, DU)
+    with pytest.raises(InvalidInput):
+        await service.preparer(organisme(ident), proposition, date(2024, 1, 1), AU)
+    with pytest.raises(InvalidInput):
+        await service.preparer(organisme(ident), proposition, DU, AU, ["inconnu"])
+    with pytest.raises(InvalidInput):
+        depuis_parametres(REGLEMENT_DEMO, {"inconnu": 3}, DU)
+    with pytest.raises(InvalidInput):
+        depuis_parametres(REGLEMENT_DEMO, {"plafond_qf_alimentaire": "beaucoup"}, DU)
+    with pytest.raises(InvalidInput):
+        depuis_yaml("reglement: [", None)
