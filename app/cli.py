@@ -494,7 +494,7 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     client_create.add_argument("--organisme", required=True, help="identifiant de l'organisme servi")
     client_create.add_argument("--id", required=True, help="identifiant du client (ex. logiciel-millesime)")
     client_create.add_argument(
-        "--scopes", required=True, help="eligibilite,donnees,simulations,journal:lecture,admin"
+        "--scopes", required=True, help="eligibilite,donnees,simulations,journal:lecture,campagnes,admin"
     )
     client_create.add_argument("--nom", default=None, help="nom affiché du logiciel")
     client_create.set_defaults(handler=_client_create)
