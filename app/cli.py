@@ -33,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app import cli_campagnes
 from app.config import (
     DEFAULT_DEMO_API_KEY,
     ReglagesBase,
@@ -575,6 +576,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_commands = db.add_subparsers(dest="action", required=True)
     db_commands.add_parser("upgrade", help="appliquer les migrations").set_defaults(handler=_db_upgrade)
     _add_admin_commands(commands)
+    cli_campagnes.ajouter_worker(commands)
+    cli_campagnes.ajouter_commandes(commands)
 
     args = parser.parse_args(argv)
     try:

@@ -179,6 +179,8 @@ class Settings(BaseSettings):
     #: How long a queue message may stay unacknowledged (its worker died) before another worker
     #: takes it over (Redis streams).
     campagne_reprise_seconds: float = Field(default=60.0, ge=1, le=3600)
+    #: The Redis stream of the campaigns' queue (another name for another gateway on the same Redis).
+    campagne_flux_redis: str = Field(default="eg-campagnes:v1:lots", pattern=r"^[A-Za-z0-9:._-]{1,100}$")
 
     # --- Behaviour ------------------------------------------------------------------------------
     #: Time budget of one gateway request, upstream retries included.

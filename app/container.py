@@ -255,6 +255,7 @@ async def _campagnes(  # noqa: PLR0917 - the container's parts, each named once
             settings.redis_url,
             reprise_seconds=settings.campagne_reprise_seconds,
             prefetch=1,
+            flux=settings.campagne_flux_redis,
         )
         if settings.redis_url
         else InMemoryBroker()

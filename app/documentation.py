@@ -149,6 +149,8 @@ ROLES: dict[str, str] = {
     "campagne_concurrence": "lignes de campagne décidées en même temps par un processus",
     "campagne_bail_seconds": "durée pendant laquelle une ligne prise par un worker reste la sienne ; "
     "au-delà (worker tombé), un autre la reprend",
+    "campagne_flux_redis": "flux Redis de la file des campagnes (un autre nom pour une autre passerelle "
+    "sur le même Redis)",
     "campagne_reprise_seconds": "délai après lequel un message non acquitté (worker tombé) est repris "
     "par un autre worker (flux Redis)",
     "request_deadline_seconds": "budget de temps d'une requête, reprises comprises ; les doublons "

@@ -80,10 +80,10 @@ class FluxRedis(RedisStreamBroker):
         return acquitter
 
 
-def broker_redis(redis_url: str, *, reprise_seconds: float, prefetch: int) -> FluxRedis:
+def broker_redis(redis_url: str, *, reprise_seconds: float, prefetch: int, flux: str = FLUX) -> FluxRedis:
     return FluxRedis(
         redis_url,
-        queue_name=FLUX,
+        queue_name=flux,
         consumer_group_name=GROUPE,
         consumer_name=f"worker-{uuid.uuid4().hex[:12]}",
         # "0": the group reads the stream from its start, so lots sent before the first worker
