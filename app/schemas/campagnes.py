@@ -153,8 +153,10 @@ class EtatCampagne(BaseModel):
     echecs: list[LigneEnEchec] = Field(description="Les lignes en échec et pourquoi (les 100 premières).")
     debit_par_seconde: float | None = Field(description="Décisions par seconde sur la dernière minute.")
     fin_estimee: datetime | None = Field(description="Fin estimée au débit actuel (absente sans débit).")
-    pause_motif: str | None = Field(description="Pourquoi la campagne attend (elle reprend d'elle-même).")
-    termine_le: datetime | None = Field(description="Instant de fin (terminée ou annulée).")
+    pause_motif: str | None = Field(
+        default=None, description="Pourquoi la campagne attend (elle reprend d'elle-même)."
+    )
+    termine_le: datetime | None = Field(default=None, description="Instant de fin (terminée ou annulée).")
 
 
 class ResumeCampagne(BaseModel):
