@@ -61,7 +61,9 @@ def _probleme(reponse: httpx.Response) -> int:
 def lancer(args: argparse.Namespace) -> int:
     chemin = Path(args.fichier)
     type_contenu = "application/x-ndjson" if chemin.suffix.lower() in (".jsonl", ".ndjson") else "text/csv"
-    parametres: list[tuple[str, str]] = [("dispositifs", d) for d in _liste(args.dispositifs)]
+    parametres: list[tuple[str, str | int | float | bool | None]] = [
+        ("dispositifs", d) for d in _liste(args.dispositifs)
+    ]
     if args.date_reference:
         parametres.append(("date_reference", args.date_reference))
     with _client(args, timeout=600.0) as http:

@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
-from taskiq.abc.broker import AsyncTaskiqDecoratedTask
 from taskiq_redis import RedisStreamBroker
 
 logger = structlog.get_logger(__name__)
@@ -44,7 +43,7 @@ class FluxRedis(RedisStreamBroker):
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         async with Redis(connection_pool=self.connection_pool) as redis:
             while True:
-                fetched = await redis.xreadgroup(
+                fetched: Any = await redis.xreadgroup(
                     self.consumer_group_name,
                     self.consumer_name,
                     {self.queue_name: ">"},
@@ -55,14 +54,14 @@ class FluxRedis(RedisStreamBroker):
                 for _stream, messages in fetched or []:
                     for message_id, message in messages:
                         yield AckableMessage(data=message[b"data"], ack=self._acquitter(message_id))
-                _, reclames, *_ = await redis.xautoclaim(
+                reclame: Any = await redis.xautoclaim(
                     self.queue_name,
                     self.consumer_group_name,
                     self.consumer_name,
                     min_idle_time=self.idle_timeout,
                     count=self.unacknowledged_batch_size,
                 )
-                for message_id, message in reclames:
+                for message_id, message in reclame[1]:
                     if message:  # an entry deleted meanwhile comes back empty
                         logger.info("campagnes.lot_reclaimed")
                         yield AckableMessage(data=message[b"data"], ack=self._acquitter(message_id))
@@ -104,7 +103,8 @@ class FileCampagnes:
     def __init__(self, broker: AsyncBroker, *, redis_url: str | None) -> None:
         self.broker = broker
         self._redis_url = redis_url
-        self._tache: AsyncTaskiqDecoratedTask[[str, list[int]], None] | None = None
+        #: The registered task (taskiq's decorated task: `kiq` sends a message).
+        self._tache: Any = None
         self._demarre = False
 
     @property
@@ -118,7 +118,7 @@ class FileCampagnes:
         async def traiter_lot(campagne_id: str, numeros: list[int]) -> None:
             await traiter(campagne_id, numeros)
 
-        self._tache = self.broker.register_task(traiter_lot, task_name=NOM_TACHE)
+        self._tache = self.broker.register_task(cast(Any, traiter_lot), task_name=NOM_TACHE)
 
     async def demarrer(self) -> bool:
         """Connect (declare the consumer group). False when Redis does not answer: the gateway

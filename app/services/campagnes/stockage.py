@@ -12,9 +12,9 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import CampagneLigneRow, CampagneResultatRow, CampagneRow
@@ -103,9 +103,9 @@ def _campagne(row: Any) -> Campagne:
     )
 
 
-_T = CampagneRow.__table__
-_L = CampagneLigneRow.__table__
-_R = CampagneResultatRow.__table__
+_T = cast(Table, CampagneRow.__table__)
+_L = cast(Table, CampagneLigneRow.__table__)
+_R = cast(Table, CampagneResultatRow.__table__)
 
 
 class StockageCampagnes:
