@@ -248,6 +248,10 @@ async def _travailler(lots: int) -> int:
             if arret.is_set():
                 return 0
             await asyncio.sleep(2)
+        if await file.flux_vide():
+            relances = await services.campagnes.relancer_inachevees()
+            if relances:
+                logger.info("campagnes.requeued", lots=relances)
         file.broker.is_worker_process = True
         receiver = Receiver(
             file.broker,

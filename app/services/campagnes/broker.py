@@ -146,6 +146,18 @@ class FileCampagnes:
             await self.demarrer()
         await self._tache.kiq(str(campagne_id), numeros)
 
+    async def flux_vide(self) -> bool:
+        """True when the stream holds no lot at all (none waiting, none unacknowledged): after a
+        Redis restarted without persistence, the lines left in the database must be queued again.
+        Only one worker a minute answers True (a lock), so they are queued once."""
+        if self._redis_url is None:
+            return False
+        nom = getattr(self.broker, "queue_name", FLUX)
+        async with Redis.from_url(self._redis_url, socket_connect_timeout=2, socket_timeout=2) as redis:
+            if await redis.xlen(nom) > 0:
+                return False
+            return bool(await redis.set(nom + ":relance", "1", nx=True, ex=60))
+
     async def ping(self) -> bool:
         if self._redis_url is None:
             return True
