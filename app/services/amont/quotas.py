@@ -173,8 +173,11 @@ class Limiter(Protocol):
         """The call `appel` was answered (or abandoned) now: it counts for one window from now."""
         ...
 
-    async def suspendre(self, portee: Portee, seconds: float) -> None:
-        """No call on `portee` for `seconds` (a 429's Retry-After, an exhausted RateLimit-Remaining)."""
+    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
+        """No call on `portee` for `seconds` (a 429's Retry-After, an exhausted RateLimit-Remaining).
+
+        A `ralentissement` (a window nearly spent) holds the counter's calls only while no campaign
+        is calling: during a campaign the spent window is the campaign's own doing (issue 18)."""
         ...
 
     async def ping(self) -> bool: ...
@@ -191,6 +194,9 @@ class MemoryLimiter:
         #: Per key: until when agents count as calling, and until when one of theirs waits.
         self._guichet: dict[str, float] = {}
         self._guichet_attend: dict[str, float] = {}
+        #: Slow-downs (a window nearly spent), and until when a campaign counts as calling.
+        self._ralentis: dict[str, float] = {}
+        self._campagne: dict[str, float] = {}
 
     async def reserver(
         self, portees: Sequence[Portee], *, en_vol_max_seconds: float = 0.0, campagne: bool = False
@@ -199,6 +205,8 @@ class MemoryLimiter:
         attente, bloquant = 0.0, None
         for portee in portees:
             pause = self._pauses.get(portee.cle, 0.0) - now
+            if campagne or self._campagne.get(portee.cle, 0.0) <= now:
+                pause = max(pause, self._ralentis.get(portee.cle, 0.0) - now)
             if pause > attente:
                 attente, bloquant = pause, portee.quota.nom
             log = self._logs.setdefault(portee.cle, {})
@@ -227,6 +235,8 @@ class MemoryLimiter:
         appel = uuid.uuid4().hex
         for portee in portees:
             self._logs[portee.cle][appel] = now + en_vol_max_seconds
+            if campagne:
+                self._campagne[portee.cle] = now + 2 * portee.quota.fenetre_seconds
         return Reservation(0.0, appel=appel)
 
     async def terminer(self, portees: Sequence[Portee], appel: str) -> None:
@@ -236,9 +246,10 @@ class MemoryLimiter:
             if log is not None and appel in log:
                 log[appel] = now
 
-    async def suspendre(self, portee: Portee, seconds: float) -> None:
+    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
         until = self._clock() + seconds
-        self._pauses[portee.cle] = max(self._pauses.get(portee.cle, 0.0), until)
+        pauses = self._ralentis if ralentissement else self._pauses
+        pauses[portee.cle] = max(pauses.get(portee.cle, 0.0), until)
 
     async def ping(self) -> bool:
         return True
@@ -275,6 +286,9 @@ for i = 1, n do
   local log, pause = KEYS[2 * i - 1], KEYS[2 * i]
   local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local p = redis.call('PTTL', pause)
+  if campaign or redis.call('PTTL', pause .. ':campagne') <= 0 then
+    p = math.max(p, redis.call('PTTL', pause .. ':ralenti'))
+  end
   if p > wait then wait, which = p, i end
   if since >= 0 and since + window > now then
     local w = since + window - now
@@ -309,6 +323,7 @@ if wait > 0 then return {wait, which} end
 for i = 1, n do
   local window = tonumber(ARGV[2 * i + 1])
   redis.call('ZADD', KEYS[2 * i - 1], now + inflight, ARGV[2 * n + 2])
+  if campaign then redis.call('SET', KEYS[2 * i] .. ':campagne', '1', 'PX', 2 * window) end
   if redis.call('PTTL', KEYS[2 * i - 1]) < inflight + window + 1000 then
     redis.call('PEXPIRE', KEYS[2 * i - 1], inflight + window + 1000)
   end
@@ -379,8 +394,9 @@ class RedisLimiter:
     async def terminer(self, portees: Sequence[Portee], appel: str) -> None:
         await self._terminer(keys=[self.cle(p) for p in portees], args=[appel])
 
-    async def suspendre(self, portee: Portee, seconds: float) -> None:
-        await self._suspendre(keys=[self.cle(portee) + ":pause"], args=[max(1, math.ceil(seconds * 1000))])
+    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
+        cle = self.cle(portee) + (":pause:ralenti" if ralentissement else ":pause")
+        await self._suspendre(keys=[cle], args=[max(1, math.ceil(seconds * 1000))])
 
     async def ping(self) -> bool:
         try:
@@ -476,11 +492,11 @@ class Quotas:
         except _BACKEND_ERRORS as e:
             self._panne.echec("limiter.finish_failed", error_type=type(e).__name__)
 
-    async def suspendre(self, portee: Portee, seconds: float) -> None:
-        """Stop every call on `portee` for `seconds`; a failure here is logged (the limiter still
-        fails closed on the next reservation if Redis is really gone)."""
+    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
+        """Stop every call on `portee` for `seconds` (see `Limiter.suspendre`); a failure here is
+        logged (the limiter still fails closed on the next reservation if Redis is really gone)."""
         try:
-            await self._limiter.suspendre(portee, seconds)
+            await self._limiter.suspendre(portee, seconds, ralentissement=ralentissement)
         except _BACKEND_ERRORS as e:
             self._panne.echec("limiter.suspend_failed", quota=portee.quota.nom, error_type=type(e).__name__)
             return
