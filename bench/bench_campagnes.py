@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -129,7 +129,7 @@ def _rss_mo(pid: int) -> float | None:
 
 def _pid_passerelle(port: str) -> int | None:
     """The uvicorn process serving `port` (the gateway is started by `python -m app serve`)."""
-    sortie = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=False)  # noqa: S607
+    sortie = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=False)  # noqa: S603, S607
     if "pid=" not in sortie.stdout:
         return None
     return int(sortie.stdout.split("pid=", 1)[1].split(",", 1)[0])
@@ -148,6 +148,17 @@ async def _lancer(http: httpx.AsyncClient, fichier: Iterator[bytes], dispositifs
 
 async def _etat(http: httpx.AsyncClient, campagne_id: str) -> dict[str, Any]:
     return dict((await http.get(f"/v1/campagnes/{campagne_id}", headers=AUTH)).json())
+
+
+async def _attendre(
+    http: httpx.AsyncClient, campagne_id: str, condition: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """The campaign's state once `condition` holds (polled: the state lives in the database)."""
+    while True:
+        etat = await _etat(http, campagne_id)
+        if condition(etat):
+            return etat
+        await asyncio.sleep(0.1)
 
 
 async def _guichet(http: httpx.AsyncClient, n: int) -> float:
@@ -246,13 +257,11 @@ async def arret_brutal(
     async with httpx.AsyncClient(base_url=gw, timeout=60) as http:
         debut = time.perf_counter()
         lancee = await _lancer(http, _fichier(lignes, debut=200_000), "colis-fin-annee")
-        while (await _etat(http, lancee["id"]))["faites"] < lignes // 2:
-            await asyncio.sleep(0.1)
+        await _attendre(http, lancee["id"], lambda etat: etat["faites"] >= lignes // 2)
         processus[0].send_signal(signal.SIGKILL)
         processus[0].wait()
         tue_a = time.perf_counter() - debut
-        while (etat := await _etat(http, lancee["id"]))["etat"] == "en_cours":
-            await asyncio.sleep(0.2)
+        etat = await _attendre(http, lancee["id"], lambda etat: etat["etat"] != "en_cours")
         duree = time.perf_counter() - debut
     compteurs = await _controle(sim, "GET", "/__simulateur/compteurs")
     lignes_decidees, journalisees = await _decisions(base, lancee["id"])
@@ -316,7 +325,10 @@ async def principal(args: argparse.Namespace) -> dict[str, Any]:
         reglages = _reglages(
             base, f"eg-bench-campagnes:{uuid.uuid4().hex[:8]}", QUOTA_MARGE_SECONDS=args.marge
         )
-        with passerelle(sim, base, workers=1, **reglages) as gw, workers(sim, base, reglages, 2) as processus:
+        with (
+            passerelle(sim, base, workers=1, extra=reglages) as gw,
+            workers(sim, base, reglages, 2) as processus,
+        ):
             if args.lignes:
                 resultats["rythme"] = await rythme(gw, sim, args.lignes)
                 print(json.dumps(resultats["rythme"]), flush=True)
@@ -327,7 +339,7 @@ async def principal(args: argparse.Namespace) -> dict[str, Any]:
             await _vider_redis()
             reglages = _reglages(base, f"eg-bench-campagnes:{uuid.uuid4().hex[:8]}")
             with (
-                passerelle(sim, base, workers=1, **reglages) as gw,
+                passerelle(sim, base, workers=1, extra=reglages) as gw,
                 workers(sim, base, reglages, 2) as processus,
             ):
                 resultats["memoire"] = await memoire(gw, processus, args.memoire)

@@ -101,7 +101,12 @@ def simulateur(latence: float = 0.0, quota: int = 20) -> Iterator[str]:
 
 @contextmanager
 def passerelle(
-    simulateur_url: str, database_url: str, *, workers: int, deadline: float = 8.0, **extra: str
+    simulateur_url: str,
+    database_url: str,
+    *,
+    workers: int,
+    deadline: float = 8.0,
+    extra: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """The gateway in sandbox mode, pointed at `simulateur_url`, with Redis and PostgreSQL."""
     port = port_libre()
@@ -119,7 +124,7 @@ def passerelle(
             LOG_LEVEL="WARNING",
             LOG_JSON="true",
             PROMETHEUS_MULTIPROC_DIR=metriques,
-            **extra,
+            **(extra or {}),
         )
         subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
             [PYTHON, "-m", "app", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True

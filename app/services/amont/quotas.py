@@ -204,20 +204,13 @@ class MemoryLimiter:
         now = self._clock()
         attente, bloquant = 0.0, None
         for portee in portees:
-            pause = self._pauses.get(portee.cle, 0.0) - now
-            if campagne or self._campagne.get(portee.cle, 0.0) <= now:
-                pause = max(pause, self._ralentis.get(portee.cle, 0.0) - now)
+            pause, limite = self._pause_et_limite(portee, now, campagne=campagne)
             if pause > attente:
                 attente, bloquant = pause, portee.quota.nom
             log = self._logs.setdefault(portee.cle, {})
             fenetre = portee.quota.fenetre_seconds
             for appel in [a for a, t in log.items() if t <= now - fenetre]:
                 del log[appel]
-            limite = portee.quota.limite
-            if campagne and self._guichet.get(portee.cle, 0.0) > now:
-                limite -= reserve_guichet(limite)
-                if self._guichet_attend.get(portee.cle, 0.0) > now and attente < RECUL_CAMPAGNE_SECONDS:
-                    attente, bloquant = RECUL_CAMPAGNE_SECONDS, portee.quota.nom
             if len(log) >= max(limite, 1) or limite <= 0:
                 rang = max(0, len(log) - max(limite, 1))
                 pivot = sorted(log.values())[rang] if log else now
@@ -238,6 +231,18 @@ class MemoryLimiter:
             if campagne:
                 self._campagne[portee.cle] = now + 2 * portee.quota.fenetre_seconds
         return Reservation(0.0, appel=appel)
+
+    def _pause_et_limite(self, portee: Portee, now: float, *, campagne: bool) -> tuple[float, int]:
+        """(how long this caller must hold off `portee`, how many calls of its window it may use)."""
+        pause = self._pauses.get(portee.cle, 0.0) - now
+        if campagne or self._campagne.get(portee.cle, 0.0) <= now:
+            pause = max(pause, self._ralentis.get(portee.cle, 0.0) - now)
+        limite = portee.quota.limite
+        if campagne and self._guichet.get(portee.cle, 0.0) > now:
+            limite -= reserve_guichet(limite)
+            if self._guichet_attend.get(portee.cle, 0.0) > now:
+                pause = max(pause, RECUL_CAMPAGNE_SECONDS)
+        return pause, limite
 
     async def terminer(self, portees: Sequence[Portee], appel: str) -> None:
         now = self._clock()
