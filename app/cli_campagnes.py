@@ -90,7 +90,23 @@ def lancer(args: argparse.Namespace) -> int:
 
 
 def suivre(args: argparse.Namespace) -> int:
-    return _suivre(args, args.id)
+    return _suivre(args, _identifiant(args))
+
+
+#: The id the commands accept for the organisme's most recent campaign.
+DERNIERE = "derniere"
+
+
+def _identifiant(args: argparse.Namespace) -> str:
+    """The campaign's id: as given, or the most recent campaign's for `derniere`."""
+    if args.id != DERNIERE:
+        return str(args.id)
+    with _client(args) as http:
+        reponse = http.get("/v1/campagnes", params={"limite": 1})
+    campagnes = reponse.json().get("campagnes", []) if reponse.status_code == 200 else []
+    if not campagnes:
+        raise SystemExit("aucune campagne pour cet organisme")
+    return str(campagnes[0]["id"])
 
 
 def _evenements(reponse: httpx.Response) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -168,7 +184,7 @@ def resultats(args: argparse.Namespace) -> int:
     parametres = {"format": args.format, "tableur": "true" if args.tableur else "false"}
     with (
         _client(args, timeout=None) as http,
-        http.stream("GET", f"/v1/campagnes/{args.id}/resultats", params=parametres) as reponse,
+        http.stream("GET", f"/v1/campagnes/{_identifiant(args)}/resultats", params=parametres) as reponse,
     ):
         if reponse.status_code != 200:
             reponse.read()
@@ -209,10 +225,10 @@ def ajouter_commandes(commandes: argparse._SubParsersAction[argparse.ArgumentPar
     lancement.add_argument("--attendre", action="store_true", help="suivre la campagne jusqu'à sa fin")
     lancement.set_defaults(handler=lancer)
     suivi = actions.add_parser("suivre", help="barre de progression d'une campagne, jusqu'à sa fin")
-    suivi.add_argument("id", help="identifiant de la campagne")
+    suivi.add_argument("id", help="identifiant de la campagne, ou « derniere »")
     suivi.set_defaults(handler=suivre)
     export = actions.add_parser("resultats", help="résultats d'une campagne (CSV ou JSON Lines)")
-    export.add_argument("id", help="identifiant de la campagne")
+    export.add_argument("id", help="identifiant de la campagne, ou « derniere »")
     export.add_argument("-o", "--sortie", help="fichier de sortie (sortie standard sinon)")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     export.add_argument("--tableur", action="store_true", help="CSV `;` avec BOM pour Excel/LibreOffice")
