@@ -138,16 +138,22 @@ class ExecutionCampagnes:
                     # Another worker holds it (or held it and died: its lease will run out).
                     await self._sleep(min(self._bail / 4, 2.0))
                     continue
-                if await self._decider(campagne, appelant, numero, prise.charge_chiffree):
+                if await self._decider(campagne, appelant, numero, prise.charge_chiffree, prise.tentatives):
                     return
 
-    async def _decider(self, campagne: Campagne, appelant: Appelant, numero: int, charge: str | None) -> bool:
+    async def _decider(
+        self, campagne: Campagne, appelant: Appelant, numero: int, charge: str | None, tentatives: int
+    ) -> bool:
         """True once the line is recorded (done or failed); False to take it again later."""
         decision_id = id_decision(campagne.id, numero)
-        journalisee = await self._journal.lire_decision(campagne.organisme_id, decision_id)
+        # Taken before (a worker died, or a transient failure): its decision may be journaled.
+        reprise = tentatives > 1
+        journalisee = (
+            await self._journal.lire_decision(campagne.organisme_id, decision_id) if reprise else None
+        )
         if journalisee is not None:
             # Decided before a worker died: recorded from the journal, no upstream call.
-            await self._terminer(campagne.id, numero, decision_id, journalisee.contenu)
+            await self._terminer(campagne.id, numero, decision_id, journalisee.contenu, reprise=True)
             return True
         try:
             demande = self._dechiffrer(charge)
@@ -174,7 +180,7 @@ class ExecutionCampagnes:
         except GatewayError as e:
             await self._stockage.echouer(campagne.id, numero, code=e.code, detail=e.detail)
             return True
-        await self._terminer(campagne.id, numero, decision_id, json.loads(rendue.json))
+        await self._terminer(campagne.id, numero, decision_id, json.loads(rendue.json), reprise=reprise)
         return True
 
     def _dechiffrer(self, charge: str | None) -> DemandeEligibilite:
@@ -183,7 +189,13 @@ class ExecutionCampagnes:
         return DemandeEligibilite.model_validate_json(self._keyring.fernet.decrypt(charge.encode()))
 
     async def _terminer(
-        self, campagne_id: uuid.UUID, numero: int, decision_id: uuid.UUID, decision: Mapping[str, Any]
+        self,
+        campagne_id: uuid.UUID,
+        numero: int,
+        decision_id: uuid.UUID,
+        decision: Mapping[str, Any],
+        *,
+        reprise: bool,
     ) -> None:
         resultats = [
             {
@@ -204,6 +216,7 @@ class ExecutionCampagnes:
             decision_id=decision_id,
             statuts=[(str(r["dispositif"]), str(r["statut"])) for r in resultats],
             resultats_chiffres=chiffres,
+            reprise=reprise,
         )
 
     async def _attendre_reprise(self, campagne_id: uuid.UUID) -> None:

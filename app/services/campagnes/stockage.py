@@ -74,6 +74,9 @@ class Prise:
 
     etat: Literal["prise", "finie", "occupee"]
     charge_chiffree: str | None = None
+    #: How many times the line was taken, this time included: 1 means no earlier attempt, so no
+    #: decision of it can be in the journal yet.
+    tentatives: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,14 +272,16 @@ class StockageCampagnes:
             and_(_L.c.etat == "en_cours", _L.c.pris_le < maintenant - timedelta(seconds=bail_seconds)),
         )
         async with self._engine.begin() as connection:
-            resultat = await connection.execute(
-                update(_L)
-                .where(ligne, libre)
-                .values(etat="en_cours", pris_le=maintenant, tentatives=_L.c.tentatives + 1)
-            )
-            if resultat.rowcount == 1:
-                charge = (await connection.execute(select(_L.c.charge_chiffree).where(ligne))).scalar()
-                return Prise("prise", charge)
+            prise = (
+                await connection.execute(
+                    update(_L)
+                    .where(ligne, libre)
+                    .values(etat="en_cours", pris_le=maintenant, tentatives=_L.c.tentatives + 1)
+                    .returning(_L.c.charge_chiffree, _L.c.tentatives)
+                )
+            ).first()
+            if prise is not None:
+                return Prise("prise", prise[0], int(prise[1]))
             etat = (await connection.execute(select(_L.c.etat).where(ligne))).scalar()
         return Prise("occupee" if etat == "en_cours" else "finie")
 
@@ -297,10 +302,15 @@ class StockageCampagnes:
         decision_id: uuid.UUID,
         statuts: Sequence[tuple[str, str]],
         resultats_chiffres: str,
+        reprise: bool = True,
     ) -> None:
-        """The line is decided: its outcome recorded, its request deleted (one transaction)."""
+        """The line is decided: its outcome recorded, its request deleted (one transaction).
+        `reprise`: an earlier attempt may have recorded statuses (else there is nothing to clear)."""
         async with self._engine.begin() as connection:
-            await connection.execute(delete(_R).where(_R.c.campagne_id == campagne_id, _R.c.numero == numero))
+            if reprise:
+                await connection.execute(
+                    delete(_R).where(_R.c.campagne_id == campagne_id, _R.c.numero == numero)
+                )
             if statuts:
                 await connection.execute(
                     insert(_R),
