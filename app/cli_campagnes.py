@@ -230,7 +230,7 @@ def ajouter_commandes(commandes: argparse._SubParsersAction[argparse.ArgumentPar
     export = actions.add_parser("resultats", help="résultats d'une campagne (CSV ou JSON Lines)")
     export.add_argument("id", help="identifiant de la campagne, ou « derniere »")
     export.add_argument("-o", "--sortie", help="fichier de sortie (sortie standard sinon)")
-    export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="csv (défaut) ou jsonl")
     export.add_argument("--tableur", action="store_true", help="CSV `;` avec BOM pour Excel/LibreOffice")
     export.set_defaults(handler=resultats)
 
