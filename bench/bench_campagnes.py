@@ -359,7 +359,12 @@ def main() -> int:
     parser.add_argument("--marge", default="0.05", help="QUOTA_MARGE_SECONDS (0.05 par défaut)")
     args = parser.parse_args()
     resultats = asyncio.run(principal(args))
-    resultats["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    resultats["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        # The machine is shared: its load during the run says how much CPU the workers had.
+        "charge_moyenne_1_5_15_min": [round(c, 1) for c in os.getloadavg()],
+    }
     resultats["reglages"] = {"quota_marge_seconds": float(args.marge), "campagne_concurrence": 8}
     precedents = json.loads(RESULTATS.read_text()) if RESULTATS.exists() else {}
     precedents.update(resultats)

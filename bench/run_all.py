@@ -19,6 +19,7 @@ BANCS = (
     "bench_protection.py",
     "bench_debit.py",
     "bench_robustesse.py",
+    "bench_campagnes.py",
 )
 
 

@@ -29,7 +29,13 @@ from app.schemas.campagnes import (
 from app.schemas.campagnes import ErreurLigne as ErreurLigneOut
 from app.schemas.problem import erreurs
 from app.services.campagnes import Avancement, Campagne, CampagnesService, ResultatLigne
-from app.services.campagnes.fichier import EN_TETE_EXEMPLE, format_du_type, lignes_csv_exemple
+from app.services.campagnes.fichier import (
+    EN_TETE_EXEMPLE,
+    FICHIER_BINAIRE,
+    format_du_type,
+    format_reconnu,
+    lignes_csv_exemple,
+)
 from app.services.campagnes.service import ERREURS_LISTEES_MAX
 
 router = APIRouter(prefix="/v1", tags=["campagnes"])
@@ -40,25 +46,6 @@ INTERVALLE_EVENEMENTS_SECONDES = 1.0
 DUREE_MAX_EVENEMENTS_SECONDES = 3600.0
 
 _EXEMPLE_CSV = "\n".join(lignes_csv_exemple()) + "\n"
-_EXEMPLE_JSONL = (
-    json.dumps(
-        {
-            "dossier_ref": "D-2026-00042",
-            "demandeur": {
-                "nom_naissance": "LEFEBVRE",
-                "prenoms": ["ALEXIS", "GÉRÔME"],
-                "sexe": "F",
-                "date_naissance": "1982-12-27",
-                "code_cog_insee_commune_naissance": "08480",
-                "code_cog_insee_pays_naissance": "99100",
-            },
-            "declaratif": {"commune_residence": "08480"},
-        },
-        ensure_ascii=False,
-    )
-    + "\n"
-)
-
 CORPS_FICHIER: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -70,17 +57,17 @@ CORPS_FICHIER: dict[str, Any] = {
         "`annee_des_revenus` facultatives ; toute autre colonne est un fait déclaré (`declaratif`, "
         "ex. `commune_residence`). JSON Lines : un objet par ligne, `dossier_ref`, `demandeur` et "
         "`declaratif` comme dans POST /v1/eligibilite.",
+        # Declared as a binary file (what generated clients know how to send); the gateway reads
+        # `Content-Type: text/csv` or `application/x-ndjson` as such, and recognises the format of an
+        # `application/octet-stream` file by its first character (`{`: JSON Lines, else CSV).
         "content": {
-            "text/csv": {
+            "application/octet-stream": {
                 "schema": {
                     "type": "string",
-                    "description": "Fichier CSV (en-tête : " + EN_TETE_EXEMPLE + ").",
+                    "format": "binary",
+                    "description": "Le fichier, CSV (en-tête : " + EN_TETE_EXEMPLE + ") ou JSON Lines.",
                 },
                 "example": _EXEMPLE_CSV,
-            },
-            "application/x-ndjson": {
-                "schema": {"type": "string", "description": "Fichier JSON Lines."},
-                "example": _EXEMPLE_JSONL,
             },
         },
     }
@@ -126,15 +113,20 @@ async def post_campagne(
     aucun appel aux fournisseurs, les valides sont mises en file. Chacune deviendra une décision
     journalisée, au rythme que les quotas des fournisseurs permettent (les demandes du guichet
     passent d'abord). Le fichier n'est pas conservé ; chaque demande est chiffrée jusqu'à sa décision."""
-    format_fichier = format_du_type(request.headers.get("content-type"))
+    type_contenu = request.headers.get("content-type")
+    format_fichier = format_du_type(type_contenu)
+    morceaux = request.stream()
+    if format_fichier is None and (type_contenu or "").split(";", 1)[0].strip().lower() == FICHIER_BINAIRE:
+        format_fichier, morceaux = await format_reconnu(morceaux)
     if format_fichier is None:
         raise UnsupportedMediaType(
-            "Le fichier doit être envoyé en « Content-Type: text/csv » ou « application/x-ndjson »."
+            "Le fichier doit être envoyé en « Content-Type: text/csv », « application/x-ndjson » ou "
+            "« application/octet-stream »."
         )
     lancement = await _service(services).lancer(
         appelant,
         format_fichier=format_fichier,
-        morceaux=request.stream(),
+        morceaux=morceaux,
         dispositifs=dispositifs,
         date_reference=date_reference,
     )

@@ -260,3 +260,16 @@ async def test_another_organismes_campaign_is_a_404(tmp_path: Path, simulateur: 
     assert [r.status_code for r in reponses] == [404, 404, 404, 404]
     assert liste == {"campagnes": []}
     assert sans_droit.status_code == 403
+
+
+async def test_a_file_sent_as_binary_is_recognised_by_its_first_character(gateway: httpx.AsyncClient) -> None:
+    binaire = {**AUTH, "Content-Type": "application/octet-stream"}
+    jsonl = json.dumps({"dossier_ref": "J-1", "demandeur": MARTIN_AXELLE}).encode() + b"\n"
+
+    en_csv = await gateway.post(
+        "/v1/campagnes", content=fichier_csv([ligne_csv(1)], bom=True), headers=binaire
+    )
+    en_jsonl = await gateway.post("/v1/campagnes", content=jsonl, headers=binaire)
+
+    assert (en_csv.status_code, en_csv.json()["lignes_valides"]) == (202, 1), en_csv.text
+    assert (en_jsonl.status_code, en_jsonl.json()["lignes_valides"]) == (202, 1), en_jsonl.text

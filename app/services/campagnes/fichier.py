@@ -233,6 +233,30 @@ def format_du_type(content_type: str | None) -> Format | None:
     return None
 
 
+#: A file sent without saying its format: recognised by its first character.
+FICHIER_BINAIRE = "application/octet-stream"
+
+
+async def format_reconnu(morceaux: AsyncIterator[bytes]) -> tuple[Format, AsyncIterator[bytes]]:
+    """The format of a file by its first character (`{`: JSON Lines, else CSV), and the file
+    whole again (the chunks read here are handed back first)."""
+    lus: list[bytes] = []
+    async for morceau in morceaux:
+        lus.append(morceau)
+        if morceau.strip():
+            break
+    debut = b"".join(lus).lstrip().removeprefix("\ufeff".encode()).lstrip()
+    format_fichier: Format = "jsonl" if debut.startswith(b"{") else "csv"
+
+    async def entier() -> AsyncIterator[bytes]:
+        for morceau in lus:
+            yield morceau
+        async for morceau in morceaux:
+            yield morceau
+
+    return format_fichier, entier()
+
+
 def lignes_csv_exemple() -> Iterator[str]:
     """The documented example file (README, OpenAPI)."""
     yield EN_TETE_EXEMPLE
