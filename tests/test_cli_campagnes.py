@@ -10,6 +10,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from app import cli
+from app.config import get_settings
 from app.main import create_app
 from app.simulators.server import serve_simulator
 from tests.conftest import DEMO_KEY, gateway_settings
@@ -50,9 +51,9 @@ async def test_a_campaign_launched_followed_and_exported_from_the_command_line(
 
 def test_a_worker_needs_redis(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
-    cli.get_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         assert cli.main(["worker"]) == 2
     finally:
-        cli.get_settings.cache_clear()
+        get_settings.cache_clear()
     assert "REDIS_URL" in capsys.readouterr().err

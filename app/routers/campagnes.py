@@ -115,7 +115,7 @@ async def post_campagne(
     passent d'abord). Le fichier n'est pas conservé ; chaque demande est chiffrée jusqu'à sa décision."""
     type_contenu = request.headers.get("content-type")
     format_fichier = format_du_type(type_contenu)
-    morceaux = request.stream()
+    morceaux: AsyncIterator[bytes] = request.stream()
     if format_fichier is None and (type_contenu or "").split(";", 1)[0].strip().lower() == FICHIER_BINAIRE:
         format_fichier, morceaux = await format_reconnu(morceaux)
     if format_fichier is None:
