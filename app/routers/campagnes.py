@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.dependencies import CampagnesAppelant, ServicesDep
-from app.errors import NotFound, UnsupportedMediaType
+from app.errors import FieldError, InvalidInput, NotFound, UnsupportedMediaType
 from app.schemas.campagnes import (
     COLONNES_RESULTATS,
     CampagneLancee,
@@ -113,6 +113,10 @@ async def post_campagne(
     aucun appel aux fournisseurs, les valides sont mises en file. Chacune deviendra une décision
     journalisée, au rythme que les quotas des fournisseurs permettent (les demandes du guichet
     passent d'abord). Le fichier n'est pas conservé ; chaque demande est chiffrée jusqu'à sa décision."""
+    # A misspelt `dispositif=` must not run every aid of the règlement on a whole file.
+    inconnus = sorted(set(request.query_params) - {"dispositifs", "date_reference"})
+    if inconnus:
+        raise InvalidInput.for_fields([FieldError(nom, "paramètre inconnu") for nom in inconnus[:10]])
     type_contenu = request.headers.get("content-type")
     format_fichier = format_du_type(type_contenu)
     morceaux: AsyncIterator[bytes] = request.stream()
@@ -262,7 +266,21 @@ async def post_annulation(
             "comme GET /v1/campagnes/{id}), puis `fin` quand elle est terminée ou annulée.",
             "content": {
                 "text/event-stream": {
-                    "schema": {"type": "string", "description": "Flux d'événements (text/event-stream)."},
+                    "schema": {
+                        "type": "object",
+                        "description": "Un événement du flux (text/event-stream).",
+                        "properties": {
+                            "event": {
+                                "type": "string",
+                                "enum": ["avancement", "fin"],
+                                "description": "Nom de l'événement.",
+                            },
+                            "data": {
+                                "type": "string",
+                                "description": "L'état de la campagne en JSON (pour `fin` : son état final).",
+                            },
+                        },
+                    },
                     "example": 'event: avancement\ndata: {"etat": "en_cours", "faites": 10}\n\n',
                 }
             },

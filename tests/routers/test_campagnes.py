@@ -273,3 +273,12 @@ async def test_a_file_sent_as_binary_is_recognised_by_its_first_character(gatewa
 
     assert (en_csv.status_code, en_csv.json()["lignes_valides"]) == (202, 1), en_csv.text
     assert (en_jsonl.status_code, en_jsonl.json()["lignes_valides"]) == (202, 1), en_jsonl.text
+
+
+async def test_a_misspelt_parameter_is_refused_rather_than_every_aid_run(gateway: httpx.AsyncClient) -> None:
+    reponse = await gateway.post(
+        "/v1/campagnes?dispositif=colis-fin-annee", content=fichier_csv([ligne_csv(1)]), headers=CSV_HEADERS
+    )
+
+    assert reponse.status_code == 422
+    assert reponse.json()["erreurs"] == [{"champ": "dispositif", "message": "paramètre inconnu"}]
