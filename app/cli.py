@@ -36,7 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import cli_impact
+from app import cli_campagnes, cli_impact
 from app.config import (
     DEFAULT_DEMO_API_KEY,
     ReglagesBase,
@@ -548,7 +548,7 @@ def _add_admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     client_create.add_argument("--organisme", required=True, help="identifiant de l'organisme servi")
     client_create.add_argument("--id", required=True, help="identifiant du client (ex. logiciel-millesime)")
     client_create.add_argument(
-        "--scopes", required=True, help="eligibilite,donnees,simulations,journal:lecture,admin"
+        "--scopes", required=True, help="eligibilite,donnees,simulations,journal:lecture,campagnes,admin"
     )
     client_create.add_argument("--nom", default=None, help="nom affiché du logiciel")
     client_create.set_defaults(handler=_client_create)
@@ -630,6 +630,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_commands = db.add_subparsers(dest="action", required=True)
     db_commands.add_parser("upgrade", help="appliquer les migrations").set_defaults(handler=_db_upgrade)
     _add_admin_commands(commands)
+    cli_campagnes.ajouter_worker(commands)
+    cli_campagnes.ajouter_commandes(commands)
 
     args = parser.parse_args(argv)
     try:

@@ -170,6 +170,25 @@ class Settings(BaseSettings):
     #: the public port (set METRICS_TOKEN, or scrape a sandbox/internal instance).
     metrics_token: SecretStr | None = None
 
+    # --- Campaigns (issue 18; README, « Campagnes ») ------------------------------------------
+    #: Largest campaign file (`POST /v1/campagnes`), read while it streams (413 beyond).
+    campagne_fichier_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    #: Most applicants one campaign file may hold (lines after the CSV header).
+    campagne_max_lignes: int = Field(default=50_000, ge=1, le=1_000_000)
+    #: Longest line of a campaign file, in bytes.
+    campagne_ligne_max_bytes: int = Field(default=4096, ge=256, le=65536)
+    #: Lines one queue message carries (a worker takes a lot at a time).
+    campagne_lot_lignes: int = Field(default=10, ge=1, le=1000)
+    #: Lines one process decides at once (all campaigns together).
+    campagne_concurrence: int = Field(default=8, ge=1, le=256)
+    #: How long a line taken by a worker stays its own: past it (the worker died), another takes it.
+    campagne_bail_seconds: float = Field(default=60.0, ge=5, le=3600)
+    #: How long a queue message may stay unacknowledged (its worker died) before another worker
+    #: takes it over (Redis streams).
+    campagne_reprise_seconds: float = Field(default=60.0, ge=1, le=3600)
+    #: The Redis stream of the campaigns' queue (another name for another gateway on the same Redis).
+    campagne_flux_redis: str = Field(default="eg-campagnes:v1:lots", pattern=r"^[A-Za-z0-9:._-]{1,100}$")
+
     # --- Behaviour ------------------------------------------------------------------------------
     #: Time budget of one gateway request, upstream retries included.
     request_deadline_seconds: float = Field(default=8.0, gt=0, le=60)

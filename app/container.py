@@ -16,6 +16,7 @@ import structlog
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from taskiq import InMemoryBroker
 
 from app.config import DEFAULT_DEMO_API_KEY, DEMO_ORGANISME_SIRET, Settings
 from app.db.engine import create_engine_from_url
@@ -33,6 +34,15 @@ from app.services.amont.protection import Protection
 from app.services.amont.quotas import Limiter, MemoryLimiter, Quota, Quotas, RedisLimiter
 from app.services.amont.source_caf import QuotasApiParticulier, SourceCaf
 from app.services.amont.source_impot import AccesImpotParticulier, CacheImpot, SourceImpot
+from app.services.campagnes import (
+    CampagnesService,
+    ExecutionCampagnes,
+    FileCampagnes,
+    Limites,
+    Pause,
+    StockageCampagnes,
+    broker_redis,
+)
 from app.services.documents import DocumentsService
 from app.services.eligibilite import EligibiliteService
 from app.services.idempotence import Idempotence
@@ -89,6 +99,9 @@ class Services:
     quotas: Quotas | None = None
     #: What `/readyz` reports: the journal decides readiness, the rest is `degrade` (issue 12).
     sante: Sante | None = None
+    #: Campaigns (issue 18): the flow, and what a worker runs (the gateway's own with no Redis).
+    campagnes: CampagnesService | None = None
+    execution_campagnes: ExecutionCampagnes | None = None
 
 
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
@@ -179,14 +192,24 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         ),
         budget_seconds=settings.request_deadline_seconds,
     )
-    sante = _sante(journal, cache, api_particulier, quotas if redis is not None else None, disjoncteurs)
-    stack.push_async_callback(sante.fermer)
     if diffusion is not None:
         diffusion.demarrer()
         stack.push_async_callback(diffusion.arreter)
     eligibilite = EligibiliteService(collecte=collecte, journal=journal, keyring=keyring)
     documents = DocumentsService(journal)
     stack.callback(documents.fermer)
+    campagnes, execution = await _campagnes(
+        settings, stack, engine, eligibilite, annuaire, journal, keyring, disjoncteurs
+    )
+    sante = _sante(
+        journal,
+        cache,
+        api_particulier,
+        quotas if redis is not None else None,
+        disjoncteurs,
+        campagnes.file if redis is not None else None,
+    )
+    stack.push_async_callback(sante.fermer)
     return Services(
         documents=documents,
         settings=settings,
@@ -209,6 +232,8 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         # Duplicates wait for the first as long as it may run (its deadline), plus the journal write.
         idempotence=Idempotence(keyring, redis, attente_max_seconds=settings.request_deadline_seconds + 5),
         impact=service_impact(settings, engine, trousseau),
+        campagnes=campagnes,
+        execution_campagnes=execution,
     )
 
 
@@ -220,6 +245,64 @@ def service_impact(settings: Settings, engine: AsyncEngine, trousseau: Trousseau
         decisions_max=settings.impact_decisions_max,
         periode_jours_max=settings.impact_periode_jours_max,
     )
+
+
+async def _campagnes(  # noqa: PLR0917 - the container's parts, each named once
+    settings: Settings,
+    stack: AsyncExitStack,
+    engine: AsyncEngine,
+    eligibilite: EligibiliteService,
+    annuaire: AnnuaireOrganismes,
+    journal: Journal,
+    keyring: KeyRing,
+    disjoncteurs: dict[str, list[CircuitBreaker]],
+) -> tuple[CampagnesService, ExecutionCampagnes]:
+    """The campaigns' queue: a Redis stream when REDIS_URL is set (decided by `eg worker`
+    processes), else in this process (the embedded default decides them itself). A Redis down at
+    start is no failure: the queue connects when it answers, `/readyz` says `degrade` meanwhile."""
+    stockage = StockageCampagnes(engine)
+    execution = ExecutionCampagnes(
+        stockage=stockage,
+        eligibilite=eligibilite,
+        annuaire=annuaire,
+        journal=journal,
+        keyring=keyring,
+        pause=Pause(disjoncteurs),
+        concurrence=settings.campagne_concurrence,
+        bail_seconds=settings.campagne_bail_seconds,
+    )
+    broker = (
+        broker_redis(
+            settings.redis_url,
+            reprise_seconds=settings.campagne_reprise_seconds,
+            prefetch=1,
+            flux=settings.campagne_flux_redis,
+        )
+        if settings.redis_url
+        else InMemoryBroker()
+    )
+    file = FileCampagnes(broker, redis_url=settings.redis_url)
+    file.inscrire(execution.traiter_lot)
+    await file.demarrer()
+    stack.push_async_callback(file.arreter)
+    service = CampagnesService(
+        stockage=stockage,
+        file=file,
+        eligibilite=eligibilite,
+        keyring=keyring,
+        limites=Limites(
+            fichier_max_bytes=settings.campagne_fichier_max_bytes,
+            max_lignes=settings.campagne_max_lignes,
+            ligne_max_bytes=settings.campagne_ligne_max_bytes,
+            lot_lignes=settings.campagne_lot_lignes,
+        ),
+    )
+    if file.embarquee:
+        # The embedded queue lived in memory: lines a previous run left are queued again.
+        relances = await service.relancer_inachevees()
+        if relances:
+            logger.info("campagnes.requeued", lots=relances)
+    return service, execution
 
 
 def trousseau_journal(settings: Settings) -> TrousseauJournal:
@@ -237,12 +320,13 @@ def _part(settings: Settings, limite: int) -> int:
     return max(1, limite // settings.gateway_workers)
 
 
-def _sante(
+def _sante(  # noqa: PLR0917 - each dependency /readyz reports
     journal: Journal,
     cache: SecureCache,
     api_particulier: ApiParticulierClient,
     limiteur: Quotas | None,
     disjoncteurs: dict[str, list[CircuitBreaker]],
+    file_campagnes: FileCampagnes | None = None,
 ) -> Sante:
     """The dependencies `/readyz` reports, each behind a cached, bounded probe."""
     dependances = [
@@ -276,6 +360,15 @@ def _sante(
                 SondeBornee(limiteur.ping),
                 detail_panne="limiteur partagé (Redis) injoignable : aucun appel aux fournisseurs, "
                 "données à vérifier sur pièce",
+            )
+        )
+    if file_campagnes is not None:
+        dependances.append(
+            Dependance(
+                "file_campagnes",
+                SondeBornee(file_campagnes.ping),
+                detail_panne="file des campagnes (Redis) injoignable : nouvelles campagnes refusées, "
+                "les campagnes en cours reprendront à son retour",
             )
         )
     return Sante(dependances)

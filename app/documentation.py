@@ -60,6 +60,8 @@ QUAND: dict[str, str] = {
     "fournisseur-en-erreur": "réponse inattendue du fournisseur",
     "fournisseur-indisponible": "fournisseur en panne ou disjoncteur ouvert (`Retry-After` s'il est connu)",
     "journal-indisponible": "journal inaccessible : aucune décision sans trace",
+    "file-campagnes-indisponible": "`POST /v1/campagnes` : la file des campagnes (Redis) ne répond pas ; "
+    "rien n'est enregistré",
     "limiteur-indisponible": "limiteur partagé (Redis) injoignable : aucun appel non compté",
     "quota-fournisseur-atteint": "quota du fournisseur atteint (`Retry-After`)",
     "fournisseur-hors-delai": "le fournisseur n'a pas répondu à temps",
@@ -149,6 +151,18 @@ ROLES: dict[str, str] = {
     "client_rate_limit_window_seconds": "fenêtre de la limite par client",
     "journal_retention_months": "conservation des traces de consultation et de leurs décisions "
     "(`eg journal purge`)",
+    "campagne_fichier_max_bytes": "taille maximale d'un fichier de campagne, lue pendant la réception "
+    "(413 au-delà)",
+    "campagne_max_lignes": "nombre maximal de demandeurs d'un fichier de campagne",
+    "campagne_ligne_max_bytes": "longueur maximale d'une ligne d'un fichier de campagne, en octets",
+    "campagne_lot_lignes": "lignes portées par un message de la file (un worker prend un lot à la fois)",
+    "campagne_concurrence": "lignes de campagne décidées en même temps par un processus",
+    "campagne_bail_seconds": "durée pendant laquelle une ligne prise par un worker reste la sienne ; "
+    "au-delà (worker tombé), un autre la reprend",
+    "campagne_flux_redis": "flux Redis de la file des campagnes (un autre nom pour une autre passerelle "
+    "sur le même Redis)",
+    "campagne_reprise_seconds": "délai après lequel un message non acquitté (worker tombé) est repris "
+    "par un autre worker (flux Redis)",
     "request_deadline_seconds": "budget de temps d'une requête, reprises comprises ; les doublons "
     "`Idempotency-Key` attendent la première requête ce temps-là, plus 5 s",
     "log_level": "niveau des journaux techniques (sans donnée personnelle)",

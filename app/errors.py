@@ -27,6 +27,7 @@
     │   │                                    no unmetered call is made)
     │   └── UpstreamTimeout             504  fournisseur-hors-delai
     ├── JournalUnavailable              503  journal-indisponible  (no decision without its trace)
+    ├── QueueUnavailable                503  file-campagnes-indisponible (campaigns: Redis down)
     ├── ComputationTimeout              503  calcul-trop-long      (a simulation over its time budget)
     └── ConfigurationError              500  configuration-invalide
 
@@ -328,6 +329,14 @@ class JournalUnavailable(GatewayError):
     status = 503
     code = "journal-indisponible"
     title = "Journal indisponible"
+
+
+class QueueUnavailable(GatewayError):
+    """The campaigns' task queue (Redis) does not answer: no campaign is accepted (issue 18)."""
+
+    status = 503
+    code = "file-campagnes-indisponible"
+    title = "File des campagnes indisponible"
 
 
 class ComputationTimeout(GatewayError):

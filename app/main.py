@@ -18,6 +18,7 @@ from app.errors import register_problem_handlers
 from app.logging import RequestContextMiddleware, configure_logging
 from app.openapi import installer_contrat
 from app.routers import (
+    campagnes,
     decisions,
     documents,
     donnees,
@@ -56,6 +57,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "reglement", "description": "Le règlement de l'organisme appelant."},
     {"name": "simulations", "description": "Simuler un règlement sur des faits supposés."},
     {"name": "journal", "description": "Le journal d'audit de l'organisme (JSON ou CSV)."},
+    {"name": "campagnes", "description": "Décider tout un fichier de demandeurs au rythme des quotas."},
     {"name": "exploitation", "description": "Vivacité et disponibilité du service."},
 ]
 
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes_by_path={
             "/v1/simulations": resolved.simulations_body_max_bytes,
             "/v1/simulations/impact": resolved.simulations_body_max_bytes,
+            "/v1/campagnes": resolved.campagne_fichier_max_bytes,
         },
         idle_timeout_seconds=resolved.http_body_idle_timeout_seconds,
     )
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(simulations.router)
     app.include_router(impact.router)
     app.include_router(journal.router)
+    app.include_router(campagnes.router)
     return app
 
 

@@ -81,7 +81,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def simulateur(latence: float = 0.0) -> Iterator[str]:
+def simulateur(latence: float = 0.0, quota: int = 20) -> Iterator[str]:
     port = port_libre()
     url = f"http://127.0.0.1:{port}"
     commande = [
@@ -92,6 +92,8 @@ def simulateur(latence: float = 0.0) -> Iterator[str]:
         str(port),
         "--latency",
         str(latence),
+        "--quota",
+        str(quota),
     ]
     with _processus(commande, _env(), url + "/__simulateur/compteurs"):
         yield url
@@ -99,7 +101,12 @@ def simulateur(latence: float = 0.0) -> Iterator[str]:
 
 @contextmanager
 def passerelle(
-    simulateur_url: str, database_url: str, *, workers: int, deadline: float = 8.0
+    simulateur_url: str,
+    database_url: str,
+    *,
+    workers: int,
+    deadline: float = 8.0,
+    extra: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """The gateway in sandbox mode, pointed at `simulateur_url`, with Redis and PostgreSQL."""
     port = port_libre()
@@ -117,6 +124,7 @@ def passerelle(
             LOG_LEVEL="WARNING",
             LOG_JSON="true",
             PROMETHEUS_MULTIPROC_DIR=metriques,
+            **(extra or {}),
         )
         subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
             [PYTHON, "-m", "app", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True

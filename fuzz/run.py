@@ -4,7 +4,7 @@ Starts the gateway in sandbox mode (its embedded simulators, a throwaway SQLite 
 limit) on a free loopback port, runs `schemathesis run --checks all` with the demo key and the hooks
 of `fuzz/hooks.py`, stops the gateway, and exits with schemathesis's status (0: no failure). The
 report goes to `fuzz/results/` (JUnit XML). `FUZZ_MAX_EXAMPLES` sets the examples per operation,
-`FUZZ_PATHS` (a regex) limits the run to the matching paths.
+`FUZZ_CHEMINS` (a regular expression) limits the run to the matching paths.
 """
 
 from __future__ import annotations
@@ -71,9 +71,9 @@ def main() -> int:
                     "--report-dir",
                     str(resultats),
                 ]
-                # `FUZZ_PATHS=documents` (a regex) limits the run to the matching paths.
-                if os.environ.get("FUZZ_PATHS"):
-                    commande += ["--include-path-regex", os.environ["FUZZ_PATHS"]]
+                if os.environ.get("FUZZ_CHEMINS"):
+                    # Only the operations whose path matches (e.g. FUZZ_CHEMINS=campagnes).
+                    commande += ["--include-path-regex", os.environ["FUZZ_CHEMINS"]]
                 env_st = {
                     **os.environ,
                     "SCHEMATHESIS_HOOKS": "fuzz.hooks",

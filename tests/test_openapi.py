@@ -83,11 +83,26 @@ def test_the_problem_code_is_the_closed_list_of_the_exception_tree(contrat: dict
 DOCUMENTS = {"imprimer_fiche_decision", "imprimer_lettre_demandeur", "publier_reglement"}
 
 
+#: Operations whose answer is not JSON, and its media types.
+NON_JSON = {
+    "exporter_journal_csv": ["text/csv"],  # one media type: what generated clients expect
+    "exporter_resultats_campagne": ["text/csv", "application/x-ndjson"],
+    "suivre_campagne_en_direct": ["text/event-stream"],
+}
+
+
+def _succes(operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation's success answer (200, or 202 for an accepted campaign)."""
+    [statut] = [s for s in operation["responses"] if s in ("200", "202")]
+    reponse: dict[str, Any] = operation["responses"][statut]
+    return reponse
+
+
 def test_every_json_answer_is_typed(contrat: dict[str, Any]) -> None:
     for _, _, operation in _operations(contrat):
-        contenu = operation["responses"]["200"]["content"]
-        if operation["operationId"] == "exporter_journal_csv":
-            assert list(contenu) == ["text/csv"]  # one media type: what generated clients expect
+        contenu = _succes(operation)["content"]
+        if operation["operationId"] in NON_JSON:
+            assert list(contenu) == NON_JSON[operation["operationId"]]
             continue
         if operation["operationId"] in DOCUMENTS:
             # Documents people read (issue 16): HTML or PDF, never JSON.
@@ -135,6 +150,10 @@ def test_every_property_is_described_in_french(contrat: dict[str, Any]) -> None:
 
 def test_every_request_body_has_an_example(contrat: dict[str, Any]) -> None:
     for _, _, operation in _operations(contrat):
+        if "requestBody" in operation and "application/json" not in operation["requestBody"]["content"]:
+            # A file (a campaign's CSV or JSON Lines): an example for each media type.
+            assert all(c.get("example") for c in operation["requestBody"]["content"].values())
+            continue
         if "requestBody" in operation:
             reference = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
             schema = contrat["components"]["schemas"][reference.rsplit("/", 1)[1]]
@@ -157,6 +176,7 @@ def test_the_served_document_is_the_completed_one(tmp_path: Path) -> None:
 
 def test_every_json_answer_has_an_example_its_model_accepts(contrat: dict[str, Any]) -> None:
     from app.schemas import (  # noqa: PLC0415
+        campagnes,
         documents,
         donnees,
         eligibilite,
@@ -180,12 +200,15 @@ def test_every_json_answer_has_an_example_its_model_accepts(contrat: dict[str, A
             exploitation.Preparation,
             exploitation.Vivacite,
             documents.VerificationDocument,
+            campagnes.CampagneLancee,
+            campagnes.EtatCampagne,
+            campagnes.ListeCampagnes,
         )
     }
     for _, _, operation in _operations(contrat):
-        if "application/json" not in operation["responses"]["200"]["content"]:
+        if "application/json" not in _succes(operation)["content"]:
             continue
-        reference = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        reference = _succes(operation)["content"]["application/json"]["schema"]["$ref"]
         nom = reference.rsplit("/", 1)[1]
         [exemple] = contrat["components"]["schemas"][nom]["examples"]
         modeles[nom].model_validate(exemple)  # the example is a valid answer

@@ -211,3 +211,79 @@ class CleApiRow(Base):
     revoquee_le: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_cles_api_client_id", "client_id"),)
+
+
+ETATS_CAMPAGNE = ("en_cours", "terminee", "annulee")
+ETATS_LIGNE = ("en_attente", "en_cours", "faite", "echec", "annulee")
+
+
+class CampagneRow(Base):
+    """A campaign: a file of applicants decided line by line by the workers (issue 18).
+
+    The file itself is never kept: each valid line is stored encrypted in `campagne_lignes` until
+    it is done; the invalid ones are only counted (their reasons were in the 202 answer)."""
+
+    __tablename__ = "campagnes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    organisme_id: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    cree_le: Mapped[datetime] = mapped_column(UtcDateTime)
+    date_reference: Mapped[date | None] = mapped_column(Date)
+    #: The aids evaluated (JSON list), NULL for every aid of the règlement.
+    dispositifs: Mapped[list[str] | None] = mapped_column(JSON)
+    etat: Mapped[str] = mapped_column(String(16))
+    total_lignes: Mapped[int] = mapped_column(Integer)
+    lignes_invalides: Mapped[int] = mapped_column(Integer)
+    #: Why the workers wait (maintenance, breaker open, quota…), NULL while they run.
+    pause_motif: Mapped[str | None] = mapped_column(String(300))
+    termine_le: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        CheckConstraint(_in("etat", ETATS_CAMPAGNE), name="etat"),
+        Index("ix_campagnes_organisme_id_cree_le", "organisme_id", "cree_le"),
+    )
+
+
+class CampagneLigneRow(Base):
+    """One applicant of a campaign: its encrypted request until it is done, then its outcome."""
+
+    __tablename__ = "campagne_lignes"
+
+    campagne_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campagnes.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The line's number in the file (1 is the first line after a CSV header).
+    numero: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    dossier_ref: Mapped[str | None] = mapped_column(String(128))
+    etat: Mapped[str] = mapped_column(String(16))
+    #: The request (identity, numéro fiscal, declared facts), Fernet-encrypted like the cache;
+    #: NULL once the line is done, failed or cancelled.
+    charge_chiffree: Mapped[str | None] = mapped_column(Text)
+    #: When a worker took the line (a lease: past it, another worker may take it over).
+    pris_le: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    tentatives: Mapped[int] = mapped_column(Integer)
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    fait_le: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Amount, bracket and motif of each aid, Fernet-encrypted (the statuses are in clear below).
+    resultats_chiffres: Mapped[str | None] = mapped_column(Text)
+    erreur_code: Mapped[str | None] = mapped_column(String(64))
+    erreur_detail: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        CheckConstraint(_in("etat", ETATS_LIGNE), name="etat"),
+        Index("ix_campagne_lignes_campagne_id_etat", "campagne_id", "etat"),
+    )
+
+
+class CampagneResultatRow(Base):
+    """Each aid's status for one line of a campaign: what the counts by aid and status read."""
+
+    __tablename__ = "campagne_resultats"
+
+    campagne_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campagnes.id", ondelete="CASCADE"), primary_key=True
+    )
+    numero: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    dispositif: Mapped[str] = mapped_column(String(128), primary_key=True)
+    statut: Mapped[str] = mapped_column(String(16))

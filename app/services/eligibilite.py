@@ -54,9 +54,29 @@ SCOPE_DONNEES = "donnees"
 
 
 class EligibiliteService(ServiceDeConsultation):
+    def verifier_demandeur(self, demande: DemandeEligibilite, appelant: Appelant) -> None:
+        """What `evaluer` checks of one applicant before any upstream quota is spent (declared
+        facts, identity, numéro fiscal, habilitation): `InvalidInput` naming each faulty field.
+        A campaign checks each line with it before queueing any (issue 18)."""
+        reglement = appelant.organisme.reglement
+        _faits_declares(demande, reglement)
+        self._collecte.verifier(
+            demande.demandeur,
+            appelant.organisme,
+            besoins(reglement, demande.dispositifs).donnees,
+            scopes_requis(reglement, demande.dispositifs),
+        )
+
     async def evaluer(
-        self, demande: DemandeEligibilite, appelant: Appelant, *, agent_id: str | None
+        self,
+        demande: DemandeEligibilite,
+        appelant: Appelant,
+        *,
+        agent_id: str | None,
+        decision_id: uuid.UUID | None = None,
     ) -> DecisionRendue:
+        """`decision_id`: the id to journal the decision under (a campaign's line has a fixed one,
+        so that a line whose decision is journaled is never decided again); a new one otherwise."""
         organisme = appelant.organisme
         reglement = organisme.reglement
         cree_le = self._now()
@@ -90,7 +110,7 @@ class EligibiliteService(ServiceDeConsultation):
             indisponibles=collecte.indisponibles,
         )
         evaluation = evaluer(reglement, faits, date_reference, demande.dispositifs)
-        decision_id = uuid.uuid4()
+        decision_id = decision_id or uuid.uuid4()
         decision = decision_json(
             evaluation,
             decision_id=decision_id,

@@ -206,7 +206,8 @@ class Protection:
     async def _ralentir(self, portee: Portee, etat: EtatFenetre) -> None:
         pause = pause_before_quota(*etat, maintenant=self._horloge())
         if pause > 0:
-            await self.quotas.suspendre(portee, pause)
+            epuisee = etat[1] is not None and etat[1] <= 0
+            await self.quotas.suspendre(portee, pause, ralentissement=not epuisee)
 
     def _mesurer(self, endpoint: str, issue: str, started: float) -> None:
         metrics.APPELS_FOURNISSEUR.labels(self.fournisseur, endpoint, issue).inc()

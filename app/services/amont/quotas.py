@@ -32,7 +32,9 @@ import hmac
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -49,6 +51,35 @@ logger = structlog.get_logger(__name__)
 
 #: Outside the cache's `eg:v1:` space: these are counters (sorted sets), not encrypted entries.
 KEY_PREFIX = "eg-quota:v1"
+
+# --- Priorities (issue 18) -----------------------------------------------------------------------
+# A campaign's calls yield to the counter's: while an agent's call waits for a quota, no campaign
+# call takes the place that frees; while agents called within the last two windows, campaigns leave
+# a tenth of each quota (at least one call) free for them. With no one at the counter, campaigns use
+# the whole quota. A campaign's call waits for its place as long as `attente_max` (its lines have
+# no one waiting at a counter), where an agent's call gives up at its request's deadline.
+
+#: Of each quota, the share campaigns leave free while agents are calling.
+PART_RESERVEE_GUICHET = 0.1
+#: How long a campaign call backs off while an agent's call is waiting for the same quota.
+RECUL_CAMPAGNE_SECONDS = 0.02
+
+_attente_campagne: ContextVar[float | None] = ContextVar("eg_attente_campagne", default=None)
+
+
+@contextmanager
+def pour_une_campagne(attente_max_seconds: float) -> Iterator[None]:
+    """The upstream calls made inside are a campaign's: low priority, patient (see above)."""
+    jeton = _attente_campagne.set(attente_max_seconds)
+    try:
+        yield
+    finally:
+        _attente_campagne.reset(jeton)
+
+
+def reserve_guichet(limite: int) -> int:
+    """Calls of a quota's window kept for the counter while agents are calling."""
+    return min(limite, max(1, math.floor(limite * PART_RESERVEE_GUICHET)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +158,14 @@ class Reservation:
 
 
 class Limiter(Protocol):
-    async def reserver(self, portees: Sequence[Portee], *, en_vol_max_seconds: float = 0.0) -> Reservation:
+    async def reserver(
+        self, portees: Sequence[Portee], *, en_vol_max_seconds: float = 0.0, campagne: bool = False
+    ) -> Reservation:
         """Count one call against every `portee` if all allow it now; else count nothing.
 
         With `en_vol_max_seconds` > 0 the call is counted as in flight (holding its place in every
-        window) until `terminer` or, at the latest, that long after now.
+        window) until `terminer` or, at the latest, that long after now. A `campagne` call yields to
+        the counter's (see « Priorities » above).
         """
         ...
 
@@ -139,8 +173,11 @@ class Limiter(Protocol):
         """The call `appel` was answered (or abandoned) now: it counts for one window from now."""
         ...
 
-    async def suspendre(self, portee: Portee, seconds: float) -> None:
-        """No call on `portee` for `seconds` (a 429's Retry-After, an exhausted RateLimit-Remaining)."""
+    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
+        """No call on `portee` for `seconds` (a 429's Retry-After, an exhausted RateLimit-Remaining).
+
+        A `ralentissement` (a window nearly spent) holds the counter's calls only while no campaign
+        is calling: during a campaign the spent window is the campaign's own doing (issue 18)."""
         ...
 
     async def ping(self) -> bool: ...
@@ -154,30 +191,58 @@ class MemoryLimiter:
         #: Per key: call → the time it counts from (its answer; in flight: its latest possible end).
         self._logs: dict[str, dict[str, float]] = {}
         self._pauses: dict[str, float] = {}
+        #: Per key: until when agents count as calling, and until when one of theirs waits.
+        self._guichet: dict[str, float] = {}
+        self._guichet_attend: dict[str, float] = {}
+        #: Slow-downs (a window nearly spent), and until when a campaign counts as calling.
+        self._ralentis: dict[str, float] = {}
+        self._campagne: dict[str, float] = {}
 
-    async def reserver(self, portees: Sequence[Portee], *, en_vol_max_seconds: float = 0.0) -> Reservation:
+    async def reserver(
+        self, portees: Sequence[Portee], *, en_vol_max_seconds: float = 0.0, campagne: bool = False
+    ) -> Reservation:
         now = self._clock()
         attente, bloquant = 0.0, None
         for portee in portees:
-            pause = self._pauses.get(portee.cle, 0.0) - now
+            pause, limite = self._pause_et_limite(portee, now, campagne=campagne)
             if pause > attente:
                 attente, bloquant = pause, portee.quota.nom
             log = self._logs.setdefault(portee.cle, {})
             fenetre = portee.quota.fenetre_seconds
             for appel in [a for a, t in log.items() if t <= now - fenetre]:
                 del log[appel]
-            if len(log) >= portee.quota.limite:
-                pivot = sorted(log.values())[len(log) - portee.quota.limite]
+            if len(log) >= max(limite, 1) or limite <= 0:
+                rang = max(0, len(log) - max(limite, 1))
+                pivot = sorted(log.values())[rang] if log else now
                 # A call still in flight frees its place one window after its answer, at the earliest.
                 attendre = fenetre if pivot > now else pivot + fenetre - now
                 if attendre > attente:
                     attente, bloquant = attendre, portee.quota.nom
+        if not campagne:
+            for portee in portees:
+                self._guichet[portee.cle] = now + 2 * portee.quota.fenetre_seconds
+                if attente > 0:
+                    self._guichet_attend[portee.cle] = now + attente + 0.2
         if attente > 0:
             return Reservation(attente, bloquant)
         appel = uuid.uuid4().hex
         for portee in portees:
             self._logs[portee.cle][appel] = now + en_vol_max_seconds
+            if campagne:
+                self._campagne[portee.cle] = now + 2 * portee.quota.fenetre_seconds
         return Reservation(0.0, appel=appel)
+
+    def _pause_et_limite(self, portee: Portee, now: float, *, campagne: bool) -> tuple[float, int]:
+        """(how long this caller must hold off `portee`, how many calls of its window it may use)."""
+        pause = self._pauses.get(portee.cle, 0.0) - now
+        if campagne or self._campagne.get(portee.cle, 0.0) <= now:
+            pause = max(pause, self._ralentis.get(portee.cle, 0.0) - now)
+        limite = portee.quota.limite
+        if campagne and self._guichet.get(portee.cle, 0.0) > now:
+            limite -= reserve_guichet(limite)
+            if self._guichet_attend.get(portee.cle, 0.0) > now:
+                pause = max(pause, RECUL_CAMPAGNE_SECONDS)
+        return pause, limite
 
     async def terminer(self, portees: Sequence[Portee], appel: str) -> None:
         now = self._clock()
@@ -186,16 +251,19 @@ class MemoryLimiter:
             if log is not None and appel in log:
                 log[appel] = now
 
-    async def suspendre(self, portee: Portee, seconds: float) -> None:
+    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
         until = self._clock() + seconds
-        self._pauses[portee.cle] = max(self._pauses.get(portee.cle, 0.0), until)
+        pauses = self._ralentis if ralentissement else self._pauses
+        pauses[portee.cle] = max(pauses.get(portee.cle, 0.0), until)
 
     async def ping(self) -> bool:
         return True
 
 
 # KEYS: log₁, pause₁, log₂, pause₂…, marker, restart; ARGV: n, limite₁, fenêtre₁ (ms), …, member,
-# in-flight bound (ms), whether this worker had seen the marker (1/0).
+# in-flight bound (ms), whether this worker had seen the marker (1/0), whether the call is a
+# campaign's (1/0), the counter's share, a campaign's back-off (ms). `<pause>:guichet` says agents
+# called within two windows, `<pause>:attente` that one of their calls is waiting (see « Priorities »).
 # Redis' own clock (TIME) is the one clock every worker shares; the member is unique per call so
 # that two calls in the same millisecond are two entries. A member's score is the time its call
 # counts from: its answer (see `_TERMINER`), or while in flight the latest its answer can come.
@@ -217,11 +285,15 @@ if redis.call('EXISTS', marker) == 0 then
   end
 end
 local since = tonumber(redis.call('GET', restart) or '-1')
+local campaign = ARGV[2 * n + 5] == '1'
 local wait, which = 0, 0
 for i = 1, n do
   local log, pause = KEYS[2 * i - 1], KEYS[2 * i]
   local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local p = redis.call('PTTL', pause)
+  if campaign or redis.call('PTTL', pause .. ':campagne') <= 0 then
+    p = math.max(p, redis.call('PTTL', pause .. ':ralenti'))
+  end
   if p > wait then wait, which = p, i end
   if since >= 0 and since + window > now then
     local w = since + window - now
@@ -229,17 +301,34 @@ for i = 1, n do
   end
   redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
   local count = redis.call('ZCARD', log)
-  if count >= limit then
+  if campaign and redis.call('PTTL', pause .. ':guichet') > 0 then
+    limit = limit - math.min(limit, math.max(1, math.floor(limit * tonumber(ARGV[2 * n + 6]))))
+    if redis.call('PTTL', pause .. ':attente') > 0 then
+      local w = tonumber(ARGV[2 * n + 7])
+      if w > wait then wait, which = w, i end
+    end
+  end
+  if limit <= 0 then
+    if window > wait then wait, which = window, i end
+  elseif count >= limit then
     local pivot = tonumber(redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')[2])
     local w = window
     if pivot <= now then w = pivot + window - now end
     if w > wait then wait, which = w, i end
   end
 end
+if not campaign then
+  for i = 1, n do
+    local window = tonumber(ARGV[2 * i + 1])
+    redis.call('SET', KEYS[2 * i] .. ':guichet', '1', 'PX', 2 * window)
+    if wait > 0 then redis.call('SET', KEYS[2 * i] .. ':attente', '1', 'PX', wait + 200) end
+  end
+end
 if wait > 0 then return {wait, which} end
 for i = 1, n do
   local window = tonumber(ARGV[2 * i + 1])
   redis.call('ZADD', KEYS[2 * i - 1], now + inflight, ARGV[2 * n + 2])
+  if campaign then redis.call('SET', KEYS[2 * i] .. ':campagne', '1', 'PX', 2 * window) end
   if redis.call('PTTL', KEYS[2 * i - 1]) < inflight + window + 1000 then
     redis.call('PEXPIRE', KEYS[2 * i - 1], inflight + window + 1000)
   end
@@ -288,7 +377,9 @@ class RedisLimiter:
         nom = hmac.new(self._cle_sujets, portee.sujet.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
         return f"{self._prefixe}:{portee.quota.nom}:{nom}"
 
-    async def reserver(self, portees: Sequence[Portee], *, en_vol_max_seconds: float = 0.0) -> Reservation:
+    async def reserver(
+        self, portees: Sequence[Portee], *, en_vol_max_seconds: float = 0.0, campagne: bool = False
+    ) -> Reservation:
         keys: list[str] = []
         args: list[str | int] = [len(portees)]
         for portee in portees:
@@ -298,6 +389,7 @@ class RedisLimiter:
         keys += [f"{self._prefixe}:marqueur", f"{self._prefixe}:redemarrage"]
         appel = uuid.uuid4().hex
         args += [appel, math.ceil(max(0.0, en_vol_max_seconds) * 1000), int(self._marqueur_vu)]
+        args += [int(campagne), str(PART_RESERVEE_GUICHET), math.ceil(RECUL_CAMPAGNE_SECONDS * 1000)]
         wait_ms, which = await self._reserver(keys=keys, args=args)
         self._marqueur_vu = True
         if int(wait_ms) <= 0:
@@ -307,8 +399,9 @@ class RedisLimiter:
     async def terminer(self, portees: Sequence[Portee], appel: str) -> None:
         await self._terminer(keys=[self.cle(p) for p in portees], args=[appel])
 
-    async def suspendre(self, portee: Portee, seconds: float) -> None:
-        await self._suspendre(keys=[self.cle(portee) + ":pause"], args=[max(1, math.ceil(seconds * 1000))])
+    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
+        cle = self.cle(portee) + (":pause:ralenti" if ralentissement else ":pause")
+        await self._suspendre(keys=[cle], args=[max(1, math.ceil(seconds * 1000))])
 
     async def ping(self) -> bool:
         try:
@@ -352,10 +445,14 @@ class Quotas:
         """`acquerir`, counting the call as in flight until `terminer` (at most until the deadline):
         (time waited, the call's name for `terminer`)."""
         attendu = 0.0
+        # A campaign's call waits for its place up to its own bound, not an agent's deadline.
+        attente_campagne = _attente_campagne.get()
         while True:
             try:
                 reservation = await self._limiter.reserver(
-                    portees, en_vol_max_seconds=deadline.remaining() + 1.0 if en_vol else 0.0
+                    portees,
+                    en_vol_max_seconds=deadline.remaining() + 1.0 if en_vol else 0.0,
+                    campagne=attente_campagne is not None,
                 )
             except _BACKEND_ERRORS as e:
                 for portee in portees:
@@ -373,7 +470,8 @@ class Quotas:
                 if attendu > 0:
                     metrics.LIMITEUR_ATTENTES.labels(portees[0].quota.nom).observe(attendu)
                 return attendu, reservation.appel
-            if reservation.attente_seconds > deadline.remaining():
+            patience = deadline.remaining() if attente_campagne is None else attente_campagne - attendu
+            if reservation.attente_seconds > patience:
                 metrics.LIMITEUR_REFUS.labels(quota, "echeance").inc()
                 raise UpstreamRateLimited(
                     f"Le quota d'appels à {fournisseur} est atteint et ne se libère pas avant l'échéance "
@@ -399,11 +497,11 @@ class Quotas:
         except _BACKEND_ERRORS as e:
             self._panne.echec("limiter.finish_failed", error_type=type(e).__name__)
 
-    async def suspendre(self, portee: Portee, seconds: float) -> None:
-        """Stop every call on `portee` for `seconds`; a failure here is logged (the limiter still
-        fails closed on the next reservation if Redis is really gone)."""
+    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
+        """Stop every call on `portee` for `seconds` (see `Limiter.suspendre`); a failure here is
+        logged (the limiter still fails closed on the next reservation if Redis is really gone)."""
         try:
-            await self._limiter.suspendre(portee, seconds)
+            await self._limiter.suspendre(portee, seconds, ralentissement=ralentissement)
         except _BACKEND_ERRORS as e:
             self._panne.echec("limiter.suspend_failed", quota=portee.quota.nom, error_type=type(e).__name__)
             return

@@ -41,7 +41,7 @@ from app.services.organismes.ratelimit import LimiteurEchecsAuthentification
 logger = structlog.get_logger(__name__)
 
 #: Scopes a client (the business software of an organisme) may hold.
-SCOPES_CLIENT = frozenset({"eligibilite", "donnees", "simulations", "journal:lecture", "admin"})
+SCOPES_CLIENT = frozenset({"eligibilite", "donnees", "simulations", "journal:lecture", "campagnes", "admin"})
 
 #: HKDF purpose of the key that encrypts organismes' upstream secrets. Its own purpose (not the cache's
 #: Fernet keys): cache keys are rotated and dropped once cached data has expired, whereas these
@@ -208,6 +208,17 @@ class AnnuaireOrganismes:
     def organisme(self, organisme_id: str) -> Organisme | None:
         entry = self._organismes.get(organisme_id)
         return entry[1] if entry else None
+
+    async def organisme_courant(self, organisme_id: str) -> Organisme | None:
+        """The organisme as the database has it now: a worker started before it was created or
+        changed (issue 18) reloads it; None once deleted."""
+        async with self._engine.connect() as connection:
+            version = (
+                await connection.execute(select(OrganismeRow.version).where(OrganismeRow.id == organisme_id))
+            ).scalar()
+        if version is None:
+            return None
+        return await self._organisme_a_jour(organisme_id, version)
 
     async def authentifier(self, api_key: str, *, source: str | None = None) -> Appelant | None:
         """The caller behind `api_key`, or None when the key is unknown, revoked or expired.

@@ -16,8 +16,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=9100)
     parser.add_argument("--period-mode", choices=("production", "static"), default="production")
     parser.add_argument("--latency", type=float, default=0.0, help="latence ajoutée (secondes)")
+    parser.add_argument("--quota", type=int, default=20, help="appels par seconde et par jeton (défaut : 20)")
     args = parser.parse_args(argv)
-    config = SimulatorConfig(period_mode=args.period_mode, latency_seconds=args.latency)
+    config = SimulatorConfig(
+        period_mode=args.period_mode, latency_seconds=args.latency, rate_limit_per_second=args.quota
+    )
     uvicorn.run(create_simulator_app(config), host=args.host, port=args.port, log_level="info")
 
 
