@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -69,12 +70,18 @@ class Moteur:
         self._env = environnement()
         self._polices = FontConfiguration()
         # The style sheet as the browser sees it (an HTML page links it) and as WeasyPrint parses it.
-        self.css = FEUILLE_DE_STYLE.read_text(encoding="utf-8")
+        # Markup: the package's own sheet goes into <style> as written. Autoescaped, its quotes
+        # became `&#34;`, which a raw-text element does not decode: every quoted font family was
+        # void and browsers fell back to a serif font. It must not close its element.
+        feuille = FEUILLE_DE_STYLE.read_text(encoding="utf-8")
+        if "</" in feuille:
+            raise ValueError(f"{FEUILLE_DE_STYLE.name} ne peut pas contenir « </ » (élément <style>)")
+        self.css = Markup(feuille)  # noqa: S704 - the package's own file, checked above
         polices = POLICES.read_text(encoding="utf-8").replace(
             "url(fonts/", f"url({(STATIQUE / 'fonts').as_uri()}/"
         )
         self._css = CSS(
-            string=polices + self.css,
+            string=polices + feuille,
             font_config=self._polices,
             url_fetcher=url_fetcher_local,
         )
