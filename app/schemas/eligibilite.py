@@ -338,16 +338,8 @@ EXEMPLE_DECISION: dict[str, Any] = {
 }
 
 
-class Decision(BaseModel):
-    """Une décision : ce que rend `POST /v1/eligibilite`."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {**EXEMPLE_DECISION, "donnees": {"quotient_familial": {"fournisseur": "CNAF", "valeur": 150}}}
-            ]
-        }
-    )
+class _ContenuDecision(BaseModel):
+    """What a decision says, as answered and as read back from the journal."""
 
     id: UUID = Field(description="Identifiant de la décision journalisée.")
     cree_le: datetime = Field(description="Instant de la décision.")
@@ -364,6 +356,19 @@ class Decision(BaseModel):
     mention: str = Field(
         description="Mention à reproduire : une proposition, pas une décision administrative."
     )
+
+
+class Decision(_ContenuDecision):
+    """Une décision : ce que rend `POST /v1/eligibilite`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**EXEMPLE_DECISION, "donnees": {"quotient_familial": {"fournisseur": "CNAF", "valeur": 150}}}
+            ]
+        }
+    )
+
     donnees: DonneesCertifiees | None = Field(
         default=None,
         description="Données certifiées pour pré-remplir le dossier (absentes du journal).",
@@ -392,7 +397,7 @@ class FaitsJournalises(BaseModel):
     indisponibles: dict[str, FaitIndisponible] = Field(description="Faits indisponibles, par nom.")
 
 
-class DecisionJournalisee(BaseModel):
+class DecisionJournalisee(_ContenuDecision):
     """Une décision telle que journalisée : ce que rend `GET /v1/decisions/{id}`."""
 
     model_config = ConfigDict(
@@ -415,18 +420,5 @@ class DecisionJournalisee(BaseModel):
     )
 
     id: UUID = Field(description="Identifiant de la décision.")
-    cree_le: datetime = Field(description="Instant de la décision.")
     date_reference: date = Field(description="Date à laquelle la situation a été appréciée.")
-    dossier_ref: str | None = Field(description="Référence du dossier chez l'appelant.")
-    reglement: ReglementRef = Field(description="Règlement appliqué.")
-    resultats: list[ResultatOut] = Field(description="Une proposition par aide évaluée.")
-    parametres_appliques: list[ParametreOut] = Field(
-        default=[], description="Paramètres du règlement en vigueur à la date de référence."
-    )
-    donnees_indisponibles: list[DonneeIndisponible] = Field(
-        default=[], description="Jeux de données non obtenus, et pourquoi."
-    )
-    mention: str = Field(
-        description="Mention à reproduire : une proposition, pas une décision administrative."
-    )
     faits: FaitsJournalises = Field(description="Faits utilisés, avec leurs sources.")
