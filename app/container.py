@@ -22,7 +22,7 @@ from app.config import DEFAULT_DEMO_API_KEY, DEMO_ORGANISME_SIRET, Settings
 from app.db.engine import create_engine_from_url
 from app.db.migrate import upgrade_database
 from app.errors import ConfigurationError
-from app.keys import PURPOSE_QUOTA_SUJET, KeyRing, derive_key
+from app.keys import PURPOSE_ADRESSE_SOURCE, PURPOSE_QUOTA_SUJET, KeyRing, derive_key
 from app.services.amont.api_particulier.client import ApiParticulierClient
 from app.services.amont.breaker import CircuitBreaker, DiffusionDisjoncteurs
 from app.services.amont.cache import CacheBackend, MemoryCache, RedisCache, SecureCache
@@ -181,7 +181,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     stack.push_async_callback(coalescer.fermer)
     # Breaker transitions reach every worker and replica (pub/sub); stopped before Redis is closed.
     diffusion = DiffusionDisjoncteurs(redis) if redis is not None else None
-    annuaire = await _annuaire(settings, engine, trousseau)
+    annuaire = await _annuaire(settings, engine, trousseau, redis)
     disjoncteurs: dict[str, list[CircuitBreaker]] = {}
     collecte = CollecteDonnees(
         caf=_source_caf(
@@ -507,7 +507,7 @@ async def _source_impot(
 
 
 async def _annuaire(
-    settings: Settings, engine: AsyncEngine, trousseau: TrousseauJournal
+    settings: Settings, engine: AsyncEngine, trousseau: TrousseauJournal, redis: Redis | None
 ) -> AnnuaireOrganismes:
     """The organismes of the database; in sandbox mode the demo organisme and its demo key are
     (re)installed first, so `make run` needs no set-up."""
@@ -522,7 +522,13 @@ async def _annuaire(
         reglements_dir=settings.reglements_dir,
         ttl_seconds=settings.api_key_cache_ttl_seconds,
         echecs=LimiteurEchecsAuthentification(
-            limite=settings.auth_unknown_keys_per_source_per_minute, fenetre_secondes=60
+            limite=settings.auth_unknown_keys_per_source_per_minute,
+            fenetre_secondes=60,
+            # Shared by every worker and replica through Redis (per process without it).
+            redis=redis,
+            cle_adresses=derive_key(
+                settings.gateway_secret_key.get_secret_value().encode(), PURPOSE_ADRESSE_SOURCE
+            ),
         ),
         archives=trousseau,
     )

@@ -74,7 +74,8 @@ ROLES: dict[str, str] = {
     "gateway_workers": "processus servant la passerelle (posé par `eg serve --workers N`) ; sans Redis, "
     "la production en refuse plusieurs",
     "auth_unknown_keys_per_source_per_minute": "clés inconnues essayées par adresse source et par minute "
-    "avant des 429 sans lecture de la base (0 : sans limite ; par processus)",
+    "avant des 429 sans lecture de la base (0 : sans limite ; compte partagé par Redis entre processus "
+    "et répliques, adresse hachée ; par processus sans Redis)",
     "journal_encryption_keys": "trousseau du journal (`id:clé-fernet,…`) : la première chiffre chaque "
     "décision, toutes déchiffrent ; absent : une clé dérivée de `GATEWAY_SECRET_KEY`",
     "allow_insecure_upstream_http": "accepter des fournisseurs en `http://` en production (test local "

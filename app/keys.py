@@ -33,6 +33,8 @@ PURPOSE_PSEUDONYME = "pseudonyme"
 PURPOSE_CACHE_FERNET = "cache-fernet"
 #: Names of the upstream tokens and client ids in the limiter's Redis keys (issue 13).
 PURPOSE_QUOTA_SUJET = "quota-sujet"
+#: Source addresses in the shared count of unknown API keys (Redis keys), never in clear.
+PURPOSE_ADRESSE_SOURCE = "adresse-source"
 
 
 def derive_key(secret: bytes, purpose: str, length: int = 32) -> bytes:

@@ -102,3 +102,24 @@ async def test_a_key_valid_within_the_hour_still_works_from_a_throttled_address(
         assert inconnue.status_code == 429
         await asyncio.sleep(0.3)  # past the positive cache: the key is looked up again
         assert (await meme_adresse.get("/v1/journal", headers=AUTH)).status_code == 200
+
+
+async def test_unknown_keys_are_counted_for_every_worker_sharing_redis(tmp_path: Path, base: str) -> None:
+    """Two gateway processes (workers or replicas) on one Redis: an attacker alternating between
+    them gets the limit once, not once per worker."""
+    adresse = f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"  # fresh: no count left in Redis
+    settings = gateway_settings(
+        tmp_path,
+        database_url=base,
+        redis_url="redis://127.0.0.1:6379/15",
+        auth_unknown_keys_per_source_per_minute=6,
+    )
+    async with passerelle(settings) as premier, passerelle(settings) as second:
+        statuts: list[int] = []
+        for k in range(10):
+            async with client(premier if k % 2 == 0 else second, adresse) as attaquant:
+                r = await attaquant.get(
+                    "/v1/journal", headers={"Authorization": f"Bearer {secrets.token_hex(16)}"}
+                )
+                statuts.append(r.status_code)
+    assert statuts == [401] * 6 + [429] * 4

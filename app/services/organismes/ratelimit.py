@@ -8,6 +8,8 @@ the gateway under each provider's own limits.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import time
 from collections.abc import Callable
@@ -93,12 +95,16 @@ class LimiteurClients:
 
 
 class LimiteurEchecsAuthentification:
-    """Unknown API keys per source address, counted in this process before the database is asked
-    (issue 13: 3,000 random keys were 3,000 database transactions, never throttled).
+    """Unknown API keys per source address, counted before the database is asked (issue 13: 3,000
+    random keys were 3,000 database transactions, never throttled).
 
-    Past `limite` unknown keys within `fenetre_secondes`, an address gets 429s without any lookup
-    until its window ends. Bounded memory: the table is emptied when it holds `max_sources`
-    addresses (an attacker rotating addresses then costs at most `limite` lookups per address).
+    Past `limite` unknown keys within `fenetre_secondes` of the first one, an address gets 429s
+    without any lookup until its window ends. With Redis the count is shared by every worker and
+    replica (an attacker spreading keys over the workers of a deployment gets `limite` in all, not
+    `limite` per worker); the address enters Redis only as a keyed hash (`cle_adresses`, HMAC), never
+    in clear. Without Redis, or while it is down, each process counts for itself in bounded memory:
+    the table is emptied when it holds `max_sources` addresses (an attacker rotating addresses then
+    costs at most `limite` lookups per address).
     """
 
     def __init__(
@@ -108,32 +114,62 @@ class LimiteurEchecsAuthentification:
         fenetre_secondes: float,
         max_sources: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        redis: Redis | None = None,
+        cle_adresses: bytes = b"",
+        prefixe: str = "eg:cles-inconnues:",
     ) -> None:
+        if redis is not None and not cle_adresses:
+            raise ValueError("le compte partagé des clés inconnues demande une clé de hachage des adresses")
         self._limite = limite
         self._fenetre = fenetre_secondes
         self._max_sources = max_sources
         self._clock = clock
+        self._redis = redis
+        self._cle_adresses = cle_adresses
+        self._prefixe = prefixe
+        self._fenetre_ms = max(1, round(fenetre_secondes * 1000))
         #: source address → (start of its window, unknown keys in it)
         self._echecs: dict[str, tuple[float, int]] = {}
+        self._panne = OutageLog("redis")
 
-    def verifier(self, source: str) -> None:
+    async def verifier(self, source: str) -> None:
         """Raise `TooManyRequests` when `source` has spent its unknown keys for the window."""
         if self._limite <= 0:
             return
-        debut, compte = self._echecs.get(source, (0.0, 0))
+        if self._redis is not None:
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.get(self._cle(source))
+                    pipe.pttl(self._cle(source))
+                    compte, reste_ms = await pipe.execute()
+                self._panne.succes()
+            except (RedisError, OSError) as e:
+                self._panne.echec("ratelimit.redis_unavailable", error_type=type(e).__name__)
+            else:
+                if compte is not None and int(compte) >= self._limite:
+                    raise self._refus(max(1, math.ceil(max(int(reste_ms), 0) / 1000)))
+                return
+        debut, compte_local = self._echecs.get(source, (0.0, 0))
         now = self._clock()
-        if compte >= self._limite and now - debut < self._fenetre:
-            retry_after = max(1, math.ceil(debut + self._fenetre - now))
-            raise TooManyRequests(
-                f"Trop de clés d'API inconnues depuis cette adresse ({self._limite} par "
-                f"{round(self._fenetre)} secondes) : réessayez dans {retry_after} seconde"
-                f"{'s' if retry_after > 1 else ''}.",
-                retry_after=retry_after,
-            )
+        if compte_local >= self._limite and now - debut < self._fenetre:
+            raise self._refus(max(1, math.ceil(debut + self._fenetre - now)))
 
-    def echec(self, source: str) -> None:
+    async def echec(self, source: str) -> None:
+        """Count one unknown key sent from `source`."""
         if self._limite <= 0:
             return
+        if self._redis is not None:
+            cle = self._cle(source)
+            try:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.incr(cle)
+                    # The window starts at the first unknown key (NX: later ones do not extend it).
+                    pipe.pexpire(cle, self._fenetre_ms, nx=True)
+                    await pipe.execute()
+                self._panne.succes()
+                return
+            except (RedisError, OSError) as e:
+                self._panne.echec("ratelimit.redis_unavailable", error_type=type(e).__name__)
         now = self._clock()
         debut, compte = self._echecs.get(source, (now, 0))
         if now - debut >= self._fenetre:
@@ -141,3 +177,14 @@ class LimiteurEchecsAuthentification:
         if source not in self._echecs and len(self._echecs) >= self._max_sources:
             self._echecs.clear()
         self._echecs[source] = (debut, compte + 1)
+
+    def _cle(self, source: str) -> str:
+        return self._prefixe + hmac.new(self._cle_adresses, source.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def _refus(self, retry_after: int) -> TooManyRequests:
+        return TooManyRequests(
+            f"Trop de clés d'API inconnues depuis cette adresse ({self._limite} par "
+            f"{round(self._fenetre)} secondes) : réessayez dans {retry_after} seconde"
+            f"{'s' if retry_after > 1 else ''}.",
+            retry_after=retry_after,
+        )

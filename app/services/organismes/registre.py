@@ -236,13 +236,13 @@ class AnnuaireOrganismes:
                 return Appelant(client=cached.client, organisme=entry[1])
         inconnue = self._inconnues.get(empreinte)
         if inconnue is not None and now < inconnue:
-            self._echec(source)
+            await self._echec(source)
             return None
         # A key that was valid within the hour is looked up even from a throttled address: clients
         # behind the same proxy or NAT as the one sending unknown keys keep working.
         connue = self._valides_recemment.get(empreinte)
         if source is not None and self._echecs is not None and (connue is None or now >= connue):
-            self._echecs.verifier(source)
+            await self._echecs.verifier(source)
         appelant = await self._chercher(empreinte, now)
         if appelant is not None:
             if len(self._valides_recemment) >= _AUTH_CACHE_MAX_ENTRIES:
@@ -253,14 +253,14 @@ class AnnuaireOrganismes:
                 if len(self._inconnues) >= _AUTH_CACHE_MAX_ENTRIES:
                     self._inconnues.clear()
                 self._inconnues[empreinte] = now + self._ttl
-            self._echec(source)
+            await self._echec(source)
         else:
             self._inconnues.pop(empreinte, None)
         return appelant
 
-    def _echec(self, source: str | None) -> None:
+    async def _echec(self, source: str | None) -> None:
         if source is not None and self._echecs is not None:
-            self._echecs.echec(source)
+            await self._echecs.echec(source)
 
     async def _chercher(self, empreinte: str, now: datetime) -> Appelant | None:
         recherche = self._recherches.get(empreinte)
