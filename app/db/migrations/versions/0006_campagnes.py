@@ -1,7 +1,7 @@
 """Campaigns (issue 18): a file of applicants decided line by line by the workers.
 
 Revision ID: 0006_campagnes
-Revises: 0003_journal_chiffre
+Revises: 0005_reglements_archives
 Create Date: 2026-12-03
 """
 
