@@ -2,7 +2,7 @@
 past decision can be replayed under the very version it names (`POST /v1/simulations/impact`).
 
 Revision ID: 0005_reglements_archives
-Revises: 0003_journal_chiffre
+Revises: 0004_coordonnees_organismes
 Create Date: 2026-12-03
 """
 
