@@ -138,7 +138,7 @@ ROLES: dict[str, str] = {
     "quota_api_particulier_par_jeton_par_seconde": "quota API Particulier par jeton",
     "quota_api_particulier_par_ip_par_minute": "quota API Particulier par adresse IP sortante",
     "quota_impot_par_client_par_minute": "quota API Impôt particulier par client OAuth2",
-    "quota_marge_seconds": "marge ajoutée à chaque fenêtre de quota (gigue du réseau)",
+    "quota_marge_seconds": "marge ajoutée à chaque fenêtre de quota (fenêtre plus longue qu'annoncé)",
     "breaker_seuil_echecs": "échecs transitoires consécutifs qui ouvrent le disjoncteur",
     "breaker_ouverture_seconds": "durée d'ouverture du disjoncteur",
     "upstream_tentatives": "tentatives par appel à un fournisseur (1 : aucune reprise), dans l'échéance",
