@@ -208,9 +208,12 @@ class Protection:
         if pause > 0:
             limite, restant, _ = etat
             epuisee = restant is not None and restant <= 0
-            # The calls the provider counted in its window: when they are all ours, the shared
-            # windows already keep them under the quota, and slowing down would only lose pace.
-            vus = limite - restant if limite is not None and restant is not None else None
+            # The calls the provider counted in its window: when they are all ours and its quota is
+            # not below ours, the shared windows already keep them under it, and slowing down would
+            # only lose pace.
+            vus = None
+            if limite is not None and restant is not None and limite >= portee.quota.limite:
+                vus = limite - restant
             await self.quotas.suspendre(portee, pause, ralentissement=not epuisee, appels_vus=vus)
 
     def _mesurer(self, endpoint: str, issue: str, started: float) -> None:

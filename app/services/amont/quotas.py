@@ -74,30 +74,34 @@ GUICHET_ACTIF_SECONDS = 60.0
 RECUL_CAMPAGNE_SECONDS = 0.02
 
 _attente_campagne: ContextVar[float | None] = ContextVar("eg_attente_campagne", default=None)
-_reprise_campagne: ContextVar[bool] = ContextVar("eg_reprise_campagne", default=False)
+#: The campaign line the calls are made for (its decision id), and whether it was taken before.
+_ligne_campagne: ContextVar[tuple[str, bool] | None] = ContextVar("eg_ligne_campagne", default=None)
 
 
 @contextmanager
-def pour_une_campagne(attente_max_seconds: float, *, reprise: bool = False) -> Iterator[None]:
-    """The upstream calls made inside are a campaign's: low priority, patient (see above).
-    `reprise`: the line was taken before (its worker died): answers stored then may be read."""
+def pour_une_campagne(
+    attente_max_seconds: float, *, ligne: str | None = None, reprise: bool = False
+) -> Iterator[None]:
+    """The upstream calls made inside are a campaign's: low priority, patient (see above). `ligne`
+    names the line (its decision id); `reprise`: it was taken before (its worker died), so the
+    answers stored for it then may be read."""
     jeton = _attente_campagne.set(attente_max_seconds)
-    jeton_reprise = _reprise_campagne.set(reprise)
+    jeton_ligne = _ligne_campagne.set(None if ligne is None else (ligne, reprise))
     try:
         yield
     finally:
-        _reprise_campagne.reset(jeton_reprise)
+        _ligne_campagne.reset(jeton_ligne)
         _attente_campagne.reset(jeton)
-
-
-def reprise_de_campagne() -> bool:
-    """Whether the calls made now are for a campaign line taken again (see `pour_une_campagne`)."""
-    return _reprise_campagne.get()
 
 
 def en_campagne() -> bool:
     """Whether the upstream calls made now are a campaign's (inside `pour_une_campagne`)."""
     return _attente_campagne.get() is not None
+
+
+def ligne_de_campagne() -> tuple[str, bool] | None:
+    """(the campaign line's decision id, whether it was taken before), if the calls are for one."""
+    return _ligne_campagne.get()
 
 
 def reserve_guichet(limite: int) -> int:
@@ -204,10 +208,10 @@ class Limiter(Protocol):
 
         A `ralentissement` (a window nearly spent) holds the counter's calls only while no campaign
         is calling: during a campaign the spent window is the campaign's own doing (issue 18). With
-        `appels_vus` (the calls the provider counted in its current window), no slow-down is set
-        when `portee`'s log holds at least as many calls of the last window: the provider saw only
-        ours, which the windows already keep under the quota (measured: slowing down for our own
-        calls cost a campaign ≈ 1 call in 20)."""
+        `appels_vus` (the calls the provider counted in its current window, given only when its
+        quota is not below `portee`'s), no slow-down is set when `portee`'s log holds at least as
+        many calls of the last window: the provider saw only ours, which the windows already keep
+        under the quota (measured: slowing down for our own calls cost a campaign ≈ 1 call in 20)."""
         ...
 
     async def ping(self) -> bool: ...

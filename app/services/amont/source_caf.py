@@ -49,7 +49,7 @@ from app.services.amont.cache import SecureCache, fraicheur
 from app.services.amont.coalescing import Coalescer, echec_partage_par_cache
 from app.services.amont.collecte import Collecte
 from app.services.amont.protection import Protection
-from app.services.amont.quotas import Portee, Quota, en_campagne, reprise_de_campagne, sujet
+from app.services.amont.quotas import Portee, Quota, en_campagne, ligne_de_campagne, sujet
 from app.services.journal import AppelFournisseur
 from app.services.organismes import Organisme
 
@@ -59,9 +59,9 @@ logger = structlog.get_logger(__name__)
 # cache the moment it arrives, before the rules and the journal, so a line taken again after its
 # worker died (SIGKILL) is decided from it without a second call. A data set's answer goes where
 # every answer goes; a provider's refusal of the person (not found, several matches…), which the
-# cache does not keep for the counter, goes under this suffix of the same key, read by campaign
-# lines taken again only, for as long as a line can take to be taken again (its lease, then its
-# lot's reclaim).
+# cache does not keep for the counter, goes under this suffix of the same key and the line's
+# decision id, read only by that line taken again, for as long as a line can take to be taken
+# again (its lease, then its lot's reclaim).
 # Only a call in flight at the instant of the kill — sent, its answer never stored — can be made again.
 CLE_REPONSE_CAMPAGNE = ":reponse-campagne"
 REPONSE_CAMPAGNE_SECONDS = 3 * 3600
@@ -278,11 +278,13 @@ class SourceCaf:
                 retry_after=reste,
             )
         jeton, ip = self._quotas.portees(acces.token.get_secret_value())
-        campagne, reprise = en_campagne(), reprise_de_campagne()
+        campagne, ligne = en_campagne(), ligne_de_campagne()
+        memo = None if ligne is None else f"{cle}{CLE_REPONSE_CAMPAGNE}:{ligne[0]}"
+        reprise = ligne is not None and ligne[1]
 
         async def appeler() -> tuple[Reponse[Any], bool]:
-            if reprise and (deja := await self._cache.get_json(cle + CLE_REPONSE_CAMPAGNE)) is not None:
-                # The same line, taken again after its worker died: the provider already answered.
+            if memo is not None and reprise and (deja := await self._cache.get_json(memo)) is not None:
+                # The same line, taken again after its worker died: the provider had answered.
                 raise UpstreamError.depuis_json(deja)
             try:
                 reponse: Reponse[Any] = await self._protection.call(
@@ -295,10 +297,8 @@ class SourceCaf:
                     fenetre=lambda r: r.provenance.ratelimit,
                 )
             except UpstreamError as e:
-                if campagne and reponse_du_fournisseur(e):
-                    await self._cache.set_json(
-                        cle + CLE_REPONSE_CAMPAGNE, e.vers_json(), REPONSE_CAMPAGNE_SECONDS
-                    )
+                if memo is not None and reponse_du_fournisseur(e):
+                    await self._cache.set_json(memo, e.vers_json(), REPONSE_CAMPAGNE_SECONDS)
                 raise
             if campagne:
                 # Stored before anything else is done with it (see `CLE_REPONSE_CAMPAGNE`).

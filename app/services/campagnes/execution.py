@@ -169,7 +169,7 @@ class ExecutionCampagnes:
         try:
             with (
                 echeance(ECHEANCE_LIGNE_SECONDS),
-                pour_une_campagne(ATTENTE_QUOTA_MAX_SECONDS, reprise=reprise),
+                pour_une_campagne(ATTENTE_QUOTA_MAX_SECONDS, ligne=str(decision_id), reprise=reprise),
             ):
                 rendue = await self._eligibilite.evaluer(
                     demande, appelant, agent_id=None, decision_id=decision_id
