@@ -191,6 +191,9 @@ class Settings(BaseSettings):
     campagne_reprise_seconds: float = Field(default=60.0, ge=1, le=3600)
     #: The Redis stream of the campaigns' queue (another name for another gateway on the same Redis).
     campagne_flux_redis: str = Field(default="eg-campagnes:v1:lots", pattern=r"^[A-Za-z0-9:._-]{1,100}$")
+    #: Niceness `eg worker` gives itself: on a machine it shares with the gateway, the counter's
+    #: requests get the CPU first (0: none).
+    campagne_worker_nice: int = Field(default=10, ge=0, le=19)
 
     # --- Behaviour ------------------------------------------------------------------------------
     #: Time budget of one gateway request, upstream retries included.

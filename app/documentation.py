@@ -161,6 +161,8 @@ ROLES: dict[str, str] = {
     "au-delà (worker tombé), un autre la reprend",
     "campagne_flux_redis": "flux Redis de la file des campagnes (un autre nom pour une autre passerelle "
     "sur le même Redis)",
+    "campagne_worker_nice": "priorité processeur que s'abaisse `eg worker` (nice) : le guichet passe "
+    "d'abord sur une machine partagée avec la passerelle",
     "campagne_reprise_seconds": "délai après lequel un message non acquitté (worker tombé) est repris "
     "par un autre worker (flux Redis)",
     "request_deadline_seconds": "budget de temps d'une requête, reprises comprises ; les doublons "
