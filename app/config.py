@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     #: Added to each quota window. None is needed against network jitter: a call holds its place
     #: from its reservation (before it is sent) until one window after its answer (after the
     #: provider counted it), see app/services/amont/quotas.py; a margin only costs pace (0.05 s
-    #: cost a campaign 5 %, issue 18). For a provider whose window is longer than it says.
+    #: made a campaign 10 % slower, issue 18). For a provider whose window is longer than it says.
     quota_marge_seconds: float = Field(default=0.0, ge=0, le=5)
     #: Circuit breaker: consecutive transient failures that open it, and how long it stays open.
     breaker_seuil_echecs: int = Field(default=5, ge=1)

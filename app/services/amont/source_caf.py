@@ -58,7 +58,7 @@ logger = structlog.get_logger(__name__)
 # Exactly once, for campaigns (issue 18): a campaign line's upstream answer is in the encrypted
 # cache the moment it arrives, before the rules and the journal, so a line taken again after its
 # worker died (SIGKILL) is decided from it without a second call. A data set's answer goes where
-# every answer goes; a provider's refusal of the person (not found, several matches…), which the
+# every answer goes; a provider's refusal (the person not found, the parameters refused), which the
 # cache does not keep for the counter, goes under this suffix of the same key and the line's
 # decision id, read only by that line taken again, for as long as a line can take to be taken
 # again (its lease, then its lot's reclaim).
