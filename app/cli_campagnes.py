@@ -247,6 +247,9 @@ def worker(args: argparse.Namespace) -> int:
         )
         return 2
     configure_logging(level=settings.log_level, json=settings.log_json)
+    if settings.campagne_worker_nice:
+        # The counter first, for the CPU too: a gateway on the same machine is served before us.
+        os.nice(settings.campagne_worker_nice)
     return asyncio.run(_travailler(args.lots))
 
 

@@ -105,8 +105,11 @@ class Settings(BaseSettings):
     quota_api_particulier_par_ip_par_minute: int = Field(default=1000, ge=1)
     #: API Impôt particulier quota per OAuth2 client id.
     quota_impot_par_client_par_minute: int = Field(default=50, ge=1)
-    #: Added to each quota window, so network jitter never lets two windows' calls land in one.
-    quota_marge_seconds: float = Field(default=0.05, ge=0, le=5)
+    #: Added to each quota window. None is needed against network jitter: a call holds its place
+    #: from its reservation (before it is sent) until one window after its answer (after the
+    #: provider counted it), see app/services/amont/quotas.py; a margin only costs pace (0.05 s
+    #: made a campaign 10 % slower, issue 18). For a provider whose window is longer than it says.
+    quota_marge_seconds: float = Field(default=0.0, ge=0, le=5)
     #: Circuit breaker: consecutive transient failures that open it, and how long it stays open.
     breaker_seuil_echecs: int = Field(default=5, ge=1)
     breaker_ouverture_seconds: float = Field(default=30.0, gt=0)
@@ -188,6 +191,9 @@ class Settings(BaseSettings):
     campagne_reprise_seconds: float = Field(default=60.0, ge=1, le=3600)
     #: The Redis stream of the campaigns' queue (another name for another gateway on the same Redis).
     campagne_flux_redis: str = Field(default="eg-campagnes:v1:lots", pattern=r"^[A-Za-z0-9:._-]{1,100}$")
+    #: Niceness `eg worker` gives itself: on a machine it shares with the gateway, the counter's
+    #: requests get the CPU first (0: none).
+    campagne_worker_nice: int = Field(default=10, ge=0, le=19)
 
     # --- Behaviour ------------------------------------------------------------------------------
     #: Time budget of one gateway request, upstream retries included.

@@ -139,7 +139,7 @@ ROLES: dict[str, str] = {
     "quota_api_particulier_par_jeton_par_seconde": "quota API Particulier par jeton",
     "quota_api_particulier_par_ip_par_minute": "quota API Particulier par adresse IP sortante",
     "quota_impot_par_client_par_minute": "quota API Impôt particulier par client OAuth2",
-    "quota_marge_seconds": "marge ajoutée à chaque fenêtre de quota (gigue du réseau)",
+    "quota_marge_seconds": "marge ajoutée à chaque fenêtre de quota (fenêtre plus longue qu'annoncé)",
     "breaker_seuil_echecs": "échecs transitoires consécutifs qui ouvrent le disjoncteur",
     "breaker_ouverture_seconds": "durée d'ouverture du disjoncteur",
     "upstream_tentatives": "tentatives par appel à un fournisseur (1 : aucune reprise), dans l'échéance",
@@ -162,6 +162,8 @@ ROLES: dict[str, str] = {
     "au-delà (worker tombé), un autre la reprend",
     "campagne_flux_redis": "flux Redis de la file des campagnes (un autre nom pour une autre passerelle "
     "sur le même Redis)",
+    "campagne_worker_nice": "priorité processeur que s'abaisse `eg worker` (nice) : le guichet passe "
+    "d'abord sur une machine partagée avec la passerelle",
     "campagne_reprise_seconds": "délai après lequel un message non acquitté (worker tombé) est repris "
     "par un autre worker (flux Redis)",
     "request_deadline_seconds": "budget de temps d'une requête, reprises comprises ; les doublons "

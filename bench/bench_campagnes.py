@@ -6,15 +6,20 @@ two `eg worker` processes. Every line has its own identity, unknown to the sandb
 call each (a 404, the aid `a_verifier`), so upstream calls = lines exactly when nothing is asked
 twice.
 
+0. Pace alone: 2,000 lines at 20 calls/s with no one at the counter, against 2,000 / 20 = 100 s.
 1. Pace: 2,000 lines at 20 calls/s: total time against the quota-bound minimum (2,000 / 20 =
    100 s plus one decision), upstream 429s, and a counter request made every 2 s during the
-   campaign against the same request when the gateway is idle.
+   campaign against the same request when the gateway is idle; with each, the same request
+   served from the cache and `/healthz`, to tell by difference where the counter's time goes
+   (the quota and the upstream call, the decision, the process), and the CPU each process of
+   the stack burnt during the campaign.
 2. Kill: 1,000 lines, one worker SIGKILLed at 50 %: upstream calls against lines, decisions
    journaled against lines.
 3. Memory: 20,000 lines of one identity (cached after the first: the pace is the CPU's, every line
    still a journaled decision): RSS of each worker and of the gateway, sampled along the way.
 
-Run with `.venv/bin/python bench/bench_campagnes.py [--lignes 2000] [--memoire 20000]`; writes
+Run with `.venv/bin/python bench/bench_campagnes.py [--seul 2000] [--lignes 2000] [--arret 1000]
+[--memoire 20000]` (0 skips a part; `BENCH_REDIS_URL` another Redis database than 14); writes
 bench/results/campagnes.json.
 """
 
@@ -42,7 +47,7 @@ import httpx
 from sqlalchemy import text
 
 from app.db.engine import create_engine_from_url
-from bench.bench_protection import _controle, inconnu
+from bench.bench_protection import MARTIN_AXELLE, _controle, inconnu
 from bench.bench_quotas import _vider_redis
 from bench.serveurs import API_KEY, PYTHON, REDIS_URL, ROOT, _env, passerelle, simulateur
 from tests.db.postgres import throwaway_database
@@ -128,11 +133,61 @@ def _rss_mo(pid: int) -> float | None:
 
 
 def _pid_passerelle(port: str) -> int | None:
-    """The uvicorn process serving `port` (the gateway is started by `python -m app serve`)."""
+    """The process serving `port` (the gateway by `python -m app serve`, or the simulator)."""
     sortie = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=False)  # noqa: S603, S607
     if "pid=" not in sortie.stdout:
         return None
     return int(sortie.stdout.split("pid=", 1)[1].split(",", 1)[0])
+
+
+def _cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of `pid` so far (0 when gone)."""
+    if pid is None:
+        return 0.0
+    try:
+        champs = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(champs[11]) + int(champs[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pids(nom: str) -> list[int]:
+    sortie = subprocess.run(["pgrep", "-x", nom], capture_output=True, text=True, check=False)  # noqa: S603, S607
+    return [int(p) for p in sortie.stdout.split()]
+
+
+class Processeur:
+    """CPU seconds spent by each process of the stack between `__init__` and `releve` (the machine
+    has 2 cores: what the workers, PostgreSQL and the simulator burn is what the counter lacks).
+    PostgreSQL and Redis are counted whole: other sessions on them count too."""
+
+    def __init__(self, pids: dict[str, list[int | None]]) -> None:
+        self._pids: dict[str, list[int | None]] = {
+            **pids,
+            "postgresql": list(_pids("postgres")),
+            "redis": list(_pids("redis-server")),
+        }
+        self._debut = {nom: sum(_cpu_s(p) for p in liste) for nom, liste in self._pids.items()}
+        self._t0 = time.perf_counter()
+        self._total0 = self._machine()
+
+    @staticmethod
+    def _machine() -> float:
+        champs = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        return (sum(int(c) for c in champs) - int(champs[3]) - int(champs[4])) / os.sysconf("SC_CLK_TCK")
+
+    def releve(self) -> dict[str, Any]:
+        duree = time.perf_counter() - self._t0
+        par = {
+            nom: round(sum(_cpu_s(p) for p in liste) - self._debut[nom], 1)
+            for nom, liste in self._pids.items()
+        }
+        machine = self._machine() - self._total0
+        return {
+            "cpu_s": par,
+            "coeurs_occupes": {nom: round(v / duree, 2) for nom, v in par.items()},
+            "machine_coeurs_occupes": round(machine / duree, 2),
+        }
 
 
 async def _lancer(http: httpx.AsyncClient, fichier: Iterator[bytes], dispositifs: str) -> dict[str, Any]:
@@ -161,15 +216,33 @@ async def _attendre(
         await asyncio.sleep(0.1)
 
 
-async def _guichet(http: httpx.AsyncClient, n: int) -> float:
+async def _guichet(http: httpx.AsyncClient, n: int | None) -> float:
+    """A counter request: an unknown identity (`n`: one upstream call, so a place in the quota),
+    or with `n` None a sandbox identity already in the cache (the same flow without the limiter
+    and the upstream call)."""
+    demandeur = MARTIN_AXELLE if n is None else inconnu(n)
     debut = time.perf_counter()
     reponse = await http.post(
         "/v1/eligibilite",
-        json={"demandeur": inconnu(n), "dispositifs": ["colis-fin-annee"], "dossier_ref": "GUICHET"},
+        json={"demandeur": demandeur, "dispositifs": ["colis-fin-annee"], "dossier_ref": "GUICHET"},
         headers=AUTH,
     )
     assert reponse.status_code == 200, reponse.text
     return time.perf_counter() - debut
+
+
+async def _sante(http: httpx.AsyncClient) -> float:
+    """`/healthz`: no database, no Redis — the event loop and the CPU alone."""
+    debut = time.perf_counter()
+    reponse = await http.get("/healthz")
+    assert reponse.status_code == 200, reponse.text
+    return time.perf_counter() - debut
+
+
+async def _sondes(http: httpx.AsyncClient, n: int) -> tuple[float, float, float]:
+    """(counter request with an upstream call, the same from the cache, `/healthz`): where the
+    counter's time goes, by difference — the quota and the call, the decision, the process."""
+    return await _guichet(http, n), await _guichet(http, None), await _sante(http)
 
 
 def _ms(echantillons: list[float]) -> dict[str, float]:
@@ -182,22 +255,31 @@ def _ms(echantillons: list[float]) -> dict[str, float]:
     }
 
 
-async def rythme(gw: str, sim: str, lignes: int) -> dict[str, Any]:
+async def rythme(gw: str, sim: str, lignes: int, processus: list[subprocess.Popen[bytes]]) -> dict[str, Any]:
+    pids: dict[str, list[int | None]] = {
+        "passerelle": [_pid_passerelle(gw.rsplit(":", 1)[1])],
+        "workers": [p.pid for p in processus],
+        "simulateur": [_pid_passerelle(sim.rsplit(":", 1)[1])],
+    }
     await _controle(sim, "POST", "/__simulateur/reinitialiser")
     async with httpx.AsyncClient(base_url=gw, timeout=60) as http:
-        for n in range(5):  # warm-up: connections, règlement, journal
-            await _guichet(http, 900_000 + n)
-        au_repos = [await _guichet(http, 910_000 + n) for n in range(30)]
-        await asyncio.sleep(2.5)  # the counter's activity is forgotten (two windows)
+        for n in range(5):  # warm-up: connections, règlement, journal, the cached identity
+            await _sondes(http, 900_000 + n)
+        repos = [await _sondes(http, 910_000 + n) for n in range(30)]
+        au_repos = [s[0] for s in repos]
+        # The agents stay "at the counter" (their share reserved) for the whole campaign: they
+        # called just before it, and call every 2 s during it.
+        await asyncio.sleep(1.5)  # the idle calls' windows are over
         await _controle(sim, "POST", "/__simulateur/reinitialiser")
+        processeur = Processeur(pids)
         debut = time.perf_counter()
         lancee = await _lancer(http, _fichier(lignes, debut=100_000), "colis-fin-annee")
-        pendant: list[float] = []
+        sondes: list[tuple[float, float, float]] = []
         prochain_guichet = time.perf_counter() + 3
         n = 920_000
         while True:
             if time.perf_counter() >= prochain_guichet:
-                pendant.append(await _guichet(http, n))
+                sondes.append(await _sondes(http, n))
                 n += 1
                 prochain_guichet = time.perf_counter() + 2
             etat = await _etat(http, lancee["id"])
@@ -205,6 +287,8 @@ async def rythme(gw: str, sim: str, lignes: int) -> dict[str, Any]:
                 break
             await asyncio.sleep(0.2)
         duree = time.perf_counter() - debut
+        cpu = processeur.releve()
+    pendant = [s[0] for s in sondes]
     compteurs = await _controle(sim, "GET", "/__simulateur/compteurs")
     minimum = (lignes + len(pendant)) / QUOTA
     return {
@@ -222,6 +306,42 @@ async def rythme(gw: str, sim: str, lignes: int) -> dict[str, Any]:
         "guichet_au_repos_ms": _ms(au_repos),
         "guichet_pendant_la_campagne_ms": _ms(pendant),
         "rapport_p50": round(statistics.median(pendant) / statistics.median(au_repos), 2),
+        # By difference: the limiter and the upstream call (first minus second), the decision
+        # (second minus third), the process and its CPU (third).
+        "sondes_au_repos_p50_ms": {
+            "guichet_appel_amont": _ms(au_repos)["p50"],
+            "guichet_depuis_le_cache": _ms([s[1] for s in repos])["p50"],
+            "healthz": _ms([s[2] for s in repos])["p50"],
+        },
+        "sondes_pendant_p50_ms": {
+            "guichet_appel_amont": _ms(pendant)["p50"],
+            "guichet_depuis_le_cache": _ms([s[1] for s in sondes])["p50"],
+            "healthz": _ms([s[2] for s in sondes])["p50"],
+        },
+        "processeur_pendant_la_campagne": cpu,
+    }
+
+
+async def rythme_sans_guichet(gw: str, sim: str, lignes: int) -> dict[str, Any]:
+    """The same campaign with no one at the counter (run first: no agent called within the
+    minute): it may use the whole quota."""
+    await _controle(sim, "POST", "/__simulateur/reinitialiser")
+    async with httpx.AsyncClient(base_url=gw, timeout=60) as http:
+        debut = time.perf_counter()
+        lancee = await _lancer(http, _fichier(lignes, debut=500_000), "colis-fin-annee")
+        etat = await _attendre(http, lancee["id"], lambda etat: etat["etat"] != "en_cours")
+        duree = time.perf_counter() - debut
+    compteurs = await _controle(sim, "GET", "/__simulateur/compteurs")
+    minimum = lignes / QUOTA
+    return {
+        "lignes": lignes,
+        "duree_s": round(duree, 1),
+        "minimum_s": minimum,
+        "ecart_au_minimum_pct": round(100 * (duree - minimum) / minimum, 1),
+        "appels_amont": compteurs["total"],
+        "max_appels_par_seconde": compteurs["max_par_seconde"],
+        "reponses_429": sum(j["reponses_429"] for j in compteurs["par_jeton"].values()),
+        "faites": etat["faites"],
     }
 
 
@@ -329,8 +449,11 @@ async def principal(args: argparse.Namespace) -> dict[str, Any]:
             passerelle(sim, base, workers=1, extra=reglages) as gw,
             workers(sim, base, reglages, 2) as processus,
         ):
+            if args.seul:
+                resultats["rythme_sans_guichet"] = await rythme_sans_guichet(gw, sim, args.seul)
+                print(json.dumps(resultats["rythme_sans_guichet"]), flush=True)
             if args.lignes:
-                resultats["rythme"] = await rythme(gw, sim, args.lignes)
+                resultats["rythme"] = await rythme(gw, sim, args.lignes, processus)
                 print(json.dumps(resultats["rythme"]), flush=True)
             if args.arret:
                 resultats["arret_brutal"] = await arret_brutal(gw, sim, base, processus, args.arret)
@@ -352,11 +475,12 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--lignes", type=int, default=2000)
+    parser.add_argument("--seul", type=int, default=2000, help="lignes de la campagne sans guichet")
     parser.add_argument(
         "--arret", type=int, default=1000, help="lignes de la campagne dont un worker est tué"
     )
     parser.add_argument("--memoire", type=int, default=20000)
-    parser.add_argument("--marge", default="0.05", help="QUOTA_MARGE_SECONDS (0.05 par défaut)")
+    parser.add_argument("--marge", default="0", help="QUOTA_MARGE_SECONDS (défaut : 0)")
     args = parser.parse_args()
     resultats = asyncio.run(principal(args))
     resultats["machine"] = {

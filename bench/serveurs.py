@@ -27,7 +27,8 @@ from app.serving import serve_workers
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 API_KEY = "cle-de-banc-essai"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+#: `BENCH_REDIS_URL` gives a bench its own database when others run on the same Redis.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def port_libre() -> int:

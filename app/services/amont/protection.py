@@ -206,8 +206,15 @@ class Protection:
     async def _ralentir(self, portee: Portee, etat: EtatFenetre) -> None:
         pause = pause_before_quota(*etat, maintenant=self._horloge())
         if pause > 0:
-            epuisee = etat[1] is not None and etat[1] <= 0
-            await self.quotas.suspendre(portee, pause, ralentissement=not epuisee)
+            limite, restant, _ = etat
+            epuisee = restant is not None and restant <= 0
+            # The calls the provider counted in its window: when they are all ours and its quota is
+            # not below ours, the shared windows already keep them under it, and slowing down would
+            # only lose pace.
+            vus = None
+            if limite is not None and restant is not None and limite >= portee.quota.limite:
+                vus = limite - restant
+            await self.quotas.suspendre(portee, pause, ralentissement=not epuisee, appels_vus=vus)
 
     def _mesurer(self, endpoint: str, issue: str, started: float) -> None:
         metrics.APPELS_FOURNISSEUR.labels(self.fournisseur, endpoint, issue).inc()

@@ -54,32 +54,60 @@ KEY_PREFIX = "eg-quota:v1"
 
 # --- Priorities (issue 18) -----------------------------------------------------------------------
 # A campaign's calls yield to the counter's: while an agent's call waits for a quota, no campaign
-# call takes the place that frees; while agents called within the last two windows, campaigns leave
-# a tenth of each quota (at least one call) free for them. With no one at the counter, campaigns use
-# the whole quota. A campaign's call waits for its place as long as `attente_max` (its lines have
-# no one waiting at a counter), where an agent's call gives up at its request's deadline.
+# call takes the place that frees; while agents called within `GUICHET_ACTIF_SECONDS`, campaign
+# calls never hold more than the quota less the counter's share (`reserve_guichet`: a twentieth,
+# at least one call, never all) in any window, so an agent's call finds a free place at once. The share is
+# counted against the campaigns' own calls: the counter's calls fill it first, and what the counter
+# does not use of it is the only quota lost. With no one at the counter, campaigns use the whole
+# quota. A campaign's call waits for its place as long as `attente_max` (its lines have no one
+# waiting at a counter), where an agent's call gives up at its request's deadline.
+#
+# Measured (bench/bench_campagnes.py): with the counter's share reserved only for two windows after
+# an agent's call, an agent calling every two seconds found the campaign's calls in every place of
+# a one-second window, and waited for the next one to free (p90 254 ms for 23 ms idle).
 
-#: Of each quota, the share campaigns leave free while agents are calling.
-PART_RESERVEE_GUICHET = 0.1
+#: Of each quota, the share campaigns leave to the counter while agents are calling.
+PART_RESERVEE_GUICHET = 0.05
+#: How long after an agent's call agents count as calling (the pace of a counter, not of a window).
+GUICHET_ACTIF_SECONDS = 60.0
 #: How long a campaign call backs off while an agent's call is waiting for the same quota.
 RECUL_CAMPAGNE_SECONDS = 0.02
 
 _attente_campagne: ContextVar[float | None] = ContextVar("eg_attente_campagne", default=None)
+#: The campaign line the calls are made for (its decision id), and whether it was taken before.
+_ligne_campagne: ContextVar[tuple[str, bool] | None] = ContextVar("eg_ligne_campagne", default=None)
 
 
 @contextmanager
-def pour_une_campagne(attente_max_seconds: float) -> Iterator[None]:
-    """The upstream calls made inside are a campaign's: low priority, patient (see above)."""
+def pour_une_campagne(
+    attente_max_seconds: float, *, ligne: str | None = None, reprise: bool = False
+) -> Iterator[None]:
+    """The upstream calls made inside are a campaign's: low priority, patient (see above). `ligne`
+    names the line (its decision id); `reprise`: it was taken before (its worker died), so the
+    answers stored for it then may be read."""
     jeton = _attente_campagne.set(attente_max_seconds)
+    jeton_ligne = _ligne_campagne.set(None if ligne is None else (ligne, reprise))
     try:
         yield
     finally:
+        _ligne_campagne.reset(jeton_ligne)
         _attente_campagne.reset(jeton)
 
 
+def en_campagne() -> bool:
+    """Whether the upstream calls made now are a campaign's (inside `pour_une_campagne`)."""
+    return _attente_campagne.get() is not None
+
+
+def ligne_de_campagne() -> tuple[str, bool] | None:
+    """(the campaign line's decision id, whether it was taken before), if the calls are for one."""
+    return _ligne_campagne.get()
+
+
 def reserve_guichet(limite: int) -> int:
-    """Calls of a quota's window kept for the counter while agents are calling."""
-    return min(limite, max(1, math.floor(limite * PART_RESERVEE_GUICHET)))
+    """Calls of a quota's window kept for the counter while agents are calling: never the whole
+    quota (a campaign always keeps a place, else agents calling all day would stop it)."""
+    return max(0, min(limite - 1, max(1, math.floor(limite * PART_RESERVEE_GUICHET))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,14 +201,31 @@ class Limiter(Protocol):
         """The call `appel` was answered (or abandoned) now: it counts for one window from now."""
         ...
 
-    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
+    async def suspendre(
+        self, portee: Portee, seconds: float, *, ralentissement: bool = False, appels_vus: int | None = None
+    ) -> None:
         """No call on `portee` for `seconds` (a 429's Retry-After, an exhausted RateLimit-Remaining).
 
         A `ralentissement` (a window nearly spent) holds the counter's calls only while no campaign
-        is calling: during a campaign the spent window is the campaign's own doing (issue 18)."""
+        is calling: during a campaign the spent window is the campaign's own doing (issue 18). With
+        `appels_vus` (the calls the provider counted in its current window, given only when its
+        quota is not below `portee`'s), no slow-down is set when `portee`'s log holds at least as
+        many calls of the last window: the provider saw only ours, which the windows already keep
+        under the quota (measured: slowing down for our own calls cost a campaign ≈ 1 call in 20)."""
         ...
 
     async def ping(self) -> bool: ...
+
+
+def _attente_fenetre(log: dict[str, float], limite: int, now: float, fenetre: float) -> float:
+    """How long until `log` (calls → the time each counts from) holds fewer than `limite` calls."""
+    if limite <= 0:
+        return fenetre
+    if len(log) < limite:
+        return 0.0
+    pivot = sorted(log.values())[len(log) - limite]
+    # A call still in flight frees its place one window after its answer, at the earliest.
+    return fenetre if pivot > now else pivot + fenetre - now
 
 
 class MemoryLimiter:
@@ -188,8 +233,10 @@ class MemoryLimiter:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        #: Per key: call → the time it counts from (its answer; in flight: its latest possible end).
+        #: Per key: call → the time it counts from (its answer; in flight: its latest possible end);
+        #: the campaigns' calls are in `_logs_campagne` too.
         self._logs: dict[str, dict[str, float]] = {}
+        self._logs_campagne: dict[str, dict[str, float]] = {}
         self._pauses: dict[str, float] = {}
         #: Per key: until when agents count as calling, and until when one of theirs waits.
         self._guichet: dict[str, float] = {}
@@ -198,29 +245,30 @@ class MemoryLimiter:
         self._ralentis: dict[str, float] = {}
         self._campagne: dict[str, float] = {}
 
+    def _log(self, logs: dict[str, dict[str, float]], portee: Portee, now: float) -> dict[str, float]:
+        log = logs.setdefault(portee.cle, {})
+        for appel in [a for a, t in log.items() if t <= now - portee.quota.fenetre_seconds]:
+            del log[appel]
+        return log
+
     async def reserver(
         self, portees: Sequence[Portee], *, en_vol_max_seconds: float = 0.0, campagne: bool = False
     ) -> Reservation:
         now = self._clock()
         attente, bloquant = 0.0, None
         for portee in portees:
-            pause, limite = self._pause_et_limite(portee, now, campagne=campagne)
-            if pause > attente:
-                attente, bloquant = pause, portee.quota.nom
-            log = self._logs.setdefault(portee.cle, {})
-            fenetre = portee.quota.fenetre_seconds
-            for appel in [a for a, t in log.items() if t <= now - fenetre]:
-                del log[appel]
-            if len(log) >= max(limite, 1) or limite <= 0:
-                rang = max(0, len(log) - max(limite, 1))
-                pivot = sorted(log.values())[rang] if log else now
-                # A call still in flight frees its place one window after its answer, at the earliest.
-                attendre = fenetre if pivot > now else pivot + fenetre - now
-                if attendre > attente:
-                    attente, bloquant = attendre, portee.quota.nom
+            pause, reserve = self._pause_et_reserve(portee, now, campagne=campagne)
+            fenetre, limite = portee.quota.fenetre_seconds, portee.quota.limite
+            attendre = max(pause, _attente_fenetre(self._log(self._logs, portee, now), limite, now, fenetre))
+            if campagne:
+                log = self._log(self._logs_campagne, portee, now)
+                attendre = max(attendre, _attente_fenetre(log, limite - reserve, now, fenetre))
+            if attendre > attente:
+                attente, bloquant = attendre, portee.quota.nom
         if not campagne:
             for portee in portees:
-                self._guichet[portee.cle] = now + 2 * portee.quota.fenetre_seconds
+                actif = max(GUICHET_ACTIF_SECONDS, 2 * portee.quota.fenetre_seconds)
+                self._guichet[portee.cle] = now + actif
                 if attente > 0:
                     self._guichet_attend[portee.cle] = now + attente + 0.2
         if attente > 0:
@@ -229,32 +277,40 @@ class MemoryLimiter:
         for portee in portees:
             self._logs[portee.cle][appel] = now + en_vol_max_seconds
             if campagne:
+                self._logs_campagne[portee.cle][appel] = now + en_vol_max_seconds
                 self._campagne[portee.cle] = now + 2 * portee.quota.fenetre_seconds
         return Reservation(0.0, appel=appel)
 
-    def _pause_et_limite(self, portee: Portee, now: float, *, campagne: bool) -> tuple[float, int]:
-        """(how long this caller must hold off `portee`, how many calls of its window it may use)."""
+    def _pause_et_reserve(self, portee: Portee, now: float, *, campagne: bool) -> tuple[float, int]:
+        """(how long this caller must hold off `portee`, the calls of its window a campaign leaves
+        to the counter)."""
         pause = self._pauses.get(portee.cle, 0.0) - now
         if campagne or self._campagne.get(portee.cle, 0.0) <= now:
             pause = max(pause, self._ralentis.get(portee.cle, 0.0) - now)
-        limite = portee.quota.limite
+        reserve = 0
         if campagne and self._guichet.get(portee.cle, 0.0) > now:
-            limite -= reserve_guichet(limite)
+            reserve = reserve_guichet(portee.quota.limite)
             if self._guichet_attend.get(portee.cle, 0.0) > now:
                 pause = max(pause, RECUL_CAMPAGNE_SECONDS)
-        return pause, limite
+        return pause, reserve
 
     async def terminer(self, portees: Sequence[Portee], appel: str) -> None:
         now = self._clock()
         for portee in portees:
-            log = self._logs.get(portee.cle)
-            if log is not None and appel in log:
-                log[appel] = now
+            for logs in (self._logs, self._logs_campagne):
+                log = logs.get(portee.cle)
+                if log is not None and appel in log:
+                    log[appel] = now
 
-    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
-        until = self._clock() + seconds
+    async def suspendre(
+        self, portee: Portee, seconds: float, *, ralentissement: bool = False, appels_vus: int | None = None
+    ) -> None:
+        now = self._clock()
+        vus = appels_vus
+        if ralentissement and vus is not None and len(self._log(self._logs, portee, now)) >= vus:
+            return
         pauses = self._ralentis if ralentissement else self._pauses
-        pauses[portee.cle] = max(pauses.get(portee.cle, 0.0), until)
+        pauses[portee.cle] = max(pauses.get(portee.cle, 0.0), now + seconds)
 
     async def ping(self) -> bool:
         return True
@@ -262,8 +318,9 @@ class MemoryLimiter:
 
 # KEYS: log₁, pause₁, log₂, pause₂…, marker, restart; ARGV: n, limite₁, fenêtre₁ (ms), …, member,
 # in-flight bound (ms), whether this worker had seen the marker (1/0), whether the call is a
-# campaign's (1/0), the counter's share, a campaign's back-off (ms). `<pause>:guichet` says agents
-# called within two windows, `<pause>:attente` that one of their calls is waiting (see « Priorities »).
+# campaign's (1/0), the counter's share, a campaign's back-off (ms), how long agents count as
+# calling (ms). `<pause>:guichet` says agents called lately, `<pause>:attente` that one of their
+# calls is waiting, `<log>:campagne` holds the campaigns' calls alone (see « Priorities »).
 # Redis' own clock (TIME) is the one clock every worker shares; the member is unique per call so
 # that two calls in the same millisecond are two entries. A member's score is the time its call
 # counts from: its answer (see `_TERMINER`), or while in flight the latest its answer can come.
@@ -287,6 +344,16 @@ end
 local since = tonumber(redis.call('GET', restart) or '-1')
 local campaign = ARGV[2 * n + 5] == '1'
 local wait, which = 0, 0
+-- How long until `log` holds fewer than `limit` calls of the last `window`.
+local function full(log, limit, window)
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+  if limit <= 0 then return window end
+  local count = redis.call('ZCARD', log)
+  if count < limit then return 0 end
+  local pivot = tonumber(redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')[2])
+  if pivot > now then return window end
+  return pivot + window - now
+end
 for i = 1, n do
   local log, pause = KEYS[2 * i - 1], KEYS[2 * i]
   local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
@@ -299,38 +366,42 @@ for i = 1, n do
     local w = since + window - now
     if w > wait then wait, which = w, i end
   end
-  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
-  local count = redis.call('ZCARD', log)
-  if campaign and redis.call('PTTL', pause .. ':guichet') > 0 then
-    limit = limit - math.min(limit, math.max(1, math.floor(limit * tonumber(ARGV[2 * n + 6]))))
-    if redis.call('PTTL', pause .. ':attente') > 0 then
-      local w = tonumber(ARGV[2 * n + 7])
-      if w > wait then wait, which = w, i end
+  local w = full(log, limit, window)
+  if w > wait then wait, which = w, i end
+  if campaign then
+    local share = 0
+    if redis.call('PTTL', pause .. ':guichet') > 0 then
+      share = math.max(0, math.min(limit - 1, math.max(1, math.floor(limit * tonumber(ARGV[2 * n + 6])))))
+      if redis.call('PTTL', pause .. ':attente') > 0 then
+        w = tonumber(ARGV[2 * n + 7])
+        if w > wait then wait, which = w, i end
+      end
     end
-  end
-  if limit <= 0 then
-    if window > wait then wait, which = window, i end
-  elseif count >= limit then
-    local pivot = tonumber(redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')[2])
-    local w = window
-    if pivot <= now then w = pivot + window - now end
+    w = full(log .. ':campagne', limit - share, window)
     if w > wait then wait, which = w, i end
   end
 end
 if not campaign then
   for i = 1, n do
     local window = tonumber(ARGV[2 * i + 1])
-    redis.call('SET', KEYS[2 * i] .. ':guichet', '1', 'PX', 2 * window)
+    local active = math.max(tonumber(ARGV[2 * n + 8]), 2 * window)
+    redis.call('SET', KEYS[2 * i] .. ':guichet', '1', 'PX', active)
     if wait > 0 then redis.call('SET', KEYS[2 * i] .. ':attente', '1', 'PX', wait + 200) end
   end
 end
 if wait > 0 then return {wait, which} end
 for i = 1, n do
   local window = tonumber(ARGV[2 * i + 1])
-  redis.call('ZADD', KEYS[2 * i - 1], now + inflight, ARGV[2 * n + 2])
-  if campaign then redis.call('SET', KEYS[2 * i] .. ':campagne', '1', 'PX', 2 * window) end
-  if redis.call('PTTL', KEYS[2 * i - 1]) < inflight + window + 1000 then
-    redis.call('PEXPIRE', KEYS[2 * i - 1], inflight + window + 1000)
+  local logs = {KEYS[2 * i - 1]}
+  if campaign then
+    logs[2] = KEYS[2 * i - 1] .. ':campagne'
+    redis.call('SET', KEYS[2 * i] .. ':campagne', '1', 'PX', 2 * window)
+  end
+  for _, log in ipairs(logs) do
+    redis.call('ZADD', log, now + inflight, ARGV[2 * n + 2])
+    if redis.call('PTTL', log) < inflight + window + 1000 then
+      redis.call('PEXPIRE', log, inflight + window + 1000)
+    end
   end
 end
 return {0, 0}
@@ -340,12 +411,27 @@ return {0, 0}
 _TERMINER = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 1, #KEYS do redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1])
+  redis.call('ZADD', KEYS[i] .. ':campagne', 'XX', now, ARGV[1])
+end
 return 1
 """
 
 # Only ever lengthens a pause: a short Retry-After must not cut a longer one another worker set.
 _SUSPENDRE = """
+local ms = tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ms then redis.call('SET', KEYS[1], '1', 'PX', ms) end
+return 1
+"""
+
+# KEYS: the slow-down key, the log; ARGV: ms, window (ms), the calls the provider counted. No
+# slow-down when the log holds at least as many calls of the last window (see `Limiter.suspendre`).
+_RALENTIR = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local seen = tonumber(ARGV[3])
+if redis.call('ZCOUNT', KEYS[2], '(' .. (now - tonumber(ARGV[2])), '+inf') >= seen then return 0 end
 local ms = tonumber(ARGV[1])
 if redis.call('PTTL', KEYS[1]) < ms then redis.call('SET', KEYS[1], '1', 'PX', ms) end
 return 1
@@ -372,6 +458,7 @@ class RedisLimiter:
         self._reserver = redis.register_script(_RESERVER)
         self._terminer = redis.register_script(_TERMINER)
         self._suspendre = redis.register_script(_SUSPENDRE)
+        self._ralentir = redis.register_script(_RALENTIR)
 
     def cle(self, portee: Portee) -> str:
         nom = hmac.new(self._cle_sujets, portee.sujet.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
@@ -390,6 +477,7 @@ class RedisLimiter:
         appel = uuid.uuid4().hex
         args += [appel, math.ceil(max(0.0, en_vol_max_seconds) * 1000), int(self._marqueur_vu)]
         args += [int(campagne), str(PART_RESERVEE_GUICHET), math.ceil(RECUL_CAMPAGNE_SECONDS * 1000)]
+        args += [math.ceil(GUICHET_ACTIF_SECONDS * 1000)]
         wait_ms, which = await self._reserver(keys=keys, args=args)
         self._marqueur_vu = True
         if int(wait_ms) <= 0:
@@ -399,9 +487,17 @@ class RedisLimiter:
     async def terminer(self, portees: Sequence[Portee], appel: str) -> None:
         await self._terminer(keys=[self.cle(p) for p in portees], args=[appel])
 
-    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
-        cle = self.cle(portee) + (":pause:ralenti" if ralentissement else ":pause")
-        await self._suspendre(keys=[cle], args=[max(1, math.ceil(seconds * 1000))])
+    async def suspendre(
+        self, portee: Portee, seconds: float, *, ralentissement: bool = False, appels_vus: int | None = None
+    ) -> None:
+        cle, ms = self.cle(portee), max(1, math.ceil(seconds * 1000))
+        if not ralentissement:
+            await self._suspendre(keys=[cle + ":pause"], args=[ms])
+        elif appels_vus is None:
+            await self._suspendre(keys=[cle + ":pause:ralenti"], args=[ms])
+        else:
+            fenetre = math.ceil(portee.quota.fenetre_seconds * 1000)
+            await self._ralentir(keys=[cle + ":pause:ralenti", cle], args=[ms, fenetre, appels_vus])
 
     async def ping(self) -> bool:
         try:
@@ -426,6 +522,9 @@ class Quotas:
         self._panne = OutageLog("redis")
         #: `terminer` calls under way (referenced until done).
         self._fins: set[asyncio.Task[None]] = set()
+        #: A process's campaign calls ask for a place one at a time, in turn: the others wait here
+        #: rather than all asking Redis again each time a place frees.
+        self._file_campagne = asyncio.Lock()
 
     @property
     def limiter(self) -> Limiter:
@@ -444,9 +543,25 @@ class Quotas:
     ) -> tuple[float, str]:
         """`acquerir`, counting the call as in flight until `terminer` (at most until the deadline):
         (time waited, the call's name for `terminer`)."""
-        attendu = 0.0
         # A campaign's call waits for its place up to its own bound, not an agent's deadline.
         attente_campagne = _attente_campagne.get()
+        if attente_campagne is None:
+            return await self._reserver(portees, deadline, fournisseur=fournisseur, en_vol=en_vol)
+        async with self._file_campagne:
+            return await self._reserver(
+                portees, deadline, fournisseur=fournisseur, en_vol=en_vol, attente_campagne=attente_campagne
+            )
+
+    async def _reserver(
+        self,
+        portees: Sequence[Portee],
+        deadline: Deadline,
+        *,
+        fournisseur: str,
+        en_vol: bool,
+        attente_campagne: float | None = None,
+    ) -> tuple[float, str]:
+        attendu = 0.0
         while True:
             try:
                 reservation = await self._limiter.reserver(
@@ -497,11 +612,15 @@ class Quotas:
         except _BACKEND_ERRORS as e:
             self._panne.echec("limiter.finish_failed", error_type=type(e).__name__)
 
-    async def suspendre(self, portee: Portee, seconds: float, *, ralentissement: bool = False) -> None:
+    async def suspendre(
+        self, portee: Portee, seconds: float, *, ralentissement: bool = False, appels_vus: int | None = None
+    ) -> None:
         """Stop every call on `portee` for `seconds` (see `Limiter.suspendre`); a failure here is
         logged (the limiter still fails closed on the next reservation if Redis is really gone)."""
         try:
-            await self._limiter.suspendre(portee, seconds, ralentissement=ralentissement)
+            await self._limiter.suspendre(
+                portee, seconds, ralentissement=ralentissement, appels_vus=appels_vus
+            )
         except _BACKEND_ERRORS as e:
             self._panne.echec("limiter.suspend_failed", quota=portee.quota.nom, error_type=type(e).__name__)
             return

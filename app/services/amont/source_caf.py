@@ -18,7 +18,13 @@ from typing import Any, Generic, TypeVar
 import structlog
 from pydantic import BaseModel
 
-from app.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from app.errors import (
+    UpstreamError,
+    UpstreamPersonNotFound,
+    UpstreamRejectedInput,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from app.rules import explain
 from app.rules.facts import Fait
 from app.schemas.demandeur import Demandeur
@@ -43,11 +49,29 @@ from app.services.amont.cache import SecureCache, fraicheur
 from app.services.amont.coalescing import Coalescer, echec_partage_par_cache
 from app.services.amont.collecte import Collecte
 from app.services.amont.protection import Protection
-from app.services.amont.quotas import Portee, Quota, sujet
+from app.services.amont.quotas import Portee, Quota, en_campagne, ligne_de_campagne, sujet
 from app.services.journal import AppelFournisseur
 from app.services.organismes import Organisme
 
 logger = structlog.get_logger(__name__)
+
+# Exactly once, for campaigns (issue 18): a campaign line's upstream answer is in the encrypted
+# cache the moment it arrives, before the rules and the journal, so a line taken again after its
+# worker died (SIGKILL) is decided from it without a second call. A data set's answer goes where
+# every answer goes; a provider's refusal (the person not found, the parameters refused), which the
+# cache does not keep for the counter, goes under this suffix of the same key and the line's
+# decision id, read only by that line taken again, for as long as a line can take to be taken
+# again (its lease, then its lot's reclaim).
+# Only a call in flight at the instant of the kill — sent, its answer never stored — can be made again.
+CLE_REPONSE_CAMPAGNE = ":reponse-campagne"
+REPONSE_CAMPAGNE_SECONDS = 3 * 3600
+
+
+def reponse_du_fournisseur(e: UpstreamError) -> bool:
+    """Whether `e` is the provider's answer about the person (the same on every call), not a
+    failure to get one (unavailable, too slow, a quota, a token refused, our own deadline)."""
+    return not e.partagee and isinstance(e, UpstreamPersonNotFound | UpstreamRejectedInput)
+
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -254,17 +278,31 @@ class SourceCaf:
                 retry_after=reste,
             )
         jeton, ip = self._quotas.portees(acces.token.get_secret_value())
+        campagne, ligne = en_campagne(), ligne_de_campagne()
+        memo = None if ligne is None else f"{cle}{CLE_REPONSE_CAMPAGNE}:{ligne[0]}"
+        reprise = ligne is not None and ligne[1]
 
         async def appeler() -> tuple[Reponse[Any], bool]:
-            reponse: Reponse[Any] = await self._protection.call(
-                source.endpoint,
-                (jeton, ip),
-                lambda: source.fetch(demandeur, acces),
-                portee_jeton=jeton,
-                # Slow down before a 429, as API Particulier counts the token's window (whatever
-                # other clients of the token did).
-                fenetre=lambda r: r.provenance.ratelimit,
-            )
+            if memo is not None and reprise and (deja := await self._cache.get_json(memo)) is not None:
+                # The same line, taken again after its worker died: the provider had answered.
+                raise UpstreamError.depuis_json(deja)
+            try:
+                reponse: Reponse[Any] = await self._protection.call(
+                    source.endpoint,
+                    (jeton, ip),
+                    lambda: source.fetch(demandeur, acces),
+                    portee_jeton=jeton,
+                    # Slow down before a 429, as API Particulier counts the token's window (whatever
+                    # other clients of the token did).
+                    fenetre=lambda r: r.provenance.ratelimit,
+                )
+            except UpstreamError as e:
+                if memo is not None and reponse_du_fournisseur(e):
+                    await self._cache.set_json(memo, e.vers_json(), REPONSE_CAMPAGNE_SECONDS)
+                raise
+            if campagne:
+                # Stored before anything else is done with it (see `CLE_REPONSE_CAMPAGNE`).
+                await self._ecrire(cle, source, reponse)
             return reponse, False
 
         async def relire() -> tuple[Reponse[Any], bool] | None:
@@ -274,9 +312,14 @@ class SourceCaf:
         async def ecrire(obtenue: tuple[Reponse[Any], bool]) -> None:
             await self._ecrire(cle, source, obtenue[0])
 
-        # The answer is stored off the callers' path (see `Coalescer.run`); a failure is shared too.
+        # The answer is stored off the callers' path (see `Coalescer.run`), a campaign's by
+        # `appeler` itself; a failure is shared too.
         return await self._coalescer.run(
-            cle, appeler, relire=relire, ecrire=ecrire, echec=echec_partage_par_cache(self._cache, cle)
+            cle,
+            appeler,
+            relire=relire,
+            ecrire=None if campagne else ecrire,
+            echec=echec_partage_par_cache(self._cache, cle),
         )
 
     async def _lire(self, cle: str, source: _Source[Any]) -> _Entree | None:

@@ -167,7 +167,10 @@ class ExecutionCampagnes:
             )
             return True
         try:
-            with echeance(ECHEANCE_LIGNE_SECONDS), pour_une_campagne(ATTENTE_QUOTA_MAX_SECONDS):
+            with (
+                echeance(ECHEANCE_LIGNE_SECONDS),
+                pour_une_campagne(ATTENTE_QUOTA_MAX_SECONDS, ligne=str(decision_id), reprise=reprise),
+            ):
                 rendue = await self._eligibilite.evaluer(
                     demande, appelant, agent_id=None, decision_id=decision_id
                 )

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from app.services.amont.deadline import Deadline
 from app.services.amont.quotas import (
+    GUICHET_ACTIF_SECONDS,
     Limiter,
     MemoryLimiter,
     Portee,
@@ -53,15 +54,49 @@ async def test_with_no_one_at_the_counter_a_campaign_uses_the_whole_quota(redis_
 @pytest.mark.integration
 async def test_while_agents_call_a_campaign_leaves_them_their_share(redis_client: Redis) -> None:
     for limiter in _limiteurs(redis_client):
-        portee = Portee(quota(limite=20, fenetre=60.0), "jeton")
+        portee = Portee(quota(limite=40, fenetre=60.0), "jeton")
+        part = reserve_guichet(40)
+        assert part == 2
         assert await _accordes(limiter, portee, 1, campagne=False) == 1  # an agent at the counter
 
-        campagne = await _accordes(limiter, portee, 25, campagne=True)
+        campagne = await _accordes(limiter, portee, 50, campagne=True)
         guichet = await _accordes(limiter, portee, 5, campagne=False)
 
-        assert campagne == 20 - 1 - reserve_guichet(20)
-        # The agents' next calls find their places free, at once.
-        assert guichet == reserve_guichet(20)
+        # The agent's call counts against its own share, not the campaign's: nothing is lost.
+        assert campagne == 40 - part
+        # What is left of the share is free for the agents' next calls, at once.
+        assert guichet == part - 1
+
+
+async def test_an_agent_calling_every_few_seconds_always_finds_its_place() -> None:
+    """The share stays reserved between an agent's calls (measured before: reserved for two
+    windows only, an agent calling every 2 s on a 1 s window waited behind the campaign)."""
+    horloge = FakeClock()
+    limiter = MemoryLimiter(horloge)
+    portee = Portee(quota(limite=20, fenetre=1.0), "jeton")
+    for _ in range(10):
+        assert (await limiter.reserver([portee])).attente_seconds == 0  # the agent, at once
+        for _ in range(30):  # the campaign takes what it may, for three seconds
+            for _ in range(25):
+                await limiter.reserver([portee], campagne=True)
+            horloge.now += 0.1
+    assert (await limiter.reserver([portee])).attente_seconds == 0
+    # Long after the last agent's call, campaigns take the whole quota again.
+    horloge.now += GUICHET_ACTIF_SECONDS + 1
+    assert await _accordes(limiter, portee, 25, campagne=True) == 20
+
+
+@pytest.mark.integration
+async def test_a_nearly_spent_window_that_is_all_ours_does_not_slow_calls_down(redis_client: Redis) -> None:
+    for limiter in _limiteurs(redis_client):
+        portee = Portee(quota(limite=20, fenetre=60.0), "jeton")
+        assert await _accordes(limiter, portee, 18, campagne=True) == 18
+        # The provider says 2 calls left in its window: the 18 it counted are all ours.
+        await limiter.suspendre(portee, 0.5, ralentissement=True, appels_vus=18)
+        assert await _accordes(limiter, portee, 1, campagne=True) == 1
+        # Other clients of the token spent more of it: then slow down.
+        await limiter.suspendre(portee, 30, ralentissement=True, appels_vus=19 + 5)
+        assert await _accordes(limiter, portee, 1, campagne=True) == 0
 
 
 @pytest.mark.integration

@@ -28,7 +28,7 @@ from app.services.amont.coalescing import Coalescer
 from app.services.amont.collecte import Collecte
 from app.services.amont.deadline import echeance
 from app.services.amont.protection import Protection
-from app.services.amont.quotas import MemoryLimiter, Quotas, pause_before_quota
+from app.services.amont.quotas import MemoryLimiter, Quotas, pause_before_quota, pour_une_campagne
 from app.services.amont.source_caf import SourceCaf
 from app.services.organismes import Organisme
 from app.simulators.api_particulier.app import create_simulator_app
@@ -224,6 +224,35 @@ async def test_a_person_unknown_upstream_is_asked_once_for_two_workers(
     assert [c.donnees_indisponibles[0].code for c in collectes] == ["personne-introuvable"] * 2
     assert sorted(c.appels[0].depuis_cache for c in collectes) == [False, True]
     assert all(c.appels[0].statut_http == 404 for c in collectes)
+
+
+async def test_a_campaign_line_taken_again_is_answered_from_what_the_provider_said(
+    simulateur: str, http: httpx.AsyncClient, organisme: Organisme
+) -> None:
+    """Exactly once (issue 18): the provider's answer to a campaign line is stored the moment it
+    arrives, so the line taken again after its worker died calls no one — a person found (in the
+    cache, as for everyone) or not found (kept for campaign lines taken again only)."""
+    source = source_caf(simulateur, http, Horloge(MERCREDI))
+    for ligne, demandeur in enumerate((MARTIN_AXELLE, inconnu(7))):
+        with pour_une_campagne(60, ligne=f"ligne-{ligne}"):
+            premiere = await collecter(source, organisme, demandeur)
+        with pour_une_campagne(60, ligne=f"ligne-{ligne}", reprise=True):
+            reprise = await collecter(source, organisme, demandeur)
+        assert [a.depuis_cache for a in premiere.appels] == [False]
+        assert [a.depuis_cache for a in reprise.appels] == [True]
+        assert premiere.faits.keys() == reprise.faits.keys()
+        assert [d.code for d in reprise.donnees_indisponibles] == [
+            d.code for d in premiere.donnees_indisponibles
+        ]
+    assert (await compteurs(simulateur))["total"] == 2
+    assert [d.code for d in reprise.donnees_indisponibles] == ["personne-introuvable"]
+
+    # Neither the counter nor another line is served a refusal kept for a line: they ask.
+    guichet = await collecter(source, organisme, inconnu(7))
+    with pour_une_campagne(60, ligne="une-autre-ligne", reprise=True):
+        autre = await collecter(source, organisme, inconnu(7))
+    assert [a.depuis_cache for a in [*guichet.appels, *autre.appels]] == [False, False]
+    assert (await compteurs(simulateur))["total"] == 4
 
 
 # --- maintenance and quotas ------------------------------------------------------------------------
