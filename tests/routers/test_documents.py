@@ -154,6 +154,14 @@ async def test_the_fiche_shows_every_element_in_html_and_in_pdf(settings: Settin
     catalogue: Any = lecteur.trailer["/Root"]
     assert "/StructTreeRoot" in catalogue  # tagged PDF
     assert catalogue["/Lang"] == "fr"
+    # Every page's footer names the decision and counts the pages: a loose sheet is traceable.
+    # (It was once set from an element with display: none, which sets no string: it was empty.)
+    pages = len(lecteur.pages)
+    assert pages > 1
+    for numero, feuille in enumerate(lecteur.pages, start=1):
+        texte_page = re.sub(r"\s+", "", feuille.extract_text() or "")
+        assert f"fichededécision{decision['id']}" in texte_page, numero
+        assert f"page{numero}/{pages}" in texte_page
 
 
 async def test_the_verification_confirms_the_printed_code_and_refuses_an_altered_one(
