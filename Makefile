@@ -34,9 +34,10 @@ chromium: ## Install Debian's Chromium if missing (the offline-docs test drives 
 	@command -v chromium >/dev/null 2>&1 || { echo "installation de chromium (paquet Debian)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-pango: ## Install Debian's Pango if missing (WeasyPrint lays out the PDF documents with it)
-	@ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || { echo "installation de Pango (paquet Debian)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
+pango: ## Install Debian's Pango and HarfBuzz's subsetter if missing (WeasyPrint lays out and embeds the PDF fonts with them)
+	@{ ldconfig -p | grep -q 'libpangoft2-1.0.so.0' && ldconfig -p | grep -q 'libharfbuzz-subset.so.0'; } || { \
+	  echo "installation de Pango et de HarfBuzz-subset (paquets Debian)"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null; }
 
 poppler: ## Install Debian's poppler-utils if missing (pdftoppm renders the documents' PDF pages in the tests)
 	@command -v pdftoppm >/dev/null 2>&1 || { echo "installation de poppler-utils (paquet Debian)"; \
@@ -58,7 +59,7 @@ check-reglements: $(STAMP) ## Validate every règlement and run its test cases
 migrate: $(STAMP) ## Apply the journal's database migrations (DATABASE_URL)
 	$(BIN)/python -m app db upgrade
 
-bench: $(STAMP) ## Run the benchmarks; results go to bench/results/ (installs Debian's wrk if missing)
+bench: $(STAMP) pango ## Run the benchmarks; results go to bench/results/ (installs Debian's wrk if missing)
 	@command -v wrk >/dev/null 2>&1 || { echo "installation de wrk (paquet Debian, générateur de charge)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/run_all.py
