@@ -125,7 +125,7 @@ def main() -> int:
         "fiche_html_p50_ms": resultats["fiche_html"]["p50_ms"],
         "plancher_page_vide_p50_ms": resultats["plancher_page_vide"]["p50_ms"],
         "fiche_pdf_sans_reglage_gc_p50_ms": resultats["fiche_pdf_sans_reglage_gc"]["p50_ms"],
-        "ramasse_miettes": "réglé comme le service (gc_tuning) ; sans_reglage_gc : réglages par défaut de CPython",
+        "ramasse_miettes": "réglé comme le service (gc_tuning) ; sans_reglage_gc : défauts de CPython",
         "pages_pdf": len(PdfReader(io.BytesIO(pdf)).pages),
         "octets_pdf": len(pdf),
         "aides": len(contenu["resultats"]),
