@@ -10,9 +10,11 @@ serves the package's own files and refuses every other URL.
 from __future__ import annotations
 
 import threading
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import cssselect2  # type: ignore[import-untyped]  # WeasyPrint's selector engine, no type hints
 import jinja2
 from markupsafe import Markup
 from weasyprint import CSS, HTML
@@ -48,6 +50,35 @@ class FetcherLocal(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no typ
 
 
 url_fetcher_local = FetcherLocal()
+
+
+class PageBienFormee(HTML):  # type: ignore[misc]  # WeasyPrint ships no type hints
+    """A page of this package for WeasyPrint, parsed as XML by expat rather than by WeasyPrint's
+    HTML5 parser (tinyhtml5, pure Python: 7 % of a fiche's PDF, for ~1 ms here).
+
+    The templates are well-formed XML as well as HTML5 (void elements closed with `/>`, inline SVG
+    with its namespace) and every value in them is escaped by Jinja2: expat gives the same tree, but
+    for the whitespace around <head> and <body>, which no layout shows. Sets what `HTML.__init__`
+    sets (WeasyPrint 70; the documents' tests render every template through here)."""
+
+    def __init__(self, racine: ET.Element, *, base_url: str, url_fetcher: URLFetcher) -> None:
+        self.base_url = base_url
+        self.url_fetcher = url_fetcher
+        self.media_type = "print"
+        self.wrapper_element = cssselect2.ElementWrapper.from_html_root(racine, content_language=None)
+        self.etree_element = self.wrapper_element.etree_element
+
+
+def document_weasyprint(html: str) -> HTML:
+    """The page for WeasyPrint: read by expat when it is well-formed XML (every page this package
+    makes), else by WeasyPrint's HTML5 parser (a value with a control character, say)."""
+    base_url = STATIQUE.as_uri() + "/"
+    try:
+        # A page of this package: no DTD, no entity declaration (Jinja2 escapes every "<" of a value).
+        racine = ET.fromstring(html)  # noqa: S314
+    except ET.ParseError:
+        return HTML(string=html, url_fetcher=url_fetcher_local, base_url=base_url)
+    return PageBienFormee(racine, base_url=base_url, url_fetcher=url_fetcher_local)
 
 
 def environnement() -> jinja2.Environment:
@@ -95,7 +126,7 @@ class Moteur:
     def pdf(self, html: str) -> bytes:
         """The tagged PDF (PDF/UA-1: structure tree, language, title) of a page this package made."""
         with self._verrou:
-            document = HTML(string=html, url_fetcher=url_fetcher_local, base_url=STATIQUE.as_uri() + "/")
+            document = document_weasyprint(html)
             pdf = document.write_pdf(
                 stylesheets=[self._css],
                 font_config=self._polices,

@@ -9,7 +9,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from app.services.documents.rendu import FEUILLE_DE_STYLE, Moteur
+from app.services.documents.rendu import FEUILLE_DE_STYLE, Moteur, PageBienFormee, document_weasyprint
 
 
 def test_the_inline_style_sheet_is_not_escaped() -> None:
@@ -58,3 +58,16 @@ def test_the_fonts_are_subset_by_harfbuzz_and_embedded(caplog: pytest.LogCapture
     ]
     assert len(descripteurs) == 2  # regular and bold, both embedded
     assert all("/FontFile2" in d for d in descripteurs)
+
+
+def test_a_page_that_is_not_well_formed_xml_is_still_rendered() -> None:
+    # A void element left open (HTML5, not XML), as a new template might have it: expat refuses the
+    # page, WeasyPrint's own HTML5 parser reads it.
+    page = (
+        '<!DOCTYPE html><html lang="fr"><head><title>Lettre</title></head>'
+        "<body><p>Madame Axelle MARTIN<br>4 rue des Tilleuls</p></body></html>"
+    )
+    assert not isinstance(document_weasyprint(page), PageBienFormee)
+    texte = PdfReader(io.BytesIO(Moteur().pdf(page))).pages[0].extract_text() or ""
+    assert "Madame Axelle MARTIN\n4 rue des Tilleuls" in texte
+    assert isinstance(document_weasyprint(page.replace("<br>", "<br />")), PageBienFormee)
