@@ -5,11 +5,20 @@ from __future__ import annotations
 import io
 import logging
 import re
+import zlib
+from typing import Any
 
+import pydyf  # type: ignore[import-untyped]
 import pytest
 from pypdf import PdfReader
 
-from app.services.documents.rendu import FEUILLE_DE_STYLE, Moteur, PageBienFormee, document_weasyprint
+from app.services.documents.rendu import (
+    FEUILLE_DE_STYLE,
+    NIVEAU_DEFLATE,
+    Moteur,
+    PageBienFormee,
+    document_weasyprint,
+)
 
 
 def test_the_inline_style_sheet_is_not_escaped() -> None:
@@ -52,7 +61,7 @@ def test_the_fonts_are_subset_by_harfbuzz_and_embedded(caplog: pytest.LogCapture
     assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []
     lecteur = PdfReader(io.BytesIO(pdf))
     assert "Proposition : éligible, 35 €." in (lecteur.pages[0].extract_text() or "")
-    polices = lecteur.pages[0]["/Resources"]["/Font"]
+    polices: Any = lecteur.pages[0]["/Resources"]["/Font"]  # type: ignore[index]
     descripteurs = [
         f.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"] for f in polices.values()
     ]
@@ -71,3 +80,13 @@ def test_a_page_that_is_not_well_formed_xml_is_still_rendered() -> None:
     texte = PdfReader(io.BytesIO(Moteur().pdf(page))).pages[0].extract_text() or ""
     assert "Madame Axelle MARTIN\n4 rue des Tilleuls" in texte
     assert isinstance(document_weasyprint(page.replace("<br>", "<br />")), PageBienFormee)
+
+
+def test_weasyprints_writer_deflates_at_the_documents_level() -> None:
+    # pydyf asks zlib for level 9, a sixth of a fiche's PDF time; rendu.py sets NIVEAU_DEFLATE.
+    operations = [f"{x} {x * 7 % 842} m {x * 3 % 595} {x} l S".encode() for x in range(2000)]
+    brut = b"\n".join(operations)
+    assert zlib.compress(brut, 9) != zlib.compress(brut, NIVEAU_DEFLATE)  # the levels differ here
+    flux = pydyf.Stream(operations, compress=True).data
+    assert zlib.compress(brut, NIVEAU_DEFLATE) in flux
+    assert b"/FlateDecode" in flux
