@@ -32,8 +32,8 @@ POLICES = STATIQUE / "polices.css"
 
 
 #: The deflate level of the PDF's streams. pydyf, WeasyPrint's PDF writer, asks zlib for level 9:
-#: on a fiche's streams (pages, fonts, structure) that took 48 ms for 49.8 kB, level 6 15 ms for
-#: 51.2 kB, level 4 2.4 ms for 54.8 kB (the same machine, loaded) — level 9 was a sixth of the PDF.
+#: on a 5-aid fiche's streams (pages, fonts, structure) that took 14.2 ms of CPU for 49.8 kB,
+#: level 6 4.8 ms for 51.2 kB, level 4 2.6 ms for 54.8 kB (best of 15) — 3 to 5 % of the PDF.
 NIVEAU_DEFLATE = 4
 
 

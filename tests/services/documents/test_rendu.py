@@ -83,7 +83,7 @@ def test_a_page_that_is_not_well_formed_xml_is_still_rendered() -> None:
 
 
 def test_weasyprints_writer_deflates_at_the_documents_level() -> None:
-    # pydyf asks zlib for level 9, a sixth of a fiche's PDF time; rendu.py sets NIVEAU_DEFLATE.
+    # pydyf asks zlib for level 9, 3 to 5 % of a fiche's PDF time; rendu.py sets NIVEAU_DEFLATE.
     operations = [f"{x} {x * 7 % 842} m {x * 3 % 595} {x} l S".encode() for x in range(2000)]
     brut = b"\n".join(operations)
     assert zlib.compress(brut, 9) != zlib.compress(brut, NIVEAU_DEFLATE)  # the levels differ here
