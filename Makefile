@@ -34,10 +34,10 @@ chromium: ## Install Debian's Chromium if missing (the offline-docs test drives 
 	@command -v chromium >/dev/null 2>&1 || { echo "installation de chromium (paquet Debian)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-pango: ## Install Debian's Pango and HarfBuzz's subsetter if missing (WeasyPrint lays out and embeds the PDF fonts with them)
+pango: ## Install Debian's Pango and HarfBuzz-Subset if missing (WeasyPrint lays out and subsets the PDF fonts with them)
 	@{ ldconfig -p | grep -q 'libpangoft2-1.0.so.0' && ldconfig -p | grep -q 'libharfbuzz-subset.so.0'; } || { \
-	  echo "installation de Pango et de HarfBuzz-subset (paquets Debian)"; apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null; }
+	  echo "installation de Pango et HarfBuzz-Subset (paquets Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null; }
 
 poppler: ## Install Debian's poppler-utils if missing (pdftoppm renders the documents' PDF pages in the tests)
 	@command -v pdftoppm >/dev/null 2>&1 || { echo "installation de poppler-utils (paquet Debian)"; \
