@@ -59,7 +59,7 @@ check-reglements: $(STAMP) ## Validate every règlement and run its test cases
 migrate: $(STAMP) ## Apply the journal's database migrations (DATABASE_URL)
 	$(BIN)/python -m app db upgrade
 
-bench: $(STAMP) ## Run the benchmarks; results go to bench/results/ (installs Debian's wrk if missing)
+bench: $(STAMP) pango ## Run the benchmarks; results go to bench/results/ (installs Debian's wrk if missing)
 	@command -v wrk >/dev/null 2>&1 || { echo "installation de wrk (paquet Debian, générateur de charge)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/run_all.py

@@ -9,7 +9,12 @@ What is measured, on one core (the process is pinned to one CPU where the system
   page, then WeasyPrint's PDF/UA-1 — target p50 ≤ 300 ms;
 - `fiche_html`: the same without the PDF (what `format=html` costs);
 - `plancher_page_vide`: WeasyPrint rendering an empty page with the same reused style sheet and
-  font configuration: the floor no document can go under on this machine.
+  font configuration: the floor no document can go under on this machine;
+- `fiche_pdf_sans_reglage_gc`: the fiche again, with CPython's default collector settings.
+The garbage collector is set as the gateway sets it while serving (`gc_tuning`, app/main.py:
+start-up objects frozen, young collections every 10 000 allocations): with the defaults, a full
+collection during a render walks every object of the process, and the median render paid for one
+(a quarter of its time) — a cost the server does not have, measured apart for comparison.
 Each is measured in ROUNDS rounds after a warm-up, each render timed twice: wall clock and the
 process's CPU time (`time.process_time`, what one core spent on it — on a machine shared with other
 work, the wall clock also counts the time the process waited for a core). The headline is the CPU
@@ -34,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pypdf import PdfReader
 
+from app.main import _garbage_collector_tuned_for_serving as reglage_gc_du_service
 from app.services.documents import vues
 from app.services.documents.rendu import Moteur
 from app.services.documents.verification import code_court, empreinte_contenu, qr_svg
@@ -102,11 +108,13 @@ def main() -> int:
 
     vide = '<!DOCTYPE html><html lang="fr"><head><title>vide</title></head><body></body></html>'
     pdf = moteur.pdf(page())
-    resultats = {
-        "fiche_pdf": _mesurer(lambda: moteur.pdf(page())),
-        "fiche_html": _mesurer(page),
-        "plancher_page_vide": _mesurer(lambda: moteur.pdf(vide)),
-    }
+    with reglage_gc_du_service():
+        resultats = {
+            "fiche_pdf": _mesurer(lambda: moteur.pdf(page())),
+            "fiche_html": _mesurer(page),
+            "plancher_page_vide": _mesurer(lambda: moteur.pdf(vide)),
+        }
+    resultats["fiche_pdf_sans_reglage_gc"] = _mesurer(lambda: moteur.pdf(page()))
     p50 = resultats["fiche_pdf"]["p50_ms"]
     rapport = {
         "banc": "documents",
@@ -116,6 +124,8 @@ def main() -> int:
         "fiche_pdf_p50_mur_ms": resultats["fiche_pdf"]["p50_mur_ms"],
         "fiche_html_p50_ms": resultats["fiche_html"]["p50_ms"],
         "plancher_page_vide_p50_ms": resultats["plancher_page_vide"]["p50_ms"],
+        "fiche_pdf_sans_reglage_gc_p50_ms": resultats["fiche_pdf_sans_reglage_gc"]["p50_ms"],
+        "ramasse_miettes": "réglé comme le service (gc_tuning) ; sans_reglage_gc : défauts de CPython",
         "pages_pdf": len(PdfReader(io.BytesIO(pdf)).pages),
         "octets_pdf": len(pdf),
         "aides": len(contenu["resultats"]),

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from app.config import Settings
 from app.db.engine import create_engine_from_url
+from app.services.documents.rendu import PageBienFormee, document_weasyprint
 from app.services.organismes.coordonnees import COORDONNEES_DEMO
 from tests.conftest import AUTH, gateway_settings, open_gateway
 from tests.organismes import SIRET_A, SIRET_B, OrganismeDeTest, admin_de, bearer, provisionner
@@ -66,6 +67,11 @@ class Page(HTMLParser):
         if self._titre is not None:
             tag, texte = self.titres[-1]
             self.titres[-1] = (tag, texte + data)
+
+
+def lue_comme_xml(html: str) -> bool:
+    """The page reaches WeasyPrint through expat, not through its slower HTML5 parser (rendu.py)."""
+    return isinstance(document_weasyprint(html), PageBienFormee)
 
 
 def texte_pdf(contenu: bytes) -> str:
@@ -150,10 +156,19 @@ async def test_the_fiche_shows_every_element_in_html_and_in_pdf(settings: Settin
     assert page.th_sans_scope == 0
     assert page.urls == []
     assert "<svg" in html.text  # the QR code, inline
+    assert lue_comme_xml(html.text)
     lecteur = PdfReader(io.BytesIO(pdf.content))
     catalogue: Any = lecteur.trailer["/Root"]
     assert "/StructTreeRoot" in catalogue  # tagged PDF
     assert catalogue["/Lang"] == "fr"
+    # Every page's footer names the decision and counts the pages: a loose sheet is traceable.
+    # (It was once set from an element with display: none, which sets no string: it was empty.)
+    pages = len(lecteur.pages)
+    assert pages > 1
+    for numero, feuille in enumerate(lecteur.pages, start=1):
+        texte_page = re.sub(r"\s+", "", feuille.extract_text() or "")
+        assert f"fichededécision{decision['id']}" in texte_page, numero
+        assert f"page{numero}/{pages}" in texte_page
 
 
 async def test_the_verification_confirms_the_printed_code_and_refuses_an_altered_one(
@@ -241,6 +256,7 @@ async def test_the_letter_explains_in_plain_french_with_the_rgpd_notice(settings
         assert decision["reglement"]["empreinte"] not in document.replace(" ", "")
     assert page.lang == "fr"
     assert page.th_sans_scope == 0
+    assert lue_comme_xml(html.text)
 
 
 async def test_the_letter_prints_the_coordinates_set_by_the_administration(settings: Settings) -> None:
@@ -295,6 +311,7 @@ async def test_the_published_rules_list_aids_conditions_parameters_and_bareme_ch
     assert 'role="img"' in html.text
     assert page.th_sans_scope == 0
     assert page.urls == []
+    assert lue_comme_xml(html.text)
 
 
 async def test_another_organismes_decision_is_a_404_for_every_document(settings: Settings) -> None:
