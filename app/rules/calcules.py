@@ -18,6 +18,9 @@ from app.rules.model import Parametre
 Ecrire = Callable[[Nombre, str | None], str]
 
 
+_ABSENT = object()
+
+
 class Calcul:
     """The computation of one fact: its formula, the names it reads, and the catalogue it reads them in."""
 
@@ -37,6 +40,8 @@ class Calcul:
         self.derives = derives  # filled once the whole catalogue is known
         self.unites = unites
         self.ecrire = ecrire
+        # Each derived name's definition and reference, once the catalogue is complete.
+        self._derives: dict[Nom, tuple[DefinitionDerivee, RefFait] | None | object] = {}
 
     def valeur(self, nom: Nom, faits: Mapping[str, Fait], jour: date) -> Intervalle:
         parametre = self.parametres.get(nom.nom)
@@ -45,9 +50,14 @@ class Calcul:
             if en_vigueur is None or not isinstance(en_vigueur.valeur, Decimal):
                 raise Incalculable(f"le paramètre « {nom.nom} » n'a pas de valeur à cette date")
             return en_vigueur.valeur, en_vigueur.valeur
-        if nom.nom in self.derives:
-            ref = RefFait(nom.nom, nom.age_min, nom.age_max)
-            return self.derives[nom.nom].calcul(faits, jour, ref)
+        derive = self._derives.get(nom, _ABSENT)
+        if derive is _ABSENT:
+            definition = self.derives.get(nom.nom)
+            derive = None if definition is None else (definition, RefFait(nom.nom, nom.age_min, nom.age_max))
+            if self.derives:  # the catalogue is complete: the answer will not change
+                self._derives[nom] = derive
+        if derive is not None:
+            return derive[0].calcul(faits, jour, derive[1])  # type: ignore[index]
         valeur = faits[nom.nom].valeur
         if type(valeur) is Decimal or type(valeur) is int:  # the usual case, without the ABC checks
             return valeur, valeur

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from app.rules import explain, generation
@@ -43,6 +44,7 @@ from app.rules.lecteurs import (
 from app.rules.memos import MemoMontant
 from app.rules.model import Reglement
 from app.rules.montants import Calculateur, Calcule
+from app.rules.montants_compiles import Montant_, compiler_montant
 from app.rules.motif import (
     Justification,
     codes_decisifs,
@@ -159,6 +161,7 @@ class _Compile:
         "_lectures",
         "_memos_rediges",
         "_memos_verdicts",
+        "_montants_compiles",
         "_preparation",
         "_presentations",
         "_presenteurs",
@@ -205,6 +208,8 @@ class _Compile:
         self._memos_verdicts = tuple(MemoMontant() for _ in range(compile.montants))
         # The verdicts as one generated function, made on first use (None: not yet).
         self._genere: Verdicts | bool | None = None
+        # The amount rules compiled for verdicts, on first use (False: left to `Calculateur`).
+        self._montants_compiles: list[Montant_ | bool | None] = [None] * compile.montants
         self.source_verdicts = ""
 
     # -- the full evaluation --------------------------------------------------------------------
@@ -355,13 +360,40 @@ class _Compile:
         )
         return fonction
 
-    def _montant_verdict(self, reglement: Reglement, rang: int, etat: _EtatMontants) -> Calcule:
-        resolveur = etat.resolveur
-        if resolveur is None:
-            resolveur = etat.resolveur = ValeursMontant(
-                self.lectures_montant, reglement, self.date_reference, etat.connus
+    def _montant_verdict(self, reglement: Reglement, rang: int, etat: _EtatMontants) -> Any:
+        """An eligible aid's amount for verdicts: its rule compiled (montants_compiles.py), each
+        distinct rule once per household; the general computation if it could not be compiled."""
+        aide = self._aides[rang]
+        regle = aide.montant
+        if regle is None:
+            return _SANS_MONTANT
+        calcule = etat.montants[regle]
+        if calcule is None:
+            compile = self._montants_compiles[regle]
+            if compile is None:
+                compile = self._montants_compiles[regle] = self._compiler_montant(reglement, aide)
+            if compile is False:
+                resolveur = etat.resolveur
+                if resolveur is None:
+                    resolveur = etat.resolveur = ValeursMontant(
+                        self.lectures_montant, reglement, self.date_reference, etat.connus
+                    )
+                return self._montant(reglement, aide, etat.montants, resolveur, rediger=False)
+            calcule = etat.montants[regle] = compile(etat.connus)  # type: ignore[operator]
+        return calcule
+
+    def _compiler_montant(self, reglement: Reglement, aide: _Aide) -> Montant_ | bool:
+        assert aide.regle is not None  # noqa: S101 - the caller checks it
+        try:
+            return compiler_montant(
+                aide.regle,
+                reglement,
+                self._preparation.vigueur,
+                aide.compile.regles_montant,
+                self.date_reference,
             )
-        return self._montant(reglement, self._aides[rang], etat.montants, resolveur, rediger=False)
+        except Exception:
+            return False
 
     def _verdicts(self, reglement: Reglement, faits: Faits) -> tuple[Verdict, ...]:
         issues = self._issues(faits.connus)
@@ -395,7 +427,7 @@ class _EtatMontants:
 
     def __init__(self, connus: Mapping[str, Fait], montants: int) -> None:
         self.connus = connus
-        self.montants: list[Calcule | None] = [None] * montants
+        self.montants: list[Any] = [None] * montants  # Calcule or montants_compiles.Resultat
         self.resolveur: Resolveur | None = None
 
 

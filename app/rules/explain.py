@@ -57,9 +57,12 @@ VERBES_DATE: dict[str, tuple[str, str, str]] = {
 
 def vers_decimal(valeur: int | Decimal | Fraction) -> Decimal:
     """An exact `Decimal` when there is one at the cent, else the value rounded to the cent."""
-    if type(valeur) is Decimal:
+    genre = type(valeur)
+    if genre is Decimal:
         return valeur
-    if isinstance(valeur, Fraction):
+    if genre is int:
+        return Decimal(valeur)
+    if genre is Fraction or isinstance(valeur, Fraction):
         exact = Decimal(valeur.numerator) / Decimal(valeur.denominator)
         if Fraction(exact) == valeur:
             return exact
