@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from app.rules import formules
 from app.rules.derived import DefinitionDerivee, Incalculable, Intervalle
@@ -41,7 +42,7 @@ class Calcul:
         self.unites = unites
         self.ecrire = ecrire
         # Each derived name's definition and reference, once the catalogue is complete.
-        self._derives: dict[Nom, tuple[DefinitionDerivee, RefFait] | None | object] = {}
+        self._derives: dict[Nom, tuple[DefinitionDerivee, RefFait] | object | None] = {}
 
     def valeur(self, nom: Nom, faits: Mapping[str, Fait], jour: date) -> Intervalle:
         parametre = self.parametres.get(nom.nom)
@@ -57,7 +58,8 @@ class Calcul:
             if self.derives:  # the catalogue is complete: the answer will not change
                 self._derives[nom] = derive
         if derive is not None:
-            return derive[0].calcul(faits, jour, derive[1])  # type: ignore[index]
+            definition, ref = cast("tuple[DefinitionDerivee, RefFait]", derive)
+            return definition.calcul(faits, jour, ref)
         valeur = faits[nom.nom].valeur
         if type(valeur) is Decimal or type(valeur) is int:  # the usual case, without the ABC checks
             return valeur, valeur

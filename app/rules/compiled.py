@@ -356,7 +356,12 @@ class _Compile:
             for a in self._aides
         ]
         fonction, self.source_verdicts = generation.generer(
-            lectures, feuilles, aides, self._montant_verdict, Verdict, (_ELIGIBLE, _NON_ELIGIBLE, _A_VERIFIER)
+            lectures,
+            feuilles,
+            aides,
+            montant=self._montant_verdict,
+            verdict=Verdict,
+            statuts=(_ELIGIBLE, _NON_ELIGIBLE, _A_VERIFIER),
         )
         return fonction
 

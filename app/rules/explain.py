@@ -57,12 +57,11 @@ VERBES_DATE: dict[str, tuple[str, str, str]] = {
 
 def vers_decimal(valeur: int | Decimal | Fraction) -> Decimal:
     """An exact `Decimal` when there is one at the cent, else the value rounded to the cent."""
-    genre = type(valeur)
-    if genre is Decimal:
+    if type(valeur) is Decimal:
         return valeur
-    if genre is int:
+    if type(valeur) is int:  # before the slow ABC check below
         return Decimal(valeur)
-    if genre is Fraction or isinstance(valeur, Fraction):
+    if type(valeur) is Fraction or isinstance(valeur, Fraction):
         exact = Decimal(valeur.numerator) / Decimal(valeur.denominator)
         if Fraction(exact) == valeur:
             return exact

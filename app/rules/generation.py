@@ -73,14 +73,15 @@ def generer(
     lectures: Sequence[Callable[[Mapping[str, Fait]], Any]],
     feuilles: Sequence[Feuille],
     aides: Sequence[Aide],
+    *,
     montant: Callable[[Any, int, Any], Any],
     verdict: type,
     statuts: tuple[Any, Any, Any],
 ) -> tuple[Verdicts, str]:
-    """The function `verdicts(reglement, connus, faits) -> tuple[Verdict, ...]` and its source.
+    """The function `verdicts(reglement, connus, etat) -> tuple[Verdict, ...]` and its source.
 
-    `montant(reglement, index of the aid, connus)` gives an eligible aid's `Calcule` (the plan's
-    memo, each distinct amount rule once per household: the caller's state)."""
+    `montant(reglement, index of the aid, etat)` gives an eligible aid's amount (`etat`: what the
+    caller keeps for one household, each distinct amount rule worked out once)."""
     eligible, non_eligible, a_verifier = statuts
     espace: dict[str, Any] = {
         "__builtins__": {},
@@ -94,66 +95,81 @@ def generer(
         "CODES_MONTANT": ("montant",),
     }
     lignes = ["def verdicts(reglement, connus, etat):"]
-    ecrire = lignes.append
     lues: set[int] = set()
     for n, feuille in enumerate(feuilles):
         rang = feuille.lecture
         if rang not in lues:
             lues.add(rang)
             espace[f"L{rang}"] = lectures[rang]
-            ecrire(f"    l{rang} = L{rang}(connus)")
-        espace[f"S{n}"] = feuille.seuil
-        espace[f"U{n}"] = feuille.inconnue
-        espace[f"C{n}"] = feuille.comparer
-        ecrire(f"    if l{rang} is None:")
-        ecrire(f"        i{n} = U{n}")
-        ecrire("    else:")
-        ecrire(f"        b, h = l{rang}")
-        gabarit = _EN_LIGNE.get(feuille.operateur)
-        if (
-            gabarit is not None
-            and isinstance(feuille.seuil, int | Decimal)
-            and not isinstance(feuille.seuil, bool)
-        ):
-            espace[f"F{n}"] = Fraction(feuille.seuil)
-            ecrire("        if type(b) is FRACTION:")
-            ecrire(f"            i{n} = {gabarit.format(b='b', h='h', s=f'F{n}')}")
-            ecrire("        else:")
-            ecrire(f"            i{n} = {gabarit.format(b='b', h='h', s=f'S{n}')}")
-        elif feuille.operateur in ("in", "not in"):
-            ecrire("        if type(b) is FRACTION:")
-            ecrire(f"            i{n} = C{n}(b, h, FRACTION(S{n}))")
-            ecrire("        else:")
-            ecrire(f"            i{n} = b {feuille.operateur} S{n}")
-        else:  # equalities, and any threshold that is not a plain number: the general comparison
-            ecrire(f"        i{n} = C{n}(b, h, FRACTION(S{n}) if type(b) is FRACTION else S{n})")
-    sorties = []
+            lignes.append(f"    l{rang} = L{rang}(connus)")
+        lignes += _feuille(n, feuille, espace)
     for a, aide in enumerate(aides):
-        espace[f"ID{a}"] = aide.id
-        espace[f"J{a}"] = aide.memo
-        espace[f"D{a}"] = aide.decider
-        cle = "(" + "".join(f"i{p}, " for p in aide.positions) + ")"
-        ecrire(f"    k = {cle}")
-        ecrire(f"    e = J{a}.get(k)")
-        ecrire("    if e is None:")
-        ecrire(f"        e = D{a}(k)")
-        ecrire("    v, codes = e")
-        ecrire("    if v is True:")
-        if aide.a_montant:
-            ecrire(f"        m = MONTANT(reglement, {a}, etat)")
-            ecrire("        if m.vide:")
-            ecrire(f"            r{a} = VERDICT(ID{a}, A_VERIFIER, None, None, CODES_MONTANT)")
-            ecrire("        else:")
-            ecrire(f"            r{a} = VERDICT(ID{a}, ELIGIBLE, m.montant, m.tranche, codes)")
-        else:
-            ecrire(f"        r{a} = VERDICT(ID{a}, ELIGIBLE, None, None, codes)")
-        ecrire("    elif v is False:")
-        ecrire(f"        r{a} = VERDICT(ID{a}, NON_ELIGIBLE, None, None, codes)")
-        ecrire("    else:")
-        ecrire(f"        r{a} = VERDICT(ID{a}, A_VERIFIER, None, None, codes)")
-        sorties.append(f"r{a}")
-    ecrire(f"    return ({''.join(s + ', ' for s in sorties)})")
+        lignes += _aide(a, aide, espace)
+    lignes.append(f"    return ({''.join(f'r{a}, ' for a in range(len(aides)))})")
     source = "\n".join(lignes) + "\n"
     exec(compile(source, "<verdicts générés>", "exec"), espace)  # noqa: S102 - see the module docstring
     fonction: Verdicts = espace["verdicts"]
     return fonction, source
+
+
+def _feuille(n: int, feuille: Feuille, espace: dict[str, Any]) -> list[str]:
+    """The outcome of leaf n into `i{n}`, as `compiled._Compile._issues` works it out."""
+    rang = feuille.lecture
+    espace[f"S{n}"] = feuille.seuil
+    espace[f"U{n}"] = feuille.inconnue
+    espace[f"C{n}"] = feuille.comparer
+    lignes = [f"    if l{rang} is None:", f"        i{n} = U{n}", "    else:", f"        b, h = l{rang}"]
+    gabarit = _EN_LIGNE.get(feuille.operateur)
+    seuil = feuille.seuil
+    if gabarit is not None and type(seuil) in (int, Decimal):
+        espace[f"F{n}"] = Fraction(seuil)
+        lignes += [
+            "        if type(b) is FRACTION:",
+            f"            i{n} = {gabarit.format(b='b', h='h', s=f'F{n}')}",
+            "        else:",
+            f"            i{n} = {gabarit.format(b='b', h='h', s=f'S{n}')}",
+        ]
+    elif feuille.operateur in ("in", "not in"):
+        operateur = "in" if feuille.operateur == "in" else "not in"  # a literal of this module
+        lignes += [
+            "        if type(b) is FRACTION:",
+            f"            i{n} = C{n}(b, h, FRACTION(S{n}))",
+            "        else:",
+            f"            i{n} = b {operateur} S{n}",
+        ]
+    else:  # equalities, and any threshold that is not a plain number: the general comparison
+        lignes.append(f"        i{n} = C{n}(b, h, FRACTION(S{n}) if type(b) is FRACTION else S{n})")
+    return lignes
+
+
+def _aide(a: int, aide: Aide, espace: dict[str, Any]) -> list[str]:
+    """Aid a's verdict into `r{a}`: verdict and codes by the outcomes of its leaves, then its amount."""
+    espace[f"ID{a}"] = aide.id
+    espace[f"J{a}"] = aide.memo
+    espace[f"D{a}"] = aide.decider
+    cle = "(" + "".join(f"i{p}, " for p in aide.positions) + ")"
+    lignes = [
+        f"    k = {cle}",
+        f"    e = J{a}.get(k)",
+        "    if e is None:",
+        f"        e = D{a}(k)",
+        "    v, codes = e",
+        "    if v is True:",
+    ]
+    if aide.a_montant:
+        lignes += [
+            f"        m = MONTANT(reglement, {a}, etat)",
+            "        if m.vide:",
+            f"            r{a} = VERDICT(ID{a}, A_VERIFIER, None, None, CODES_MONTANT)",
+            "        else:",
+            f"            r{a} = VERDICT(ID{a}, ELIGIBLE, m.montant, m.tranche, codes)",
+        ]
+    else:
+        lignes.append(f"        r{a} = VERDICT(ID{a}, ELIGIBLE, None, None, codes)")
+    return [
+        *lignes,
+        "    elif v is False:",
+        f"        r{a} = VERDICT(ID{a}, NON_ELIGIBLE, None, None, codes)",
+        "    else:",
+        f"        r{a} = VERDICT(ID{a}, A_VERIFIER, None, None, codes)",
+    ]
