@@ -390,7 +390,7 @@ def compter(mode: str, nombre: int) -> None:
     foyers = [foyer(alea)[0] for _ in range(ECHAUFFEMENT + FOYERS_COMPTES)]
     entrees = [(x, faits_moteur(x, reglement), entree_zen(x)) for x in foyers]
     autre_plan = _plan_neuf()  # the floor's inputs, without warming the measured plan's memos
-    evaluations = {id(f): autre_plan.evaluer(f) for _, f, _ in entrees[ECHAUFFEMENT:]}
+    evaluations = {id(f): autre_plan.evaluer(f) for _, f, _ in entrees}
     appel = _appels(plan, None, evaluations)[mode]
     for x, faits, z in entrees[:ECHAUFFEMENT]:
         appel(x, faits, z)

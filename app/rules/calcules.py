@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import cast
 
 from app.rules import formules
 from app.rules.derived import DefinitionDerivee, Incalculable, Intervalle
@@ -17,9 +16,6 @@ from app.rules.model import Parametre
 
 #: How a number reads in French (explain.nombre), given by the caller to keep this module light.
 Ecrire = Callable[[Nombre, str | None], str]
-
-
-_ABSENT = object()
 
 
 class Calcul:
@@ -41,8 +37,10 @@ class Calcul:
         self.derives = derives  # filled once the whole catalogue is known
         self.unites = unites
         self.ecrire = ecrire
-        # Each derived name's definition and reference, once the catalogue is complete.
-        self._derives: dict[Nom, tuple[DefinitionDerivee, RefFait] | object | None] = {}
+        # Each name of the formula (by identity: the expression keeps them) with its derived
+        # definition and reference, or None for a base fact; once the catalogue is complete.
+        self._derives: dict[int, tuple[Nom, tuple[DefinitionDerivee, RefFait] | None]] = {}
+        self._formule = formules.compiler(expression)
 
     def valeur(self, nom: Nom, faits: Mapping[str, Fait], jour: date) -> Intervalle:
         parametre = self.parametres.get(nom.nom)
@@ -51,15 +49,16 @@ class Calcul:
             if en_vigueur is None or not isinstance(en_vigueur.valeur, Decimal):
                 raise Incalculable(f"le paramètre « {nom.nom} » n'a pas de valeur à cette date")
             return en_vigueur.valeur, en_vigueur.valeur
-        derive = self._derives.get(nom, _ABSENT)
-        if derive is _ABSENT:
+        entree = self._derives.get(id(nom))
+        if entree is None or entree[0] is not nom:
             definition = self.derives.get(nom.nom)
             derive = None if definition is None else (definition, RefFait(nom.nom, nom.age_min, nom.age_max))
+            entree = (nom, derive)
             if self.derives:  # the catalogue is complete: the answer will not change
-                self._derives[nom] = derive
+                self._derives[id(nom)] = entree
+        derive = entree[1]
         if derive is not None:
-            definition, ref = cast("tuple[DefinitionDerivee, RefFait]", derive)
-            return definition.calcul(faits, jour, ref)
+            return derive[0].calcul(faits, jour, derive[1])
         valeur = faits[nom.nom].valeur
         if type(valeur) is Decimal or type(valeur) is int:  # the usual case, without the ABC checks
             return valeur, valeur
@@ -72,7 +71,8 @@ class Calcul:
         raise Incalculable(f"la donnée « {nom.nom} » n'est pas un nombre")
 
     def calcul(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
-        return formules.calculer(self.expression, lambda n: self.valeur(n, faits, jour))
+        valeur = self.valeur
+        return self._formule(lambda n: valeur(n, faits, jour))
 
     def detail(self, faits: Mapping[str, Fait], jour: date) -> str:
         """« calculé : (1 200 € − 450 €) / 1,5 / 30 »"""

@@ -21,7 +21,7 @@ from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
 from app.rules.model import EnVigueur, Montant, Reglement, Tranche
-from app.rules.montants import arrondir
+from app.rules.montants import SENS_ARRONDI, arrondir
 from app.rules.plan import Regles
 
 Connus = Mapping[str, Fait]
@@ -167,12 +167,18 @@ class _Compilateur:
         plafond = None if regle.plafond is None else self._limite(regle.plafond)
         pas, sens = regle.arrondi, regle.sens_arrondi
         inferieur = formules.inferieur
+        chiffres = pas.as_tuple()
+        # 0.01, 0.1, 1: a Decimal is quantized directly (as `arrondir` does, without its checks).
+        direct = chiffres.digits == (1,) and isinstance(chiffres.exponent, int) and chiffres.exponent <= 0
+        mode = SENS_ARRONDI[sens]
 
         def borner(valeur: Any) -> Decimal:
             if plancher is not None and inferieur(valeur, plancher):
                 valeur = plancher
             if plafond is not None and inferieur(plafond, valeur):
                 valeur = plafond
+            if direct and type(valeur) is Decimal:
+                return valeur.quantize(pas, rounding=mode)
             return arrondir(valeur, pas, sens)
 
         return borner
