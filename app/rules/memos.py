@@ -1,13 +1,16 @@
 """What a compiled plan keeps from one household to the next, because it depends only on values
-that recur (no personal datum is kept: amounts, motifs and codes are règlement text and numbers):
+that recur (amounts, motifs and codes are règlement text and numbers):
 
-- `MemoMontant`: an aid's amount (`Calcule`) by the values its computation read. The computation
-  is a deterministic function of the values it reads, in the order it reads them (which fact it
-  reads next depends only on what it has read so far), so the memo is a tree: each node names the
-  fact read next, each branch a value of it, each leaf the result. Walking it reads the same facts
-  as the computation would, and only those; on a miss the computation runs (through a recording
-  resolver) and its path is added. Values are told apart by type and exact text (`Decimal("2.0")`
-  is not `Decimal("2")`), so a kept result is the one the computation gives, to the digit.
+- `MemoMontant`: an aid's amount (`Calcule`) by the values its computation read, when these are
+  numbers or yes/no only: a computation that reads a date (a birth date), a text or a list is not
+  kept, so no such value is ever a key (house rule: no birth date, name or address in a cache
+  key). The computation is a deterministic function of the values it reads, in the order it reads
+  them (which fact it reads next depends only on what it has read so far), so the memo is a tree:
+  each node names the fact read next, each branch a value of it, each leaf the result. Walking it
+  reads the same facts as the computation would, and only those; on a miss the computation runs
+  (through a recording resolver) and its path is added. Values are told apart by type and exact
+  text (`Decimal("2.0")` is not `Decimal("2")`), so a kept result is the one the computation
+  gives, to the digit.
 - the justifications of an aid by the outcomes of its leaves (`compiled.py`): the tree's verdict,
   the deciding codes, the motif's phrases, which depend on nothing else.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from app.rules.comparison import Resolution, Resolveur
@@ -28,22 +32,34 @@ from app.rules.plan import Regles
 MONTANTS_EN_MEMO = 4096
 
 
+#: The signature of a value a memo does not keep (anything but a number or yes/no).
+NON_GARDEE: Hashable = ("non gardée",)
+_NOMBRES = (int, bool, Fraction)
+
+
 def _exact(valeur: Any) -> Hashable:
-    # Decimals by their text (exponent included); other values with their type (True is not 1,
-    # Fraction(5) is not 5).
+    # Decimals by their text (exponent included); other numbers with their type (True is not 1,
+    # Fraction(5) is not 5); anything else is not kept.
     if type(valeur) is Decimal:
         return str(valeur)
-    return (type(valeur), valeur)
+    if type(valeur) in _NOMBRES:
+        return (type(valeur), valeur)
+    return NON_GARDEE
 
 
 def signature(resolution: Resolution) -> Hashable:
-    """What an amount's computation can read of a resolution: its value, or why it is unknown."""
+    """What an amount's computation can read of a resolution: its value, or why it is unknown;
+    `NON_GARDEE` for a value that is not a number or yes/no."""
     if resolution.inconnu is not None:
         return (resolution.libelle, resolution.pieces)
     bas, haut = resolution.bas, resolution.haut
     if bas is haut:
-        return (resolution.libelle, resolution.unite, _exact(bas))
-    return (resolution.libelle, resolution.unite, _exact(bas), _exact(haut))
+        exact = _exact(bas)
+        return NON_GARDEE if exact is NON_GARDEE else (resolution.libelle, resolution.unite, exact)
+    exact_bas, exact_haut = _exact(bas), _exact(haut)
+    if exact_bas is NON_GARDEE or exact_haut is NON_GARDEE:
+        return NON_GARDEE
+    return (resolution.libelle, resolution.unite, exact_bas, exact_haut)
 
 
 class _Noeud:
@@ -98,7 +114,10 @@ class MemoMontant:
             if lecture is None:
                 break
             resolution = resolveur.resoudre_frais(*lecture)
-            suivant = noeud.branches.get(signature(resolution))
+            cle = signature(resolution)
+            if cle is NON_GARDEE:
+                return calculer(resolveur)  # computed, not kept
+            suivant = noeud.branches.get(cle)
             if suivant is None:
                 lues.append((lecture, resolution))
                 break
@@ -106,6 +125,8 @@ class MemoMontant:
             noeud = suivant
         trace = _Trace(resolveur, lues)
         resultat = calculer(trace)
+        if any(cle is NON_GARDEE for _, cle in trace.lectures):
+            return resultat  # it read a date, a text or a list: not kept
         if self.taille >= MONTANTS_EN_MEMO:
             self.racine, self.taille = _Noeud(), 0
         noeud = self.racine

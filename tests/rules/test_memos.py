@@ -72,3 +72,21 @@ def test_the_memo_starts_afresh_past_its_bound(monkeypatch: pytest.MonkeyPatch) 
     memo.calcule(_Lecteur(Decimal(7)), _double)
     assert memo.taille == 1
     assert memo.calcule(_Lecteur(Decimal(7)), _double).montant == Decimal(14)
+
+
+def test_a_computation_reading_a_date_or_a_text_is_not_kept() -> None:
+    """Only numbers and yes/no become keys: never a birth date, a name or an address."""
+    memo = memos.MemoMontant()
+    for valeur in (date(1950, 3, 4), "08105", ("08105", "75056")):
+        lecteur = _Lecteur(valeur)
+        resultat = memo.calcule(lecteur, _garder)
+        assert resultat.tranche == str(valeur)
+        assert memo.taille == 0
+        assert memo.racine.branches == {}
+        assert memo.calcule(_Lecteur(valeur), _garder) is not resultat
+
+
+def _garder(lecteur: Resolveur) -> Calcule:
+    resultat = Calcule()
+    resultat.tranche = str(lecteur.resoudre_frais(REF, ()).bas)
+    return resultat
