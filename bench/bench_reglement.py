@@ -17,15 +17,21 @@ bench/results/reglement.json.
   plafond, reste à vivre, revenu par UC, RFR, age);
 - their data is complete (certified facts and declarations all given): the three give a status
   eligible / non eligible and an amount for each aid, compared one by one (0 mismatches expected);
-- each household is timed alone (`perf_counter_ns`), after a warm-up, the process pinned to one
-  CPU where the system allows it: first each engine in its own loop over the households (the
-  headline figures), then all interleaved household by household (`temps_entrelaces`: ZEN's
-  worker threads then sleep between calls and pay for waking up);
+- each household is timed alone (`perf_counter_ns`), after a warm-up on 1 000 other households,
+  each round on a freshly loaded and compiled règlement (the plan's memos, amounts by the values
+  they read and justifications by outcomes, have not seen the timed households: they fill during
+  the round, as in a service), the process pinned to one CPU where the system allows it: first
+  each engine in its own loop over the households (the headline figures), then all interleaved
+  household by household (`temps_entrelaces`: ZEN's worker threads then sleep between calls and
+  pay for waking up);
 - the households and the loaded règlement are moved out of the collector's reach (`gc.freeze()`,
   as a service does after start-up): otherwise each full collection during the timing walks the
   hundreds of thousands of objects of the 10 000 prepared households, which no service holds, and
   that cost lands on whichever engine happens to be running (`sans_gel` keeps the figures
   measured without it, for comparison);
+- instructions per household of (a), (a'), (c) and (d), counted by callgrind when valgrind is
+  installed (`instructions_par_foyer`, independent of the machine's load): 200 households after
+  the same warm-up, minus the same run without them;
 - the whole is repeated ROUNDS times and the headline figures are those of the round with the
   best median of (a) (the machine is shared: other work only ever slows a round down).
 """
@@ -38,10 +44,13 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from fractions import Fraction
@@ -308,15 +317,19 @@ def _lignes(chemin: Path) -> int:
     return sum(1 for ligne in chemin.read_text(encoding="utf-8").splitlines() if ligne.strip())
 
 
+Entree = tuple[dict[str, Any], Any, dict[str, Any]]
+Appel = Callable[[dict[str, Any], Any, dict[str, Any]], object]
+
+
 def _mesurer(
-    appels: dict[str, Callable[[dict[str, Any], Any, dict[str, Any]], object]],
-    entrees: list[tuple[dict[str, Any], Any, dict[str, Any]]],
+    appels: dict[str, Appel], entrees: list[Entree], echauffement: list[Entree]
 ) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-    """Each household timed alone: each engine in its own loop, then all interleaved."""
+    """Each household timed alone: each engine in its own loop, then all interleaved. The warm-up
+    runs on other households (the plan's memos must not have seen the timed ones)."""
     horloge = time.perf_counter_ns
     durees: dict[str, list[int]] = {}
     for nom, appel in appels.items():
-        for x, faits, z in entrees[:ECHAUFFEMENT]:
+        for x, faits, z in echauffement:
             appel(x, faits, z)
         mesures = durees[nom] = []
         for x, faits, z in entrees:
@@ -332,35 +345,7 @@ def _mesurer(
     return durees, entrelacees
 
 
-def main() -> int:
-    if hasattr(os, "sched_setaffinity"):
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    reglement = charger_reglement(REGLEMENT)
-    plan = compile_plan(reglement, JOUR)
-    chemin_zen = zen_graph.ecrire()
-    decision = zen.ZenEngine().create_decision(chemin_zen.read_text(encoding="utf-8"))
-    alea = random.Random(GRAINE)
-    foyers = [foyer(alea) for _ in range(FOYERS)]
-    entrees = [(x, faits_moteur(x, reglement), entree_zen(x)) for x, _ in foyers]
-    evaluations = {id(faits): plan.evaluer(faits) for _, faits, _ in entrees}
-
-    # Agreement first, on every household: the three ways, and the verdicts with the full evaluation.
-    ecarts: dict[str, int] = {"moteur/reference": 0, "verdicts/reference": 0, "zen/reference": 0}
-    exemples: list[str] = []
-    for x, faits, z in entrees:
-        attendu = reference(x)
-        for nom, obtenu in (("moteur/reference", _moteur(evaluer(reglement, faits, JOUR))),
-                            ("verdicts/reference", _verdicts(plan.verdicts(faits))),
-                            ("zen/reference", _zen(decision.evaluate(z)))):  # fmt: skip
-            differents = _egaux(obtenu, attendu)
-            ecarts[nom] += len(differents)
-            if differents and len(exemples) < 5:
-                exemples.append(f"{nom} {differents[0]} : {obtenu[differents[0]]} ≠ {attendu[differents[0]]}")
-
-    # Then time, each household alone, after a warm-up: first each engine in its own loop over the
-    # households (the most favourable to each: ZEN's worker threads stay awake), then all
-    # interleaved household by household (as requests come to a service, between other work).
+def _appels(plan: Any, decision: Any, evaluations: dict[int, Evaluation]) -> dict[str, Appel]:
     def moteur(x: dict[str, Any], faits: Any, z: dict[str, Any]) -> object:
         return plan.evaluer(faits)
 
@@ -376,20 +361,118 @@ def main() -> int:
     def plancher(x: dict[str, Any], faits: Any, z: dict[str, Any]) -> object:
         return reconstruire(evaluations[id(faits)])
 
-    appels: dict[str, Callable[[dict[str, Any], Any, dict[str, Any]], object]] = {
+    return {
         "moteur": moteur,
         "verdicts": verdicts,
         "zen": zen_,
         "reference": ref_,
         "plancher_objets": plancher,
     }
+
+
+def _plan_neuf() -> Any:
+    """The règlement loaded anew and compiled: a plan whose memos (amounts by the values they
+    read, justifications by outcomes) start empty, as in a service that has just started."""
+    return compile_plan(charger_reglement(REGLEMENT), JOUR)
+
+
+# -- instruction counts (callgrind), independent of the machine's load -------------------------------
+
+MODES_COMPTES = {"moteur": "a", "verdicts": "a'", "reference": "c", "plancher_objets": "d"}
+FOYERS_COMPTES = 200
+
+
+def compter(mode: str, nombre: int) -> None:
+    """Run under callgrind by `_instructions`: `nombre` households of `mode`, after the warm-up on
+    ECHAUFFEMENT others (a fresh plan); the same set-up whatever the mode and the number."""
+    reglement = charger_reglement(REGLEMENT)
+    plan = compile_plan(reglement, JOUR)
+    alea = random.Random(GRAINE)
+    foyers = [foyer(alea)[0] for _ in range(ECHAUFFEMENT + FOYERS_COMPTES)]
+    entrees = [(x, faits_moteur(x, reglement), entree_zen(x)) for x in foyers]
+    autre_plan = _plan_neuf()  # the floor's inputs, without warming the measured plan's memos
+    evaluations = {id(f): autre_plan.evaluer(f) for _, f, _ in entrees}
+    appel = _appels(plan, None, evaluations)[mode]
+    for x, faits, z in entrees[:ECHAUFFEMENT]:
+        appel(x, faits, z)
+    for x, faits, z in entrees[ECHAUFFEMENT : ECHAUFFEMENT + nombre]:
+        appel(x, faits, z)
+
+
+def _instructions() -> dict[str, int] | None:
+    """Instructions per household of (a), (a'), (c), (d): callgrind's total with FOYERS_COMPTES
+    households, minus the same run with none, divided by FOYERS_COMPTES. None without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+
+    def total(mode: str, nombre: int) -> int:
+        sortie = subprocess.run(  # noqa: S603 - our own script under valgrind
+            [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+             __file__, "--compter", mode, str(nombre)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        ligne = next(li for li in sortie.stderr.splitlines() if "Collected" in li)
+        return int(ligne.split()[-1])
+
+    # The run without the counted households warms up with the same engine: only they differ.
+    with ThreadPoolExecutor(max_workers=2) as executeur:
+        totaux = {
+            (nom, n): executeur.submit(total, nom, n) for nom in MODES_COMPTES for n in (0, FOYERS_COMPTES)
+        }
+        return {
+            nom: (totaux[nom, FOYERS_COMPTES].result() - totaux[nom, 0].result()) // FOYERS_COMPTES
+            for nom in MODES_COMPTES
+        }
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--compter":
+        compter(sys.argv[2], int(sys.argv[3]))
+        return 0
+    if hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    reglement = charger_reglement(REGLEMENT)
+    plan = compile_plan(reglement, JOUR)
+    chemin_zen = zen_graph.ecrire()
+    decision = zen.ZenEngine().create_decision(chemin_zen.read_text(encoding="utf-8"))
+    alea = random.Random(GRAINE)
+    foyers = [foyer(alea) for _ in range(FOYERS)]
+    entrees = [(x, faits_moteur(x, reglement), entree_zen(x)) for x, _ in foyers]
+    # Warm-up households, never timed, after the timed ones in the same random sequence.
+    echauffement = [
+        (x, faits_moteur(x, reglement), entree_zen(x)) for x, _ in (foyer(alea) for _ in range(ECHAUFFEMENT))
+    ]
+    evaluations = {id(faits): plan.evaluer(faits) for _, faits, _ in [*entrees, *echauffement]}
+
+    # Agreement first, on every household: the three ways, and the verdicts with the full evaluation.
+    ecarts: dict[str, int] = {"moteur/reference": 0, "verdicts/reference": 0, "zen/reference": 0}
+    exemples: list[str] = []
+    for x, faits, z in entrees:
+        attendu = reference(x)
+        for nom, obtenu in (("moteur/reference", _moteur(evaluer(reglement, faits, JOUR))),
+                            ("verdicts/reference", _verdicts(plan.verdicts(faits))),
+                            ("zen/reference", _zen(decision.evaluate(z)))):  # fmt: skip
+            differents = _egaux(obtenu, attendu)
+            ecarts[nom] += len(differents)
+            if differents and len(exemples) < 5:
+                exemples.append(f"{nom} {differents[0]} : {obtenu[differents[0]]} ≠ {attendu[differents[0]]}")
+
+    # Then time, each household alone, after a warm-up on other households: first each engine in
+    # its own loop over the households (the most favourable to each: ZEN's worker threads stay
+    # awake), then all interleaved household by household (as requests come to a service, between
+    # other work). Each round on a fresh plan: its memos have not seen the timed households.
     debut_cpu, debut = time.process_time(), time.perf_counter()
-    sans_gel = {nom: _stats(d) for nom, d in _mesurer(appels, entrees)[0].items()}
+    sans_gel = {
+        nom: _stats(d)
+        for nom, d in _mesurer(_appels(_plan_neuf(), decision, evaluations), entrees, echauffement)[0].items()
+    }
     gc.collect()
     gc.freeze()  # the prepared households and the règlement: as a service after start-up
     meilleur: tuple[dict[str, list[int]], dict[str, list[int]]] | None = None
     for _ in range(ROUNDS):
-        mesure = _mesurer(appels, entrees)
+        mesure = _mesurer(_appels(_plan_neuf(), decision, evaluations), entrees, echauffement)
         if meilleur is None or statistics.median(mesure[0]["moteur"]) < statistics.median(
             meilleur[0]["moteur"]
         ):
@@ -397,7 +480,9 @@ def main() -> int:
     assert meilleur is not None
     durees, entrelacees = meilleur
     part_cpu = (time.process_time() - debut_cpu) / (time.perf_counter() - debut)
+    charge = os.getloadavg() if hasattr(os, "getloadavg") else None
     gc.unfreeze()
+    instructions = _instructions()
 
     stats = {nom: _stats(d) for nom, d in durees.items()}
     m_moteur, m_verdicts, m_zen, m_ref = (
@@ -429,8 +514,9 @@ def main() -> int:
             "p99_sur_mediane_moteur": 3,
             "verdicts_mediane_us": 40,
         },
+        "instructions_par_foyer": instructions,
         "part_cpu": round(part_cpu, 2),
-        "charge": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "charge": charge,
         "python": platform.python_version(),
         "zen_engine": getattr(zen, "__version__", "2.1.3"),
     }

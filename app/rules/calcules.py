@@ -37,6 +37,10 @@ class Calcul:
         self.derives = derives  # filled once the whole catalogue is known
         self.unites = unites
         self.ecrire = ecrire
+        # Each name of the formula (by identity: the expression keeps them) with its derived
+        # definition and reference, or None for a base fact; once the catalogue is complete.
+        self._derives: dict[int, tuple[Nom, tuple[DefinitionDerivee, RefFait] | None]] = {}
+        self._formule = formules.compiler(expression)
 
     def valeur(self, nom: Nom, faits: Mapping[str, Fait], jour: date) -> Intervalle:
         parametre = self.parametres.get(nom.nom)
@@ -45,9 +49,16 @@ class Calcul:
             if en_vigueur is None or not isinstance(en_vigueur.valeur, Decimal):
                 raise Incalculable(f"le paramètre « {nom.nom} » n'a pas de valeur à cette date")
             return en_vigueur.valeur, en_vigueur.valeur
-        if nom.nom in self.derives:
-            ref = RefFait(nom.nom, nom.age_min, nom.age_max)
-            return self.derives[nom.nom].calcul(faits, jour, ref)
+        entree = self._derives.get(id(nom))
+        if entree is None or entree[0] is not nom:
+            definition = self.derives.get(nom.nom)
+            derive = None if definition is None else (definition, RefFait(nom.nom, nom.age_min, nom.age_max))
+            entree = (nom, derive)
+            if self.derives:  # the catalogue is complete: the answer will not change
+                self._derives[id(nom)] = entree
+        derive = entree[1]
+        if derive is not None:
+            return derive[0].calcul(faits, jour, derive[1])
         valeur = faits[nom.nom].valeur
         if type(valeur) is Decimal or type(valeur) is int:  # the usual case, without the ABC checks
             return valeur, valeur
@@ -60,7 +71,8 @@ class Calcul:
         raise Incalculable(f"la donnée « {nom.nom} » n'est pas un nombre")
 
     def calcul(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
-        return formules.calculer(self.expression, lambda n: self.valeur(n, faits, jour))
+        valeur = self.valeur
+        return self._formule(lambda n: valeur(n, faits, jour))
 
     def detail(self, faits: Mapping[str, Fait], jour: date) -> str:
         """« calculé : (1 200 € − 450 €) / 1,5 / 30 »"""

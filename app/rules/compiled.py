@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 from weakref import WeakKeyDictionary
 
-from app.rules import explain
+from app.rules import explain, generation
 from app.rules.comparison import (
     ChampsCondition,
     Resolveur,
     evaluer_feuille,
 )
 from app.rules.facts import Fait, Faits
+from app.rules.generation import Verdicts
 from app.rules.lecteurs import (
     Lecture,
     LecturesMontant,
@@ -39,9 +41,18 @@ from app.rules.lecteurs import (
     lecture,
     presentation,
 )
+from app.rules.memos import MemoMontant
 from app.rules.model import Reglement
 from app.rules.montants import Calculateur, Calcule
-from app.rules.motif import codes_decisifs, justifier, motif_a_verifier, motif_eligible, motif_non_eligible
+from app.rules.montants_compiles import Montant_, compiler_montant
+from app.rules.motif import (
+    Justification,
+    codes_decisifs,
+    justifier,
+    motif_a_verifier,
+    motif_eligible,
+    motif_non_eligible,
+)
 from app.rules.plan import Feuille, PlanDispositif, PlanReglement, Preparation, plan
 from app.rules.results import (
     BaremeApplique,
@@ -73,10 +84,18 @@ class Verdict:
     decisives: tuple[str, ...]
 
 
-class _Aide:
-    """One chosen aid, compiled: where its leaves are among the distinct ones, and its amount rule."""
+#: Justifications kept per aid, by the outcomes of its leaves (3 ** leaves at most).
+JUSTIFICATIONS_EN_MEMO = 4096
 
-    __slots__ = ("base_legale", "compile", "id", "libelle", "montant", "positions", "regle")
+
+class _Aide:
+    """One chosen aid, compiled: where its leaves are among the distinct ones, its amount rule,
+    and its justifications by the outcomes of its leaves (they depend on nothing else)."""
+
+    __slots__ = (
+        "base_legale", "codes", "compile", "id", "justifications", "libelle", "montant", "positions",
+        "regle",
+    )  # fmt: skip
 
     def __init__(self, compile: PlanDispositif, positions: tuple[int, ...]) -> None:
         self.compile = compile
@@ -87,6 +106,46 @@ class _Aide:
         self.base_legale = dispositif.base_legale
         self.regle = dispositif.montant
         self.montant = compile.montant if dispositif.montant is not None else None
+        #: outcomes → (verdict, justification, the motif without its amount when decided)
+        self.justifications: dict[tuple[bool | None, ...], tuple[bool | None, Justification, str]] = {}
+        #: outcomes → (verdict, deciding codes), for verdicts
+        self.codes: dict[tuple[bool | None, ...], tuple[bool | None, tuple[str, ...]]] = {}
+
+    def justification(self, issues: tuple[bool | None, ...]) -> tuple[bool | None, Justification, str]:
+        entree = self.justifications.get(issues)
+        if entree is None:
+            compile = self.compile
+            satisfaites = list(issues)
+            if compile.plat:
+                verdict = False if False in satisfaites else None if None in satisfaites else True
+            else:
+                verdict = compile.racine.evaluer(satisfaites)
+            justification = justifier(compile.racine, satisfaites, verdict, compile.libelles, compile.codes)
+            if verdict is True:
+                texte = motif_eligible(justification, None)
+            elif verdict is False:
+                texte = motif_non_eligible(justification)
+            else:
+                texte = ""
+            if len(self.justifications) >= JUSTIFICATIONS_EN_MEMO:
+                self.justifications.clear()
+            entree = self.justifications[issues] = (verdict, justification, texte)
+        return entree
+
+    def decisives(self, issues: tuple[bool | None, ...]) -> tuple[bool | None, tuple[str, ...]]:
+        entree = self.codes.get(issues)
+        if entree is None:
+            compile = self.compile
+            satisfaites = list(issues)
+            if compile.plat:
+                verdict = False if False in satisfaites else None if None in satisfaites else True
+            else:
+                verdict = compile.racine.evaluer(satisfaites)
+            codes = tuple(codes_decisifs(compile.racine, satisfaites, verdict, compile.codes))
+            if len(self.codes) >= JUSTIFICATIONS_EN_MEMO:
+                self.codes.clear()
+            entree = self.codes[issues] = (verdict, codes)
+        return entree
 
 
 class _Compile:
@@ -98,7 +157,11 @@ class _Compile:
         "_compile",
         "_directes",
         "_feuilles",
+        "_genere",
         "_lectures",
+        "_memos_rediges",
+        "_memos_verdicts",
+        "_montants_compiles",
         "_preparation",
         "_presentations",
         "_presenteurs",
@@ -106,6 +169,7 @@ class _Compile:
         "_valeurs_seuils",
         "date_reference",
         "lectures_montant",
+        "source_verdicts",
     )
 
     def __init__(
@@ -139,6 +203,14 @@ class _Compile:
         )
         # What the amounts read, compiled on first use (a few per règlement).
         self.lectures_montant: LecturesMontant = {}
+        # Amounts by the values they read, per distinct amount rule: with their sentence, without.
+        self._memos_rediges = tuple(MemoMontant() for _ in range(compile.montants))
+        self._memos_verdicts = tuple(MemoMontant() for _ in range(compile.montants))
+        # The verdicts as one generated function, made on first use (None: not yet).
+        self._genere: Verdicts | bool | None = None
+        # The amount rules compiled for verdicts, on first use (False: left to `Calculateur`).
+        self._montants_compiles: list[Montant_ | bool | None] = [None] * compile.montants
+        self.source_verdicts = ""
 
     # -- the full evaluation --------------------------------------------------------------------
 
@@ -184,10 +256,14 @@ class _Compile:
         calcule = montants[rang]
         if calcule is None:
             regles = aide.compile.regles_montant
-            calculateur = Calculateur(
-                reglement, resolveur, self._preparation.vigueur, regles, rediger=rediger
-            )
-            calcule = montants[rang] = calculateur.montant(regle)
+            vigueur = self._preparation.vigueur
+
+            def calculer(lecteur: Resolveur) -> Calcule:
+                calculateur = Calculateur(reglement, lecteur, vigueur, regles, rediger=rediger)
+                return calculateur.montant(regle)
+
+            memo = (self._memos_rediges if rediger else self._memos_verdicts)[rang]
+            calcule = montants[rang] = memo.calcule(resolveur, calculer)
         return calcule
 
     def _resultat(
@@ -203,23 +279,19 @@ class _Compile:
         conditions = tuple(
             [ConditionEvaluee(*c, code) for c, code in zip(champs, compile.codes, strict=True)]
         )
-        satisfaites = [c[4] for c in champs]
-        if compile.plat:
-            verdict = False if False in satisfaites else None if None in satisfaites else True
-        else:
-            verdict = compile.racine.evaluer(satisfaites)
+        verdict, justification, texte = aide.justification(tuple([c[4] for c in champs]))
         montant = _SANS_MONTANT
         pieces: tuple[str, ...] = ()
         if verdict is True and aide.montant is not None:
             montant = self._montant(reglement, aide, montants, resolveur)
-        justification = justifier(compile.racine, satisfaites, verdict, compile.libelles, compile.codes)
         decisives = justification.codes
         if verdict is True and not montant.vide:
             statut = _ELIGIBLE
-            motif = motif_eligible(justification, montant.phrase)
+            phrase = montant.phrase
+            motif = f"{texte} {phrase}" if phrase else texte
         elif verdict is False:
             statut = _NON_ELIGIBLE
-            motif = motif_non_eligible(justification)
+            motif = texte
         else:
             statut = _A_VERIFIER
             if verdict is True:  # every condition holds, the amount cannot be worked out
@@ -259,17 +331,82 @@ class _Compile:
         return issues
 
     def verdicts(self, reglement: Reglement, faits: Faits) -> tuple[Verdict, ...]:
+        genere = self._genere
+        if genere is None:
+            genere = self._genere = self._generer()
+        if genere is not False:
+            return genere(reglement, faits.connus, _EtatMontants(faits.connus, self._compile.montants))  # type: ignore[operator]
+        return self._verdicts(reglement, faits)
+
+    def _generer(self) -> Verdicts | bool:
+        """The generated verdicts function (generation.py); False when a leaf's outcome on an
+        unknown fact cannot be worked out in advance (the loop below then serves)."""
+        try:
+            feuilles = [
+                generation.Feuille(f.presentation, f.operateur, s, issue_inconnue(f, s), f.comparer)
+                for f, s in zip(self._feuilles, self._valeurs_seuils, strict=True)
+            ]
+        except (TypeError, ArithmeticError):  # pragma: no cover - a default value the loader let through
+            return False
+        lectures: list[Lecture] = [lecture_absente] * self._compile.presentations
+        for f, lire in zip(self._feuilles, self._lectures, strict=True):
+            lectures[f.presentation] = lire
+        aides = [
+            generation.Aide(a.id, a.positions, a.codes, a.decisives, a.montant is not None)
+            for a in self._aides
+        ]
+        fonction, self.source_verdicts = generation.generer(
+            lectures,
+            feuilles,
+            aides,
+            montant=self._montant_verdict,
+            verdict=Verdict,
+            statuts=(_ELIGIBLE, _NON_ELIGIBLE, _A_VERIFIER),
+        )
+        return fonction
+
+    def _montant_verdict(self, reglement: Reglement, rang: int, etat: _EtatMontants) -> Any:
+        """An eligible aid's amount for verdicts: its rule compiled (montants_compiles.py), each
+        distinct rule once per household; the general computation if it could not be compiled."""
+        aide = self._aides[rang]
+        regle = aide.montant
+        if regle is None:
+            return _SANS_MONTANT
+        calcule = etat.montants[regle]
+        if calcule is None:
+            compile = self._montants_compiles[regle]
+            if compile is None:
+                compile = self._montants_compiles[regle] = self._compiler_montant(reglement, aide)
+            if compile is False:
+                resolveur = etat.resolveur
+                if resolveur is None:
+                    resolveur = etat.resolveur = ValeursMontant(
+                        self.lectures_montant, reglement, self.date_reference, etat.connus
+                    )
+                return self._montant(reglement, aide, etat.montants, resolveur, rediger=False)
+            calcule = etat.montants[regle] = compile(etat.connus)  # type: ignore[operator]
+        return calcule
+
+    def _compiler_montant(self, reglement: Reglement, aide: _Aide) -> Montant_ | bool:
+        assert aide.regle is not None  # noqa: S101 - the caller checks it
+        try:
+            return compiler_montant(
+                aide.regle,
+                reglement,
+                self._preparation.vigueur,
+                aide.compile.regles_montant,
+                self.date_reference,
+            )
+        except Exception:
+            return False
+
+    def _verdicts(self, reglement: Reglement, faits: Faits) -> tuple[Verdict, ...]:
         issues = self._issues(faits.connus)
         resolveur: Resolveur | None = None
         montants: list[Calcule | None] = [None] * self._compile.montants
         resultats = []
         for aide in self._aides:
-            compile = aide.compile
-            satisfaites = [issues[i] for i in aide.positions]
-            if compile.plat:
-                verdict = False if False in satisfaites else None if None in satisfaites else True
-            else:
-                verdict = compile.racine.evaluer(satisfaites)
+            verdict, codes = aide.decisives(tuple([issues[i] for i in aide.positions]))
             montant = _SANS_MONTANT
             if verdict is True and aide.montant is not None:
                 if resolveur is None:
@@ -280,13 +417,27 @@ class _Compile:
             if verdict is True and montant.vide:
                 resultats.append(Verdict(aide.id, _A_VERIFIER, None, None, ("montant",)))
                 continue
-            codes = codes_decisifs(compile.racine, satisfaites, verdict, compile.codes)
             if verdict is True:
-                resultats.append(Verdict(aide.id, _ELIGIBLE, montant.montant, montant.tranche, tuple(codes)))
+                resultats.append(Verdict(aide.id, _ELIGIBLE, montant.montant, montant.tranche, codes))
             else:
                 statut = _NON_ELIGIBLE if verdict is False else _A_VERIFIER
-                resultats.append(Verdict(aide.id, statut, None, None, tuple(codes)))
+                resultats.append(Verdict(aide.id, statut, None, None, codes))
         return tuple(resultats)
+
+
+class _EtatMontants:
+    """What the amounts of one household's verdicts share: the facts, the amounts worked out."""
+
+    __slots__ = ("connus", "montants", "resolveur")
+
+    def __init__(self, connus: Mapping[str, Fait], montants: int) -> None:
+        self.connus = connus
+        self.montants: list[Any] = [None] * montants  # Calcule or montants_compiles.Resultat
+        self.resolveur: Resolveur | None = None
+
+
+def lecture_absente(connus: Mapping[str, Fait]) -> Valeurs:  # pragma: no cover - never read
+    raise AssertionError
 
 
 class DispositifInconnu(ValueError):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from math import gcd
 from typing import Any
 
@@ -142,8 +143,10 @@ def _personnes_foyer_fiscal(faits: Mapping[str, Fait], jour: date, ref: RefFait)
     return n, n
 
 
+@lru_cache(maxsize=64)
 def unites_de_consommation(personnes: int) -> Decimal:
-    """Chèque énergie definition: 1 for the first person, 0.5 for the second, 0.3 for each further."""
+    """Chèque énergie definition: 1 for the first person, 0.5 for the second, 0.3 for each further
+    (kept: a few household sizes recur)."""
     if personnes <= 0:
         return Decimal(0)
     return 1 + (_DEMI if personnes >= 2 else 0) + _TROIS_DIXIEMES * max(personnes - 2, 0)

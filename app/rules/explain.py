@@ -59,7 +59,9 @@ def vers_decimal(valeur: int | Decimal | Fraction) -> Decimal:
     """An exact `Decimal` when there is one at the cent, else the value rounded to the cent."""
     if type(valeur) is Decimal:
         return valeur
-    if isinstance(valeur, Fraction):
+    if type(valeur) is int:  # before the slow ABC check below
+        return Decimal(valeur)
+    if type(valeur) is Fraction or isinstance(valeur, Fraction):
         exact = Decimal(valeur.numerator) / Decimal(valeur.denominator)
         if Fraction(exact) == valeur:
             return exact

@@ -119,7 +119,7 @@ class ValeursMontant(Resolveur):
     """What an amount reads, for verdicts: the values from the compiled readers, without the
     sources, notes and proofs a sentence would need."""
 
-    __slots__ = ("connus", "lectures", "reglement")
+    __slots__ = ("connus", "lectures", "lues", "reglement")
 
     def __init__(
         self, lectures: LecturesMontant, reglement: Reglement, jour: date, connus: Mapping[str, Fait]
@@ -129,9 +129,13 @@ class ValeursMontant(Resolveur):
         self.reglement = reglement
         self.jour = jour
         self.connus = connus
+        self.lues: dict[tuple[RefFait, Regles], Resolution] = {}  # several amounts read the same fact
 
     def resoudre_frais(self, ref: RefFait, regles: Regles) -> Resolution:
         cle = (ref, regles)
+        lue = self.lues.get(cle)
+        if lue is not None:
+            return lue
         entree = self.lectures.get(cle)
         if entree is None:
             catalogue = self.reglement.catalogue
@@ -139,8 +143,10 @@ class ValeursMontant(Resolveur):
             entree = self.lectures[cle] = (lire, libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom))
         valeurs = entree[0](self.connus)
         if valeurs is None:
-            return Resolution(entree[1], entree[2], inconnu="inconnu")
-        return Resolution(entree[1], entree[2], valeurs[0], valeurs[1])
+            lue = self.lues[cle] = Resolution(entree[1], entree[2], inconnu="inconnu")
+        else:
+            lue = self.lues[cle] = Resolution(entree[1], entree[2], valeurs[0], valeurs[1])
+        return lue
 
 
 Presenter = Callable[[Mapping[str, Fait], Resolveur, Feuille], Presentation]

@@ -22,6 +22,7 @@ from app.rules.model import Bareme, EnVigueur, Montant, Reglement, Table, Tranch
 
 Regles = tuple[tuple[str, Any], ...]
 _SENS = {"bas": ROUND_FLOOR, "haut": ROUND_CEILING, "plus_proche": ROUND_HALF_UP}
+SENS_ARRONDI = _SENS  # for montants_compiles.py
 
 
 class Inconnu(Exception):

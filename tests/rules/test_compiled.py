@@ -28,6 +28,10 @@ REGLEMENTS = {
     "demo": charger_reglement(RACINE / "demo.yaml"),
     "intercommunal": charger_reglement(RACINE / "exemples" / "ccas-intercommunal.yaml"),
     "petite-commune": charger_reglement(RACINE / "exemples" / "petite-commune.yaml"),
+    "syndicat": charger_reglement(RACINE / "exemples" / "syndicat-intercommunal.yaml"),
+    # Every kind of amount (formula with min/max, barème in a formula, two-entry grid, amount for
+    # unknown data, barème × fact, table, label-only barème, floor, cap and each rounding).
+    "montants": charger_reglement(Path(__file__).parent / "donnees" / "montants.yaml"),
 }
 JOURS = (date(2026, 5, 15), date(2026, 3, 31), date(2026, 11, 26))
 PERIODES_MOIS = ("2026-04", "2026-02", "2025-12", "2026-06", "2026-11")  # fresh, stale, after the date
@@ -153,7 +157,13 @@ def test_the_compiled_plan_gives_exactly_the_interpreted_evaluation(
         assert a == b
     assert obtenue == attendue
     assert evaluer(reglement, faits, jour, choix) == attendue
-    assert compile.verdicts(faits) == _verdicts_de(attendue)
+    verdicts = _verdicts_de(attendue)
+    assert compile.verdicts(faits) == verdicts
+    # Again: amounts and justifications now come from the plan's memos.
+    assert compile.evaluer(faits) == attendue
+    assert compile.verdicts(faits) == verdicts
+    # The loop the generated function replaces, kept for plans it cannot be generated for.
+    assert compile._compile._verdicts(reglement, faits) == verdicts
 
 
 def test_households_of_every_status_are_generated() -> None:
@@ -223,3 +233,64 @@ def test_every_freshness_rule_reads_as_the_interpreted_evaluation(regle: str, pe
     attendue = evaluer_interprete(reglement, faits, jour)
     assert compile_plan(reglement, jour).evaluer(faits) == attendue
     assert compile_plan(reglement, jour).verdicts(faits) == _verdicts_de(attendue)
+
+
+def test_verdicts_fall_back_to_the_general_amount_computation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An amount rule the compiler of montants_compiles.py refuses is worked out by `Calculateur`."""
+    import app.rules.compiled as module  # noqa: PLC0415 - the function is replaced for this test
+
+    def refuser(*args: object) -> object:
+        raise ValueError("refusé")
+
+    monkeypatch.setattr(module, "compiler_montant", refuser)
+    reglement = charger_reglement(Path(__file__).parent / "donnees" / "montants.yaml")  # a fresh plan
+    jour = JOURS[0]
+    donnees = {
+        "quotient_familial_caf": {"valeur": "640", "periode": "2026-04", "fournisseur": "CNAF"},
+        "revenu_fiscal_de_reference": {"valeur": "9000", "periode": "2025", "fournisseur": "DGFIP"},
+        "beneficiaire_rsa": False,
+        "handicap_reconnu": True,
+        "allocataires": ["1980-02-03"],
+        "enfants": ["2015-06-01", "2019"],
+        "ressources_mensuelles": "1450.50",
+        "charges_logement": "610",
+    }
+    faits = lire_faits(donnees, catalogue=reglement.catalogue)
+    attendue = _verdicts_de(evaluer_interprete(reglement, faits, jour))
+    compile = compile_plan(reglement, jour)
+    assert compile.verdicts(faits) == attendue
+    assert all(m is False for m in compile._compile._montants_compiles if m is not None)
+    assert {v.statut for v in attendue} >= {Statut.ELIGIBLE}
+
+
+def test_no_text_of_the_reglement_enters_the_generated_source() -> None:
+    """Thresholds, codes, ids and lists are bound as values, never written into the source: a
+    règlement whose texts look like Python changes nothing but its own results."""
+    from app.rules.loader import lire_reglement  # noqa: PLC0415 - only this test writes one
+
+    piege = "x'); __import__('os').system('false'); ('"
+    reglement = lire_reglement(
+        'reglement: {id: "p", version: "1", libelle: P, organisme: {nom: X}}\n'
+        "dispositifs:\n"
+        "  - id: aide-piege\n    libelle: Aide\n    conditions:\n"
+        f'      - {{fait: commune_residence, operateur: in, valeur: ["{piege}", "75056"], code: commune}}\n'
+        "      - {fait: quotient_familial_caf, operateur: '<=', valeur: 600, code: qf}\n"
+        "    montant: {valeur: 12}\n",
+        "p.yaml",
+    )
+    jour = JOURS[0]
+    for commune, attendu in (
+        ("75056", Statut.ELIGIBLE),
+        (piege, Statut.ELIGIBLE),
+        ("08105", Statut.NON_ELIGIBLE),
+    ):
+        faits = lire_faits({"commune_residence": commune, "quotient_familial_caf": 500})
+        compile = compile_plan(reglement, jour)
+        verdicts = compile.verdicts(faits)
+        assert verdicts == _verdicts_de(evaluer_interprete(reglement, faits, jour))
+        assert verdicts[0].statut is attendu
+        assert verdicts[0].dispositif == "aide-piege"
+    source = compile._compile.source_verdicts
+    assert source.startswith("def verdicts(")
+    for texte in (piege, "aide-piege", "75056", "600", "qf", "commune", "12"):
+        assert texte not in source

@@ -1,0 +1,175 @@
+"""The verdicts of a compiled plan as one generated Python function, straight-line: each fact read
+once into a local, each leaf's three-valued comparison written out with its threshold, each aid's
+verdict and deciding codes looked up by the outcomes of its leaves, its amount from the plan's memo.
+
+Safety of the generated text: it is made only of fixed templates, local names built from indices
+(`l3`, `i7`, `S7`…) and the operators of a closed list (`<=`, `<`, `>=`, `>`). Nothing the règlement
+says (thresholds, fact names, codes, labels, lists of values) is ever written into the source: every
+such value is bound in the function's namespace under an index-built name, so a règlement cannot
+inject code, whatever its text. The source is compiled with `compile()` and `exec()` on that
+namespace only (no builtins but the few it names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from app.rules.facts import Fait
+
+#: (verdict, codes) by outcomes, for one aid.
+Decider = Callable[[tuple[bool | None, ...]], tuple[bool | None, tuple[str, ...]]]
+
+# Inline three-valued comparisons of an interval [b, h] with a threshold s (as `logic.COMPARATEURS`).
+_EN_LIGNE = {
+    "<=": "True if {h} <= {s} else False if {b} > {s} else None",
+    "<": "True if {h} < {s} else False if {b} >= {s} else None",
+    ">=": "True if {b} >= {s} else False if {h} < {s} else None",
+    ">": "True if {b} > {s} else False if {h} <= {s} else None",
+}
+
+
+class Feuille:
+    """What the generator needs of one distinct leaf."""
+
+    __slots__ = ("comparer", "inconnue", "lecture", "operateur", "seuil")
+
+    def __init__(
+        self, lecture: int, operateur: str, seuil: Any, inconnue: bool | None, comparer: Any
+    ) -> None:
+        self.lecture = lecture  # index of the reader (one per distinct fact and freshness rules)
+        self.operateur = operateur
+        self.seuil = seuil
+        self.inconnue = inconnue  # the outcome when the fact is unknown
+        self.comparer = comparer  # the general three-valued comparison, for what is not inlined
+
+
+class Aide:
+    """What the generator needs of one chosen aid."""
+
+    __slots__ = ("a_montant", "decider", "id", "memo", "positions")
+
+    def __init__(
+        self,
+        id: str,
+        positions: Sequence[int],
+        memo: dict[tuple[bool | None, ...], tuple[bool | None, tuple[str, ...]]],
+        decider: Decider,
+        a_montant: bool,
+    ) -> None:
+        self.id = id
+        self.positions = tuple(positions)
+        self.memo = memo  # outcomes → (verdict, codes), filled by `decider`
+        self.decider = decider
+        self.a_montant = a_montant
+
+
+Verdicts = Callable[[Any, Mapping[str, Fait], Any], tuple[Any, ...]]
+
+
+def generer(
+    lectures: Sequence[Callable[[Mapping[str, Fait]], Any]],
+    feuilles: Sequence[Feuille],
+    aides: Sequence[Aide],
+    *,
+    montant: Callable[[Any, int, Any], Any],
+    verdict: type,
+    statuts: tuple[Any, Any, Any],
+) -> tuple[Verdicts, str]:
+    """The function `verdicts(reglement, connus, etat) -> tuple[Verdict, ...]` and its source.
+
+    `montant(reglement, index of the aid, etat)` gives an eligible aid's amount (`etat`: what the
+    caller keeps for one household, each distinct amount rule worked out once)."""
+    eligible, non_eligible, a_verifier = statuts
+    espace: dict[str, Any] = {
+        "__builtins__": {},
+        "type": type,
+        "FRACTION": Fraction,
+        "VERDICT": verdict,
+        "ELIGIBLE": eligible,
+        "NON_ELIGIBLE": non_eligible,
+        "A_VERIFIER": a_verifier,
+        "MONTANT": montant,
+        "CODES_MONTANT": ("montant",),
+    }
+    lignes = ["def verdicts(reglement, connus, etat):"]
+    lues: set[int] = set()
+    for n, feuille in enumerate(feuilles):
+        rang = feuille.lecture
+        if rang not in lues:
+            lues.add(rang)
+            espace[f"L{rang}"] = lectures[rang]
+            lignes.append(f"    l{rang} = L{rang}(connus)")
+        lignes += _feuille(n, feuille, espace)
+    for a, aide in enumerate(aides):
+        lignes += _aide(a, aide, espace)
+    lignes.append(f"    return ({''.join(f'r{a}, ' for a in range(len(aides)))})")
+    source = "\n".join(lignes) + "\n"
+    exec(compile(source, "<verdicts générés>", "exec"), espace)  # noqa: S102 - see the module docstring
+    fonction: Verdicts = espace["verdicts"]
+    return fonction, source
+
+
+def _feuille(n: int, feuille: Feuille, espace: dict[str, Any]) -> list[str]:
+    """The outcome of leaf n into `i{n}`, as `compiled._Compile._issues` works it out."""
+    rang = feuille.lecture
+    espace[f"S{n}"] = feuille.seuil
+    espace[f"U{n}"] = feuille.inconnue
+    espace[f"C{n}"] = feuille.comparer
+    lignes = [f"    if l{rang} is None:", f"        i{n} = U{n}", "    else:", f"        b, h = l{rang}"]
+    gabarit = _EN_LIGNE.get(feuille.operateur)
+    seuil = feuille.seuil
+    if gabarit is not None and type(seuil) in (int, Decimal):
+        espace[f"F{n}"] = Fraction(seuil)
+        lignes += [
+            "        if type(b) is FRACTION:",
+            f"            i{n} = {gabarit.format(b='b', h='h', s=f'F{n}')}",
+            "        else:",
+            f"            i{n} = {gabarit.format(b='b', h='h', s=f'S{n}')}",
+        ]
+    elif feuille.operateur in ("in", "not in"):
+        operateur = "in" if feuille.operateur == "in" else "not in"  # a literal of this module
+        lignes += [
+            "        if type(b) is FRACTION:",
+            f"            i{n} = C{n}(b, h, FRACTION(S{n}))",
+            "        else:",
+            f"            i{n} = b {operateur} S{n}",
+        ]
+    else:  # equalities, and any threshold that is not a plain number: the general comparison
+        lignes.append(f"        i{n} = C{n}(b, h, FRACTION(S{n}) if type(b) is FRACTION else S{n})")
+    return lignes
+
+
+def _aide(a: int, aide: Aide, espace: dict[str, Any]) -> list[str]:
+    """Aid a's verdict into `r{a}`: verdict and codes by the outcomes of its leaves, then its amount."""
+    espace[f"ID{a}"] = aide.id
+    espace[f"J{a}"] = aide.memo
+    espace[f"D{a}"] = aide.decider
+    cle = "(" + "".join(f"i{p}, " for p in aide.positions) + ")"
+    lignes = [
+        f"    k = {cle}",
+        f"    e = J{a}.get(k)",
+        "    if e is None:",
+        f"        e = D{a}(k)",
+        "    v, codes = e",
+        "    if v is True:",
+    ]
+    if aide.a_montant:
+        lignes += [
+            f"        m = MONTANT(reglement, {a}, etat)",
+            "        if m.vide:",
+            f"            r{a} = VERDICT(ID{a}, A_VERIFIER, None, None, CODES_MONTANT)",
+            "        else:",
+            f"            r{a} = VERDICT(ID{a}, ELIGIBLE, m.montant, m.tranche, codes)",
+        ]
+    else:
+        lignes.append(f"        r{a} = VERDICT(ID{a}, ELIGIBLE, None, None, codes)")
+    return [
+        *lignes,
+        "    elif v is False:",
+        f"        r{a} = VERDICT(ID{a}, NON_ELIGIBLE, None, None, codes)",
+        "    else:",
+        f"        r{a} = VERDICT(ID{a}, A_VERIFIER, None, None, codes)",
+    ]

@@ -1,0 +1,289 @@
+"""An aid's amount compiled for verdicts: what `montants.Calculateur(…, rediger=False)` works out
+(amount, tranche, or undecided), as closures made once per (règlement, date, amount rule), reading
+the facts through the plan's compiled readers, with the parameters, barème versions, readers and
+bounds in force at the date already looked up. No sentence is written; no `Resolution` is built.
+
+It follows `Calculateur` step by step (tested against it: tests/rules/test_compiled.py), including
+its corners: a barème's tranche kept when a later read is unknown and the règlement gives an amount
+for unknown data, a decision table read row by row and stopped at the first row that holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from app.rules import explain, formules
+from app.rules.derived import Incalculable
+from app.rules.facts import Fait, RefFait
+from app.rules.lecteurs import Lecture, lecture
+from app.rules.logic import COMPARATEURS
+from app.rules.model import EnVigueur, Montant, Reglement, Tranche
+from app.rules.montants import SENS_ARRONDI, arrondir
+from app.rules.plan import Regles
+
+Connus = Mapping[str, Fait]
+
+
+class _Inconnu(Exception):
+    """An input of the amount is unknown (what, is of no use to a verdict)."""
+
+
+_INCONNU = _Inconnu()
+
+
+class Resultat:
+    """What a verdict reads of an amount: as `montants.Calcule` (`vide` true when undecided)."""
+
+    __slots__ = ("montant", "tranche", "vide")
+
+    def __init__(self, montant: Decimal | None, tranche: str | None, vide: bool) -> None:
+        self.montant = montant
+        self.tranche = tranche
+        self.vide = vide
+
+
+Montant_ = Callable[[Connus], Resultat]
+_Valeur = Callable[[Connus], tuple[Any, Any]]
+
+
+def _tranche_de(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche | None:
+    # As `montants.tranche_de`.
+    trouvees = []
+    for borne in (bas, haut):
+        for tranche in tranches:
+            if tranche.contient(borne):
+                trouvees.append(tranche)
+                break
+        else:
+            return None
+    return trouvees[0] if trouvees[0] is trouvees[1] else None
+
+
+class _Compilateur:
+    def __init__(
+        self, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
+    ) -> None:
+        self.reglement = reglement
+        self.vigueur = vigueur
+        self.regles = regles
+        self.jour = jour
+
+    def lire(self, ref: RefFait) -> Lecture:
+        """The reader of a fact as `Calculateur.resoudre` reads it (the amount's freshness rules)."""
+        return lecture(ref, self.regles.get(ref, ()), self.reglement, self.jour)
+
+    def bareme(self, nom: str) -> Callable[[Connus], tuple[Decimal | None, str | None]]:
+        bareme = self.reglement.baremes[nom]
+        tranches = self.vigueur.bareme(nom).tranches
+        lire = self.lire(bareme.fait)
+        defaut = (
+            None if bareme.si_inconnu is None else next(t for t in tranches if t.libelle == bareme.si_inconnu)
+        )
+        colonnes = bareme.colonnes
+        lire_colonne = self.lire(colonnes.fait) if colonnes is not None else None
+
+        def calculer(connus: Connus) -> tuple[Decimal | None, str | None]:
+            valeurs = lire(connus)
+            tranche = None if valeurs is None else _tranche_de(tranches, valeurs[0], valeurs[1])
+            if tranche is None:
+                if defaut is None:
+                    raise _INCONNU
+                tranche = defaut
+            montant = tranche.montant
+            if colonnes is not None and tranche.montants is not None:
+                assert lire_colonne is not None  # noqa: S101 - set with `colonnes`
+                colonne = lire_colonne(connus)
+                if colonne is None:
+                    raise _INCONNU
+                classe = _tranche_de(colonnes.classes, colonne[0], colonne[1])
+                if classe is None:
+                    raise _INCONNU
+                montant = tranche.montants[colonnes.classes.index(classe)]
+            return montant, tranche.libelle
+
+        return calculer
+
+    def table(self, nom: str) -> Callable[[Connus], tuple[Decimal | None, str | None]]:
+        lignes = []
+        for ligne in self.reglement.tables[nom].lignes:
+            tests = tuple((self.lire(t.fait), COMPARATEURS[t.operateur], t.valeur) for t in ligne.tests)
+            lignes.append((ligne.autre, tests, ligne.montant, ligne.libelle))
+
+        def calculer(connus: Connus) -> tuple[Decimal | None, str | None]:
+            for autre, tests, montant, libelle in lignes:
+                if autre:
+                    return montant, libelle
+                for lire, comparer, valeur in tests:
+                    valeurs = lire(connus)
+                    if valeurs is None:
+                        raise _INCONNU
+                    issue = comparer(valeurs[0], valeurs[1], valeur)
+                    if issue is None:
+                        raise _INCONNU
+                    if not issue:
+                        break
+                else:
+                    return montant, libelle
+            raise AssertionError(nom)  # pragma: no cover - the loader requires a last row « autre »
+
+        return calculer
+
+    def nom(self, nom: formules.Nom) -> _Valeur:
+        """(low, high) of a name in an amount formula (as `Calculateur.nom`)."""
+        reglement = self.reglement
+        if nom.nom in reglement.parametres:
+            valeur = self.vigueur.parametre(nom.nom).valeur
+            constante = (valeur, valeur)
+            return lambda connus: constante
+        if nom.nom in reglement.baremes or nom.nom in reglement.tables:
+            lire_montant = self.bareme(nom.nom) if nom.nom in reglement.baremes else self.table(nom.nom)
+
+            def montant(connus: Connus) -> tuple[Any, Any]:
+                valeur = lire_montant(connus)[0]
+                if valeur is None:
+                    raise _INCONNU
+                return valeur, valeur
+
+            return montant
+        lire = self.lire(RefFait(nom.nom, nom.age_min, nom.age_max))
+
+        def fait(connus: Connus) -> tuple[Any, Any]:
+            valeurs = lire(connus)
+            if valeurs is None:
+                raise _INCONNU
+            bas, haut = valeurs
+            if isinstance(bas, bool):
+                bas = haut = int(bas)
+            return bas, haut
+
+        return fait
+
+    def bornes(self, regle: Montant) -> Callable[[Any], Decimal]:
+        """Floor, cap, then rounding (as `Calculateur._bornes`, without its words)."""
+        plancher = None if regle.plancher is None else self._limite(regle.plancher)
+        plafond = None if regle.plafond is None else self._limite(regle.plafond)
+        pas, sens = regle.arrondi, regle.sens_arrondi
+        inferieur = formules.inferieur
+        chiffres = pas.as_tuple()
+        # 0.01, 0.1, 1: a Decimal is quantized directly (as `arrondir` does, without its checks).
+        direct = chiffres.digits == (1,) and isinstance(chiffres.exponent, int) and chiffres.exponent <= 0
+        mode = SENS_ARRONDI[sens]
+
+        def borner(valeur: Any) -> Decimal:
+            if plancher is not None and inferieur(valeur, plancher):
+                valeur = plancher
+            if plafond is not None and inferieur(plafond, valeur):
+                valeur = plafond
+            if direct and type(valeur) is Decimal:
+                return valeur.quantize(pas, rounding=mode)
+            return arrondir(valeur, pas, sens)
+
+        return borner
+
+    def _limite(self, borne: Decimal | str) -> Decimal:
+        if isinstance(borne, Decimal):
+            return borne
+        valeur = self.vigueur.parametre(borne).valeur
+        if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
+            raise TypeError(borne)
+        return valeur
+
+    def montant(self, regle: Montant) -> Montant_:
+        si_inconnu = regle.si_inconnu
+        borner = self.bornes(regle)
+        if regle.formule is not None:
+            calcul = self._formule(regle, borner)
+        elif regle.table is not None:
+            calcul = self._table(regle.table, borner)
+        else:
+            calcul = self._historique(regle, borner)
+
+        def calculer(connus: Connus) -> Resultat:
+            resultat = Resultat(None, None, False)
+            try:
+                calcul(connus, resultat)
+            except _Inconnu:
+                if si_inconnu is not None:
+                    resultat.montant = si_inconnu
+                else:
+                    resultat.vide = True
+            return resultat
+
+        return calculer
+
+    def _table(self, nom: str, borner: Callable[[Any], Decimal]) -> Callable[[Connus, Resultat], None]:
+        lire = self.table(nom)
+
+        def calculer(connus: Connus, resultat: Resultat) -> None:
+            montant, resultat.tranche = lire(connus)
+            if montant is not None:
+                resultat.montant = borner(montant)
+
+        return calculer
+
+    def _historique(
+        self, regle: Montant, borner: Callable[[Any], Decimal]
+    ) -> Callable[[Connus, Resultat], None]:
+        base: Decimal | None = regle.valeur
+        if regle.parametre is not None:
+            valeur = self.vigueur.parametre(regle.parametre).valeur
+            if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
+                raise TypeError(regle.parametre)
+            base = valeur
+        lire_bareme = None if regle.bareme is None else self.bareme(regle.bareme)
+        lire_facteur = None if regle.multiplie_par is None else self.lire(regle.multiplie_par)
+        fixe = base
+
+        def calculer(connus: Connus, resultat: Resultat) -> None:
+            base = fixe
+            if lire_bareme is not None:
+                base, resultat.tranche = lire_bareme(connus)
+            if base is None:
+                return
+            if lire_facteur is not None:
+                facteur = lire_facteur(connus)
+                if facteur is None or facteur[0] != facteur[1]:
+                    raise _INCONNU
+                base = base * explain.vers_decimal(facteur[0])
+            resultat.montant = borner(base)
+
+        return calculer
+
+    def _formule(
+        self, regle: Montant, borner: Callable[[Any], Decimal]
+    ) -> Callable[[Connus, Resultat], None]:
+        expression = regle.formule
+        assert expression is not None  # noqa: S101 - the caller checks it
+        valeurs = {n: self.nom(n) for n in dict.fromkeys(formules.noms(expression))}
+        calculer_formule = formules.compiler(expression)
+
+        def calculer(connus: Connus, resultat: Resultat) -> None:
+            lus: dict[formules.Nom, tuple[Any, Any]] = {}
+
+            def valeur(nom: formules.Nom) -> tuple[Any, Any]:
+                lu = lus.get(nom)
+                if lu is None:
+                    lu = lus[nom] = valeurs[nom](connus)
+                return lu
+
+            try:
+                bas, haut = calculer_formule(valeur)
+            except Incalculable as exc:
+                raise _INCONNU from exc
+            final = borner(bas)
+            if final != borner(haut):
+                raise _INCONNU
+            resultat.montant = final
+
+        return calculer
+
+
+def compiler_montant(
+    regle: Montant, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
+) -> Montant_:
+    """The amount rule `regle` of an aid (`regles`: the freshness rules of what it reads), compiled
+    for the date whose dated values are `vigueur`."""
+    return _Compilateur(reglement, vigueur, regles, jour).montant(regle)
