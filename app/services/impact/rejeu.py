@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from app.rules.compiled import DispositifInconnu, ParametreSansValeur, compile_plan
 from app.rules.derived import Catalogue
-from app.rules.facts import Faits
+from app.rules.facts import DefinitionFait, FactValue, Fait, FaitIndisponible, Faits, Source
 from app.rules.model import Reglement
 from app.rules.plan import plan
 from app.rules.serialization import faits_depuis_dict
+from app.rules.simulation import convertir_valeur
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,107 @@ def verdict_journalise(resultat: Mapping[str, Any]) -> Verdict:
         tranche=resultat.get("tranche"),
         decisives=None if decisives is None else tuple(str(c) for c in decisives),
     )
+
+
+def verdict_compact(resultat: Sequence[Any]) -> Verdict:
+    """A journaled result in the compact form (`[dispositif, libelle, statut, montant, tranche,
+    decisives]`, app/services/journal/rejeu.py) as a verdict: as `verdict_journalise` reads it."""
+    _, _, statut, montant, tranche, decisives = resultat
+    return Verdict(
+        statut=str(statut),
+        montant=None if montant is None else Decimal(str(montant)),
+        tranche=tranche,
+        decisives=None if decisives is None else tuple(str(c) for c in decisives),
+    )
+
+
+#: Distinct sources and values remembered by a `LecteurFaits` before it starts afresh.
+_MEMOIRE_MAX = 50_000
+
+
+class LecteurFaits:
+    """The journaled facts of compact copies (`rejeu_de`'s form) as `Faits` for a catalogue: the
+    same facts `faits_journalises` reads from the whole record (a fact the catalogue does not know
+    is left out), with each distinct source and value converted once and then shared (they are
+    immutable): a period's decisions repeat them (the same CNAF period, the same communes…)."""
+
+    __slots__ = ("_sources", "_valeurs")
+
+    def __init__(self) -> None:
+        self._sources: dict[Any, Source] = {}
+        self._valeurs: dict[Any, FactValue] = {}
+
+    def faits(self, rejeu: Mapping[str, Any], catalogue: Catalogue) -> Faits:
+        connus_bruts, indisponibles_bruts = rejeu.get("connus"), rejeu.get("indisponibles")
+        if connus_bruts is None or indisponibles_bruts is None:
+            raise ValueError("décision journalisée sans ses faits")
+        sources_brutes = rejeu["sources"]
+        sources: list[Source | None] = [None] * len(sources_brutes)
+        definitions = catalogue.faits
+        connus: dict[str, Fait] = {}
+        for nom, valeur, rang in connus_bruts:
+            definition = definitions.get(nom)
+            if definition is None:
+                continue
+            if rang is None:
+                raise ValueError(f"fait sans source : {nom}")
+            source = sources[rang]
+            if source is None:
+                source = sources[rang] = self._source(sources_brutes[rang])
+            connus[nom] = Fait(self._valeur(catalogue, definition, nom, valeur), source)
+        indisponibles: dict[str, FaitIndisponible] = {}
+        for nom, code, raison, rang in indisponibles_bruts:
+            if nom not in definitions:
+                continue
+            source = None
+            if rang is not None:
+                source = sources[rang]
+                if source is None:
+                    source = sources[rang] = self._source(sources_brutes[rang])
+            indisponibles[nom] = FaitIndisponible(code=str(code), raison=str(raison), source=source)
+        return Faits(connus=connus, indisponibles=indisponibles)
+
+    def _source(self, brute: Mapping[str, Any]) -> Source:
+        cle = tuple(brute.items())
+        source = self._sources.get(cle)
+        if source is None:
+            # As app/rules/serialization.py reads a source.
+            obtenu_le = brute.get("obtenu_le")
+            source = Source(
+                fournisseur=str(brute["fournisseur"]),
+                certifie=bool(brute["certifie"]),
+                periode=brute.get("periode"),
+                obtenu_le=datetime.fromisoformat(obtenu_le) if obtenu_le else None,
+                depuis_cache=bool(brute.get("depuis_cache", False)),
+                request_id=brute.get("request_id"),
+                perime=bool(brute.get("perime", False)),
+            )
+            if len(self._sources) >= _MEMOIRE_MAX:
+                self._sources.clear()
+            self._sources[cle] = source
+        return source
+
+    def _valeur(self, catalogue: Catalogue, definition: DefinitionFait, nom: str, brute: Any) -> FactValue:
+        if type(brute) is list:
+            # A list of people: the key is its items' content (a member is a small flat object).
+            try:
+                cle: Any = (catalogue, nom, list, tuple(tuple(m.items()) for m in brute))
+                hash(cle)
+            except (AttributeError, TypeError):
+                return convertir_valeur(definition, brute)
+        else:
+            # The type is part of the key: True == 1 and "1" are three different values.
+            cle = (catalogue, nom, type(brute), brute)
+        try:
+            valeur = self._valeurs.get(cle)
+        except TypeError:  # not hashable: not a value the journal writes, converted as it is
+            return convertir_valeur(definition, brute)
+        if valeur is None:
+            valeur = convertir_valeur(definition, brute)
+            if len(self._valeurs) >= _MEMOIRE_MAX:
+                self._valeurs.clear()
+            self._valeurs[cle] = valeur
+        return valeur
 
 
 def faits_journalises(contenu: Mapping[str, Any], catalogue: Catalogue) -> Faits:

@@ -22,20 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import DATABASE_ERRORS
 from app.errors import FieldError, InvalidInput, JournalUnavailable
-from app.rules.compiled import ParametreSansValeur
+from app.rules.compiled import CompiledPlan, ParametreSansValeur, compile_plan
 from app.rules.derived import Catalogue
 from app.rules.facts import Faits
 from app.rules.loader import ReglementInvalide, lire_reglement
 from app.rules.model import Reglement
 from app.services.impact.bilan import Bilan, Changement
+from app.services.impact.identite import Identites
 from app.services.impact.proposition import Proposition
 from app.services.impact.rejeu import (
     ERREURS_EVALUATION,
+    LecteurFaits,
     Verdict,
     faits_de_base,
-    faits_journalises,
-    verdict_journalise,
-    verdicts,
+    verdict_compact,
 )
 from app.services.journal.chiffrement import TrousseauJournal
 from app.services.journal.relecture import LOT_RELECTURE, DecisionRelue, RelectureJournal
@@ -166,9 +166,20 @@ class ServiceImpact:
     async def _rejouer(
         self, rejeu: Rejeu, bilan: Bilan, progression: Progression | None
     ) -> AsyncIterator[list[Changement]]:
-        originaux: dict[str, Reglement | None] = {}
+        organisme = rejeu.organisme
+        # The versions decided with, loaded before the stream is opened (it holds its connection
+        # until the end; SQLite has one). A version appearing meanwhile (a decision journaled
+        # during the replay) can only be the current one.
+        originaux: dict[str, Reglement | None] = {organisme.reglement.empreinte: organisme.reglement}
+        try:
+            empreintes = await self._relecture.empreintes(organisme.id, rejeu.debut, rejeu.fin)
+        except DATABASE_ERRORS as e:
+            raise _indisponible(e) from e
+        for empreinte in set(empreintes) - originaux.keys():
+            originaux[empreinte] = await self._original(organisme, empreinte)
+        contexte = Contexte(rejeu)
         faites = 0
-        pages = self._relecture.pages(rejeu.organisme.id, rejeu.debut, rejeu.fin)
+        pages = self._relecture.pages(organisme.id, rejeu.debut, rejeu.fin)
         while True:
             try:
                 lignes_lues = await anext(pages, None)
@@ -176,10 +187,8 @@ class ServiceImpact:
                 raise _indisponible(e) from e
             if lignes_lues is None:
                 return
-            for empreinte in {ligne.reglement_empreinte for ligne in lignes_lues} - originaux.keys():
-                originaux[empreinte] = await self._original(rejeu.organisme, empreinte)
             lignes: list[Changement] = []
-            await anyio.to_thread.run_sync(self._page, rejeu, lignes_lues, originaux, bilan, lignes)
+            await anyio.to_thread.run_sync(self._page, contexte, lignes_lues, originaux, bilan, lignes)
             faites += len(lignes_lues)
             if progression is not None:
                 progression(faites, max(rejeu.decisions, faites))
@@ -204,22 +213,82 @@ class ServiceImpact:
 
     def _page(
         self,
-        rejeu: Rejeu,
+        contexte: Contexte,
         lignes_lues: Sequence[Any],
         originaux: Mapping[str, Reglement | None],
         bilan: Bilan,
         lignes: list[Changement],
     ) -> None:
-        # Grouped by (version, reference date): each date's compiled plan is looked up in turn, and
-        # only the decision in hand is decrypted and parsed.
-        triees = sorted(lignes_lues, key=lambda ligne: (ligne.reglement_empreinte, ligne.date_reference))
-        for decision in self._relecture.ouvrir(triees):
-            rejouer_decision(decision, rejeu, originaux.get(decision.reglement_empreinte), bilan, lignes)
+        # Only the decision in hand is decrypted and parsed; the plans compiled for each
+        # (version, reference date, aids) are kept by `contexte` for the whole replay.
+        for decision in self._relecture.ouvrir(lignes_lues):
+            rejouer_decision(decision, contexte, originaux.get(decision.reglement_empreinte), bilan, lignes)
+
+
+#: Compiled plans one replay keeps (versions × reference dates × choices of aids).
+PLANS_MAX = 4096
+
+
+class Contexte:
+    """What one replay keeps from decision to decision: the plans compiled per (règlement, date,
+    aids), which aids the proposal leaves as they were (per version and date), what each aid reads,
+    and the facts reader (its sources and values converted once)."""
+
+    __slots__ = ("_bases", "_demandes", "_identites", "_plans", "lecteur", "rejeu")
+
+    def __init__(self, rejeu: Rejeu) -> None:
+        self.rejeu = rejeu
+        self.lecteur = LecteurFaits()
+        self._plans: dict[tuple[Reglement, date, tuple[str, ...]], CompiledPlan] = {}
+        self._identites: dict[Reglement, Identites] = {}
+        self._bases: dict[tuple[Reglement, str], frozenset[str]] = {}
+        self._demandes: dict[tuple[Reglement, tuple[str, ...]], frozenset[str]] = {}
+
+    def verdicts(
+        self, reglement: Reglement, faits: Faits, jour: date, dispositifs: tuple[str, ...]
+    ) -> dict[str, Verdict]:
+        """As `rejeu.verdicts`, with the plan compiled once per (règlement, date, aids)."""
+        cle = (reglement, jour, dispositifs)
+        compile = self._plans.get(cle)
+        if compile is None:
+            compile = compile_plan(reglement, jour, dispositifs)
+            if len(self._plans) >= PLANS_MAX:
+                self._plans.clear()
+            self._plans[cle] = compile
+        return {
+            v.dispositif: Verdict(v.statut.value, v.montant, v.tranche, v.decisives)
+            for v in compile.verdicts(faits)
+        }
+
+    def identiques(self, original: Reglement, jour: date) -> frozenset[str]:
+        """The aids of `original` whose verdict the proposal cannot change at `jour`."""
+        identites = self._identites.get(original)
+        if identites is None:
+            identites = self._identites[original] = Identites(original, self.rejeu.proposition.reglement)
+        return identites.a(jour)
+
+    def faits_de_base(self, reglement: Reglement, dispositif: str) -> frozenset[str]:
+        cle = (reglement, dispositif)
+        bases = self._bases.get(cle)
+        if bases is None:
+            bases = self._bases[cle] = faits_de_base(reglement, dispositif)
+        return bases
+
+    def demandes(self, reglement: Reglement, dispositifs: tuple[str, ...]) -> frozenset[str]:
+        """The base facts the decision's aids asked for when it was made."""
+        cle = (reglement, dispositifs)
+        demandes = self._demandes.get(cle)
+        if demandes is None:
+            demandes = frozenset().union(*(self.faits_de_base(reglement, d) for d in dispositifs))
+            if len(self._demandes) >= PLANS_MAX:
+                self._demandes.clear()
+            self._demandes[cle] = demandes
+        return demandes
 
 
 def rejouer_decision(
     decision: DecisionRelue,
-    rejeu: Rejeu,
+    contexte: Contexte,
     original: Reglement | None,
     bilan: Bilan,
     lignes: list[Changement],
@@ -227,46 +296,46 @@ def rejouer_decision(
     """One decision: integrity under its own règlement, then the proposal, counted into `bilan`;
     its lines for the CSV appended to `lignes`."""
     bilan.decisions += 1
-    contenu = decision.contenu
-    if contenu is None:
+    rejeu = decision.rejeu
+    if rejeu is None:
         bilan.decisions_illisibles += 1
         return
+    choisis = contexte.rejeu.dispositifs
     journalises: dict[str, tuple[Verdict, str]] = {}
-    for resultat in contenu.get("resultats", ()):
-        if not isinstance(resultat, dict):
-            continue
-        dispositif = str(resultat.get("dispositif"))
-        if rejeu.dispositifs is None or dispositif in rejeu.dispositifs:
-            journalises[dispositif] = (
-                verdict_journalise(resultat),
-                str(resultat.get("libelle") or dispositif),
-            )
+    for resultat in rejeu.get("resultats", ()):
+        dispositif = str(resultat[0])
+        if choisis is None or dispositif in choisis:
+            journalises[dispositif] = (verdict_compact(resultat), str(resultat[1] or dispositif))
     if not journalises:
         return
-    replay = _Rejeu(decision, contenu, journalises, bilan, lignes)
+    replay = _Rejeu(decision, rejeu, journalises, contexte, bilan=bilan, lignes=lignes)
+    rejoues = None
     if original is None:
         bilan.decisions_non_verifiables += 1
     else:
-        replay.integrite(original)
-    replay.proposition(rejeu.proposition.reglement, original or rejeu.organisme.reglement)
+        rejoues = replay.integrite(original)
+    replay.proposition(original, rejoues)
 
 
 class _Rejeu:
     """One decision being replayed (its journaled verdicts by aid, and where its counts go)."""
 
-    __slots__ = ("_faits", "bilan", "contenu", "decision", "journalises", "lignes")
+    __slots__ = ("_faits", "bilan", "contexte", "decision", "journalises", "lignes", "rejeu")
 
     def __init__(
         self,
         decision: DecisionRelue,
-        contenu: Mapping[str, Any],
+        rejeu: Mapping[str, Any],
         journalises: dict[str, tuple[Verdict, str]],
+        contexte: Contexte,
+        *,
         bilan: Bilan,
         lignes: list[Changement],
     ) -> None:
         self.decision = decision
-        self.contenu = contenu
+        self.rejeu = rejeu
         self.journalises = journalises
+        self.contexte = contexte
         self.bilan = bilan
         self.lignes = lignes
         #: The journaled facts as read by a catalogue (a proposal made of parameters shares the
@@ -275,7 +344,7 @@ class _Rejeu:
 
     def faits(self, catalogue: Catalogue) -> Faits:
         if self._faits is None or self._faits[0] is not catalogue:
-            self._faits = (catalogue, faits_journalises(self.contenu, catalogue))
+            self._faits = (catalogue, self.contexte.lecteur.faits(self.rejeu, catalogue))
         return self._faits[1]
 
     def ligne(
@@ -286,46 +355,65 @@ class _Rejeu:
             d.id, d.dossier_ref, dispositif, type_, self.journalises[dispositif][0], apres, raison
         )
 
-    def integrite(self, original: Reglement) -> None:
-        """(a) Under its own règlement, the decision must give back exactly what the journal holds."""
+    def integrite(self, original: Reglement) -> dict[str, Verdict] | None:
+        """(a) Under its own règlement, the decision must give back exactly what the journal holds.
+        Returns the verdicts replayed (None when they could not be worked out)."""
         raison = None
+        rejoues: dict[str, Verdict] | None
         try:
             faits = self.faits(original.catalogue)
-            rejoues = verdicts(original, faits, self.decision.date_reference, list(self.journalises))
+            rejoues = self.contexte.verdicts(
+                original, faits, self.decision.date_reference, tuple(self.journalises)
+            )
         except ERREURS_EVALUATION as e:
-            rejoues, raison = {}, f"rejeu impossible : {e}"
+            rejoues, raison = None, f"rejeu impossible : {e}"
         for dispositif, (journalise, _) in self.journalises.items():
-            rejoue = rejoues.get(dispositif)
+            rejoue = None if rejoues is None else rejoues.get(dispositif)
             if rejoue is None or not rejoue.reproduit(journalise):
                 alerte = self.ligne(
                     dispositif, "alerte_integrite", rejoue, raison or "résultat journalisé non reproduit"
                 )
                 self.bilan.alerte(alerte)
                 self.lignes.append(alerte)
+        return rejoues
 
-    def proposition(self, proposition: Reglement, lue_par: Reglement) -> None:
-        """(b) Under the proposal, with the facts collected then (`lue_par`: what they were collected for)."""
-        brut = self.contenu.get("faits") or {}
-        collectes = set(brut.get("connus", {})) | set(brut.get("indisponibles", {}))
-        demandes = frozenset().union(*(faits_de_base(lue_par, d) for d in self.journalises))
+    def proposition(self, original: Reglement | None, rejoues: Mapping[str, Verdict] | None) -> None:
+        """(b) Under the proposal, with the facts collected then (read by `original`, else by the
+        current règlement). An aid the proposal leaves as it was at this date (`Identites`) gets its
+        verdict under `original`, already worked out in (a): the same evaluation, not done twice."""
+        contexte = self.contexte
+        proposition = contexte.rejeu.proposition.reglement
+        lue_par = original or contexte.rejeu.organisme.reglement
+        collectes = {c[0] for c in self.rejeu.get("connus") or ()} | {
+            i[0] for i in self.rejeu.get("indisponibles") or ()
+        }
+        demandes = contexte.demandes(lue_par, tuple(self.journalises))
         evaluables: list[str] = []
         for dispositif in self.journalises:
             if proposition.dispositif(dispositif) is None:
                 self.non_evaluable(dispositif, "dispositif absent du règlement proposé")
-            elif manquants := sorted(faits_de_base(proposition, dispositif) - collectes - demandes):
+            elif manquants := sorted(contexte.faits_de_base(proposition, dispositif) - collectes - demandes):
                 self.non_evaluable(dispositif, "donnée non collectée à l'époque : " + ", ".join(manquants))
             else:
                 evaluables.append(dispositif)
         if not evaluables:
             return
+        jour = self.decision.date_reference
+        repris: dict[str, Verdict] = {}
+        if original is not None and rejoues is not None:
+            identiques = contexte.identiques(original, jour)
+            repris = {d: v for d in evaluables if d in identiques and (v := rejoues.get(d)) is not None}
+        a_evaluer = tuple(d for d in evaluables if d not in repris)
         raison = "dispositif non évalué"
-        try:
-            faits = self.faits(proposition.catalogue)
-            apres = verdicts(proposition, faits, self.decision.date_reference, evaluables)
-        except ParametreSansValeur:
-            apres, raison = {}, "paramètre du règlement proposé sans valeur à la date de référence"
-        except ERREURS_EVALUATION as e:
-            apres, raison = {}, f"faits journalisés illisibles : {e}"
+        apres: dict[str, Verdict] = repris
+        if a_evaluer:
+            try:
+                faits = self.faits(proposition.catalogue)
+                apres = {**repris, **contexte.verdicts(proposition, faits, jour, a_evaluer)}
+            except ParametreSansValeur:
+                apres, raison = {}, "paramètre du règlement proposé sans valeur à la date de référence"
+            except ERREURS_EVALUATION as e:
+                apres, raison = {}, f"faits journalisés illisibles : {e}"
         for dispositif in evaluables:
             verdict = apres.get(dispositif)
             if verdict is None:

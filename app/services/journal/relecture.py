@@ -1,9 +1,11 @@
-"""Reading back, in bulk, an organisme's decisions of a period with their facts (issue 17: replaying
-them under a proposed règlement).
+"""Reading back, in bulk, an organisme's decisions of a period with what replaying them needs (issue
+17: replaying them under a proposed règlement).
 
-Pages by keyset on (cree_le, id), oldest first, on PostgreSQL and SQLite alike: memory holds one
-page whatever the period, and a page costs the same at the end of three years of journal as at the
-start. Rows are fetched as stored (encrypted); `ouvrir` decrypts a page with the journal's key ring,
+One query per period, oldest first (cree_le, id), streamed `lot` rows at a time (a server-side
+cursor on PostgreSQL, the cursor's own fetches on SQLite): memory holds one batch whatever the
+period. Only the compact copy a replay reads is fetched (`rejeu`, ≈ 3 kB encrypted, see
+app/services/journal/rejeu.py); the whole record (≈ 40 kB encrypted) only for rows written before it
+existed. Rows are fetched as stored (encrypted); `ouvrir` decrypts them with the journal's key ring,
 as CPU work the caller may run off the event loop. Every query names the organisme: there is no path
 that reads another organisme's rows.
 """
@@ -17,16 +19,17 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic_core import from_json
-from sqlalchemy import and_, case, func, null, or_, select
+from sqlalchemy import and_, case, func, null, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import DecisionRow
 from app.services.journal.chiffrement import TrousseauJournal
+from app.services.journal.rejeu import rejeu_de
 
-#: Decisions per query: a 10-aid decision is ≈ 40 kB encrypted (≈ 75 kB once parsed), so a page is
-#: ≈ 20 MB as fetched; `ouvrir` then decrypts one decision at a time.
-LOT_RELECTURE = 500
+#: Rows per batch: ≈ 3 MB as fetched for compact rows, ≈ 40 MB for old rows read whole.
+LOT_RELECTURE = 1000
 
+_SANS_REJEU = DecisionRow.rejeu.is_(None)
 _COLONNES = (
     DecisionRow.id,
     DecisionRow.cree_le,
@@ -35,17 +38,20 @@ _COLONNES = (
     DecisionRow.reglement_id,
     DecisionRow.reglement_version,
     DecisionRow.reglement_empreinte,
-    # The clear summary only where it is the whole record (written before encryption): not fetched
-    # nor parsed for the encrypted rows, whose record is in `contenu_chiffre`.
-    case((DecisionRow.contenu_chiffre.is_(None), DecisionRow.contenu), else_=null()).label("contenu"),
-    DecisionRow.contenu_chiffre,
+    DecisionRow.rejeu,
     DecisionRow.cle_journal,
+    # The whole record only for a row without its compact copy (written before it existed): its
+    # clear summary where it is the whole record (written before encryption), else the encrypted one.
+    case((and_(_SANS_REJEU, DecisionRow.contenu_chiffre.is_(None)), DecisionRow.contenu), else_=null()).label(
+        "contenu"
+    ),
+    case((_SANS_REJEU, DecisionRow.contenu_chiffre), else_=null()).label("contenu_chiffre"),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class DecisionRelue:
-    """A journaled decision with its whole record (facts included), decrypted."""
+    """A journaled decision with what a replay reads of it, decrypted."""
 
     id: uuid.UUID
     cree_le: datetime
@@ -54,9 +60,10 @@ class DecisionRelue:
     reglement_id: str
     reglement_version: str
     reglement_empreinte: str
-    #: The record as GET /v1/decisions/{id} serves it, plus `faits`; None when no key of the ring
-    #: opens it any more (its statuses stay readable in the journal's listing).
-    contenu: dict[str, Any] | None
+    #: Its facts and each aid's journaled verdict (`rejeu_de`'s form, the same whether read from
+    #: the compact column or, for an older row, from the whole record); None when no key of the
+    #: ring opens it any more (its statuses stay readable in the journal's listing).
+    rejeu: dict[str, Any] | None
 
 
 class RelectureJournal:
@@ -83,36 +90,32 @@ class RelectureJournal:
         async with self._engine.connect() as connection:
             return int((await connection.execute(statement)).scalar_one())
 
+    async def empreintes(self, organisme_id: str, du: datetime, au: datetime) -> list[str]:
+        """The règlement versions (fingerprints) the organisme decided with in the period."""
+        statement = (
+            select(DecisionRow.reglement_empreinte)
+            .where(
+                DecisionRow.organisme_id == organisme_id, DecisionRow.cree_le >= du, DecisionRow.cree_le < au
+            )
+            .distinct()
+        )
+        async with self._engine.connect() as connection:
+            return list((await connection.execute(statement)).scalars())
+
     async def pages(self, organisme_id: str, du: datetime, au: datetime) -> AsyncIterator[Sequence[Any]]:
         """The rows as stored, `lot` at a time, oldest first; `ouvrir` makes them decisions."""
-        dernier: tuple[datetime, uuid.UUID] | None = None
-        while True:
-            conditions: list[Any] = [
-                DecisionRow.organisme_id == organisme_id,
-                DecisionRow.cree_le >= du,
-                DecisionRow.cree_le < au,
-            ]
-            if dernier is not None:
-                conditions.append(
-                    or_(
-                        DecisionRow.cree_le > dernier[0],
-                        and_(DecisionRow.cree_le == dernier[0], DecisionRow.id > dernier[1]),
-                    )
-                )
-            statement = (
-                select(*_COLONNES)
-                .where(*conditions)
-                .order_by(DecisionRow.cree_le, DecisionRow.id)
-                .limit(self._lot)
+        statement = (
+            select(*_COLONNES)
+            .where(
+                DecisionRow.organisme_id == organisme_id, DecisionRow.cree_le >= du, DecisionRow.cree_le < au
             )
-            async with self._engine.connect() as connection:
-                lignes = (await connection.execute(statement)).all()
-            if not lignes:
-                return
-            yield lignes
-            if len(lignes) < self._lot:
-                return
-            dernier = (lignes[-1].cree_le, lignes[-1].id)
+            .order_by(DecisionRow.cree_le, DecisionRow.id)
+            .execution_options(yield_per=self._lot)
+        )
+        async with self._engine.connect() as connection:
+            resultat = await connection.stream(statement)
+            async for lignes in resultat.partitions():
+                yield lignes
 
     def ouvrir(self, lignes: Iterable[Any]) -> Iterator[DecisionRelue]:
         """Decrypt rows one at a time, as they are consumed (CPU only: run it where it does not
@@ -120,15 +123,17 @@ class RelectureJournal:
         return (self.ouvrir_une(ligne) for ligne in lignes)
 
     def ouvrir_une(self, ligne: Any) -> DecisionRelue:
-        contenu: dict[str, Any] | None
-        if ligne.contenu_chiffre is None:
-            contenu = ligne.contenu  # written before the journal was encrypted: whole, in clear
-        elif self._trousseau is None or ligne.cle_journal is None:
-            contenu = None
-        else:
-            texte = self._trousseau.dechiffrer(ligne.cle_journal, ligne.contenu_chiffre)
+        rejeu: dict[str, Any] | None = None
+        if ligne.rejeu is not None:
+            texte = self._clair(ligne.cle_journal, ligne.rejeu)
+            rejeu = None if texte is None else from_json(texte)
+        elif ligne.contenu_chiffre is not None:
+            # An older row: its whole record, reduced to what a replay reads.
+            texte = self._clair(ligne.cle_journal, ligne.contenu_chiffre)
             # pydantic-core's parser: ≈ 2× json.loads on these 30 kB records.
-            contenu = None if texte is None else from_json(texte)
+            rejeu = None if texte is None else rejeu_de(from_json(texte))
+        elif ligne.contenu is not None:
+            rejeu = rejeu_de(ligne.contenu)  # written before the journal was encrypted: whole, in clear
         return DecisionRelue(
             id=ligne.id,
             cree_le=ligne.cree_le,
@@ -137,5 +142,11 @@ class RelectureJournal:
             reglement_id=ligne.reglement_id,
             reglement_version=ligne.reglement_version,
             reglement_empreinte=ligne.reglement_empreinte,
-            contenu=contenu,
+            rejeu=rejeu,
         )
+
+    def _clair(self, cle: str | None, texte: str) -> str | None:
+        """A stored text in clear: decrypted under its key, or as it is on a row written in clear."""
+        if cle is None:
+            return texte
+        return None if self._trousseau is None else self._trousseau.dechiffrer(cle, texte)
