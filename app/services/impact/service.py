@@ -166,20 +166,10 @@ class ServiceImpact:
     async def _rejouer(
         self, rejeu: Rejeu, bilan: Bilan, progression: Progression | None
     ) -> AsyncIterator[list[Changement]]:
-        organisme = rejeu.organisme
-        # The versions decided with, loaded before the stream is opened (it holds its connection
-        # until the end; SQLite has one). A version appearing meanwhile (a decision journaled
-        # during the replay) can only be the current one.
-        originaux: dict[str, Reglement | None] = {organisme.reglement.empreinte: organisme.reglement}
-        try:
-            empreintes = await self._relecture.empreintes(organisme.id, rejeu.debut, rejeu.fin)
-        except DATABASE_ERRORS as e:
-            raise _indisponible(e) from e
-        for empreinte in set(empreintes) - originaux.keys():
-            originaux[empreinte] = await self._original(organisme, empreinte)
+        originaux: dict[str, Reglement | None] = {}
         contexte = Contexte(rejeu)
         faites = 0
-        pages = self._relecture.pages(organisme.id, rejeu.debut, rejeu.fin)
+        pages = self._relecture.pages(rejeu.organisme.id, rejeu.debut, rejeu.fin)
         while True:
             try:
                 lignes_lues = await anext(pages, None)
@@ -187,6 +177,8 @@ class ServiceImpact:
                 raise _indisponible(e) from e
             if lignes_lues is None:
                 return
+            for empreinte in {ligne.reglement_empreinte for ligne in lignes_lues} - originaux.keys():
+                originaux[empreinte] = await self._original(rejeu.organisme, empreinte)
             lignes: list[Changement] = []
             await anyio.to_thread.run_sync(self._page, contexte, lignes_lues, originaux, bilan, lignes)
             faites += len(lignes_lues)

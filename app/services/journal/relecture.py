@@ -1,9 +1,11 @@
 """Reading back, in bulk, an organisme's decisions of a period with what replaying them needs (issue
 17: replaying them under a proposed règlement).
 
-One query per period, oldest first (cree_le, id), streamed `lot` rows at a time (a server-side
-cursor on PostgreSQL, the cursor's own fetches on SQLite): memory holds one batch whatever the
-period. Only the compact copy a replay reads is fetched (`rejeu`, ≈ 3 kB encrypted, see
+Pages by keyset on (cree_le, id), oldest first, on PostgreSQL and SQLite alike, each query
+starting where the index on (organisme_id, cree_le) leaves off: memory holds one page whatever the
+period, a page costs the same at the end of three years of journal as at the start, and the
+connection goes back to the pool between pages (SQLite's only one serves the journal's writes).
+Only the compact copy a replay reads is fetched (`rejeu`, ≈ 3 kB encrypted, see
 app/services/journal/rejeu.py); the whole record (≈ 40 kB encrypted) only for rows written before it
 existed. Rows are fetched as stored (encrypted); `ouvrir` decrypts them with the journal's key ring,
 as CPU work the caller may run off the event loop. Every query names the organisme: there is no path
@@ -19,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic_core import from_json
-from sqlalchemy import and_, case, func, null, select
+from sqlalchemy import and_, case, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import DecisionRow
@@ -90,32 +92,41 @@ class RelectureJournal:
         async with self._engine.connect() as connection:
             return int((await connection.execute(statement)).scalar_one())
 
-    async def empreintes(self, organisme_id: str, du: datetime, au: datetime) -> list[str]:
-        """The règlement versions (fingerprints) the organisme decided with in the period."""
-        statement = (
-            select(DecisionRow.reglement_empreinte)
-            .where(
-                DecisionRow.organisme_id == organisme_id, DecisionRow.cree_le >= du, DecisionRow.cree_le < au
-            )
-            .distinct()
-        )
-        async with self._engine.connect() as connection:
-            return list((await connection.execute(statement)).scalars())
-
     async def pages(self, organisme_id: str, du: datetime, au: datetime) -> AsyncIterator[Sequence[Any]]:
         """The rows as stored, `lot` at a time, oldest first; `ouvrir` makes them decisions."""
-        statement = (
-            select(*_COLONNES)
-            .where(
-                DecisionRow.organisme_id == organisme_id, DecisionRow.cree_le >= du, DecisionRow.cree_le < au
+        dernier: tuple[datetime, uuid.UUID] | None = None
+        while True:
+            conditions: list[Any] = [
+                DecisionRow.organisme_id == organisme_id,
+                DecisionRow.cree_le >= du,
+                DecisionRow.cree_le < au,
+            ]
+            if dernier is not None:
+                conditions += [
+                    # The bound the index on (organisme_id, cree_le) starts from: without it, each
+                    # page would scan the period from its start again.
+                    DecisionRow.cree_le >= dernier[0],
+                    or_(
+                        DecisionRow.cree_le > dernier[0],
+                        and_(DecisionRow.cree_le == dernier[0], DecisionRow.id > dernier[1]),
+                    ),
+                ]
+            statement = (
+                select(*_COLONNES)
+                .where(*conditions)
+                .order_by(DecisionRow.cree_le, DecisionRow.id)
+                .limit(self._lot)
             )
-            .order_by(DecisionRow.cree_le, DecisionRow.id)
-            .execution_options(yield_per=self._lot)
-        )
-        async with self._engine.connect() as connection:
-            resultat = await connection.stream(statement)
-            async for lignes in resultat.partitions():
-                yield lignes
+            # A connection per page, given back in between: SQLite has one for the whole process
+            # (the journal's writes must not wait for a long replay).
+            async with self._engine.connect() as connection:
+                lignes = (await connection.execute(statement)).all()
+            if not lignes:
+                return
+            yield lignes
+            if len(lignes) < self._lot:
+                return
+            dernier = (lignes[-1].cree_le, lignes[-1].id)
 
     def ouvrir(self, lignes: Iterable[Any]) -> Iterator[DecisionRelue]:
         """Decrypt rows one at a time, as they are consumed (CPU only: run it where it does not
