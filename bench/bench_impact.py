@@ -39,23 +39,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pydantic import SecretStr
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.db.engine import create_engine_from_url
+from app.db.engine import DocumentJson, create_engine_from_url, dumps_json
 from app.db.migrate import upgrade_database
-from app.db.tables import ConsultationRow, DecisionRow
 from app.rules.engine import evaluer
 from app.rules.loader import charger_reglement
 from app.rules.serialization import faits_vers_dict
 from app.services.amont.collecte import Collecte
 from app.services.eligibilite import FUSEAU_CCAS, decision_json
-from app.services.impact import ServiceImpact, bilan_json, depuis_parametres
-from app.services.impact.rejeu import faits_journalises, verdicts
-from app.services.journal import ConsultationRecord, DecisionRecord
+from app.services.impact import Rejeu, ServiceImpact, bilan_json, depuis_parametres
+from app.services.impact.rejeu import LecteurFaits
+from app.services.impact.service import Contexte
+from app.services.journal import ConsultationRecord, DecisionRecord, Journal
 from app.services.journal.chiffrement import TrousseauJournal
-from app.services.journal.ecriture import _consultation_values, _decision_values
+from app.services.journal.rejeu import resultats_de
 from app.services.journal.relecture import RelectureJournal
 from app.services.organismes import Organisme
 from bench.bench_reglement import GRAINE, JOUR, REGLEMENT, faits_moteur, foyer
@@ -103,16 +102,35 @@ def _enregistrements() -> list[tuple[date, dict[str, Any]]]:
     return resultat
 
 
+#: Stand-ins for a decision's id and dossier in a household's encoded record (replaced per copy).
+_ID, _DOSSIER = "00000000-0000-4000-8000-00000000bbbb", "D-BANC-DOSSIER"
+
+
+def _modeles_encodes(modeles: list[tuple[date, dict[str, Any]]]) -> list[tuple[date, dict[str, Any], str]]:
+    """Each household's record encoded once, as the eligibility flow encodes it (`DocumentJson`:
+    the journal stores that text); each copy then only swaps its id and dossier in."""
+    encodes = []
+    for jour, modele in modeles:
+        contenu = {**modele, "id": _ID, "dossier_ref": _DOSSIER}
+        texte = dumps_json(contenu)
+        assert texte.count(_ID) == 1
+        assert texte.count(_DOSSIER) == 1
+        encodes.append((jour, contenu, texte))
+    return encodes
+
+
 async def _ecrire(url: str, modeles: list[tuple[date, dict[str, Any]]]) -> None:
-    """DECISIONS decisions (and a few of another organisme), encrypted, in bulk transactions."""
+    """DECISIONS decisions (and a few of another organisme) through the journal's own writer
+    (`Journal.enregistrer`, group commit: LOT_ECRITURE records per transaction), encrypted."""
     reglement = charger_reglement(REGLEMENT)
+    encodes = _modeles_encodes(modeles)
     engine = create_engine_from_url(url)
+    journal = Journal(engine, trousseau=TROUSSEAU, batch_max=LOT_ECRITURE, timeout_seconds=3600)
     try:
-        consultations: list[dict[str, Any]] = []
-        decisions: list[dict[str, Any]] = []
+        lot: list[tuple[ConsultationRecord, DecisionRecord]] = []
         for rang in range(DECISIONS + DECISIONS // 100):
             organisme = ORGANISME if rang < DECISIONS else AUTRE
-            jour, modele = modeles[rang % FOYERS]
+            jour, modele, texte = encodes[rang % FOYERS]
             cree_le = datetime.combine(jour, datetime.min.time(), tzinfo=FUSEAU_CCAS) + timedelta(
                 seconds=rang
             )
@@ -124,7 +142,10 @@ async def _ecrire(url: str, modeles: list[tuple[date, dict[str, Any]]]) -> None:
                 cree_le=cree_le,
                 dossier_ref=dossier,
             )
-            contenu = {**modele, "id": str(decision_id), "dossier_ref": dossier}
+            contenu = DocumentJson(
+                {**modele, "id": str(decision_id), "dossier_ref": dossier},
+                texte.replace(_ID, str(decision_id)).replace(_DOSSIER, dossier),
+            )
             decision = DecisionRecord(
                 id=decision_id,
                 consultation_id=consultation.id,
@@ -137,23 +158,14 @@ async def _ecrire(url: str, modeles: list[tuple[date, dict[str, Any]]]) -> None:
                 cree_le=cree_le,
                 dossier_ref=dossier,
             )
-            consultations.append(_consultation_values(consultation))
-            decisions.append(_decision_values(decision, TROUSSEAU))
-            if len(decisions) >= LOT_ECRITURE:
-                await _inserer(engine, consultations, decisions)
-                consultations, decisions = [], []
-        if decisions:
-            await _inserer(engine, consultations, decisions)
+            lot.append((consultation, decision))
+            if len(lot) >= LOT_ECRITURE:
+                await asyncio.gather(*(journal.enregistrer(c, d) for c, d in lot))
+                lot = []
+        if lot:
+            await asyncio.gather(*(journal.enregistrer(c, d) for c, d in lot))
     finally:
         await engine.dispose()
-
-
-async def _inserer(
-    engine: AsyncEngine, consultations: list[dict[str, Any]], decisions: list[dict[str, Any]]
-) -> None:
-    async with engine.begin() as connection:
-        await connection.execute(insert(ConsultationRow), consultations)
-        await connection.execute(insert(DecisionRow), decisions)
 
 
 # -- one measurement, in its own pinned process ------------------------------------------------------
@@ -171,42 +183,64 @@ async def _mesurer(url: str, mode: str) -> dict[str, Any]:
     service, engine = _service(url)
     try:
         debut = time.perf_counter()
+        rejeu = await service.preparer(organisme, proposition, DU, AU)  # counts the period
         if mode == "complet":
-            rejeu = await service.preparer(organisme, proposition, DU, AU)
             bilan = bilan_json(await service.mesurer(rejeu))
-            duree = time.perf_counter() - debut
-            return {"secondes": round(duree, 2), "bilan": bilan}
+            return {"secondes": round(time.perf_counter() - debut, 2), "bilan": bilan}
         relecture = RelectureJournal(engine, TROUSSEAU)
-        debut_jour = datetime.combine(DU, datetime.min.time(), tzinfo=FUSEAU_CCAS)
-        fin_jour = datetime.combine(AU + timedelta(days=1), datetime.min.time(), tzinfo=FUSEAU_CCAS)
-        lues = 0
-        if mode in ("lecture", "lecture_faits"):
-            async for page in relecture.pages(ORGANISME, debut_jour, fin_jour):
-                for decision in relecture.ouvrir(page):
-                    lues += 1
-                    if mode == "lecture_faits" and decision.contenu is not None:
-                        faits_journalises(decision.contenu, reglement.catalogue)
-            return {"secondes": round(time.perf_counter() - debut, 2), "decisions": lues}
-        # evaluation: 10 000 decisions read first (not timed), both règlements timed, × 10.
-        echantillon = []
-        async for page in relecture.pages(ORGANISME, debut_jour, fin_jour):
-            for decision in relecture.ouvrir(page):
-                assert decision.contenu is not None
-                ids = [r["dispositif"] for r in decision.contenu["resultats"]]
-                echantillon.append(
-                    (decision.date_reference, faits_journalises(decision.contenu, reglement.catalogue), ids)
-                )
-            if len(echantillon) >= FOYERS:
-                break
-        echantillon.sort(key=lambda e: e[0])
-        debut = time.perf_counter()
-        for jour, faits, ids in echantillon[:FOYERS]:
-            verdicts(reglement, faits, jour, ids)
-            verdicts(proposition.reglement, faits, jour, ids)
-        duree = (time.perf_counter() - debut) * DECISIONS / min(FOYERS, len(echantillon))
-        return {"secondes": round(duree, 2), "extrapole_de": min(FOYERS, len(echantillon))}
+        if mode.startswith("evaluation"):
+            return await _evaluation(relecture, rejeu, mode)
+        return await _lecture(relecture, rejeu, mode)
     finally:
         await engine.dispose()
+
+
+async def _lecture(relecture: RelectureJournal, rejeu: Rejeu, mode: str) -> dict[str, Any]:
+    """The floors: rows fetched only (`lecture_brute`), their compact copy decrypted
+    (`dechiffrement`), parsed (`lecture`: what `RelectureJournal.ouvrir` gives), and the facts typed
+    (`lecture_faits`)."""
+    catalogue = rejeu.organisme.reglement.catalogue
+    lecteur = LecteurFaits()
+    lues = 0
+    debut = time.perf_counter()
+    async for page in relecture.pages(ORGANISME, rejeu.debut, rejeu.fin):
+        if mode == "lecture_brute":
+            lues += len(page)
+        elif mode == "dechiffrement":
+            lues += sum(TROUSSEAU.dechiffrer(ligne.cle_journal, ligne.rejeu) is not None for ligne in page)
+        else:
+            for decision in relecture.ouvrir(page):
+                lues += 1
+                if mode == "lecture_faits" and decision.rejeu is not None:
+                    lecteur.faits(decision.rejeu, catalogue)
+    return {"secondes": round(time.perf_counter() - debut, 2), "decisions": lues}
+
+
+async def _evaluation(relecture: RelectureJournal, rejeu: Rejeu, mode: str) -> dict[str, Any]:
+    """10 000 decisions read first (not timed), then what the replay evaluates — (a) every aid
+    under the règlement decided with, (b) under the proposal the aids it changes
+    (`evaluation_sans_reprise`: every aid, as before the reuse) — timed, × DECISIONS / 10 000."""
+    reglement, proposition = rejeu.organisme.reglement, rejeu.proposition.reglement
+    contexte = Contexte(rejeu)
+    echantillon = []
+    async for page in relecture.pages(ORGANISME, rejeu.debut, rejeu.fin):
+        for decision in relecture.ouvrir(page):
+            assert decision.rejeu is not None
+            ids = tuple(str(r[0]) for r in resultats_de(decision.rejeu))
+            faits = contexte.lecteur.faits(decision.rejeu, reglement.catalogue)
+            echantillon.append((decision.date_reference, faits, ids))
+        if len(echantillon) >= FOYERS:
+            break
+    echantillon = echantillon[:FOYERS]
+    debut = time.perf_counter()
+    for jour, faits, ids in echantillon:
+        contexte.verdicts(reglement, faits, jour, ids)
+        if mode == "evaluation_sans_reprise":
+            contexte.verdicts(proposition, faits, jour, ids)
+        elif autres := tuple(d for d in ids if d not in contexte.identiques(reglement, jour)):
+            contexte.verdicts(proposition, faits, jour, autres)
+    duree = (time.perf_counter() - debut) * DECISIONS / len(echantillon)
+    return {"secondes": round(duree, 2), "extrapole_de": len(echantillon)}
 
 
 def _rss_max_mo() -> float:
@@ -272,14 +306,28 @@ def main(bases: tuple[str, ...] = ("sqlite", "postgresql")) -> int:
     if "sqlite" in bases:
         with tempfile.TemporaryDirectory() as dossier:
             print("SQLite :", flush=True)
-            resultats["sqlite"] = _banc(f"sqlite:///{dossier}/journal.db", modeles, ("complet", "lecture"))
+            resultats["sqlite"] = _banc(
+                f"sqlite:///{dossier}/journal.db",
+                modeles,
+                ("complet", "lecture_brute", "dechiffrement", "lecture"),
+            )
     if "postgresql" in bases:
         nom = f"eg_bench_impact_{secrets.token_hex(4)}"
         asyncio.run(_admin(f'CREATE DATABASE "{nom}"'))
         try:
             print("PostgreSQL :", flush=True)
             resultats["postgresql"] = _banc(
-                f"{PG}/{nom}", modeles, ("complet", "lecture", "lecture_faits", "evaluation")
+                f"{PG}/{nom}",
+                modeles,
+                (
+                    "complet",
+                    "lecture_brute",
+                    "dechiffrement",
+                    "lecture",
+                    "lecture_faits",
+                    "evaluation",
+                    "evaluation_sans_reprise",
+                ),
             )
         finally:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{nom}" WITH (FORCE)'))

@@ -9,23 +9,22 @@ engine plugs in there.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.rules.compiled import DispositifInconnu, ParametreSansValeur, compile_plan
 from app.rules.derived import Catalogue
-from app.rules.facts import DefinitionFait, FactValue, Fait, FaitIndisponible, Faits, Source
+from app.rules.facts import DefinitionFait, Fait, FaitIndisponible, Faits, Source
 from app.rules.model import Reglement
 from app.rules.plan import plan
 from app.rules.serialization import faits_depuis_dict
 from app.rules.simulation import convertir_valeur
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What a decision says for one aid, as compared: never its explanations."""
+class Verdict(NamedTuple):
+    """What a decision says for one aid, as compared: never its explanations. (A named tuple: a
+    replay makes two per aid and decision, and a frozen dataclass costs three times as much.)"""
 
     statut: str
     montant: Decimal | None
@@ -88,14 +87,15 @@ _MEMOIRE_MAX = 50_000
 class LecteurFaits:
     """The journaled facts of compact copies (`rejeu_de`'s form) as `Faits` for a catalogue: the
     same facts `faits_journalises` reads from the whole record (a fact the catalogue does not know
-    is left out), with each distinct source and value converted once and then shared (they are
-    immutable): a period's decisions repeat them (the same CNAF period, the same communes…)."""
+    is left out), each distinct source and each distinct fact (name, value, source) built once and
+    then shared (they are immutable): a period's decisions repeat them (the same CNAF period, the
+    same communes, the same household sizes…)."""
 
-    __slots__ = ("_sources", "_valeurs")
+    __slots__ = ("_faits", "_sources")
 
     def __init__(self) -> None:
         self._sources: dict[Any, Source] = {}
-        self._valeurs: dict[Any, FactValue] = {}
+        self._faits: dict[Any, Fait] = {}
 
     def faits(self, rejeu: Mapping[str, Any], catalogue: Catalogue) -> Faits:
         connus_bruts, indisponibles_bruts = rejeu.get("connus"), rejeu.get("indisponibles")
@@ -104,6 +104,7 @@ class LecteurFaits:
         sources_brutes = rejeu["sources"]
         sources: list[Source | None] = [None] * len(sources_brutes)
         definitions = catalogue.faits
+        memoire = self._faits
         connus: dict[str, Fait] = {}
         for nom, valeur, rang in connus_bruts:
             definition = definitions.get(nom)
@@ -114,7 +115,15 @@ class LecteurFaits:
             source = sources[rang]
             if source is None:
                 source = sources[rang] = self._source(sources_brutes[rang])
-            connus[nom] = Fait(self._valeur(catalogue, definition, nom, valeur), source)
+            # The source by identity: the same text gives the same object (`_source`), which the
+            # remembered fact keeps alive. The value's type too: True == 1 and "1" differ.
+            cle: tuple[Any, ...] | None = (catalogue, nom, type(valeur), valeur, id(source))
+            try:
+                fait = memoire.get(cle)
+            except TypeError:  # a list of people: keyed by its members' content
+                cle = _cle_liste(catalogue, nom, valeur, id(source))
+                fait = None if cle is None else memoire.get(cle)
+            connus[nom] = fait or self._nouveau(cle, definition, valeur, source)
         indisponibles: dict[str, FaitIndisponible] = {}
         for nom, code, raison, rang in indisponibles_bruts:
             if nom not in definitions:
@@ -126,6 +135,16 @@ class LecteurFaits:
                     source = sources[rang] = self._source(sources_brutes[rang])
             indisponibles[nom] = FaitIndisponible(code=str(code), raison=str(raison), source=source)
         return Faits(connus=connus, indisponibles=indisponibles)
+
+    def _nouveau(
+        self, cle: tuple[Any, ...] | None, definition: DefinitionFait, valeur: Any, source: Source
+    ) -> Fait:
+        fait = Fait(convertir_valeur(definition, valeur), source)
+        if cle is not None:
+            if len(self._faits) >= _MEMOIRE_MAX:
+                self._faits.clear()
+            self._faits[cle] = fait
+        return fait
 
     def _source(self, brute: Mapping[str, Any]) -> Source:
         cle = tuple(brute.items())
@@ -147,27 +166,15 @@ class LecteurFaits:
             self._sources[cle] = source
         return source
 
-    def _valeur(self, catalogue: Catalogue, definition: DefinitionFait, nom: str, brute: Any) -> FactValue:
-        if type(brute) is list:
-            # A list of people: the key is its items' content (a member is a small flat object).
-            try:
-                cle: Any = (catalogue, nom, list, tuple(tuple(m.items()) for m in brute))
-                hash(cle)
-            except (AttributeError, TypeError):
-                return convertir_valeur(definition, brute)
-        else:
-            # The type is part of the key: True == 1 and "1" are three different values.
-            cle = (catalogue, nom, type(brute), brute)
-        try:
-            valeur = self._valeurs.get(cle)
-        except TypeError:  # not hashable: not a value the journal writes, converted as it is
-            return convertir_valeur(definition, brute)
-        if valeur is None:
-            valeur = convertir_valeur(definition, brute)
-            if len(self._valeurs) >= _MEMOIRE_MAX:
-                self._valeurs.clear()
-            self._valeurs[cle] = valeur
-        return valeur
+
+def _cle_liste(catalogue: Catalogue, nom: str, valeur: Any, source: int) -> tuple[Any, ...] | None:
+    """The key of a fact whose value is a list of people (flat objects), None if it has none."""
+    try:
+        contenu = tuple(tuple(m.items()) for m in valeur)
+        hash(contenu)
+    except (AttributeError, TypeError):
+        return None
+    return (catalogue, nom, list, contenu, source)
 
 
 def faits_journalises(contenu: Mapping[str, Any], catalogue: Catalogue) -> Faits:

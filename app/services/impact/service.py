@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import structlog
+from pydantic_core import from_json
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import DATABASE_ERRORS
@@ -217,16 +218,45 @@ class ServiceImpact:
             rejouer_decision(decision, contexte, originaux.get(decision.reglement_empreinte), bilan, lignes)
 
 
-#: Compiled plans one replay keeps (versions × reference dates × choices of aids).
+#: Compiled plans (and per-version-and-date steps) one replay keeps.
 PLANS_MAX = 4096
+_ABSENT = "dispositif absent du règlement proposé"
+
+
+class _Etape:
+    """What replaying a decision of one version, date and aids means, worked out once: the aids
+    the proposal lacks, those whose base facts it needs beyond what was asked for then (checked
+    against each decision's collected facts), and those it leaves as they were (`Identites`)."""
+
+    __slots__ = ("a_controler", "a_evaluer", "absents", "evaluables", "repris")
+
+    def __init__(
+        self, contexte: Contexte, original: Reglement | None, jour: date, aids: tuple[str, ...]
+    ) -> None:
+        rejeu = contexte.rejeu
+        proposition = rejeu.proposition.reglement
+        lue_par = original or rejeu.organisme.reglement
+        demandes = frozenset().union(*(contexte.faits_de_base(lue_par, d) for d in aids))
+        self.absents = frozenset(d for d in aids if proposition.dispositif(d) is None)
+        #: Aid → the base facts the proposal reads that the decision's aids did not ask for.
+        self.a_controler = {
+            d: besoin
+            for d in aids
+            if d not in self.absents and (besoin := contexte.faits_de_base(proposition, d) - demandes)
+        }
+        #: In the decision's order, when every fact they need was collected.
+        self.evaluables = tuple(d for d in aids if d not in self.absents)
+        identiques = frozenset() if original is None else contexte.identiques(original, jour)
+        self.repris = frozenset(d for d in self.evaluables if d in identiques)
+        self.a_evaluer = tuple(d for d in self.evaluables if d not in self.repris)
 
 
 class Contexte:
     """What one replay keeps from decision to decision: the plans compiled per (règlement, date,
-    aids), which aids the proposal leaves as they were (per version and date), what each aid reads,
-    and the facts reader (its sources and values converted once)."""
+    aids), what a version, date and aids mean for the proposal (`_Etape`), the journaled verdicts
+    already read, and the facts reader (its sources and values converted once)."""
 
-    __slots__ = ("_bases", "_demandes", "_identites", "_plans", "lecteur", "rejeu")
+    __slots__ = ("_bases", "_etapes", "_identites", "_journalises", "_plans", "lecteur", "rejeu")
 
     def __init__(self, rejeu: Rejeu) -> None:
         self.rejeu = rejeu
@@ -234,7 +264,8 @@ class Contexte:
         self._plans: dict[tuple[Reglement, date, tuple[str, ...]], CompiledPlan] = {}
         self._identites: dict[Reglement, Identites] = {}
         self._bases: dict[tuple[Reglement, str], frozenset[str]] = {}
-        self._demandes: dict[tuple[Reglement, tuple[str, ...]], frozenset[str]] = {}
+        self._etapes: dict[tuple[Reglement | None, date, tuple[str, ...]], _Etape] = {}
+        self._journalises: dict[str, dict[str, tuple[Verdict, str]]] = {}
 
     def verdicts(
         self, reglement: Reglement, faits: Faits, jour: date, dispositifs: tuple[str, ...]
@@ -266,16 +297,32 @@ class Contexte:
             bases = self._bases[cle] = faits_de_base(reglement, dispositif)
         return bases
 
-    def demandes(self, reglement: Reglement, dispositifs: tuple[str, ...]) -> frozenset[str]:
-        """The base facts the decision's aids asked for when it was made."""
-        cle = (reglement, dispositifs)
-        demandes = self._demandes.get(cle)
-        if demandes is None:
-            demandes = frozenset().union(*(self.faits_de_base(reglement, d) for d in dispositifs))
-            if len(self._demandes) >= PLANS_MAX:
-                self._demandes.clear()
-            self._demandes[cle] = demandes
-        return demandes
+    def etape(self, original: Reglement | None, jour: date, aids: tuple[str, ...]) -> _Etape:
+        cle = (original, jour, aids)
+        etape = self._etapes.get(cle)
+        if etape is None:
+            etape = _Etape(self, original, jour, aids)
+            if len(self._etapes) >= PLANS_MAX:
+                self._etapes.clear()
+            self._etapes[cle] = etape
+        return etape
+
+    def journalises(self, texte: str) -> Mapping[str, tuple[Verdict, str]]:
+        """A decision's journaled results (`rejeu["resultats"]`, a JSON text), those of the chosen
+        aids, as (verdict, libellé) by aid: read once per distinct text (a period repeats them).
+        Shared between decisions: never modified."""
+        journalises = self._journalises.get(texte)
+        if journalises is None:
+            choisis = self.rejeu.dispositifs
+            journalises = {}
+            for resultat in from_json(texte):
+                dispositif = str(resultat[0])
+                if choisis is None or dispositif in choisis:
+                    journalises[dispositif] = (verdict_compact(resultat), str(resultat[1] or dispositif))
+            if len(self._journalises) >= PLANS_MAX:
+                self._journalises.clear()
+            self._journalises[texte] = journalises
+        return journalises
 
 
 def rejouer_decision(
@@ -285,19 +332,16 @@ def rejouer_decision(
     bilan: Bilan,
     lignes: list[Changement],
 ) -> None:
-    """One decision: integrity under its own règlement, then the proposal, counted into `bilan`;
-    its lines for the CSV appended to `lignes`."""
+    """One decision: (a) under its own règlement, integrity: it must give back exactly what the
+    journal holds; (b) under the proposal, with the facts collected then — an aid the proposal
+    leaves as it was at this date gets its verdict of (a), the same evaluation, not done twice.
+    Counted into `bilan`; its lines for the CSV appended to `lignes`."""
     bilan.decisions += 1
     rejeu = decision.rejeu
     if rejeu is None:
         bilan.decisions_illisibles += 1
         return
-    choisis = contexte.rejeu.dispositifs
-    journalises: dict[str, tuple[Verdict, str]] = {}
-    for resultat in rejeu.get("resultats", ()):
-        dispositif = str(resultat[0])
-        if choisis is None or dispositif in choisis:
-            journalises[dispositif] = (verdict_compact(resultat), str(resultat[1] or dispositif))
+    journalises = contexte.journalises(rejeu["resultats"])
     if not journalises:
         return
     replay = _Rejeu(decision, rejeu, journalises, contexte, bilan=bilan, lignes=lignes)
@@ -306,7 +350,7 @@ def rejouer_decision(
         bilan.decisions_non_verifiables += 1
     else:
         rejoues = replay.integrite(original)
-    replay.proposition(original, rejoues)
+    replay.proposition(contexte.etape(original, decision.date_reference, tuple(journalises)), rejoues)
 
 
 class _Rejeu:
@@ -318,7 +362,7 @@ class _Rejeu:
         self,
         decision: DecisionRelue,
         rejeu: Mapping[str, Any],
-        journalises: dict[str, tuple[Verdict, str]],
+        journalises: Mapping[str, tuple[Verdict, str]],
         contexte: Contexte,
         *,
         bilan: Bilan,
@@ -369,45 +413,55 @@ class _Rejeu:
                 self.lignes.append(alerte)
         return rejoues
 
-    def proposition(self, original: Reglement | None, rejoues: Mapping[str, Verdict] | None) -> None:
-        """(b) Under the proposal, with the facts collected then (read by `original`, else by the
-        current règlement). An aid the proposal leaves as it was at this date (`Identites`) gets its
-        verdict under `original`, already worked out in (a): the same evaluation, not done twice."""
-        contexte = self.contexte
-        proposition = contexte.rejeu.proposition.reglement
-        lue_par = original or contexte.rejeu.organisme.reglement
+    def evaluables(self, etape: _Etape) -> tuple[str, ...]:
+        """The aids the proposal can evaluate with the facts collected then; the others counted apart."""
+        if not etape.absents and not etape.a_controler:
+            return etape.evaluables
         collectes = {c[0] for c in self.rejeu.get("connus") or ()} | {
             i[0] for i in self.rejeu.get("indisponibles") or ()
         }
-        demandes = contexte.demandes(lue_par, tuple(self.journalises))
-        evaluables: list[str] = []
+        retenus: list[str] = []
         for dispositif in self.journalises:
-            if proposition.dispositif(dispositif) is None:
-                self.non_evaluable(dispositif, "dispositif absent du règlement proposé")
-            elif manquants := sorted(contexte.faits_de_base(proposition, dispositif) - collectes - demandes):
+            if dispositif in etape.absents:
+                self.non_evaluable(dispositif, _ABSENT)
+            elif manquants := sorted(etape.a_controler.get(dispositif, frozenset()) - collectes):
                 self.non_evaluable(dispositif, "donnée non collectée à l'époque : " + ", ".join(manquants))
             else:
-                evaluables.append(dispositif)
+                retenus.append(dispositif)
+        return etape.evaluables if len(retenus) == len(etape.evaluables) else tuple(retenus)
+
+    def proposition(self, etape: _Etape, rejoues: Mapping[str, Verdict] | None) -> None:
+        """(b) Under the proposal, with the facts collected then. An aid the proposal leaves as it
+        was (`etape.repris`) gets its verdict of (a), when (a) could be worked out."""
+        evaluables = self.evaluables(etape)
         if not evaluables:
             return
-        jour = self.decision.date_reference
-        repris: dict[str, Verdict] = {}
-        if original is not None and rejoues is not None:
-            identiques = contexte.identiques(original, jour)
-            repris = {d: v for d in evaluables if d in identiques and (v := rejoues.get(d)) is not None}
-        a_evaluer = tuple(d for d in evaluables if d not in repris)
+        repris = etape.repris if rejoues is not None else frozenset()
+        if evaluables is etape.evaluables and rejoues is not None:
+            a_evaluer = etape.a_evaluer
+        else:
+            a_evaluer = tuple(d for d in evaluables if d not in repris)
+        apres: Mapping[str, Verdict] = {}
         raison = "dispositif non évalué"
-        apres: dict[str, Verdict] = repris
         if a_evaluer:
+            proposition = self.contexte.rejeu.proposition.reglement
             try:
                 faits = self.faits(proposition.catalogue)
-                apres = {**repris, **contexte.verdicts(proposition, faits, jour, a_evaluer)}
+                apres = self.contexte.verdicts(proposition, faits, self.decision.date_reference, a_evaluer)
             except ParametreSansValeur:
-                apres, raison = {}, "paramètre du règlement proposé sans valeur à la date de référence"
+                # Every aid of (b) unevaluated, the reused ones too (as when evaluated together).
+                repris, raison = (
+                    frozenset(),
+                    "paramètre du règlement proposé sans valeur à la date de référence",
+                )
             except ERREURS_EVALUATION as e:
-                apres, raison = {}, f"faits journalisés illisibles : {e}"
+                repris, raison = frozenset(), f"faits journalisés illisibles : {e}"
         for dispositif in evaluables:
-            verdict = apres.get(dispositif)
+            verdict = (
+                rejoues.get(dispositif)
+                if rejoues is not None and dispositif in repris
+                else apres.get(dispositif)
+            )
             if verdict is None:
                 self.non_evaluable(dispositif, raison)
                 continue

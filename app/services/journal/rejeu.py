@@ -15,13 +15,18 @@ Format 1, as JSON (lists rather than objects: smaller, quicker to parse):
      "sources": [<source as in the record>, …],
      "connus": [[nom, valeur, rang de la source | null], …],
      "indisponibles": [[nom, code, raison, rang de la source | null], …],
-     "resultats": [[dispositif, libelle, statut, montant, tranche, decisives], …]}
+     "resultats": "[[dispositif, libelle, statut, montant, tranche, decisives], …]"}
+
+`resultats` is a JSON text inside the JSON: a period's decisions repeat the same few combinations of
+results, which a replay then reads once per distinct text (`resultats_de`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from pydantic_core import from_json
 
 from app.db.engine import dumps_json
 
@@ -79,8 +84,15 @@ def rejeu_de(contenu: Mapping[str, Any]) -> dict[str, Any]:
         "sources": sources,
         "connus": connus,
         "indisponibles": indisponibles,
-        "resultats": resultats,
+        "resultats": dumps_json(resultats),
     }
+
+
+def resultats_de(rejeu: Mapping[str, Any]) -> list[list[Any]]:
+    """The journaled results of a compact copy, as `[dispositif, libelle, statut, montant, tranche,
+    decisives]` lists."""
+    resultats: list[list[Any]] = from_json(rejeu["resultats"])
+    return resultats
 
 
 def texte_rejeu(contenu: Mapping[str, Any]) -> str | None:

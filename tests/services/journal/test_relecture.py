@@ -20,7 +20,7 @@ from app.rules.serialization import faits_vers_dict
 from app.services.impact.rejeu import LecteurFaits, faits_journalises, verdict_compact, verdict_journalise
 from app.services.journal import Journal
 from app.services.journal.chiffrement import TrousseauJournal, contenu_clair
-from app.services.journal.rejeu import rejeu_de, texte_rejeu
+from app.services.journal.rejeu import rejeu_de, resultats_de, texte_rejeu
 from app.services.journal.relecture import RelectureJournal
 from tests.services.impact.journal_exemple import (
     REGLEMENT_DEMO,
@@ -61,7 +61,7 @@ async def test_pages_are_bounded_ordered_and_the_organismes_own(journal: Journal
     assert [len(p) for p in pages] == [3, 3, 1]
     lues = [d for page in pages for d in page]
     assert [d.id for d in lues] == ids  # oldest first, each once
-    assert all(d.rejeu is not None and d.rejeu["resultats"] == [_RESULTAT] for d in lues)
+    assert all(d.rejeu is not None and resultats_de(d.rejeu) == [_RESULTAT] for d in lues)
     # Records without facts have no compact copy: read whole, reduced to what a replay reads.
     assert all(d.rejeu is not None and d.rejeu["connus"] is None for d in lues)
 
@@ -74,7 +74,7 @@ async def test_clear_rows_are_read_whole_and_a_lost_key_gives_none(journal: Jour
     [lue] = [d async for page in relecture.pages(organisme, DEBUT, fin) for d in relecture.ouvrir(page)]
     assert lue.id == en_clair
     assert lue.rejeu is not None
-    assert lue.rejeu["resultats"] == [_RESULTAT]
+    assert resultats_de(lue.rejeu) == [_RESULTAT]
     await _ecrire(Journal(journal.engine, trousseau=TROUSSEAU), organisme + "-b", 1)
     sans_cle = RelectureJournal(journal.engine, None)
     pages = sans_cle.pages(organisme + "-b", DEBUT, fin)
@@ -132,7 +132,7 @@ async def test_the_compact_copy_says_what_the_whole_record_says(journal: Journal
         rejeu = from_json(TROUSSEAU.dechiffrer(ligne.cle_journal, ligne.rejeu) or "")
         assert rejeu == rejeu_de(contenu)
         assert lecteur.faits(rejeu, catalogue) == faits_journalises(contenu, catalogue)
-        assert [verdict_compact(r) for r in rejeu["resultats"]] == [
+        assert [verdict_compact(r) for r in resultats_de(rejeu)] == [
             verdict_journalise(r) for r in contenu["resultats"]
         ]
         assert len(ligne.rejeu) < len(ligne.contenu_chiffre) / 5
