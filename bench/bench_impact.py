@@ -1,19 +1,25 @@
 """The impact of a proposed règlement (issue 17), end to end from the journal, on one core.
 
 100 000 decisions of the 10-aid intercommunal règlement (`reglements/exemples/ccas-intercommunal.yaml`,
-the households of bench/bench_reglement.py) are written as the journal writes them — the record of
-`decision_json` plus the facts used, encrypted with the journal's key ring — in bulk, on PostgreSQL
-and on SQLite. Then `ServiceImpact.mesurer` replays them under a proposal moving two thresholds
-(plafond de QF de l'aide alimentaire 650 → 700 €, de l'aide à la rentrée 900 → 950 €), each run in a
-fresh process pinned to one core (`taskset -c 0`), timed (wall) with its peak RSS. Targets: ≤ 10 s
-and ≤ 300 MB.
+the households of bench/bench_reglement.py) are written through the journal's own writer
+(`Journal.enregistrer`, group commit by LOT_ECRITURE): the record of `decision_json` plus the facts
+used, encrypted with the journal's key ring, and its compact copy for replays (migration 0007) —
+exactly what the eligibility flow journals, each household's record encoded once and its id and
+dossier swapped in per copy (`DocumentJson`, as the flow does). On PostgreSQL and on SQLite. Then
+`ServiceImpact.preparer` + `mesurer` replay them under a proposal moving two thresholds (plafond de
+QF de l'aide alimentaire 650 → 700 €, de l'aide à la rentrée 900 → 950 €), each run in a fresh
+process pinned to one core (`taskset -c 0`), timed (wall) with its peak RSS. Targets: ≤ 10 s and
+≤ 300 MB.
 
-The floors, measured the same way: reading and decrypting alone (`lecture`), plus parsing the facts
-(`lecture_faits`), and evaluation alone (`evaluation`: both règlements on 10 000 decisions held in
-memory, times 10).
+The floors, measured the same way: the rows fetched only (`lecture_brute`), their compact copy
+decrypted (`dechiffrement`), parsed (`lecture`), the facts typed (`lecture_faits`); and evaluation
+alone on 10 000 decisions held in memory, × 10 (`evaluation`: every aid under the règlement decided
+with, the aids the proposal changes under the proposal; `evaluation_sans_reprise`: every aid twice).
 
 Run with `.venv/bin/python bench/bench_impact.py` (`make bench` runs it too); prints and writes
-bench/results/impact.json. PostgreSQL on 127.0.0.1:5432 (user postgres): a throwaway database.
+bench/results/impact.json. `EG_BENCH_IMPACT_DECISIONS=20000` for a quicker run while working,
+`EG_BENCH_IMPACT_RESULTATS` to write elsewhere. PostgreSQL on 127.0.0.1:5432 (user postgres): a
+throwaway database.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic_core import from_json
+from pydantic_core import from_json, to_json
 
 from app.db.engine import dumps_json
 
@@ -84,7 +84,7 @@ def rejeu_de(contenu: Mapping[str, Any]) -> dict[str, Any]:
         "sources": sources,
         "connus": connus,
         "indisponibles": indisponibles,
-        "resultats": dumps_json(resultats),
+        "resultats": _json(resultats),
     }
 
 
@@ -96,8 +96,14 @@ def resultats_de(rejeu: Mapping[str, Any]) -> list[list[Any]]:
 
 
 def texte_rejeu(contenu: Mapping[str, Any]) -> str | None:
-    """`rejeu_de` as the JSON text the journal stores (encoded as the record is: `dumps_json`);
+    """`rejeu_de` as the JSON text the journal stores;
     None for a record without facts (nothing to replay: its whole record says as much)."""
     if not isinstance(contenu.get("faits"), Mapping):
         return None
-    return dumps_json(rejeu_de(contenu))
+    return _json(rejeu_de(contenu))
+
+
+def _json(valeur: Any) -> str:
+    # pydantic-core's encoder: ≈ 4× json.dumps here; exact decimals, dates and UUIDs as text, like
+    # `dumps_json` (a record's own values are JSON-ready already).
+    return to_json(valeur).decode()
