@@ -135,7 +135,9 @@ class DecisionRow(Base):
     rejeu: Mapped[str | None] = mapped_column(Text, default=None)
 
     __table_args__ = (
-        Index("ix_decisions_organisme_id_cree_le", "organisme_id", "cree_le"),
+        # By organisme and date, then id: the keyset order an impact replay pages in (issue 17),
+        # so that each page reads its own rows from the index, not the rest of the period.
+        Index("ix_decisions_organisme_id_cree_le_id", "organisme_id", "cree_le", "id"),
         Index("ix_decisions_cree_le", "cree_le"),
     )
 
