@@ -3,6 +3,7 @@ the counts are checked against counts made directly from the households' facts."
 
 from __future__ import annotations
 
+import gc
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ from app.services.impact import (
     depuis_yaml,
 )
 from app.services.impact.identite import Identites
-from app.services.impact.service import Contexte
+from app.services.impact.service import Contexte, sans_ramasse_miettes
 from app.services.organismes.archives import archiver
 from tests.services.impact.journal_exemple import (
     FICHIER_DEMO,
@@ -315,3 +316,23 @@ def test_an_aid_naming_a_moved_parameter_is_never_taken_as_unchanged() -> None:
     assert Identites(REGLEMENT_DEMO, depuis_yaml(PROPOSITION_RSA, None).reglement).a(jour) == tous - {
         "aide-alimentaire"
     }
+
+
+def test_the_cycle_collector_resumes_after_every_page_even_a_failing_one() -> None:
+    assert gc.isenabled()
+    with sans_ramasse_miettes():
+        assert not gc.isenabled()
+        with sans_ramasse_miettes():  # another page at the same time
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first is still running
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), sans_ramasse_miettes():
+        _ = 1 / 0
+    assert gc.isenabled()
+    gc.disable()  # paused by someone else: left to them
+    try:
+        with sans_ramasse_miettes():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
