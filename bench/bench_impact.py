@@ -1,19 +1,25 @@
 """The impact of a proposed règlement (issue 17), end to end from the journal, on one core.
 
 100 000 decisions of the 10-aid intercommunal règlement (`reglements/exemples/ccas-intercommunal.yaml`,
-the households of bench/bench_reglement.py) are written as the journal writes them — the record of
-`decision_json` plus the facts used, encrypted with the journal's key ring — in bulk, on PostgreSQL
-and on SQLite. Then `ServiceImpact.mesurer` replays them under a proposal moving two thresholds
-(plafond de QF de l'aide alimentaire 650 → 700 €, de l'aide à la rentrée 900 → 950 €), each run in a
-fresh process pinned to one core (`taskset -c 0`), timed (wall) with its peak RSS. Targets: ≤ 10 s
-and ≤ 300 MB.
+the households of bench/bench_reglement.py) are written through the journal's own writer
+(`Journal.enregistrer`, group commit by LOT_ECRITURE): the record of `decision_json` plus the facts
+used, encrypted with the journal's key ring, and its compact copy for replays (migration 0007) —
+exactly what the eligibility flow journals, each household's record encoded once and its id and
+dossier swapped in per copy (`DocumentJson`, as the flow does). On PostgreSQL and on SQLite. Then
+`ServiceImpact.preparer` + `mesurer` replay them under a proposal moving two thresholds (plafond de
+QF de l'aide alimentaire 650 → 700 €, de l'aide à la rentrée 900 → 950 €), each run in a fresh
+process pinned to one core (`taskset -c 0`), timed (wall) with its peak RSS. Targets: ≤ 10 s and
+≤ 300 MB.
 
-The floors, measured the same way: reading and decrypting alone (`lecture`), plus parsing the facts
-(`lecture_faits`), and evaluation alone (`evaluation`: both règlements on 10 000 decisions held in
-memory, times 10).
+The floors, measured the same way: the rows fetched only (`lecture_brute`), their compact copy
+decrypted (`dechiffrement`), parsed (`lecture`), the facts typed (`lecture_faits`); and evaluation
+alone on 10 000 decisions held in memory, × 10 (`evaluation`: every aid under the règlement decided
+with, the aids the proposal changes under the proposal; `evaluation_sans_reprise`: every aid twice).
 
 Run with `.venv/bin/python bench/bench_impact.py` (`make bench` runs it too); prints and writes
-bench/results/impact.json. PostgreSQL on 127.0.0.1:5432 (user postgres): a throwaway database.
+bench/results/impact.json. `EG_BENCH_IMPACT_DECISIONS=20000` for a quicker run while working,
+`EG_BENCH_IMPACT_RESULTATS` to write elsewhere. PostgreSQL on 127.0.0.1:5432 (user postgres): a
+throwaway database.
 """
 
 from __future__ import annotations
@@ -39,23 +45,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pydantic import SecretStr
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.db.engine import create_engine_from_url
+from app.db.engine import DocumentJson, create_engine_from_url, dumps_json
 from app.db.migrate import upgrade_database
-from app.db.tables import ConsultationRow, DecisionRow
 from app.rules.engine import evaluer
 from app.rules.loader import charger_reglement
 from app.rules.serialization import faits_vers_dict
 from app.services.amont.collecte import Collecte
 from app.services.eligibilite import FUSEAU_CCAS, decision_json
-from app.services.impact import ServiceImpact, bilan_json, depuis_parametres
-from app.services.impact.rejeu import faits_journalises, verdicts
-from app.services.journal import ConsultationRecord, DecisionRecord
+from app.services.impact import Rejeu, ServiceImpact, bilan_json, depuis_parametres
+from app.services.impact.rejeu import LecteurFaits
+from app.services.impact.service import Contexte
+from app.services.journal import ConsultationRecord, DecisionRecord, Journal
 from app.services.journal.chiffrement import TrousseauJournal
-from app.services.journal.ecriture import _consultation_values, _decision_values
+from app.services.journal.rejeu import resultats_de
 from app.services.journal.relecture import RelectureJournal
 from app.services.organismes import Organisme
 from bench.bench_reglement import GRAINE, JOUR, REGLEMENT, faits_moteur, foyer
@@ -103,16 +108,35 @@ def _enregistrements() -> list[tuple[date, dict[str, Any]]]:
     return resultat
 
 
+#: Stand-ins for a decision's id and dossier in a household's encoded record (replaced per copy).
+_ID, _DOSSIER = "00000000-0000-4000-8000-00000000bbbb", "D-BANC-DOSSIER"
+
+
+def _modeles_encodes(modeles: list[tuple[date, dict[str, Any]]]) -> list[tuple[date, dict[str, Any], str]]:
+    """Each household's record encoded once, as the eligibility flow encodes it (`DocumentJson`:
+    the journal stores that text); each copy then only swaps its id and dossier in."""
+    encodes = []
+    for jour, modele in modeles:
+        contenu = {**modele, "id": _ID, "dossier_ref": _DOSSIER}
+        texte = dumps_json(contenu)
+        assert texte.count(_ID) == 1
+        assert texte.count(_DOSSIER) == 1
+        encodes.append((jour, contenu, texte))
+    return encodes
+
+
 async def _ecrire(url: str, modeles: list[tuple[date, dict[str, Any]]]) -> None:
-    """DECISIONS decisions (and a few of another organisme), encrypted, in bulk transactions."""
+    """DECISIONS decisions (and a few of another organisme) through the journal's own writer
+    (`Journal.enregistrer`, group commit: LOT_ECRITURE records per transaction), encrypted."""
     reglement = charger_reglement(REGLEMENT)
+    encodes = _modeles_encodes(modeles)
     engine = create_engine_from_url(url)
+    journal = Journal(engine, trousseau=TROUSSEAU, batch_max=LOT_ECRITURE, timeout_seconds=3600)
     try:
-        consultations: list[dict[str, Any]] = []
-        decisions: list[dict[str, Any]] = []
+        lot: list[tuple[ConsultationRecord, DecisionRecord]] = []
         for rang in range(DECISIONS + DECISIONS // 100):
             organisme = ORGANISME if rang < DECISIONS else AUTRE
-            jour, modele = modeles[rang % FOYERS]
+            jour, modele, texte = encodes[rang % FOYERS]
             cree_le = datetime.combine(jour, datetime.min.time(), tzinfo=FUSEAU_CCAS) + timedelta(
                 seconds=rang
             )
@@ -124,7 +148,10 @@ async def _ecrire(url: str, modeles: list[tuple[date, dict[str, Any]]]) -> None:
                 cree_le=cree_le,
                 dossier_ref=dossier,
             )
-            contenu = {**modele, "id": str(decision_id), "dossier_ref": dossier}
+            contenu = DocumentJson(
+                {**modele, "id": str(decision_id), "dossier_ref": dossier},
+                texte.replace(_ID, str(decision_id)).replace(_DOSSIER, dossier),
+            )
             decision = DecisionRecord(
                 id=decision_id,
                 consultation_id=consultation.id,
@@ -137,23 +164,14 @@ async def _ecrire(url: str, modeles: list[tuple[date, dict[str, Any]]]) -> None:
                 cree_le=cree_le,
                 dossier_ref=dossier,
             )
-            consultations.append(_consultation_values(consultation))
-            decisions.append(_decision_values(decision, TROUSSEAU))
-            if len(decisions) >= LOT_ECRITURE:
-                await _inserer(engine, consultations, decisions)
-                consultations, decisions = [], []
-        if decisions:
-            await _inserer(engine, consultations, decisions)
+            lot.append((consultation, decision))
+            if len(lot) >= LOT_ECRITURE:
+                await asyncio.gather(*(journal.enregistrer(c, d) for c, d in lot))
+                lot = []
+        if lot:
+            await asyncio.gather(*(journal.enregistrer(c, d) for c, d in lot))
     finally:
         await engine.dispose()
-
-
-async def _inserer(
-    engine: AsyncEngine, consultations: list[dict[str, Any]], decisions: list[dict[str, Any]]
-) -> None:
-    async with engine.begin() as connection:
-        await connection.execute(insert(ConsultationRow), consultations)
-        await connection.execute(insert(DecisionRow), decisions)
 
 
 # -- one measurement, in its own pinned process ------------------------------------------------------
@@ -170,43 +188,78 @@ async def _mesurer(url: str, mode: str) -> dict[str, Any]:
     proposition = depuis_parametres(reglement, CHANGEMENTS, date(2027, 1, 1))
     service, engine = _service(url)
     try:
-        debut = time.perf_counter()
+        debut, cpu = time.perf_counter(), time.process_time()
+        rejeu = await service.preparer(organisme, proposition, DU, AU)  # counts the period
         if mode == "complet":
-            rejeu = await service.preparer(organisme, proposition, DU, AU)
             bilan = bilan_json(await service.mesurer(rejeu))
-            duree = time.perf_counter() - debut
-            return {"secondes": round(duree, 2), "bilan": bilan}
+            return {
+                "secondes": round(time.perf_counter() - debut, 2),
+                # CPU time of the process (every thread): what a loaded machine inflates least.
+                "cpu_secondes": round(time.process_time() - cpu, 2),
+                "bilan": bilan,
+            }
         relecture = RelectureJournal(engine, TROUSSEAU)
-        debut_jour = datetime.combine(DU, datetime.min.time(), tzinfo=FUSEAU_CCAS)
-        fin_jour = datetime.combine(AU + timedelta(days=1), datetime.min.time(), tzinfo=FUSEAU_CCAS)
-        lues = 0
-        if mode in ("lecture", "lecture_faits"):
-            async for page in relecture.pages(ORGANISME, debut_jour, fin_jour):
-                for decision in relecture.ouvrir(page):
-                    lues += 1
-                    if mode == "lecture_faits" and decision.contenu is not None:
-                        faits_journalises(decision.contenu, reglement.catalogue)
-            return {"secondes": round(time.perf_counter() - debut, 2), "decisions": lues}
-        # evaluation: 10 000 decisions read first (not timed), both règlements timed, × 10.
-        echantillon = []
-        async for page in relecture.pages(ORGANISME, debut_jour, fin_jour):
-            for decision in relecture.ouvrir(page):
-                assert decision.contenu is not None
-                ids = [r["dispositif"] for r in decision.contenu["resultats"]]
-                echantillon.append(
-                    (decision.date_reference, faits_journalises(decision.contenu, reglement.catalogue), ids)
-                )
-            if len(echantillon) >= FOYERS:
-                break
-        echantillon.sort(key=lambda e: e[0])
-        debut = time.perf_counter()
-        for jour, faits, ids in echantillon[:FOYERS]:
-            verdicts(reglement, faits, jour, ids)
-            verdicts(proposition.reglement, faits, jour, ids)
-        duree = (time.perf_counter() - debut) * DECISIONS / min(FOYERS, len(echantillon))
-        return {"secondes": round(duree, 2), "extrapole_de": min(FOYERS, len(echantillon))}
+        if mode.startswith("evaluation"):
+            return await _evaluation(relecture, rejeu, mode)
+        return await _lecture(relecture, rejeu, mode)
     finally:
         await engine.dispose()
+
+
+async def _lecture(relecture: RelectureJournal, rejeu: Rejeu, mode: str) -> dict[str, Any]:
+    """The floors: rows fetched only (`lecture_brute`), their compact copy decrypted
+    (`dechiffrement`), parsed (`lecture`: what `RelectureJournal.ouvrir` gives), and the facts typed
+    (`lecture_faits`)."""
+    catalogue = rejeu.organisme.reglement.catalogue
+    lecteur = LecteurFaits()
+    lues = 0
+    debut, cpu = time.perf_counter(), time.process_time()
+    async for page in relecture.pages(ORGANISME, rejeu.debut, rejeu.fin):
+        if mode == "lecture_brute":
+            lues += len(page)
+        elif mode == "dechiffrement":
+            lues += sum(TROUSSEAU.dechiffrer(ligne.cle_journal, ligne.rejeu) is not None for ligne in page)
+        else:
+            for decision in relecture.ouvrir(page):
+                lues += 1
+                if mode == "lecture_faits" and decision.rejeu is not None:
+                    lecteur.faits(decision.rejeu, catalogue)
+    return {
+        "secondes": round(time.perf_counter() - debut, 2),
+        "cpu_secondes": round(time.process_time() - cpu, 2),
+        "decisions": lues,
+    }
+
+
+async def _evaluation(relecture: RelectureJournal, rejeu: Rejeu, mode: str) -> dict[str, Any]:
+    """10 000 decisions read first (not timed), then what the replay evaluates — (a) every aid
+    under the règlement decided with, (b) under the proposal the aids it changes
+    (`evaluation_sans_reprise`: every aid, as before the reuse) — timed, × DECISIONS / 10 000."""
+    reglement, proposition = rejeu.organisme.reglement, rejeu.proposition.reglement
+    contexte = Contexte(rejeu)
+    echantillon = []
+    async for page in relecture.pages(ORGANISME, rejeu.debut, rejeu.fin):
+        for decision in relecture.ouvrir(page):
+            assert decision.rejeu is not None
+            ids = tuple(str(r[0]) for r in resultats_de(decision.rejeu))
+            faits = contexte.lecteur.faits(decision.rejeu, reglement.catalogue)
+            echantillon.append((decision.date_reference, faits, ids))
+        if len(echantillon) >= FOYERS:
+            break
+    echantillon = echantillon[:FOYERS]
+    debut, cpu = time.perf_counter(), time.process_time()
+    for jour, faits, ids in echantillon:
+        contexte.verdicts(reglement, faits, jour, ids)
+        if mode == "evaluation_sans_reprise":
+            contexte.verdicts(proposition, faits, jour, ids)
+        elif autres := tuple(d for d in ids if d not in contexte.identiques(reglement, jour)):
+            contexte.verdicts(proposition, faits, jour, autres)
+    facteur = DECISIONS / len(echantillon)
+    return {
+        "secondes": round((time.perf_counter() - debut) * facteur, 2),
+        "cpu_secondes": round((time.process_time() - cpu) * facteur, 2),
+        "extrapole_de": len(echantillon),
+    }
 
 
 def _rss_max_mo() -> float:
@@ -260,7 +313,9 @@ def _banc(url: str, modeles: list[tuple[date, dict[str, Any]]], modes: tuple[str
     for mode in modes:
         resultats[mode] = _mesure(url, mode)
         print(
-            f"  {mode}: {resultats[mode].get('secondes')} s, {resultats[mode]['rss_max_mo']} Mo", flush=True
+            f"  {mode}: {resultats[mode].get('secondes')} s (CPU {resultats[mode].get('cpu_secondes')} s), "
+            f"{resultats[mode]['rss_max_mo']} Mo",
+            flush=True,
         )
     return resultats
 
@@ -272,14 +327,28 @@ def main(bases: tuple[str, ...] = ("sqlite", "postgresql")) -> int:
     if "sqlite" in bases:
         with tempfile.TemporaryDirectory() as dossier:
             print("SQLite :", flush=True)
-            resultats["sqlite"] = _banc(f"sqlite:///{dossier}/journal.db", modeles, ("complet", "lecture"))
+            resultats["sqlite"] = _banc(
+                f"sqlite:///{dossier}/journal.db",
+                modeles,
+                ("complet", "lecture_brute", "dechiffrement", "lecture"),
+            )
     if "postgresql" in bases:
         nom = f"eg_bench_impact_{secrets.token_hex(4)}"
         asyncio.run(_admin(f'CREATE DATABASE "{nom}"'))
         try:
             print("PostgreSQL :", flush=True)
             resultats["postgresql"] = _banc(
-                f"{PG}/{nom}", modeles, ("complet", "lecture", "lecture_faits", "evaluation")
+                f"{PG}/{nom}",
+                modeles,
+                (
+                    "complet",
+                    "lecture_brute",
+                    "dechiffrement",
+                    "lecture",
+                    "lecture_faits",
+                    "evaluation",
+                    "evaluation_sans_reprise",
+                ),
             )
         finally:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{nom}" WITH (FORCE)'))
@@ -299,8 +368,9 @@ def main(bases: tuple[str, ...] = ("sqlite", "postgresql")) -> int:
         "foyers_distincts": FOYERS,
         "dates_de_reference": JOURS,
         "proposition": CHANGEMENTS,
-        "methode": "ServiceImpact.mesurer de bout en bout depuis le journal chiffré, dans un processus "
-        "neuf épinglé sur un cœur (taskset -c 0) ; temps mur et RSS maximal du processus",
+        "methode": "ServiceImpact.preparer + mesurer de bout en bout depuis le journal chiffré, dans un "
+        "processus neuf épinglé sur un cœur (taskset -c 0) ; temps mur, temps CPU du processus "
+        "(cpu_secondes, tous fils compris) et RSS maximal du processus",
         "cibles": {"secondes": CIBLE_SECONDES, "rss_max_mo": CIBLE_MO},
         "resultats": resultats,
         "bilan_total": bilan["total"],

@@ -129,9 +129,15 @@ class DecisionRow(Base):
     contenu_chiffre: Mapped[str | None] = mapped_column(Text, default=None)
     #: Id of the journal key that encrypted `contenu_chiffre`.
     cle_journal: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: What replaying the decision reads (its facts and each aid's verdict, compact JSON: see
+    #: app/services/journal/rejeu.py), encrypted under `cle_journal` like `contenu_chiffre`, in clear
+    #: when the record is. NULL for rows written before it (replayed from the whole record).
+    rejeu: Mapped[str | None] = mapped_column(Text, default=None)
 
     __table_args__ = (
-        Index("ix_decisions_organisme_id_cree_le", "organisme_id", "cree_le"),
+        # By organisme and date, then id: the keyset order an impact replay pages in (issue 17),
+        # so that each page reads its own rows from the index, not the rest of the period.
+        Index("ix_decisions_organisme_id_cree_le_id", "organisme_id", "cree_le", "id"),
         Index("ix_decisions_cree_le", "cree_le"),
     )
 

@@ -71,8 +71,8 @@ async def _inspect(url: str, function: Any) -> Any:
         await engine.dispose()
 
 
-def test_head_revision_is_the_campaigns_schema() -> None:
-    assert head_revision() == "0006_campagnes"
+def test_head_revision_is_the_replay_column_schema() -> None:
+    assert head_revision() == "0007_journal_rejeu"
 
 
 async def test_upgrade_from_empty_creates_the_journal(empty_database_url: str) -> None:
@@ -81,7 +81,7 @@ async def test_upgrade_from_empty_creates_the_journal(empty_database_url: str) -
     assert await _inspect(empty_database_url, _tables) == EXPECTED_TABLES
     engine = create_engine_from_url(empty_database_url)
     try:
-        assert await current_revision(engine) == "0006_campagnes"
+        assert await current_revision(engine) == "0007_journal_rejeu"
     finally:
         await engine.dispose()
 
@@ -120,7 +120,7 @@ async def test_concurrent_upgrades_by_several_worker_processes_all_succeed(empty
     def versions(connection: Connection) -> list[str]:
         return list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
-    assert await _inspect(empty_database_url, versions) == ["0006_campagnes"]
+    assert await _inspect(empty_database_url, versions) == ["0007_journal_rejeu"]
 
 
 async def test_concurrent_upgrades_in_threads_of_one_process_all_succeed(empty_database_url: str) -> None:

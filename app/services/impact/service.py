@@ -10,7 +10,10 @@ version (archived texts, app/services/organismes/archives.py), the decisions of 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import gc
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -18,24 +21,25 @@ from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import structlog
+from pydantic_core import from_json
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import DATABASE_ERRORS
 from app.errors import FieldError, InvalidInput, JournalUnavailable
-from app.rules.compiled import ParametreSansValeur
+from app.rules.compiled import CompiledPlan, ParametreSansValeur, compile_plan
 from app.rules.derived import Catalogue
 from app.rules.facts import Faits
 from app.rules.loader import ReglementInvalide, lire_reglement
 from app.rules.model import Reglement
 from app.services.impact.bilan import Bilan, Changement
+from app.services.impact.identite import Identites
 from app.services.impact.proposition import Proposition
 from app.services.impact.rejeu import (
     ERREURS_EVALUATION,
+    LecteurFaits,
     Verdict,
     faits_de_base,
-    faits_journalises,
-    verdict_journalise,
-    verdicts,
+    verdict_compact,
 )
 from app.services.journal.chiffrement import TrousseauJournal
 from app.services.journal.relecture import LOT_RELECTURE, DecisionRelue, RelectureJournal
@@ -167,6 +171,7 @@ class ServiceImpact:
         self, rejeu: Rejeu, bilan: Bilan, progression: Progression | None
     ) -> AsyncIterator[list[Changement]]:
         originaux: dict[str, Reglement | None] = {}
+        contexte = Contexte(rejeu)
         faites = 0
         pages = self._relecture.pages(rejeu.organisme.id, rejeu.debut, rejeu.fin)
         while True:
@@ -179,7 +184,7 @@ class ServiceImpact:
             for empreinte in {ligne.reglement_empreinte for ligne in lignes_lues} - originaux.keys():
                 originaux[empreinte] = await self._original(rejeu.organisme, empreinte)
             lignes: list[Changement] = []
-            await anyio.to_thread.run_sync(self._page, rejeu, lignes_lues, originaux, bilan, lignes)
+            await anyio.to_thread.run_sync(self._page, contexte, lignes_lues, originaux, bilan, lignes)
             faites += len(lignes_lues)
             if progression is not None:
                 progression(faites, max(rejeu.decisions, faites))
@@ -204,69 +209,204 @@ class ServiceImpact:
 
     def _page(
         self,
-        rejeu: Rejeu,
+        contexte: Contexte,
         lignes_lues: Sequence[Any],
         originaux: Mapping[str, Reglement | None],
         bilan: Bilan,
         lignes: list[Changement],
     ) -> None:
-        # Grouped by (version, reference date): each date's compiled plan is looked up in turn, and
-        # only the decision in hand is decrypted and parsed.
-        triees = sorted(lignes_lues, key=lambda ligne: (ligne.reglement_empreinte, ligne.date_reference))
-        for decision in self._relecture.ouvrir(triees):
-            rejouer_decision(decision, rejeu, originaux.get(decision.reglement_empreinte), bilan, lignes)
+        # Only the decision in hand is decrypted and parsed; the plans compiled for each
+        # (version, reference date, aids) are kept by `contexte` for the whole replay.
+        with sans_ramasse_miettes():
+            for decision in self._relecture.ouvrir(lignes_lues):
+                rejouer_decision(
+                    decision, contexte, originaux.get(decision.reglement_empreinte), bilan, lignes
+                )
+
+
+_PAUSES = 0
+_PAUSES_VERROU = threading.Lock()
+
+
+@contextmanager
+def sans_ramasse_miettes() -> Iterator[None]:
+    """The cycle collector paused for one page (≈ 1 000 decisions, a fraction of a second): a
+    replay allocates millions of short-lived objects, none in cycles (reference counting frees
+    them), and each collection would walk the facts and plans it keeps — measured: 13 % of the
+    replay. Process-wide (the collector has no other switch), so counted: it resumes when the last
+    page in progress ends, whatever happens in it."""
+    global _PAUSES  # noqa: PLW0603 - one counter for the process, as the collector is
+    with _PAUSES_VERROU:
+        ailleurs = _PAUSES == 0 and not gc.isenabled()  # paused by someone else: theirs to resume
+        if not ailleurs:
+            _PAUSES += 1
+            gc.disable()
+    if ailleurs:
+        yield
+        return
+    try:
+        yield
+    finally:
+        with _PAUSES_VERROU:
+            _PAUSES -= 1
+            if _PAUSES == 0:
+                gc.enable()
+
+
+#: Compiled plans (and per-version-and-date steps) one replay keeps.
+PLANS_MAX = 4096
+_ABSENT = "dispositif absent du règlement proposé"
+
+
+class _Etape:
+    """What replaying a decision of one version, date and aids means, worked out once: the aids
+    the proposal lacks, those whose base facts it needs beyond what was asked for then (checked
+    against each decision's collected facts), and those it leaves as they were (`Identites`)."""
+
+    __slots__ = ("a_controler", "a_evaluer", "absents", "evaluables", "repris")
+
+    def __init__(
+        self, contexte: Contexte, original: Reglement | None, jour: date, aids: tuple[str, ...]
+    ) -> None:
+        rejeu = contexte.rejeu
+        proposition = rejeu.proposition.reglement
+        lue_par = original or rejeu.organisme.reglement
+        demandes = frozenset().union(*(contexte.faits_de_base(lue_par, d) for d in aids))
+        self.absents = frozenset(d for d in aids if proposition.dispositif(d) is None)
+        #: Aid → the base facts the proposal reads that the decision's aids did not ask for.
+        self.a_controler = {
+            d: besoin
+            for d in aids
+            if d not in self.absents and (besoin := contexte.faits_de_base(proposition, d) - demandes)
+        }
+        #: In the decision's order, when every fact they need was collected.
+        self.evaluables = tuple(d for d in aids if d not in self.absents)
+        identiques = frozenset() if original is None else contexte.identiques(original, jour)
+        self.repris = frozenset(d for d in self.evaluables if d in identiques)
+        self.a_evaluer = tuple(d for d in self.evaluables if d not in self.repris)
+
+
+class Contexte:
+    """What one replay keeps from decision to decision: the plans compiled per (règlement, date,
+    aids), what a version, date and aids mean for the proposal (`_Etape`), the journaled verdicts
+    already read, and the facts reader (its sources and values converted once)."""
+
+    __slots__ = ("_bases", "_etapes", "_identites", "_journalises", "_plans", "lecteur", "rejeu")
+
+    def __init__(self, rejeu: Rejeu) -> None:
+        self.rejeu = rejeu
+        self.lecteur = LecteurFaits()
+        self._plans: dict[tuple[Reglement, date, tuple[str, ...]], CompiledPlan] = {}
+        self._identites: dict[Reglement, Identites] = {}
+        self._bases: dict[tuple[Reglement, str], frozenset[str]] = {}
+        self._etapes: dict[tuple[Reglement | None, date, tuple[str, ...]], _Etape] = {}
+        self._journalises: dict[str, dict[str, tuple[Verdict, str]]] = {}
+
+    def verdicts(
+        self, reglement: Reglement, faits: Faits, jour: date, dispositifs: tuple[str, ...]
+    ) -> dict[str, Verdict]:
+        """As `rejeu.verdicts`, with the plan compiled once per (règlement, date, aids)."""
+        cle = (reglement, jour, dispositifs)
+        compile = self._plans.get(cle)
+        if compile is None:
+            compile = compile_plan(reglement, jour, dispositifs)
+            if len(self._plans) >= PLANS_MAX:
+                self._plans.clear()
+            self._plans[cle] = compile
+        return {
+            v.dispositif: Verdict(v.statut.value, v.montant, v.tranche, v.decisives)
+            for v in compile.verdicts(faits)
+        }
+
+    def identiques(self, original: Reglement, jour: date) -> frozenset[str]:
+        """The aids of `original` whose verdict the proposal cannot change at `jour`."""
+        identites = self._identites.get(original)
+        if identites is None:
+            identites = self._identites[original] = Identites(original, self.rejeu.proposition.reglement)
+        return identites.a(jour)
+
+    def faits_de_base(self, reglement: Reglement, dispositif: str) -> frozenset[str]:
+        cle = (reglement, dispositif)
+        bases = self._bases.get(cle)
+        if bases is None:
+            bases = self._bases[cle] = faits_de_base(reglement, dispositif)
+        return bases
+
+    def etape(self, original: Reglement | None, jour: date, aids: tuple[str, ...]) -> _Etape:
+        cle = (original, jour, aids)
+        etape = self._etapes.get(cle)
+        if etape is None:
+            etape = _Etape(self, original, jour, aids)
+            if len(self._etapes) >= PLANS_MAX:
+                self._etapes.clear()
+            self._etapes[cle] = etape
+        return etape
+
+    def journalises(self, texte: str) -> Mapping[str, tuple[Verdict, str]]:
+        """A decision's journaled results (`rejeu["resultats"]`, a JSON text), those of the chosen
+        aids, as (verdict, libellé) by aid: read once per distinct text (a period repeats them).
+        Shared between decisions: never modified."""
+        journalises = self._journalises.get(texte)
+        if journalises is None:
+            choisis = self.rejeu.dispositifs
+            journalises = {}
+            for resultat in from_json(texte):
+                dispositif = str(resultat[0])
+                if choisis is None or dispositif in choisis:
+                    journalises[dispositif] = (verdict_compact(resultat), str(resultat[1] or dispositif))
+            if len(self._journalises) >= PLANS_MAX:
+                self._journalises.clear()
+            self._journalises[texte] = journalises
+        return journalises
 
 
 def rejouer_decision(
     decision: DecisionRelue,
-    rejeu: Rejeu,
+    contexte: Contexte,
     original: Reglement | None,
     bilan: Bilan,
     lignes: list[Changement],
 ) -> None:
-    """One decision: integrity under its own règlement, then the proposal, counted into `bilan`;
-    its lines for the CSV appended to `lignes`."""
+    """One decision: (a) under its own règlement, integrity: it must give back exactly what the
+    journal holds; (b) under the proposal, with the facts collected then — an aid the proposal
+    leaves as it was at this date gets its verdict of (a), the same evaluation, not done twice.
+    Counted into `bilan`; its lines for the CSV appended to `lignes`."""
     bilan.decisions += 1
-    contenu = decision.contenu
-    if contenu is None:
+    rejeu = decision.rejeu
+    if rejeu is None:
         bilan.decisions_illisibles += 1
         return
-    journalises: dict[str, tuple[Verdict, str]] = {}
-    for resultat in contenu.get("resultats", ()):
-        if not isinstance(resultat, dict):
-            continue
-        dispositif = str(resultat.get("dispositif"))
-        if rejeu.dispositifs is None or dispositif in rejeu.dispositifs:
-            journalises[dispositif] = (
-                verdict_journalise(resultat),
-                str(resultat.get("libelle") or dispositif),
-            )
+    journalises = contexte.journalises(rejeu["resultats"])
     if not journalises:
         return
-    replay = _Rejeu(decision, contenu, journalises, bilan, lignes)
+    replay = _Rejeu(decision, rejeu, journalises, contexte, bilan=bilan, lignes=lignes)
+    rejoues = None
     if original is None:
         bilan.decisions_non_verifiables += 1
     else:
-        replay.integrite(original)
-    replay.proposition(rejeu.proposition.reglement, original or rejeu.organisme.reglement)
+        rejoues = replay.integrite(original)
+    replay.proposition(contexte.etape(original, decision.date_reference, tuple(journalises)), rejoues)
 
 
 class _Rejeu:
     """One decision being replayed (its journaled verdicts by aid, and where its counts go)."""
 
-    __slots__ = ("_faits", "bilan", "contenu", "decision", "journalises", "lignes")
+    __slots__ = ("_faits", "bilan", "contexte", "decision", "journalises", "lignes", "rejeu")
 
     def __init__(
         self,
         decision: DecisionRelue,
-        contenu: Mapping[str, Any],
-        journalises: dict[str, tuple[Verdict, str]],
+        rejeu: Mapping[str, Any],
+        journalises: Mapping[str, tuple[Verdict, str]],
+        contexte: Contexte,
+        *,
         bilan: Bilan,
         lignes: list[Changement],
     ) -> None:
         self.decision = decision
-        self.contenu = contenu
+        self.rejeu = rejeu
         self.journalises = journalises
+        self.contexte = contexte
         self.bilan = bilan
         self.lignes = lignes
         #: The journaled facts as read by a catalogue (a proposal made of parameters shares the
@@ -275,7 +415,7 @@ class _Rejeu:
 
     def faits(self, catalogue: Catalogue) -> Faits:
         if self._faits is None or self._faits[0] is not catalogue:
-            self._faits = (catalogue, faits_journalises(self.contenu, catalogue))
+            self._faits = (catalogue, self.contexte.lecteur.faits(self.rejeu, catalogue))
         return self._faits[1]
 
     def ligne(
@@ -286,48 +426,77 @@ class _Rejeu:
             d.id, d.dossier_ref, dispositif, type_, self.journalises[dispositif][0], apres, raison
         )
 
-    def integrite(self, original: Reglement) -> None:
-        """(a) Under its own règlement, the decision must give back exactly what the journal holds."""
+    def integrite(self, original: Reglement) -> dict[str, Verdict] | None:
+        """(a) Under its own règlement, the decision must give back exactly what the journal holds.
+        Returns the verdicts replayed (None when they could not be worked out)."""
         raison = None
+        rejoues: dict[str, Verdict] | None
         try:
             faits = self.faits(original.catalogue)
-            rejoues = verdicts(original, faits, self.decision.date_reference, list(self.journalises))
+            rejoues = self.contexte.verdicts(
+                original, faits, self.decision.date_reference, tuple(self.journalises)
+            )
         except ERREURS_EVALUATION as e:
-            rejoues, raison = {}, f"rejeu impossible : {e}"
+            rejoues, raison = None, f"rejeu impossible : {e}"
         for dispositif, (journalise, _) in self.journalises.items():
-            rejoue = rejoues.get(dispositif)
+            rejoue = None if rejoues is None else rejoues.get(dispositif)
             if rejoue is None or not rejoue.reproduit(journalise):
                 alerte = self.ligne(
                     dispositif, "alerte_integrite", rejoue, raison or "résultat journalisé non reproduit"
                 )
                 self.bilan.alerte(alerte)
                 self.lignes.append(alerte)
+        return rejoues
 
-    def proposition(self, proposition: Reglement, lue_par: Reglement) -> None:
-        """(b) Under the proposal, with the facts collected then (`lue_par`: what they were collected for)."""
-        brut = self.contenu.get("faits") or {}
-        collectes = set(brut.get("connus", {})) | set(brut.get("indisponibles", {}))
-        demandes = frozenset().union(*(faits_de_base(lue_par, d) for d in self.journalises))
-        evaluables: list[str] = []
+    def evaluables(self, etape: _Etape) -> tuple[str, ...]:
+        """The aids the proposal can evaluate with the facts collected then; the others counted apart."""
+        if not etape.absents and not etape.a_controler:
+            return etape.evaluables
+        collectes = {c[0] for c in self.rejeu.get("connus") or ()} | {
+            i[0] for i in self.rejeu.get("indisponibles") or ()
+        }
+        retenus: list[str] = []
         for dispositif in self.journalises:
-            if proposition.dispositif(dispositif) is None:
-                self.non_evaluable(dispositif, "dispositif absent du règlement proposé")
-            elif manquants := sorted(faits_de_base(proposition, dispositif) - collectes - demandes):
+            if dispositif in etape.absents:
+                self.non_evaluable(dispositif, _ABSENT)
+            elif manquants := sorted(etape.a_controler.get(dispositif, frozenset()) - collectes):
                 self.non_evaluable(dispositif, "donnée non collectée à l'époque : " + ", ".join(manquants))
             else:
-                evaluables.append(dispositif)
+                retenus.append(dispositif)
+        return etape.evaluables if len(retenus) == len(etape.evaluables) else tuple(retenus)
+
+    def proposition(self, etape: _Etape, rejoues: Mapping[str, Verdict] | None) -> None:
+        """(b) Under the proposal, with the facts collected then. An aid the proposal leaves as it
+        was (`etape.repris`) gets its verdict of (a), when (a) could be worked out."""
+        evaluables = self.evaluables(etape)
         if not evaluables:
             return
+        repris = etape.repris if rejoues is not None else frozenset()
+        if evaluables is etape.evaluables and rejoues is not None:
+            a_evaluer = etape.a_evaluer
+        else:
+            a_evaluer = tuple(d for d in evaluables if d not in repris)
+        apres: Mapping[str, Verdict] = {}
         raison = "dispositif non évalué"
-        try:
-            faits = self.faits(proposition.catalogue)
-            apres = verdicts(proposition, faits, self.decision.date_reference, evaluables)
-        except ParametreSansValeur:
-            apres, raison = {}, "paramètre du règlement proposé sans valeur à la date de référence"
-        except ERREURS_EVALUATION as e:
-            apres, raison = {}, f"faits journalisés illisibles : {e}"
+        if a_evaluer:
+            proposition = self.contexte.rejeu.proposition.reglement
+            try:
+                faits = self.faits(proposition.catalogue)
+                apres = self.contexte.verdicts(proposition, faits, self.decision.date_reference, a_evaluer)
+            except ParametreSansValeur:
+                # Every aid of (b) unevaluated, the reused ones too (as when evaluated together).
+                repris, raison = (
+                    frozenset(),
+                    "paramètre du règlement proposé sans valeur à la date de référence",
+                )
+            except ERREURS_EVALUATION as e:
+                repris, raison = frozenset(), f"faits journalisés illisibles : {e}"
         for dispositif in evaluables:
-            verdict = apres.get(dispositif)
+            verdict = (
+                rejoues.get(dispositif)
+                if rejoues is not None and dispositif in repris
+                else apres.get(dispositif)
+            )
             if verdict is None:
                 self.non_evaluable(dispositif, raison)
                 continue

@@ -77,6 +77,11 @@ class TrousseauJournal:
             self.courante, self._cles[self.courante].encrypt(texte.encode("utf-8")).decode("ascii")
         )
 
+    def chiffrer_avec(self, cle: str, texte: str) -> str:
+        """`texte` under the named key (one the ring holds): what goes with a record encrypted by
+        `chiffrer` under that key (`Chiffre.cle`), so that one `cle_journal` names the key of both."""
+        return self._cles[cle].encrypt(texte.encode("utf-8")).decode("ascii")
+
     def dechiffrer(self, cle: str, jeton: str) -> str | None:
         """The clear text, or None when the key is gone (or the token is not one of its own)."""
         fernet = self._cles.get(cle)

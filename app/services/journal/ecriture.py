@@ -33,13 +33,15 @@ from app.services.journal.records import (
     ConsultationRecord,
     DecisionRecord,
 )
+from app.services.journal.rejeu import texte_rejeu
 
 logger = structlog.get_logger(__name__)
 
 _CONSULTATION_FIELDS = tuple(ConsultationRecord.__dataclass_fields__)
 _DECISION_FIELDS = tuple(DecisionRecord.__dataclass_fields__)
-#: The decision's columns: its record's fields, then its encrypted content and the key's id.
-_DECISION_COLONNES = (*_DECISION_FIELDS, "contenu_chiffre", "cle_journal")
+#: The decision's columns: its record's fields, then its encrypted content, the key's id and what a
+#: replay reads (app/services/journal/rejeu.py).
+_DECISION_COLONNES = (*_DECISION_FIELDS, "contenu_chiffre", "cle_journal", "rejeu")
 _APPEL_FIELDS = tuple(AppelFournisseur.__dataclass_fields__)
 #: Built once: SQLAlchemy then reuses their compiled form for every batch (SQLite).
 _INSERT_CONSULTATIONS = insert(ConsultationRow)
@@ -89,13 +91,17 @@ def _consultation_values(record: ConsultationRecord) -> dict[str, Any]:
 def _decision_values(record: DecisionRecord, trousseau: TrousseauJournal | None) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(record, name) for name in _DECISION_FIELDS}
     contenu = record.contenu
+    rejeu = texte_rejeu(contenu)
     if trousseau is None:
         values["contenu"] = contenu if isinstance(contenu, DocumentJson) else dict(contenu)
         values["contenu_chiffre"] = values["cle_journal"] = None
+        values["rejeu"] = rejeu
         return values
     chiffre = trousseau.chiffrer(dumps_json(contenu if isinstance(contenu, DocumentJson) else dict(contenu)))
     values["contenu"] = resume_clair(contenu)
     values["contenu_chiffre"], values["cle_journal"] = chiffre.jeton, chiffre.cle
+    # Under the same key as the record (one `cle_journal` for both): a rotation moves them together.
+    values["rejeu"] = None if rejeu is None else trousseau.chiffrer_avec(chiffre.cle, rejeu)
     return values
 
 
@@ -377,13 +383,18 @@ class Journal:
                         rapport.illisibles += 1
                         continue
                     chiffre = trousseau.chiffrer(texte)
+                    contenu = contenu_clair(texte)
+                    # What a replay reads, rebuilt from the whole record: rows written before it
+                    # existed get it too.
+                    rejeu = texte_rejeu(contenu)
                     await connection.execute(
                         update(DecisionRow)
                         .where(DecisionRow.id == ligne.id)
                         .values(
-                            contenu=resume_clair(contenu_clair(texte)),
+                            contenu=resume_clair(contenu),
                             contenu_chiffre=chiffre.jeton,
                             cle_journal=chiffre.cle,
+                            rejeu=None if rejeu is None else trousseau.chiffrer_avec(chiffre.cle, rejeu),
                         )
                     )
                     rapport.rechiffrees += 1

@@ -1,9 +1,13 @@
-"""Reading back, in bulk, an organisme's decisions of a period with their facts (issue 17: replaying
-them under a proposed règlement).
+"""Reading back, in bulk, an organisme's decisions of a period with what replaying them needs (issue
+17: replaying them under a proposed règlement).
 
-Pages by keyset on (cree_le, id), oldest first, on PostgreSQL and SQLite alike: memory holds one
-page whatever the period, and a page costs the same at the end of three years of journal as at the
-start. Rows are fetched as stored (encrypted); `ouvrir` decrypts a page with the journal's key ring,
+Pages by keyset on (cree_le, id), oldest first, on PostgreSQL and SQLite alike, each query
+starting where the index on (organisme_id, cree_le) leaves off: memory holds one page whatever the
+period, a page costs the same at the end of three years of journal as at the start, and the
+connection goes back to the pool between pages (SQLite's only one serves the journal's writes).
+Only the compact copy a replay reads is fetched (`rejeu`, ≈ 3 kB encrypted, see
+app/services/journal/rejeu.py); the whole record (≈ 40 kB encrypted) only for rows written before it
+existed. Rows are fetched as stored (encrypted); `ouvrir` decrypts them with the journal's key ring,
 as CPU work the caller may run off the event loop. Every query names the organisme: there is no path
 that reads another organisme's rows.
 """
@@ -22,11 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import DecisionRow
 from app.services.journal.chiffrement import TrousseauJournal
+from app.services.journal.rejeu import rejeu_de
 
-#: Decisions per query: a 10-aid decision is ≈ 40 kB encrypted (≈ 75 kB once parsed), so a page is
-#: ≈ 20 MB as fetched; `ouvrir` then decrypts one decision at a time.
-LOT_RELECTURE = 500
+#: Rows per batch: ≈ 3 MB as fetched for compact rows, ≈ 40 MB for old rows read whole.
+LOT_RELECTURE = 1000
 
+_SANS_REJEU = DecisionRow.rejeu.is_(None)
 _COLONNES = (
     DecisionRow.id,
     DecisionRow.cree_le,
@@ -35,17 +40,20 @@ _COLONNES = (
     DecisionRow.reglement_id,
     DecisionRow.reglement_version,
     DecisionRow.reglement_empreinte,
-    # The clear summary only where it is the whole record (written before encryption): not fetched
-    # nor parsed for the encrypted rows, whose record is in `contenu_chiffre`.
-    case((DecisionRow.contenu_chiffre.is_(None), DecisionRow.contenu), else_=null()).label("contenu"),
-    DecisionRow.contenu_chiffre,
+    DecisionRow.rejeu,
     DecisionRow.cle_journal,
+    # The whole record only for a row without its compact copy (written before it existed): its
+    # clear summary where it is the whole record (written before encryption), else the encrypted one.
+    case((and_(_SANS_REJEU, DecisionRow.contenu_chiffre.is_(None)), DecisionRow.contenu), else_=null()).label(
+        "contenu"
+    ),
+    case((_SANS_REJEU, DecisionRow.contenu_chiffre), else_=null()).label("contenu_chiffre"),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class DecisionRelue:
-    """A journaled decision with its whole record (facts included), decrypted."""
+    """A journaled decision with what a replay reads of it, decrypted."""
 
     id: uuid.UUID
     cree_le: datetime
@@ -54,9 +62,10 @@ class DecisionRelue:
     reglement_id: str
     reglement_version: str
     reglement_empreinte: str
-    #: The record as GET /v1/decisions/{id} serves it, plus `faits`; None when no key of the ring
-    #: opens it any more (its statuses stay readable in the journal's listing).
-    contenu: dict[str, Any] | None
+    #: Its facts and each aid's journaled verdict (`rejeu_de`'s form, the same whether read from
+    #: the compact column or, for an older row, from the whole record); None when no key of the
+    #: ring opens it any more (its statuses stay readable in the journal's listing).
+    rejeu: dict[str, Any] | None
 
 
 class RelectureJournal:
@@ -93,18 +102,23 @@ class RelectureJournal:
                 DecisionRow.cree_le < au,
             ]
             if dernier is not None:
-                conditions.append(
+                conditions += [
+                    # The bound the index on (organisme_id, cree_le) starts from: without it, each
+                    # page would scan the period from its start again.
+                    DecisionRow.cree_le >= dernier[0],
                     or_(
                         DecisionRow.cree_le > dernier[0],
                         and_(DecisionRow.cree_le == dernier[0], DecisionRow.id > dernier[1]),
-                    )
-                )
+                    ),
+                ]
             statement = (
                 select(*_COLONNES)
                 .where(*conditions)
                 .order_by(DecisionRow.cree_le, DecisionRow.id)
                 .limit(self._lot)
             )
+            # A connection per page, given back in between: SQLite has one for the whole process
+            # (the journal's writes must not wait for a long replay).
             async with self._engine.connect() as connection:
                 lignes = (await connection.execute(statement)).all()
             if not lignes:
@@ -120,15 +134,17 @@ class RelectureJournal:
         return (self.ouvrir_une(ligne) for ligne in lignes)
 
     def ouvrir_une(self, ligne: Any) -> DecisionRelue:
-        contenu: dict[str, Any] | None
-        if ligne.contenu_chiffre is None:
-            contenu = ligne.contenu  # written before the journal was encrypted: whole, in clear
-        elif self._trousseau is None or ligne.cle_journal is None:
-            contenu = None
-        else:
-            texte = self._trousseau.dechiffrer(ligne.cle_journal, ligne.contenu_chiffre)
+        rejeu: dict[str, Any] | None = None
+        if ligne.rejeu is not None:
+            texte = self._clair(ligne.cle_journal, ligne.rejeu)
+            rejeu = None if texte is None else from_json(texte)
+        elif ligne.contenu_chiffre is not None:
+            # An older row: its whole record, reduced to what a replay reads.
+            texte = self._clair(ligne.cle_journal, ligne.contenu_chiffre)
             # pydantic-core's parser: ≈ 2× json.loads on these 30 kB records.
-            contenu = None if texte is None else from_json(texte)
+            rejeu = None if texte is None else rejeu_de(from_json(texte))
+        elif ligne.contenu is not None:
+            rejeu = rejeu_de(ligne.contenu)  # written before the journal was encrypted: whole, in clear
         return DecisionRelue(
             id=ligne.id,
             cree_le=ligne.cree_le,
@@ -137,5 +153,11 @@ class RelectureJournal:
             reglement_id=ligne.reglement_id,
             reglement_version=ligne.reglement_version,
             reglement_empreinte=ligne.reglement_empreinte,
-            contenu=contenu,
+            rejeu=rejeu,
         )
+
+    def _clair(self, cle: str | None, texte: str) -> str | None:
+        """A stored text in clear: decrypted under its key, or as it is on a row written in clear."""
+        if cle is None:
+            return texte
+        return None if self._trousseau is None else self._trousseau.dechiffrer(cle, texte)

@@ -26,6 +26,7 @@ from app.services.amont.collecte import Collecte
 from app.services.eligibilite import FUSEAU_CCAS, decision_json
 from app.services.journal import ConsultationRecord, DecisionRecord, Journal
 from app.services.journal.chiffrement import TrousseauJournal, contenu_clair
+from app.services.journal.rejeu import texte_rejeu
 from app.services.organismes import Organisme
 
 FICHIER_DEMO = PROJECT_ROOT / "reglements" / "demo.yaml"
@@ -137,7 +138,8 @@ async def journaliser(
 
 
 async def falsifier(engine: AsyncEngine, decision_id: uuid.UUID, dispositif: str, montant: int) -> None:
-    """Change one aid's journaled amount inside the encrypted record (what integrity must catch)."""
+    """Change one aid's journaled amount inside the encrypted record and its compact copy, as the
+    journal would have written a decision saying so (what integrity must catch)."""
     async with engine.begin() as connection:
         ligne = (
             await connection.execute(
@@ -153,6 +155,20 @@ async def falsifier(engine: AsyncEngine, decision_id: uuid.UUID, dispositif: str
             if resultat["dispositif"] == dispositif:
                 resultat["statut"], resultat["montant"] = "eligible", montant
         chiffre = TROUSSEAU.chiffrer(json.dumps(contenu))
+        rejeu = texte_rejeu(contenu)
+        assert rejeu is not None
         await connection.execute(
-            update(DecisionRow).where(DecisionRow.id == decision_id).values(contenu_chiffre=chiffre.jeton)
+            update(DecisionRow)
+            .where(DecisionRow.id == decision_id)
+            .values(
+                contenu_chiffre=chiffre.jeton,
+                cle_journal=chiffre.cle,
+                rejeu=TROUSSEAU.chiffrer_avec(chiffre.cle, rejeu),
+            )
         )
+
+
+async def sans_copie_de_rejeu(engine: AsyncEngine, ids: list[uuid.UUID]) -> None:
+    """Make these decisions look written before the compact copy existed (migration 0007)."""
+    async with engine.begin() as connection:
+        await connection.execute(update(DecisionRow).where(DecisionRow.id.in_(ids)).values(rejeu=None))
