@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from app.rules import formules
 from app.rules.derived import DefinitionDerivee, Incalculable, Intervalle
@@ -70,6 +71,23 @@ class Calcul:
             return len(valeur), len(valeur)
         raise Incalculable(f"la donnée « {nom.nom} » n'est pas un nombre")
 
+    def parametres_lus(self) -> frozenset[str]:
+        """The parameters its formula reads."""
+        return frozenset(n.nom for n in formules.noms(self.expression) if n.nom in self.parametres)
+
+    def avec_parametres(
+        self, parametres: Mapping[str, Parametre], derives: Mapping[str, DefinitionDerivee]
+    ) -> Calcul:
+        """The same computation reading `parametres` (a proposal's values) and `derives`."""
+        return Calcul(
+            self.nom,
+            self.expression,
+            parametres=parametres,
+            derives=derives,
+            unites=self.unites,
+            ecrire=self.ecrire,
+        )
+
     def calcul(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
         valeur = self.valeur
         return self._formule(lambda n: valeur(n, faits, jour))
@@ -91,7 +109,12 @@ class Calcul:
 def definition(
     nom: str, libelle: str, unite: str | None, bases: tuple[str, ...], calcul: Calcul
 ) -> DefinitionDerivee:
+    def relier(parametres: Mapping[str, Any], derives: Mapping[str, DefinitionDerivee]) -> DefinitionDerivee:
+        return definition(nom, libelle, unite, bases, calcul.avec_parametres(parametres, derives))
+
     return DefinitionDerivee(
         nom, TypeFait.NOMBRE, libelle, bases, calcul.calcul, unite, detail=calcul.detail,
         formule=formules.ecrire(calcul.expression),
+        parametres_lus={nom_lu: calcul.parametres[nom_lu] for nom_lu in calcul.parametres_lus()},
+        relier=relier,
     )  # fmt: skip

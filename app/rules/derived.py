@@ -8,7 +8,7 @@ on a threshold is decided by the operator, not by rounding.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -77,6 +77,10 @@ class DefinitionDerivee:
     #: Its inputs in French (« calculé : (1 200 € − 450 €) / 1,5 / 30 »), for facts a règlement computes.
     detail: Callable[[Mapping[str, Fait], date], str] | None = None
     formule: str | None = None  # as the règlement writes it
+    #: For a fact the règlement computes: the parameters its formula reads, as it reads them…
+    parametres_lus: Mapping[str, Any] = field(default_factory=dict)
+    #: … and the same definition reading other parameters (a proposal's values) and derived facts.
+    relier: Callable[[Mapping[str, Any], Mapping[str, DefinitionDerivee]], DefinitionDerivee] | None = None
 
 
 def _membres(faits: Mapping[str, Fait], nom: str) -> tuple[MembreFoyer, ...]:
@@ -273,6 +277,23 @@ class Catalogue:
             {**self.derives, **calcules},
             self.propres | frozenset(declares) | frozenset(calcules),
         )
+
+    def avec_parametres(self, parametres: Mapping[str, Any]) -> Catalogue:
+        """This catalogue with the facts it computes reading `parametres` (a proposal's values):
+        itself when none of them reads a parameter whose definition differs there."""
+        if all(
+            parametres.get(nom) == lu
+            for definition in self.derives.values()
+            for nom, lu in definition.parametres_lus.items()
+        ):
+            return self
+        partages: dict[str, DefinitionDerivee] = {}
+        derives = {
+            nom: definition if definition.relier is None else definition.relier(parametres, partages)
+            for nom, definition in self.derives.items()
+        }
+        partages.update(derives)
+        return Catalogue(self.faits, derives, self.propres)
 
     def unite_ou_parametre(self, parametres: Mapping[str, Any]) -> Callable[[str], str | None]:
         """The unit of a fact, or of a parameter (`parametres`: name → object with `unite`)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -286,6 +286,18 @@ class Reglement:
 
     def reference(self) -> ReferenceReglement:
         return ReferenceReglement(id=self.id, version=self.version, empreinte=self.empreinte)
+
+    def avec_valeurs(
+        self, parametres: Mapping[str, Parametre], baremes: Mapping[str, Bareme] | None = None
+    ) -> Reglement:
+        """The same règlement with other parameter (and barème) definitions — a proposal's —, read
+        everywhere, the facts it computes included."""
+        return replace(
+            self,
+            parametres=parametres,
+            baremes=self.baremes if baremes is None else baremes,
+            catalogue=self.catalogue.avec_parametres(parametres),
+        )
 
     def dispositif(self, identifiant: str) -> Dispositif | None:
         return self._par_id.get(identifiant)

@@ -8,7 +8,9 @@ catalogue of facts (derived facts and their formulas). The proof is kept cheap a
 side — anything it cannot show identical counts as different, and is evaluated:
 
 - règlement-wide: the very same catalogue object (a proposal made of parameter values shares the
-  current règlement's; a YAML proposal that declares facts has its own, and nothing is reused),
+  current règlement's unless a fact the règlement computes reads a parameter: its formula must read
+  the proposal's values, so it gets its own catalogue; a YAML proposal that declares facts has its
+  own too; nothing is then reused),
   equal freshness rules and tables, the same parameter and barème names;
 - at the date: the parameters and barèmes whose value in force differs (value compared by type,
   equality and text: 650 and 650.0 differ; the effective date and délibération, which only the

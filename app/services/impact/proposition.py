@@ -80,7 +80,7 @@ def depuis_parametres(actuel: Reglement, valeurs: Mapping[str, Any], date_effet:
             )
         ).encode()
     ).hexdigest()
-    reglement = replace(actuel, parametres=parametres)
+    reglement = actuel.avec_valeurs(parametres)
     reference = ReferenceReglement(actuel.id, f"{actuel.version}+proposition", f"sha256:{empreinte}")
     return Proposition(en_vigueur_des(reglement, date_effet), reference, date_effet, tuple(sorted(valeurs)))
 
@@ -109,7 +109,7 @@ def en_vigueur_des(reglement: Reglement, date_effet: date | None) -> Reglement:
         return reglement
     parametres = {nom: _parametre_des(p, date_effet) for nom, p in reglement.parametres.items()}
     baremes = {nom: _bareme_des(b, date_effet) for nom, b in reglement.baremes.items()}
-    return replace(reglement, parametres=parametres, baremes=baremes)
+    return reglement.avec_valeurs(parametres, baremes)
 
 
 def _parametre_des(parametre: Parametre, jour: date) -> Parametre:
