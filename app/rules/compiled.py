@@ -111,15 +111,18 @@ class _Aide:
         #: outcomes → (verdict, deciding codes), for verdicts
         self.codes: dict[tuple[bool | None, ...], tuple[bool | None, tuple[str, ...]]] = {}
 
+    def _verdict(self, satisfaites: list[bool | None]) -> bool | None:
+        """The aid's three-valued verdict from its leaves' outcomes."""
+        if self.compile.plat:
+            return False if False in satisfaites else None if None in satisfaites else True
+        return self.compile.racine.evaluer(satisfaites)
+
     def justification(self, issues: tuple[bool | None, ...]) -> tuple[bool | None, Justification, str]:
         entree = self.justifications.get(issues)
         if entree is None:
             compile = self.compile
             satisfaites = list(issues)
-            if compile.plat:
-                verdict = False if False in satisfaites else None if None in satisfaites else True
-            else:
-                verdict = compile.racine.evaluer(satisfaites)
+            verdict = self._verdict(satisfaites)
             justification = justifier(compile.racine, satisfaites, verdict, compile.libelles, compile.codes)
             if verdict is True:
                 texte = motif_eligible(justification, None)
@@ -137,10 +140,7 @@ class _Aide:
         if entree is None:
             compile = self.compile
             satisfaites = list(issues)
-            if compile.plat:
-                verdict = False if False in satisfaites else None if None in satisfaites else True
-            else:
-                verdict = compile.racine.evaluer(satisfaites)
+            verdict = self._verdict(satisfaites)
             codes = tuple(codes_decisifs(compile.racine, satisfaites, verdict, compile.codes))
             if len(self.codes) >= JUSTIFICATIONS_EN_MEMO:
                 self.codes.clear()
