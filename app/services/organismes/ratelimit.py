@@ -137,10 +137,11 @@ class LimiteurEchecsAuthentification:
         if self._limite <= 0:
             return
         if self._redis is not None:
+            cle = self._cle(source)
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.get(self._cle(source))
-                    pipe.pttl(self._cle(source))
+                    pipe.get(cle)
+                    pipe.pttl(cle)
                     compte, reste_ms = await pipe.execute()
                 self._panne.succes()
             except (RedisError, OSError) as e:
