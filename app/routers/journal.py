@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import AsyncIterator, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
@@ -17,7 +16,7 @@ from pydantic import BeforeValidator
 from app.dependencies import AGENT_ID_PATTERN, JournalAppelant, ServicesDep, agent_id_valide
 from app.errors import FieldError, InvalidInput
 from app.schemas import journal as schemas
-from app.schemas.eligibilite import DOSSIER_REF_PATTERN, reference_de_dossier_valide
+from app.schemas.eligibilite import DOSSIER_REF_PATTERN, date_iso, reference_de_dossier_valide
 from app.schemas.formats import BOM
 from app.schemas.formats import cellule_csv as _cellule
 from app.services.eligibilite import FUSEAU_CCAS
@@ -55,14 +54,6 @@ COLONNES_CSV = (
 #: What the contract says a day filter is: AAAA-MM-JJ, a year from 1900 to 2999 (ANNEE_MIN, ANNEE_MAX;
 #: the route says which bound a well-formed date outside them misses).
 DATE_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-[0-9]{2}-[0-9]{2}$"
-_FORME_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _date_iso(valeur: object) -> object:
-    # Only AAAA-MM-JJ: pydantic would also read `0` as a Unix timestamp.
-    if isinstance(valeur, str) and not _FORME_DATE.fullmatch(valeur):
-        raise ValueError("doit être une date AAAA-MM-JJ")
-    return valeur
 
 
 def _debut_du_jour(jour: date) -> datetime:
@@ -76,7 +67,7 @@ Du = Annotated[
         description="Premier jour inclus (AAAA-MM-JJ, heure de Paris) ; pas après `au`.",
         json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
     ),
-    BeforeValidator(_date_iso),
+    BeforeValidator(date_iso),
 ]
 Au = Annotated[
     date | None,
@@ -84,7 +75,7 @@ Au = Annotated[
         description="Dernier jour inclus (AAAA-MM-JJ, heure de Paris) ; pas avant `du`.",
         json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
     ),
-    BeforeValidator(_date_iso),
+    BeforeValidator(date_iso),
 ]
 # Checked in the route (a French message naming the field), declared here so that the contract
 # says exactly what is accepted.

@@ -68,7 +68,7 @@ DonneesCertifiees = Annotated[
 Valeur = Nombre | int | bool | str | list[str] | None
 
 
-def _date_iso(valeur: object) -> object:
+def date_iso(valeur: object) -> object:
     # Only AAAA-MM-JJ, as `format: date` says: pydantic would also read a number as a Unix
     # timestamp and accept a date-time at midnight.
     if not isinstance(valeur, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", valeur):
@@ -77,7 +77,7 @@ def _date_iso(valeur: object) -> object:
 
 
 #: A calendar date written AAAA-MM-JJ, nothing else.
-DateIso = Annotated[date, BeforeValidator(_date_iso)]
+DateIso = Annotated[date, BeforeValidator(date_iso)]
 
 #: The JSON Schema form (ECMA-262, where `$` is the end of the text).
 DOSSIER_REF_PATTERN = r"^[A-Za-z0-9._:/\-]{1,64}$"
