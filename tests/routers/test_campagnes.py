@@ -235,6 +235,45 @@ async def test_a_cancelled_campaign_decides_no_more_lines(tmp_path: Path, simula
     assert await upstream_calls(simulateur) == etat["faites"] + etat["en_file"]
 
 
+def lots_en_cours() -> list[asyncio.Task[Any]]:
+    """The tasks deciding campaign lines (taskiq's receiver running a lot, the lot's lines)."""
+    noms = ("Receiver.callback", "ExecutionCampagnes")
+    return [t for t in asyncio.all_tasks() if not t.done() and any(n in repr(t.get_coro()) for n in noms)]
+
+
+async def test_stopping_the_embedded_gateway_mid_campaign_stops_its_lots_and_loses_no_line(
+    tmp_path: Path, simulateur: str
+) -> None:
+    # Before, the in-process lots ran on after the gateway stopped, past the database's
+    # disposal: their connections were left to the garbage collector, their lines half done.
+    settings = gateway_settings(
+        tmp_path,
+        api_particulier_url=simulateur,
+        api_particulier_token="jeton-de-test",
+        quota_api_particulier_par_jeton_par_seconde=2,
+        campagne_concurrence=1,
+        # A line stopped mid-way is taken again once its lease ran out, like a killed worker's.
+        campagne_bail_seconds=5,
+    )
+    async with open_gateway(settings) as client:
+        reponse = await client.post(
+            "/v1/campagnes", content=fichier_csv([ligne_csv(n) for n in range(1, 9)]), headers=CSV_HEADERS
+        )
+        campagne_id = reponse.json()["id"]
+        await asyncio.sleep(1.2)
+        assert lots_en_cours()
+        avant = (await client.get(f"/v1/campagnes/{campagne_id}", headers=AUTH)).json()
+
+    assert lots_en_cours() == []
+    assert avant["en_file"] > 0
+    # Started again on the same journal: the lines left are queued again and decided once each
+    # (a call in flight at the stop may be made again: at most one per line being decided).
+    async with open_gateway(settings) as client:
+        etat = await attendre_fin(client, campagne_id)
+    assert (etat["etat"], etat["faites"], etat["en_echec"]) == ("terminee", 8, 0)
+    assert 8 <= await upstream_calls(simulateur) <= 8 + settings.campagne_concurrence
+
+
 async def test_another_organismes_campaign_is_a_404(tmp_path: Path, simulateur: str) -> None:
     settings = gateway_settings(
         tmp_path, api_particulier_url=simulateur, api_particulier_token="jeton-de-test"

@@ -106,6 +106,9 @@ class FileCampagnes:
         #: The registered task (taskiq's decorated task: `kiq` sends a message).
         self._tache: Any = None
         self._demarre = False
+        #: The lots this process is deciding with the in-process broker (taskiq's own shutdown
+        #: leaves them running, past the database engine's disposal).
+        self._lots_en_cours: set[asyncio.Task[Any]] = set()
 
     @property
     def embarquee(self) -> bool:
@@ -116,7 +119,15 @@ class FileCampagnes:
         """The function that decides one lot (the workers'); senders register it too, by name."""
 
         async def traiter_lot(campagne_id: str, numeros: list[int]) -> None:
-            await traiter(campagne_id, numeros)
+            tache = asyncio.current_task() if self.embarquee else None
+            if tache is None:
+                await traiter(campagne_id, numeros)
+                return
+            self._lots_en_cours.add(tache)
+            try:
+                await traiter(campagne_id, numeros)
+            finally:
+                self._lots_en_cours.discard(tache)
 
         self._tache = self.broker.register_task(cast(Any, traiter_lot), task_name=NOM_TACHE)
 
@@ -133,6 +144,13 @@ class FileCampagnes:
         return True
 
     async def arreter(self) -> None:
+        """Stop deciding: lots in progress in this process are cancelled (their lines are queued
+        again at the next start, a line taken again reads the journal first: none is decided
+        twice), then the broker shuts down."""
+        lots = list(self._lots_en_cours)
+        for lot in lots:
+            lot.cancel()
+        await asyncio.gather(*lots, return_exceptions=True)
         try:
             await self.broker.shutdown()
         except (RedisError, OSError, TimeoutError) as e:
