@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.rules.derived import decimal_exact
 from app.rules.facts import Source
 from app.rules.model import Deliberation, Reglement
 
@@ -62,11 +63,18 @@ def vers_decimal(valeur: int | Decimal | Fraction) -> Decimal:
     if type(valeur) is int:  # before the slow ABC check below
         return Decimal(valeur)
     if type(valeur) is Fraction or isinstance(valeur, Fraction):
-        exact = Decimal(valeur.numerator) / Decimal(valeur.denominator)
-        if Fraction(exact) == valeur:
-            return exact
-        return exact.quantize(_CENT, rounding=ROUND_HALF_UP)
+        return decimal_du_rapport(valeur.numerator, valeur.denominator)
     return Decimal(valeur)
+
+
+def decimal_du_rapport(numerateur: int, denominateur: int) -> Decimal:
+    """`vers_decimal(Fraction(numerateur, denominateur))`, the ratio in lowest terms (denominateur
+    > 0): its finite decimal form when it has one (`decimal_exact`), else the quotient rounded to
+    the cent."""
+    exact = decimal_exact(numerateur, denominateur)
+    if exact is not None:
+        return exact
+    return (Decimal(numerateur) / Decimal(denominateur)).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
 @lru_cache(maxsize=4096)
@@ -131,6 +139,8 @@ def afficher(valeur: Any, unite: str | None) -> str:
         return nombre(valeur, unite)
     if genre is str or genre is date:
         return str(valeur) if genre is str else jour(valeur)
+    if genre is Fraction:  # what `nombre` does first: the memo then holds a Decimal, quicker to hash
+        return nombre(vers_decimal(valeur), unite)
     if isinstance(valeur, bool):
         return "oui" if valeur else "non"
     if isinstance(valeur, int | Decimal | Fraction):

@@ -309,16 +309,41 @@ class Rendu:
         """Whether a name with a unit appears in it (it then shows its unit itself)."""
         return any(self.unite_de(n) is not None for n in noms(expression))
 
-    def rendre(self, expression: Expression, unite: str | None, priorite: int = 0) -> str:
+    def rendre(self, expression: Expression, unite: str | None) -> str:
         """The formula in French with its values: « 100 € + 20 € × 3 (le nombre d'enfants) »."""
+        texte_de = self.texte_de
+        return "".join([m if type(m) is str else texte_de(m) for m in self.gabarit(expression, unite)])
+
+    def gabarit(self, expression: Expression, unite: str | None) -> Gabarit:
+        """What `rendre` writes, each name left as itself: its fixed text (constants, operators,
+        parentheses) depends only on the formula and on which names carry a unit, so a caller whose
+        names keep their units can write it once and fill in the names' texts for each household."""
+        morceaux: list[str | Nom] = []
+        self._gabarit(expression, unite, 0, morceaux)
+        fusionnes: list[str | Nom] = []
+        for morceau in morceaux:  # adjacent fixed texts as one
+            if type(morceau) is str and fusionnes and type(fusionnes[-1]) is str:
+                fusionnes[-1] += morceau  # type: ignore[operator]
+            else:
+                fusionnes.append(morceau)
+        return tuple(fusionnes)
+
+    def _gabarit(self, expression: Expression, unite: str | None, priorite: int, morceaux: list[str | Nom]) -> None:
         match expression:
             case Constante(valeur=v):
-                return self.nombre(v, unite)
+                morceaux.append(self.nombre(v, unite))
+                return
             case Nom():
-                return self.texte_de(expression)
+                morceaux.append(expression)
+                return
             case Fonction(nom=nom, arguments=arguments):
-                morceaux = ", ".join(self.rendre(a, unite) for a in arguments)
-                return f"{'minimum' if nom == 'min' else 'maximum'}({morceaux})"
+                morceaux.append("minimum(" if nom == "min" else "maximum(")
+                for rang, argument in enumerate(arguments):
+                    if rang:
+                        morceaux.append(", ")
+                    self._gabarit(argument, unite, 0, morceaux)
+                morceaux.append(")")
+                return
             case Operation(operateur=op, gauche=g, droite=d):
                 unite_g = unite_d = unite
                 if op == "*":
@@ -333,13 +358,19 @@ class Rendu:
                 elif op == "/":
                     unite_d = None
                 propre = _PRIORITE[op]
-                gauche = self.rendre(g, unite_g, propre)
-                droite = self.rendre(d, unite_d, propre + (op in "-/"))
-                texte = f"{gauche} {_AFFICHE[op]} {droite}"
-                return f"({texte})" if propre < priorite else texte
+                if propre < priorite:
+                    morceaux.append("(")
+                self._gabarit(g, unite_g, propre, morceaux)
+                morceaux.append(f" {_AFFICHE[op]} ")
+                self._gabarit(d, unite_d, propre + (op in "-/"), morceaux)
+                if propre < priorite:
+                    morceaux.append(")")
+                return
         raise TypeError(expression)  # pragma: no cover - Expression is a closed union
 
 
+#: A formula as `Rendu` writes it: fixed texts, and the names whose texts go between them.
+Gabarit = tuple[str | Nom, ...]
 _PRIORITE = {"+": 1, "-": 1, "*": 2, "/": 2}
 _AFFICHE = {"+": "+", "-": "−", "*": "×", "/": "/"}
 

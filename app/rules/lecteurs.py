@@ -215,7 +215,7 @@ def _presentation_derivee(
     simple_par_base = {base: _simple(regles.get(base), jour) for base in bases}
     simples: dict[tuple[str, str], bool] = {}
 
-    calcul, detail = definition.calcul, definition.detail
+    calcul, detail, detaille = definition.calcul, definition.detail, definition.calcul_detaille
 
     def derivee(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         sources = []
@@ -236,8 +236,11 @@ def _presentation_derivee(
                     return general(connus, resolveur, feuille)
             sources.append((base, source))
         try:
-            bas, haut = calcul(connus, jour, ref)
-            note = None if detail is None else detail(connus, jour)
+            if detaille is not None:
+                bas, haut, note = detaille(connus, jour, ref)
+            else:
+                bas, haut = calcul(connus, jour, ref)
+                note = None if detail is None else detail(connus, jour)
         except Incalculable:
             return general(connus, resolveur, feuille)
         source = sources[0][1] if len(sources) == 1 else source_commune(sources)
