@@ -14,7 +14,7 @@ règlement, so asking again is a dictionary lookup):
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -45,6 +45,7 @@ from app.rules.memos import MemoMontant
 from app.rules.model import Reglement
 from app.rules.montants import Calculateur, Calcule
 from app.rules.montants_compiles import Montant_, compiler_montant
+from app.rules.montants_rediges import Repli, rediger_montant
 from app.rules.motif import (
     Justification,
     codes_decisifs,
@@ -162,6 +163,7 @@ class _Compile:
         "_memos_rediges",
         "_memos_verdicts",
         "_montants_compiles",
+        "_montants_rediges",
         "_preparation",
         "_presentations",
         "_presenteurs",
@@ -210,6 +212,10 @@ class _Compile:
         self._genere: Verdicts | bool | None = None
         # The amount rules compiled for verdicts, on first use (False: left to `Calculateur`).
         self._montants_compiles: list[Montant_ | bool | None] = [None] * compile.montants
+        # The amount rules with their sentences, compiled on first use (False: left to `Calculateur`).
+        self._montants_rediges: list[Callable[[Mapping[str, Fait]], Calcule] | bool | None] = [
+            None
+        ] * compile.montants
         self.source_verdicts = ""
 
     # -- the full evaluation --------------------------------------------------------------------
@@ -254,6 +260,15 @@ class _Compile:
         if rang is None or regle is None:
             return _SANS_MONTANT
         calcule = montants[rang]
+        if calcule is None and rediger:
+            redige = self._montants_rediges[rang]
+            if redige is None:
+                redige = self._montants_rediges[rang] = self._rediger_montant(reglement, aide)
+            if redige is not False:
+                try:
+                    calcule = montants[rang] = redige(resolveur.faits.connus)  # type: ignore[operator]
+                except Repli:
+                    pass
         if calcule is None:
             regles = aide.compile.regles_montant
             vigueur = self._preparation.vigueur
@@ -386,6 +401,23 @@ class _Compile:
                 return self._montant(reglement, aide, etat.montants, resolveur, rediger=False)
             calcule = etat.montants[regle] = compile(etat.connus)  # type: ignore[operator]
         return calcule
+
+    def _rediger_montant(
+        self, reglement: Reglement, aide: _Aide
+    ) -> Callable[[Mapping[str, Fait]], Calcule] | bool:
+        """The amount rule with its sentence compiled (montants_rediges.py); False: a rule it does
+        not know how to write, left to `Calculateur`."""
+        assert aide.regle is not None  # noqa: S101 - the caller checks it
+        try:
+            return rediger_montant(
+                aide.regle,
+                reglement,
+                self._preparation.vigueur,
+                aide.compile.regles_montant,
+                self.date_reference,
+            )
+        except Exception:
+            return False
 
     def _compiler_montant(self, reglement: Reglement, aide: _Aide) -> Montant_ | bool:
         assert aide.regle is not None  # noqa: S101 - the caller checks it

@@ -328,7 +328,9 @@ class Rendu:
                 fusionnes.append(morceau)
         return tuple(fusionnes)
 
-    def _gabarit(self, expression: Expression, unite: str | None, priorite: int, morceaux: list[str | Nom]) -> None:
+    def _gabarit(
+        self, expression: Expression, unite: str | None, priorite: int, morceaux: list[str | Nom]
+    ) -> None:
         match expression:
             case Constante(valeur=v):
                 morceaux.append(self.nombre(v, unite))

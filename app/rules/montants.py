@@ -327,7 +327,9 @@ _GABARITS: dict[tuple[int, tuple[str | None, ...]], tuple[Montant, formules.Gaba
 _GABARITS_MAX = 1024
 
 
-def _gabarit(regle: Montant, connus: Mapping[formules.Nom, tuple[Any, Any, str, str | None]]) -> formules.Gabarit:
+def _gabarit(
+    regle: Montant, connus: Mapping[formules.Nom, tuple[Any, Any, str, str | None]]
+) -> formules.Gabarit:
     cle = (id(regle), tuple([lu[3] for lu in connus.values()]))
     entree = _GABARITS.get(cle)
     if entree is None or entree[0] is not regle:

@@ -49,7 +49,7 @@ Montant_ = Callable[[Connus], Resultat]
 _Valeur = Callable[[Connus], tuple[Any, Any]]
 
 
-def _tranche_de(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche | None:
+def tranche_entre(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche | None:
     # As `montants.tranche_de`.
     trouvees = []
     for borne in (bas, haut):
@@ -87,7 +87,7 @@ class _Compilateur:
 
         def calculer(connus: Connus) -> tuple[Decimal | None, str | None]:
             valeurs = lire(connus)
-            tranche = None if valeurs is None else _tranche_de(tranches, valeurs[0], valeurs[1])
+            tranche = None if valeurs is None else tranche_entre(tranches, valeurs[0], valeurs[1])
             if tranche is None:
                 if defaut is None:
                     raise _INCONNU
@@ -98,7 +98,7 @@ class _Compilateur:
                 colonne = lire_colonne(connus)
                 if colonne is None:
                     raise _INCONNU
-                classe = _tranche_de(colonnes.classes, colonne[0], colonne[1])
+                classe = tranche_entre(colonnes.classes, colonne[0], colonne[1])
                 if classe is None:
                     raise _INCONNU
                 montant = tranche.montants[colonnes.classes.index(classe)]
