@@ -257,7 +257,8 @@ def presenter(resolution: Resolution) -> Presentation:
     if resolution.inconnu is not None:
         return Presentation(resolution, "", None, exacte=False, numerique=False)
     numerique = type(bas) in _NOMBRES
-    if bas != haut:
+    exacte = bas is haut or bas == haut
+    if not exacte:
         texte = (
             f"entre {explain.afficher(bas, resolution.unite)} et {explain.afficher(haut, resolution.unite)}"
         )
@@ -268,8 +269,8 @@ def presenter(resolution: Resolution) -> Presentation:
     contexte = f"{texte}, {origine}" if origine else texte
     if resolution.note:
         contexte += f", {resolution.note}"
-    valeur = explain.montrer(bas) if bas == haut else None
-    return Presentation(resolution, contexte, valeur, exacte=bas == haut, numerique=numerique)
+    valeur = explain.montrer(bas) if exacte else None
+    return Presentation(resolution, contexte, valeur, exacte=exacte, numerique=numerique)
 
 
 def _ecart_exact(sens: int, valeur: Any, seuil: Any) -> Decimal:

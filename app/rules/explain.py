@@ -25,6 +25,7 @@ _MOIS = (
 _CENT = Decimal("0.01")
 #: Beyond this many digits either side of the point, a number is shown in scientific notation.
 _CHIFFRES_AFFICHES = 30
+_ENTIER_COURT = 10**_CHIFFRES_AFFICHES
 
 #: Verb of each operator (affirmative, negative) and the preposition that follows it.
 VERBES: dict[str, tuple[str, str, str]] = {
@@ -80,7 +81,26 @@ def decimal_du_rapport(numerateur: int, denominateur: int) -> Decimal:
 @lru_cache(maxsize=4096)
 def nombre(valeur: int | Decimal | Fraction, unite: str | None = None) -> str:
     """`2 550 €`, `1,20 €`, `2,5`, `6 ans` (cached: the same amounts recur from one request to the next)."""
+    if type(valeur) is int and -_ENTIER_COURT < valeur < _ENTIER_COURT:  # counts, ages, whole euros
+        texte = f"{valeur:,}".replace(",", " ")
+        return f"{texte} {unite}" if unite else texte
     d = vers_decimal(valeur)
+    if d.is_finite():
+        # Most values print without exponent and with at most two decimals: their text as is.
+        brut = str(d)
+        entier, point, decimales = brut.partition(".")
+        if len(brut) <= 28 and "E" not in brut and len(decimales) <= 2:
+            if not decimales.strip("0"):
+                texte = f"{int(entier):,}".replace(",", " ")
+            else:
+                if unite != "€":
+                    decimales = decimales.rstrip("0")
+                elif len(decimales) == 1:
+                    decimales += "0"
+                texte = f"{int(entier):,}".replace(",", " ") + "," + decimales
+                if entier.startswith("-") and int(entier) == 0:
+                    texte = "-" + texte
+            return f"{texte} {unite}" if unite else texte
     if not d.is_finite() or (d != 0 and abs(d.adjusted()) > _CHIFFRES_AFFICHES):
         # Total on any Decimal: the engine's bounds (app/rules/nombres.py) keep such values out,
         # but `int(Decimal("1e999999"))` would build a million-digit integer to print it.

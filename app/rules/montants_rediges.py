@@ -278,18 +278,19 @@ class _Redacteur:
     ) -> Callable[[Connus], Calcule]:
         expression = regle.formule
         assert expression is not None  # noqa: S101 - the caller checks it
-        noms = {n: self.nom(n) for n in dict.fromkeys(formules.noms(expression))}
+        # By identity: the compiled formula and the template hand over the expression's own names.
+        noms = {id(n): self.nom(n) for n in formules.noms(expression)}
         calculer_formule = formules.compiler(expression)
         unite, nombre = regle.unite, explain.nombre
         gabarit: list[formules.Gabarit] = []  # made on the first household (the names' units are known then)
 
         def calculer(connus: Connus) -> Calcule:
-            lus: dict[formules.Nom, tuple[Any, Any, str, str | None]] = {}
+            lus: dict[int, tuple[Any, Any, str, str | None]] = {}
 
             def valeur(nom: formules.Nom) -> tuple[Any, Any]:
-                lu = lus.get(nom)
+                lu = lus.get(id(nom))
                 if lu is None:
-                    lu = lus[nom] = noms[nom](connus)
+                    lu = lus[id(nom)] = noms[id(nom)](connus)
                 return lu[0], lu[1]
 
             try:
@@ -300,9 +301,9 @@ class _Redacteur:
             if final != borner(haut)[0]:
                 raise _REPLI
             if not gabarit:
-                rendu = formules.Rendu(str, lambda nom: lus[nom][3], explain.nombre)
+                rendu = formules.Rendu(str, lambda nom: lus[id(nom)][3], explain.nombre)
                 gabarit.append(rendu.gabarit(expression, unite))
-            texte = "".join([m if type(m) is str else lus[m][2] for m in gabarit[0]])  # type: ignore[index]
+            texte = "".join([m if type(m) is str else lus[id(m)][2] for m in gabarit[0]])
             resultat = Calcule()
             resultat.montant = final
             if final == bas and not suite:
