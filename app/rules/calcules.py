@@ -116,15 +116,16 @@ class Calcul:
         if gabarit is None:  # on first use: the units of the names are known by then
             rendu = formules.Rendu(str, lambda n: self.unites(n.nom), self.ecrire)
             gabarit = self._gabarit = tuple(
-                m if type(m) is str else (m, self.unites(m.nom)) for m in rendu.gabarit(self.expression, None)
+                m if isinstance(m, str) else (m, self.unites(m.nom))
+                for m in rendu.gabarit(self.expression, None)
             )
         ecrire = self.ecrire
         morceaux = ["calculé : "]
         for morceau in gabarit:
-            if type(morceau) is str:
+            if isinstance(morceau, str):
                 morceaux.append(morceau)
                 continue
-            nom, unite = morceau  # type: ignore[misc]
+            nom, unite = morceau
             bas, haut = lire(nom)
             if bas == haut:
                 morceaux.append(ecrire(bas, unite))

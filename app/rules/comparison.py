@@ -6,6 +6,7 @@ holds for none, unknown otherwise. Freshness is checked on the period of each ba
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -16,7 +17,7 @@ from typing import Any
 
 from app.rules import explain
 from app.rules.dates import DatePartielle
-from app.rules.derived import CATALOGUE, Catalogue, Incalculable, libelle_du_fait
+from app.rules.derived import CATALOGUE, Catalogue, DefinitionDerivee, Incalculable, libelle_du_fait
 from app.rules.facts import Fait, Faits, RefFait, Source
 from app.rules.plan import Feuille, Regles, Seuil
 from app.rules.results import ValeurAffichee
@@ -87,6 +88,17 @@ def source_commune(sources: list[tuple[str, Source]]) -> Source:
         # A value derived from one stale input is stale too.
         perime=perime,
     )
+
+
+def calculer(
+    definition: DefinitionDerivee, connus: Mapping[str, Fait], jour: date, ref: RefFait
+) -> tuple[Any, Any, str | None]:
+    """A derived fact's interval and its detail in French, if it has one (`Incalculable` when the
+    bases do not allow it)."""
+    if definition.calcul_detaille is not None:
+        return definition.calcul_detaille(connus, jour, ref)
+    bas, haut = definition.calcul(connus, jour, ref)
+    return bas, haut, None if definition.detail is None else definition.detail(connus, jour)
 
 
 def _mois(periode: str) -> int:
@@ -174,14 +186,8 @@ class Resolveur:
         haut: Any
         note = None
         if ref.nom in derives:
-            definition = derives[ref.nom]
             try:
-                if definition.calcul_detaille is not None:
-                    bas, haut, note = definition.calcul_detaille(connus, self.jour, ref)
-                else:
-                    bas, haut = definition.calcul(connus, self.jour, ref)
-                    if definition.detail is not None:
-                        note = definition.detail(connus, self.jour)
+                bas, haut, note = calculer(derives[ref.nom], connus, self.jour, ref)
             except Incalculable as exc:
                 return Resolution(libelle, unite, inconnu=str(exc), pieces=pieces)
         else:

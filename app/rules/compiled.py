@@ -13,6 +13,7 @@ règlement, so asking again is a dictionary lookup):
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -265,10 +266,8 @@ class _Compile:
             if redige is None:
                 redige = self._montants_rediges[rang] = self._rediger_montant(reglement, aide)
             if redige is not False:
-                try:
+                with contextlib.suppress(Repli):  # then `Calculateur` writes it
                     calcule = montants[rang] = redige(resolveur.faits.connus)  # type: ignore[operator]
-                except Repli:
-                    pass
         if calcule is None:
             regles = aide.compile.regles_montant
             vigueur = self._preparation.vigueur

@@ -85,22 +85,9 @@ def nombre(valeur: int | Decimal | Fraction, unite: str | None = None) -> str:
         texte = f"{valeur:,}".replace(",", " ")
         return f"{texte} {unite}" if unite else texte
     d = vers_decimal(valeur)
-    if d.is_finite():
-        # Most values print without exponent and with at most two decimals: their text as is.
-        brut = str(d)
-        entier, point, decimales = brut.partition(".")
-        if len(brut) <= 28 and "E" not in brut and len(decimales) <= 2:
-            if not decimales.strip("0"):
-                texte = f"{int(entier):,}".replace(",", " ")
-            else:
-                if unite != "€":
-                    decimales = decimales.rstrip("0")
-                elif len(decimales) == 1:
-                    decimales += "0"
-                texte = f"{int(entier):,}".replace(",", " ") + "," + decimales
-                if entier.startswith("-") and int(entier) == 0:
-                    texte = "-" + texte
-            return f"{texte} {unite}" if unite else texte
+    court = _nombre_court(d, unite) if d.is_finite() else None
+    if court is not None:
+        return court
     if not d.is_finite() or (d != 0 and abs(d.adjusted()) > _CHIFFRES_AFFICHES):
         # Total on any Decimal: the engine's bounds (app/rules/nombres.py) keep such values out,
         # but `int(Decimal("1e999999"))` would build a million-digit integer to print it.
@@ -113,6 +100,26 @@ def nombre(valeur: int | Decimal | Fraction, unite: str | None = None) -> str:
         entier, _, decimales = format(d.normalize(), "f").partition(".")
         if unite == "€":
             decimales = decimales.ljust(2, "0")
+        texte = f"{int(entier):,}".replace(",", " ") + "," + decimales
+        if entier.startswith("-") and int(entier) == 0:
+            texte = "-" + texte
+    return f"{texte} {unite}" if unite else texte
+
+
+def _nombre_court(d: Decimal, unite: str | None) -> str | None:
+    """What `nombre` writes, from the text of a finite `Decimal` that prints without exponent and
+    with at most two decimals (most values); None for any other."""
+    brut = str(d)
+    entier, _, decimales = brut.partition(".")
+    if len(brut) > 28 or "E" in brut or len(decimales) > 2:  # 28: normalize would round beyond
+        return None
+    if not decimales.strip("0"):
+        texte = f"{int(entier):,}".replace(",", " ")
+    else:
+        if unite != "€":
+            decimales = decimales.rstrip("0")
+        elif len(decimales) == 1:
+            decimales += "0"
         texte = f"{int(entier):,}".replace(",", " ") + "," + decimales
         if entier.startswith("-") and int(entier) == 0:
             texte = "-" + texte
@@ -155,12 +162,12 @@ def _deliberation(d: Deliberation) -> str:
 def afficher(valeur: Any, unite: str | None) -> str:
     """A fact value or threshold in a French sentence."""
     genre = type(valeur)
+    if genre is Fraction:  # what `nombre` does first: its memo then holds a Decimal, quicker to hash
+        valeur, genre = vers_decimal(valeur), Decimal
     if genre is Decimal or genre is int:  # the usual cases first: `isinstance(…, Fraction)` is slow
         return nombre(valeur, unite)
     if genre is str or genre is date:
         return str(valeur) if genre is str else jour(valeur)
-    if genre is Fraction:  # what `nombre` does first: the memo then holds a Decimal, quicker to hash
-        return nombre(vers_decimal(valeur), unite)
     if isinstance(valeur, bool):
         return "oui" if valeur else "non"
     if isinstance(valeur, int | Decimal | Fraction):

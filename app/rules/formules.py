@@ -312,7 +312,7 @@ class Rendu:
     def rendre(self, expression: Expression, unite: str | None) -> str:
         """The formula in French with its values: « 100 € + 20 € × 3 (le nombre d'enfants) »."""
         texte_de = self.texte_de
-        return "".join([m if type(m) is str else texte_de(m) for m in self.gabarit(expression, unite)])
+        return "".join([m if isinstance(m, str) else texte_de(m) for m in self.gabarit(expression, unite)])
 
     def gabarit(self, expression: Expression, unite: str | None) -> Gabarit:
         """What `rendre` writes, each name left as itself: its fixed text (constants, operators,
@@ -322,8 +322,9 @@ class Rendu:
         self._gabarit(expression, unite, 0, morceaux)
         fusionnes: list[str | Nom] = []
         for morceau in morceaux:  # adjacent fixed texts as one
-            if type(morceau) is str and fusionnes and type(fusionnes[-1]) is str:
-                fusionnes[-1] += morceau  # type: ignore[operator]
+            precedent = fusionnes[-1] if fusionnes else None
+            if isinstance(morceau, str) and isinstance(precedent, str):
+                fusionnes[-1] = precedent + morceau
             else:
                 fusionnes.append(morceau)
         return tuple(fusionnes)
@@ -347,18 +348,7 @@ class Rendu:
                 morceaux.append(")")
                 return
             case Operation(operateur=op, gauche=g, droite=d):
-                unite_g = unite_d = unite
-                if op == "*":
-                    # The unit once, on a number, unless a name already shows it: `20 € × 3`,
-                    # `50 € × (4 − 1)`, `0,5 × 120 €`.
-                    if self.a_unite(g) or self.a_unite(d):
-                        unite_g = unite_d = None
-                    elif isinstance(d, Constante) and not isinstance(g, Constante):
-                        unite_g = None
-                    else:
-                        unite_d = None
-                elif op == "/":
-                    unite_d = None
+                unite_g, unite_d = self._unites(op, g, d, unite)
                 propre = _PRIORITE[op]
                 if propre < priorite:
                     morceaux.append("(")
@@ -369,6 +359,20 @@ class Rendu:
                     morceaux.append(")")
                 return
         raise TypeError(expression)  # pragma: no cover - Expression is a closed union
+
+    def _unites(
+        self, op: str, g: Expression, d: Expression, unite: str | None
+    ) -> tuple[str | None, str | None]:
+        """The units of an operation's two sides."""
+        if op == "*":
+            # The unit once, on a number, unless a name already shows it: `20 € × 3`,
+            # `50 € × (4 − 1)`, `0,5 × 120 €`.
+            if self.a_unite(g) or self.a_unite(d):
+                return None, None
+            if isinstance(d, Constante) and not isinstance(g, Constante):
+                return None, unite
+            return unite, None
+        return (unite, None) if op == "/" else (unite, unite)
 
 
 #: A formula as `Rendu` writes it: fixed texts, and the names whose texts go between them.

@@ -279,9 +279,7 @@ class Calculateur:
         if not self.rediger:
             return
 
-        rendu = "".join(
-            [m if type(m) is str else connus[m][2] for m in _gabarit(regle, connus)]  # type: ignore[index]
-        )
+        rendu = "".join([m if isinstance(m, str) else connus[m][2] for m in _gabarit(regle, connus)])
         if final_bas == bas and not suite:
             resultat.phrase = f"Montant : {explain.nombre(final_bas, regle.unite)} = {rendu}."
         else:

@@ -303,7 +303,7 @@ class _Redacteur:
             if not gabarit:
                 rendu = formules.Rendu(str, lambda nom: lus[id(nom)][3], explain.nombre)
                 gabarit.append(rendu.gabarit(expression, unite))
-            texte = "".join([m if type(m) is str else lus[id(m)][2] for m in gabarit[0]])
+            texte = "".join([m if isinstance(m, str) else lus[id(m)][2] for m in gabarit[0]])
             resultat = Calcule()
             resultat.montant = final
             if final == bas and not suite:
