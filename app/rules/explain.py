@@ -197,10 +197,28 @@ _ORIGINES = {
 }
 
 
-@lru_cache(maxsize=1024)
+#: Source texts by what they say (provider, certified, period): a few recur from one request to
+#: the next. A stale answer's text (with the day it was obtained) is written each time, not kept.
+_SOURCES: dict[tuple[str, bool, str | None], str] = {}
+_SOURCES_EN_MEMO = 1024
+
+
 def source(s: Source | None) -> str:
+    """How a fact's provenance reads in a sentence: « avril 2026, CNAF, non certifié »."""
     if s is None:
         return ""
+    if s.perime and s.obtenu_le is not None:
+        return _source(s)
+    cle = (s.fournisseur, s.certifie, s.periode)
+    texte = _SOURCES.get(cle)
+    if texte is None:
+        if len(_SOURCES) >= _SOURCES_EN_MEMO:
+            _SOURCES.clear()
+        texte = _SOURCES[cle] = _source(s)
+    return texte
+
+
+def _source(s: Source) -> str:
     morceaux = [p for p in (periode(s.periode), _ORIGINES.get(s.fournisseur, s.fournisseur)) if p]
     if not s.certifie:
         morceaux.append("non certifié")
