@@ -42,6 +42,7 @@ class Calcul:
         # definition and reference, or None for a base fact; once the catalogue is complete.
         self._derives: dict[int, tuple[Nom, tuple[DefinitionDerivee, RefFait] | None]] = {}
         self._formule = formules.compiler(expression)
+        self._ponctuelle = formules.ponctuel(expression)
         self._gabarit: tuple[str | tuple[Nom, str | None], ...] | None = None  # the detail's fixed text
 
     def valeur(self, nom: Nom, faits: Mapping[str, Fait], jour: date) -> Intervalle:
@@ -91,7 +92,15 @@ class Calcul:
 
     def calcul(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
         valeur = self.valeur
-        return self._formule(lambda n: valeur(n, faits, jour))
+        return self._intervalle(lambda n: valeur(n, faits, jour))
+
+    def _intervalle(self, lire: Callable[[Nom], Intervalle]) -> Intervalle:
+        """The formula on exact values when they all are, else on intervals."""
+        try:
+            exacte = self._ponctuelle(lire)
+        except formules.NonPonctuel:
+            return self._formule(lire)
+        return exacte, exacte
 
     def detail(self, faits: Mapping[str, Fait], jour: date) -> str:
         """« calculé : (1 200 € − 450 €) / 1,5 / 30 »"""
@@ -108,7 +117,7 @@ class Calcul:
                 lue = lues[id(nom)] = valeur(nom, faits, jour)
             return lue
 
-        bas, haut = self._formule(lire)
+        bas, haut = self._intervalle(lire)
         return bas, haut, self._detail(lire)
 
     def _detail(self, lire: Callable[[Nom], Intervalle]) -> str:

@@ -203,6 +203,14 @@ def diviser(a: Nombre, b: Nombre) -> Nombre:
     return rapport(a, b)
 
 
+_OPERATIONS: dict[str, Callable[[Nombre, Nombre], Nombre]] = {
+    "+": ajouter,
+    "-": soustraire,
+    "*": multiplier,
+    "/": diviser,
+}
+
+
 def inferieur(a: Nombre, b: Nombre) -> bool:
     if type(a) is Fraction or type(b) is Fraction:
         return Fraction(a) < Fraction(b)
@@ -272,6 +280,46 @@ def compiler(expression: Expression) -> FormuleCompilee:
 
                 return difference
             return lambda valeur_de: _operation(op, gauche(valeur_de), droite(valeur_de))
+    raise TypeError(expression)  # pragma: no cover - Expression is a closed union
+
+
+class NonPonctuel(Exception):
+    """A name's value is an interval (a partial birth date): the formula is worked out on intervals."""
+
+
+_NON_PONCTUEL = NonPonctuel()
+FormulePonctuelle = Callable[[Callable[[Nom], Intervalle]], Nombre]
+
+
+def ponctuel(expression: Expression) -> FormulePonctuelle:
+    """The formula on exact values (the usual case): what `compiler` gives when every name's interval
+    is a single value, with half the arithmetic; `NonPonctuel` when a name's is not."""
+    match expression:
+        case Constante(valeur=v):
+            return lambda valeur_de: v
+        case Nom():
+            nom = expression
+
+            def lire(valeur_de: Callable[[Nom], Intervalle]) -> Nombre:
+                bas, haut = valeur_de(nom)
+                # The same object, or equal ints: `compiler` would then give one value too.
+                if bas is haut or (type(bas) is int and type(haut) is int and bas == haut):
+                    return bas
+                raise _NON_PONCTUEL
+
+            return lire
+        case Fonction(nom=fonction, arguments=arguments):
+            calculs = [ponctuel(a) for a in arguments]
+            minimum = fonction == "min"
+
+            def appliquer(valeur_de: Callable[[Nom], Intervalle]) -> Nombre:
+                bas, haut = _bornes([c(valeur_de) for c in calculs])
+                return bas if minimum else haut
+
+            return appliquer
+        case Operation(operateur=op, gauche=g, droite=d):
+            gauche, droite, operation = ponctuel(g), ponctuel(d), _OPERATIONS[op]
+            return lambda valeur_de: operation(gauche(valeur_de), droite(valeur_de))
     raise TypeError(expression)  # pragma: no cover - Expression is a closed union
 
 

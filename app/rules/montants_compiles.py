@@ -258,7 +258,7 @@ class _Compilateur:
         expression = regle.formule
         assert expression is not None  # noqa: S101 - the caller checks it
         valeurs = {n: self.nom(n) for n in dict.fromkeys(formules.noms(expression))}
-        calculer_formule = formules.compiler(expression)
+        calculer_formule, ponctuelle = formules.compiler(expression), formules.ponctuel(expression)
 
         def calculer(connus: Connus, resultat: Resultat) -> None:
             lus: dict[formules.Nom, tuple[Any, Any]] = {}
@@ -270,7 +270,11 @@ class _Compilateur:
                 return lu
 
             try:
-                bas, haut = calculer_formule(valeur)
+                try:
+                    resultat.montant = borner(ponctuelle(valeur))
+                    return
+                except formules.NonPonctuel:
+                    bas, haut = calculer_formule(valeur)
             except Incalculable as exc:
                 raise _INCONNU from exc
             final = borner(bas)

@@ -280,7 +280,7 @@ class _Redacteur:
         assert expression is not None  # noqa: S101 - the caller checks it
         # By identity: the compiled formula and the template hand over the expression's own names.
         noms = {id(n): self.nom(n) for n in formules.noms(expression)}
-        calculer_formule = formules.compiler(expression)
+        calculer_formule, ponctuelle = formules.compiler(expression), formules.ponctuel(expression)
         unite, nombre = regle.unite, explain.nombre
         gabarit: list[formules.Gabarit] = []  # made on the first household (the names' units are known then)
 
@@ -294,11 +294,14 @@ class _Redacteur:
                 return lu[0], lu[1]
 
             try:
-                bas, haut = calculer_formule(valeur)
+                try:
+                    bas = haut = ponctuelle(valeur)
+                except formules.NonPonctuel:
+                    bas, haut = calculer_formule(valeur)
             except Incalculable as exc:
                 raise _REPLI from exc
             final, suite = borner(bas)
-            if final != borner(haut)[0]:
+            if haut is not bas and final != borner(haut)[0]:
                 raise _REPLI
             if not gabarit:
                 rendu = formules.Rendu(str, lambda nom: lus[id(nom)][3], explain.nombre)
