@@ -283,6 +283,11 @@ _FOYER_MONTANTS = {
         # Unknown or stale values: the amounts written by `Calculateur` (what is missing, proofs).
         {"quotient_familial_caf": {"valeur": "640", "periode": "2025-12", "fournisseur": "CNAF"}},
         {"ressources_mensuelles": None, "handicap_reconnu": None},
+        # A birth year straddling 17 years: an interval of children, the formula on intervals.
+        {
+            "enfants": ["2008"],
+            "quotient_familial_caf": {"valeur": "180", "periode": "2026-04", "fournisseur": "CNAF"},
+        },
     ],
 )
 def test_amounts_written_by_the_compiled_rules_are_those_of_the_interpreted_evaluation(
