@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from app.rules import explain, generation
@@ -70,6 +70,7 @@ from app.rules.results import (
 #: the dates of the decisions they replay.
 PLANS_EN_CACHE = 64
 
+T = TypeVar("T")
 _SANS_MONTANT = Calcule()
 _ELIGIBLE, _NON_ELIGIBLE, _A_VERIFIER = Statut.ELIGIBLE, Statut.NON_ELIGIBLE, Statut.A_VERIFIER
 
@@ -406,22 +407,15 @@ class _Compile:
     ) -> Callable[[Mapping[str, Fait]], Calcule] | bool:
         """The amount rule with its sentence compiled (montants_rediges.py); False: a rule it does
         not know how to write, left to `Calculateur`."""
-        assert aide.regle is not None  # noqa: S101 - the caller checks it
-        try:
-            return rediger_montant(
-                aide.regle,
-                reglement,
-                self._preparation.vigueur,
-                aide.compile.regles_montant,
-                self.date_reference,
-            )
-        except Exception:
-            return False
+        return self._compiler_regle(rediger_montant, reglement, aide)
 
     def _compiler_montant(self, reglement: Reglement, aide: _Aide) -> Montant_ | bool:
+        return self._compiler_regle(compiler_montant, reglement, aide)
+
+    def _compiler_regle(self, compilateur: Callable[..., T], reglement: Reglement, aide: _Aide) -> T | bool:
         assert aide.regle is not None  # noqa: S101 - the caller checks it
         try:
-            return compiler_montant(
+            return compilateur(
                 aide.regle,
                 reglement,
                 self._preparation.vigueur,

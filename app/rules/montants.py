@@ -307,12 +307,17 @@ class Calculateur:
         return final, suite
 
     def _valeur_borne(self, borne: Decimal | str) -> Decimal:
-        if isinstance(borne, Decimal):
-            return borne
-        valeur = self.vigueur.parametre(borne).valeur
-        if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
-            raise TypeError(borne)
-        return valeur
+        return valeur_borne(borne, self.vigueur)
+
+
+def valeur_borne(borne: Decimal | str, vigueur: EnVigueur) -> Decimal:
+    """A floor or cap: a number, or the value in force of the parameter it names."""
+    if isinstance(borne, Decimal):
+        return borne
+    valeur = vigueur.parametre(borne).valeur
+    if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
+        raise TypeError(borne)
+    return valeur
 
 
 def _nombre(valeur: Any, unite: str | None) -> str:

@@ -21,7 +21,7 @@ from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
 from app.rules.model import EnVigueur, Montant, Reglement, Tranche
-from app.rules.montants import SENS_ARRONDI, arrondir
+from app.rules.montants import SENS_ARRONDI, arrondir, valeur_borne
 from app.rules.plan import Regles
 
 Connus = Mapping[str, Fait]
@@ -62,15 +62,22 @@ def tranche_entre(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche
     return trouvees[0] if trouvees[0] is trouvees[1] else None
 
 
-class _Compilateur:
+class AMontant:
+    """What compiling one amount rule for a date starts from (here and in montants_rediges.py)."""
+
     def __init__(
         self, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
     ) -> None:
         self.reglement = reglement
         self.vigueur = vigueur
-        self.regles = regles
+        self.regles = regles  # the freshness rules of what the amount reads
         self.jour = jour
 
+    def _limite(self, borne: Decimal | str) -> Decimal:
+        return valeur_borne(borne, self.vigueur)
+
+
+class _Compilateur(AMontant):
     def lire(self, ref: RefFait) -> Lecture:
         """The reader of a fact as `Calculateur.resoudre` reads it (the amount's freshness rules)."""
         return lecture(ref, self.regles.get(ref, ()), self.reglement, self.jour)
@@ -182,14 +189,6 @@ class _Compilateur:
             return arrondir(valeur, pas, sens)
 
         return borner
-
-    def _limite(self, borne: Decimal | str) -> Decimal:
-        if isinstance(borne, Decimal):
-            return borne
-        valeur = self.vigueur.parametre(borne).valeur
-        if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
-            raise TypeError(borne)
-        return valeur
 
     def montant(self, regle: Montant) -> Montant_:
         si_inconnu = regle.si_inconnu

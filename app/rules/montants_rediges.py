@@ -24,7 +24,7 @@ from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
 from app.rules.model import EnVigueur, Montant, Reglement
 from app.rules.montants import Calcule, arrondir
-from app.rules.montants_compiles import tranche_entre
+from app.rules.montants_compiles import AMontant, tranche_entre
 from app.rules.plan import Regles
 
 Connus = Mapping[str, Fait]
@@ -61,15 +61,7 @@ class _Fait:
         return valeurs
 
 
-class _Redacteur:
-    def __init__(
-        self, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
-    ) -> None:
-        self.reglement = reglement
-        self.vigueur = vigueur
-        self.regles = regles
-        self.jour = jour
-
+class _Redacteur(AMontant):
     def fait(self, ref: RefFait) -> _Fait:
         return _Fait(ref, self.regles, self.reglement, self.jour)
 
@@ -203,14 +195,6 @@ class _Redacteur:
             return final, suite
 
         return borner
-
-    def _limite(self, borne: Decimal | str) -> Decimal:
-        if isinstance(borne, Decimal):
-            return borne
-        valeur = self.vigueur.parametre(borne).valeur
-        if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
-            raise TypeError(borne)
-        return valeur
 
     def montant(self, regle: Montant) -> Callable[[Connus], Calcule]:
         borner = self.bornes(regle)

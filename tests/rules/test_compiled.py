@@ -235,34 +235,6 @@ def test_every_freshness_rule_reads_as_the_interpreted_evaluation(regle: str, pe
     assert compile_plan(reglement, jour).verdicts(faits) == _verdicts_de(attendue)
 
 
-def test_verdicts_fall_back_to_the_general_amount_computation(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An amount rule the compiler of montants_compiles.py refuses is worked out by `Calculateur`."""
-    import app.rules.compiled as module  # noqa: PLC0415 - the function is replaced for this test
-
-    def refuser(*args: object) -> object:
-        raise ValueError("refusé")
-
-    monkeypatch.setattr(module, "compiler_montant", refuser)
-    reglement = charger_reglement(Path(__file__).parent / "donnees" / "montants.yaml")  # a fresh plan
-    jour = JOURS[0]
-    donnees = {
-        "quotient_familial_caf": {"valeur": "640", "periode": "2026-04", "fournisseur": "CNAF"},
-        "revenu_fiscal_de_reference": {"valeur": "9000", "periode": "2025", "fournisseur": "DGFIP"},
-        "beneficiaire_rsa": False,
-        "handicap_reconnu": True,
-        "allocataires": ["1980-02-03"],
-        "enfants": ["2015-06-01", "2019"],
-        "ressources_mensuelles": "1450.50",
-        "charges_logement": "610",
-    }
-    faits = lire_faits(donnees, catalogue=reglement.catalogue)
-    attendue = _verdicts_de(evaluer_interprete(reglement, faits, jour))
-    compile = compile_plan(reglement, jour)
-    assert compile.verdicts(faits) == attendue
-    assert all(m is False for m in compile._compile._montants_compiles if m is not None)
-    assert {v.statut for v in attendue} >= {Statut.ELIGIBLE}
-
-
 _FOYER_MONTANTS = {
     "quotient_familial_caf": {"valeur": "640", "periode": "2026-04", "fournisseur": "CNAF"},
     "revenu_fiscal_de_reference": {"valeur": "9000", "periode": "2025", "fournisseur": "DGFIP"},
@@ -273,6 +245,24 @@ _FOYER_MONTANTS = {
     "ressources_mensuelles": "1450.50",
     "charges_logement": "610",
 }
+
+
+def test_verdicts_fall_back_to_the_general_amount_computation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An amount rule the compiler of montants_compiles.py refuses is worked out by `Calculateur`."""
+    import app.rules.compiled as module  # noqa: PLC0415 - the function is replaced for this test
+
+    def refuser(*args: object) -> object:
+        raise ValueError("refusé")
+
+    monkeypatch.setattr(module, "compiler_montant", refuser)
+    reglement = charger_reglement(Path(__file__).parent / "donnees" / "montants.yaml")  # a fresh plan
+    jour = JOURS[0]
+    faits = lire_faits({**_FOYER_MONTANTS, "beneficiaire_rsa": False}, catalogue=reglement.catalogue)
+    attendue = _verdicts_de(evaluer_interprete(reglement, faits, jour))
+    compile = compile_plan(reglement, jour)
+    assert compile.verdicts(faits) == attendue
+    assert all(m is False for m in compile._compile._montants_compiles if m is not None)
+    assert {v.statut for v in attendue} >= {Statut.ELIGIBLE}
 
 
 @pytest.mark.parametrize(
