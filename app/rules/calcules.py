@@ -42,6 +42,8 @@ class Calcul:
         # definition and reference, or None for a base fact; once the catalogue is complete.
         self._derives: dict[int, tuple[Nom, tuple[DefinitionDerivee, RefFait] | None]] = {}
         self._formule = formules.compiler(expression)
+        self._ponctuelle = formules.ponctuel(expression)
+        self._gabarit: tuple[str | tuple[Nom, str | None], ...] | None = None  # the detail's fixed text
 
     def valeur(self, nom: Nom, faits: Mapping[str, Fait], jour: date) -> Intervalle:
         parametre = self.parametres.get(nom.nom)
@@ -90,20 +92,55 @@ class Calcul:
 
     def calcul(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
         valeur = self.valeur
-        return self._formule(lambda n: valeur(n, faits, jour))
+        return self._intervalle(lambda n: valeur(n, faits, jour))
+
+    def _intervalle(self, lire: Callable[[Nom], Intervalle]) -> Intervalle:
+        """The formula on exact values when they all are, else on intervals."""
+        try:
+            exacte = self._ponctuelle(lire)
+        except formules.NonPonctuel:
+            return self._formule(lire)
+        return exacte, exacte
 
     def detail(self, faits: Mapping[str, Fait], jour: date) -> str:
         """« calculé : (1 200 € − 450 €) / 1,5 / 30 »"""
+        return self._detail(lambda nom: self.valeur(nom, faits, jour))
 
-        def texte(nom: Nom) -> str:
-            bas, haut = self.valeur(nom, faits, jour)
-            unite = self.unites(nom.nom)
+    def calcul_detaille(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> tuple[Any, Any, str]:
+        """`calcul` and `detail` in one pass: each name of the formula read once."""
+        lues: dict[int, Intervalle] = {}
+        valeur = self.valeur
+
+        def lire(nom: Nom) -> Intervalle:
+            lue = lues.get(id(nom))
+            if lue is None:
+                lue = lues[id(nom)] = valeur(nom, faits, jour)
+            return lue
+
+        bas, haut = self._intervalle(lire)
+        return bas, haut, self._detail(lire)
+
+    def _detail(self, lire: Callable[[Nom], Intervalle]) -> str:
+        gabarit = self._gabarit
+        if gabarit is None:  # on first use: the units of the names are known by then
+            rendu = formules.Rendu(str, lambda n: self.unites(n.nom), self.ecrire)
+            gabarit = self._gabarit = tuple(
+                m if isinstance(m, str) else (m, self.unites(m.nom))
+                for m in rendu.gabarit(self.expression, None)
+            )
+        ecrire = self.ecrire
+        morceaux = ["calculé : "]
+        for morceau in gabarit:
+            if isinstance(morceau, str):
+                morceaux.append(morceau)
+                continue
+            nom, unite = morceau
+            bas, haut = lire(nom)
             if bas == haut:
-                return self.ecrire(bas, unite)
-            return f"[{self.ecrire(bas, unite)} ; {self.ecrire(haut, unite)}]"
-
-        rendu = formules.Rendu(texte, lambda n: self.unites(n.nom), self.ecrire)
-        return "calculé : " + rendu.rendre(self.expression, None)
+                morceaux.append(ecrire(bas, unite))
+            else:
+                morceaux.append(f"[{ecrire(bas, unite)} ; {ecrire(haut, unite)}]")
+        return "".join(morceaux)
 
 
 def definition(
@@ -114,6 +151,7 @@ def definition(
 
     return DefinitionDerivee(
         nom, TypeFait.NOMBRE, libelle, bases, calcul.calcul, unite, detail=calcul.detail,
+        calcul_detaille=calcul.calcul_detaille,
         formule=formules.ecrire(calcul.expression),
         parametres_lus={nom_lu: calcul.parametres[nom_lu] for nom_lu in calcul.parametres_lus()},
         relier=relier,

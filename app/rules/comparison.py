@@ -6,16 +6,18 @@ holds for none, unknown otherwise. Freshness is checked on the period of each ba
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
+from math import gcd
 from typing import Any
 
 from app.rules import explain
 from app.rules.dates import DatePartielle
-from app.rules.derived import CATALOGUE, Catalogue, Incalculable, libelle_du_fait
+from app.rules.derived import CATALOGUE, Catalogue, DefinitionDerivee, Incalculable, libelle_du_fait
 from app.rules.facts import Fait, Faits, RefFait, Source
 from app.rules.plan import Feuille, Regles, Seuil
 from app.rules.results import ValeurAffichee
@@ -56,21 +58,47 @@ def _pieces(noms: tuple[str, ...], catalogue: Catalogue) -> tuple[str, ...]:
 def source_commune(sources: list[tuple[str, Source]]) -> Source:
     if len(sources) == 1:
         return sources[0][1]
-    toutes = [s for _, s in sources]
-    periodes = {s.periode for s in toutes}
-    obtenus = [s.obtenu_le for s in toutes if s.obtenu_le]
-    ids = {s.request_id for s in toutes}
+    # One pass over the sources (a computed fact has a few): what the fields below say.
+    fournisseurs: list[str] = []
+    certifie, depuis_cache, perime = True, False, False
+    premiere = sources[0][1]
+    periode, request_id = premiere.periode, premiere.request_id
+    meme_periode = meme_id = True
+    obtenu_le = None
+    for _, s in sources:
+        if s.fournisseur not in fournisseurs:
+            fournisseurs.append(s.fournisseur)
+        certifie = certifie and s.certifie
+        depuis_cache = depuis_cache or s.depuis_cache
+        perime = perime or s.perime
+        if s.periode != periode:
+            meme_periode = False
+        if s.request_id != request_id:
+            meme_id = False
+        if s.obtenu_le and (obtenu_le is None or s.obtenu_le < obtenu_le):
+            obtenu_le = s.obtenu_le
     return Source(
-        fournisseur="+".join(dict.fromkeys([s.fournisseur for s in toutes])),
-        certifie=all(s.certifie for s in toutes),
-        periode=periodes.pop() if len(periodes) == 1 else None,
-        obtenu_le=min(obtenus) if obtenus else None,
-        depuis_cache=any(s.depuis_cache for s in toutes),
+        fournisseur="+".join(fournisseurs),
+        certifie=certifie,
+        periode=periode if meme_periode else None,
+        obtenu_le=obtenu_le,
+        depuis_cache=depuis_cache,
         # Facts from one upstream answer (RFR and parts…) keep its request id, to quote to support.
-        request_id=ids.pop() if len(ids) == 1 else None,
+        request_id=request_id if meme_id else None,
         # A value derived from one stale input is stale too.
-        perime=any(s.perime for s in toutes),
+        perime=perime,
     )
+
+
+def calculer(
+    definition: DefinitionDerivee, connus: Mapping[str, Fait], jour: date, ref: RefFait
+) -> tuple[Any, Any, str | None]:
+    """A derived fact's interval and its detail in French, if it has one (`Incalculable` when the
+    bases do not allow it)."""
+    if definition.calcul_detaille is not None:
+        return definition.calcul_detaille(connus, jour, ref)
+    bas, haut = definition.calcul(connus, jour, ref)
+    return bas, haut, None if definition.detail is None else definition.detail(connus, jour)
 
 
 def _mois(periode: str) -> int:
@@ -158,11 +186,8 @@ class Resolveur:
         haut: Any
         note = None
         if ref.nom in derives:
-            definition = derives[ref.nom]
             try:
-                bas, haut = definition.calcul(connus, self.jour, ref)
-                if definition.detail is not None:
-                    note = definition.detail(connus, self.jour)
+                bas, haut, note = calculer(derives[ref.nom], connus, self.jour, ref)
             except Incalculable as exc:
                 return Resolution(libelle, unite, inconnu=str(exc), pieces=pieces)
         else:
@@ -238,7 +263,8 @@ def presenter(resolution: Resolution) -> Presentation:
     if resolution.inconnu is not None:
         return Presentation(resolution, "", None, exacte=False, numerique=False)
     numerique = type(bas) in _NOMBRES
-    if bas != haut:
+    exacte = bas is haut or bas == haut
+    if not exacte:
         texte = (
             f"entre {explain.afficher(bas, resolution.unite)} et {explain.afficher(haut, resolution.unite)}"
         )
@@ -249,14 +275,19 @@ def presenter(resolution: Resolution) -> Presentation:
     contexte = f"{texte}, {origine}" if origine else texte
     if resolution.note:
         contexte += f", {resolution.note}"
-    valeur = explain.montrer(bas) if bas == haut else None
-    return Presentation(resolution, contexte, valeur, exacte=bas == haut, numerique=numerique)
+    valeur = explain.montrer(bas) if exacte else None
+    return Presentation(resolution, contexte, valeur, exacte=exacte, numerique=numerique)
 
 
 def _ecart_exact(sens: int, valeur: Any, seuil: Any) -> Decimal:
     """Signed margin: positive on the satisfied side of an order comparison, negative beyond it."""
     if type(valeur) is Fraction or type(seuil) is Fraction:
-        return explain.vers_decimal((Fraction(valeur) - Fraction(seuil)) * sens)
+        # (valeur - seuil) × sens as a ratio of integers, without building Fractions.
+        n1, d1 = valeur.as_integer_ratio()
+        n2, d2 = seuil.as_integer_ratio()
+        numerateur, denominateur = (n1 * d2 - n2 * d1) * sens, d1 * d2
+        commun = gcd(numerateur, denominateur)
+        return explain.decimal_du_rapport(numerateur // commun, denominateur // commun)
     return (Decimal(valeur) - Decimal(seuil)) * sens
 
 

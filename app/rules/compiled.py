@@ -13,13 +13,14 @@ règlement, so asking again is a dictionary lookup):
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from app.rules import explain, generation
@@ -45,6 +46,7 @@ from app.rules.memos import MemoMontant
 from app.rules.model import Reglement
 from app.rules.montants import Calculateur, Calcule
 from app.rules.montants_compiles import Montant_, compiler_montant
+from app.rules.montants_rediges import Repli, rediger_montant
 from app.rules.motif import (
     Justification,
     codes_decisifs,
@@ -68,6 +70,7 @@ from app.rules.results import (
 #: the dates of the decisions they replay.
 PLANS_EN_CACHE = 64
 
+T = TypeVar("T")
 _SANS_MONTANT = Calcule()
 _ELIGIBLE, _NON_ELIGIBLE, _A_VERIFIER = Statut.ELIGIBLE, Statut.NON_ELIGIBLE, Statut.A_VERIFIER
 
@@ -162,6 +165,7 @@ class _Compile:
         "_memos_rediges",
         "_memos_verdicts",
         "_montants_compiles",
+        "_montants_rediges",
         "_preparation",
         "_presentations",
         "_presenteurs",
@@ -210,6 +214,10 @@ class _Compile:
         self._genere: Verdicts | bool | None = None
         # The amount rules compiled for verdicts, on first use (False: left to `Calculateur`).
         self._montants_compiles: list[Montant_ | bool | None] = [None] * compile.montants
+        # The amount rules with their sentences, compiled on first use (False: left to `Calculateur`).
+        self._montants_rediges: list[Callable[[Mapping[str, Fait]], Calcule] | bool | None] = [
+            None
+        ] * compile.montants
         self.source_verdicts = ""
 
     # -- the full evaluation --------------------------------------------------------------------
@@ -254,6 +262,13 @@ class _Compile:
         if rang is None or regle is None:
             return _SANS_MONTANT
         calcule = montants[rang]
+        if calcule is None and rediger:
+            redige = self._montants_rediges[rang]
+            if redige is None:
+                redige = self._montants_rediges[rang] = self._rediger_montant(reglement, aide)
+            if redige is not False:
+                with contextlib.suppress(Repli):  # then `Calculateur` writes it
+                    calcule = montants[rang] = redige(resolveur.faits.connus)  # type: ignore[operator]
         if calcule is None:
             regles = aide.compile.regles_montant
             vigueur = self._preparation.vigueur
@@ -387,10 +402,20 @@ class _Compile:
             calcule = etat.montants[regle] = compile(etat.connus)  # type: ignore[operator]
         return calcule
 
+    def _rediger_montant(
+        self, reglement: Reglement, aide: _Aide
+    ) -> Callable[[Mapping[str, Fait]], Calcule] | bool:
+        """The amount rule with its sentence compiled (montants_rediges.py); False: a rule it does
+        not know how to write, left to `Calculateur`."""
+        return self._compiler_regle(rediger_montant, reglement, aide)
+
     def _compiler_montant(self, reglement: Reglement, aide: _Aide) -> Montant_ | bool:
+        return self._compiler_regle(compiler_montant, reglement, aide)
+
+    def _compiler_regle(self, compilateur: Callable[..., T], reglement: Reglement, aide: _Aide) -> T | bool:
         assert aide.regle is not None  # noqa: S101 - the caller checks it
         try:
-            return compiler_montant(
+            return compilateur(
                 aide.regle,
                 reglement,
                 self._preparation.vigueur,

@@ -29,11 +29,11 @@ _TROIS_DIXIEMES = Decimal("0.3")
 def exact(valeur: Fraction) -> Decimal | Fraction:
     """The ratio as a `Decimal` when it has a finite decimal form (it is then exactly equal), else
     the `Fraction` itself: comparisons stay exact either way, and Decimals compare faster."""
-    decimal = _decimal_exact(valeur.numerator, valeur.denominator)
+    decimal = decimal_exact(valeur.numerator, valeur.denominator)
     return valeur if decimal is None else decimal
 
 
-def _decimal_exact(numerateur: int, denominateur: int) -> Decimal | None:
+def decimal_exact(numerateur: int, denominateur: int) -> Decimal | None:
     """numerateur / denominateur (in lowest terms, denominateur > 0) as an equal `Decimal`, if any."""
     reste = denominateur
     for facteur in (2, 5):
@@ -57,7 +57,7 @@ def rapport(dividende: Nombre, diviseur: Nombre) -> Decimal | Fraction:
         numerateur, denominateur = -numerateur, -denominateur
     commun = gcd(numerateur, denominateur)
     numerateur, denominateur = numerateur // commun, denominateur // commun
-    decimal = _decimal_exact(numerateur, denominateur)
+    decimal = decimal_exact(numerateur, denominateur)
     return Fraction(numerateur, denominateur) if decimal is None else decimal
 
 
@@ -76,6 +76,8 @@ class DefinitionDerivee:
     accepte_ages: bool = False
     #: Its inputs in French (« calculé : (1 200 € − 450 €) / 1,5 / 30 »), for facts a règlement computes.
     detail: Callable[[Mapping[str, Fait], date], str] | None = None
+    #: `calcul` and `detail` in one pass, when the definition has both (a fact the règlement computes).
+    calcul_detaille: Callable[[Mapping[str, Fait], date, RefFait], tuple[Any, Any, str]] | None = None
     formule: str | None = None  # as the règlement writes it
     #: For a fact the règlement computes: the parameters its formula reads, as it reads them…
     parametres_lus: Mapping[str, Any] = field(default_factory=dict)

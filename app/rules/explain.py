@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.rules.derived import decimal_exact
 from app.rules.facts import Source
 from app.rules.model import Deliberation, Reglement
 
@@ -24,6 +25,7 @@ _MOIS = (
 _CENT = Decimal("0.01")
 #: Beyond this many digits either side of the point, a number is shown in scientific notation.
 _CHIFFRES_AFFICHES = 30
+_ENTIER_COURT = 10**_CHIFFRES_AFFICHES
 
 #: Verb of each operator (affirmative, negative) and the preposition that follows it.
 VERBES: dict[str, tuple[str, str, str]] = {
@@ -62,17 +64,30 @@ def vers_decimal(valeur: int | Decimal | Fraction) -> Decimal:
     if type(valeur) is int:  # before the slow ABC check below
         return Decimal(valeur)
     if type(valeur) is Fraction or isinstance(valeur, Fraction):
-        exact = Decimal(valeur.numerator) / Decimal(valeur.denominator)
-        if Fraction(exact) == valeur:
-            return exact
-        return exact.quantize(_CENT, rounding=ROUND_HALF_UP)
+        return decimal_du_rapport(valeur.numerator, valeur.denominator)
     return Decimal(valeur)
+
+
+def decimal_du_rapport(numerateur: int, denominateur: int) -> Decimal:
+    """`vers_decimal(Fraction(numerateur, denominateur))`, the ratio in lowest terms (denominateur
+    > 0): its finite decimal form when it has one (`decimal_exact`), else the quotient rounded to
+    the cent."""
+    exact = decimal_exact(numerateur, denominateur)
+    if exact is not None:
+        return exact
+    return (Decimal(numerateur) / Decimal(denominateur)).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
 @lru_cache(maxsize=4096)
 def nombre(valeur: int | Decimal | Fraction, unite: str | None = None) -> str:
     """`2 550 €`, `1,20 €`, `2,5`, `6 ans` (cached: the same amounts recur from one request to the next)."""
+    if type(valeur) is int and -_ENTIER_COURT < valeur < _ENTIER_COURT:  # counts, ages, whole euros
+        texte = f"{valeur:,}".replace(",", " ")
+        return f"{texte} {unite}" if unite else texte
     d = vers_decimal(valeur)
+    court = _nombre_court(d, unite) if d.is_finite() else None
+    if court is not None:
+        return court
     if not d.is_finite() or (d != 0 and abs(d.adjusted()) > _CHIFFRES_AFFICHES):
         # Total on any Decimal: the engine's bounds (app/rules/nombres.py) keep such values out,
         # but `int(Decimal("1e999999"))` would build a million-digit integer to print it.
@@ -85,6 +100,26 @@ def nombre(valeur: int | Decimal | Fraction, unite: str | None = None) -> str:
         entier, _, decimales = format(d.normalize(), "f").partition(".")
         if unite == "€":
             decimales = decimales.ljust(2, "0")
+        texte = f"{int(entier):,}".replace(",", " ") + "," + decimales
+        if entier.startswith("-") and int(entier) == 0:
+            texte = "-" + texte
+    return f"{texte} {unite}" if unite else texte
+
+
+def _nombre_court(d: Decimal, unite: str | None) -> str | None:
+    """What `nombre` writes, from the text of a finite `Decimal` that prints without exponent and
+    with at most two decimals (most values); None for any other."""
+    brut = str(d)
+    entier, _, decimales = brut.partition(".")
+    if len(brut) > 28 or "E" in brut or len(decimales) > 2:  # 28: normalize would round beyond
+        return None
+    if not decimales.strip("0"):
+        texte = f"{int(entier):,}".replace(",", " ")
+    else:
+        if unite != "€":
+            decimales = decimales.rstrip("0")
+        elif len(decimales) == 1:
+            decimales += "0"
         texte = f"{int(entier):,}".replace(",", " ") + "," + decimales
         if entier.startswith("-") and int(entier) == 0:
             texte = "-" + texte
@@ -127,6 +162,8 @@ def _deliberation(d: Deliberation) -> str:
 def afficher(valeur: Any, unite: str | None) -> str:
     """A fact value or threshold in a French sentence."""
     genre = type(valeur)
+    if genre is Fraction:  # what `nombre` does first: its memo then holds a Decimal, quicker to hash
+        valeur, genre = vers_decimal(valeur), Decimal
     if genre is Decimal or genre is int:  # the usual cases first: `isinstance(…, Fraction)` is slow
         return nombre(valeur, unite)
     if genre is str or genre is date:
@@ -160,10 +197,28 @@ _ORIGINES = {
 }
 
 
-@lru_cache(maxsize=1024)
+#: Source texts by what they say (provider, certified, period): a few recur from one request to
+#: the next. A stale answer's text (with the day it was obtained) is written each time, not kept.
+_SOURCES: dict[tuple[str, bool, str | None], str] = {}
+_SOURCES_EN_MEMO = 1024
+
+
 def source(s: Source | None) -> str:
+    """How a fact's provenance reads in a sentence: « avril 2026, CNAF, non certifié »."""
     if s is None:
         return ""
+    if s.perime and s.obtenu_le is not None:
+        return _source(s)
+    cle = (s.fournisseur, s.certifie, s.periode)
+    texte = _SOURCES.get(cle)
+    if texte is None:
+        if len(_SOURCES) >= _SOURCES_EN_MEMO:
+            _SOURCES.clear()
+        texte = _SOURCES[cle] = _source(s)
+    return texte
+
+
+def _source(s: Source) -> str:
     morceaux = [p for p in (periode(s.periode), _ORIGINES.get(s.fournisseur, s.fournisseur)) if p]
     if not s.certifie:
         morceaux.append("non certifié")

@@ -203,6 +203,14 @@ def diviser(a: Nombre, b: Nombre) -> Nombre:
     return rapport(a, b)
 
 
+_OPERATIONS: dict[str, Callable[[Nombre, Nombre], Nombre]] = {
+    "+": ajouter,
+    "-": soustraire,
+    "*": multiplier,
+    "/": diviser,
+}
+
+
 def inferieur(a: Nombre, b: Nombre) -> bool:
     if type(a) is Fraction or type(b) is Fraction:
         return Fraction(a) < Fraction(b)
@@ -275,6 +283,46 @@ def compiler(expression: Expression) -> FormuleCompilee:
     raise TypeError(expression)  # pragma: no cover - Expression is a closed union
 
 
+class NonPonctuel(Exception):
+    """A name's value is an interval (a partial birth date): the formula is worked out on intervals."""
+
+
+_NON_PONCTUEL = NonPonctuel()
+FormulePonctuelle = Callable[[Callable[[Nom], Intervalle]], Nombre]
+
+
+def ponctuel(expression: Expression) -> FormulePonctuelle:
+    """The formula on exact values (the usual case): what `compiler` gives when every name's interval
+    is a single value, with half the arithmetic; `NonPonctuel` when a name's is not."""
+    match expression:
+        case Constante(valeur=v):
+            return lambda valeur_de: v
+        case Nom():
+            nom = expression
+
+            def lire(valeur_de: Callable[[Nom], Intervalle]) -> Nombre:
+                bas, haut = valeur_de(nom)
+                # The same object, or equal ints: `compiler` would then give one value too.
+                if bas is haut or (type(bas) is int and type(haut) is int and bas == haut):
+                    return bas
+                raise _NON_PONCTUEL
+
+            return lire
+        case Fonction(nom=fonction, arguments=arguments):
+            calculs = [ponctuel(a) for a in arguments]
+            minimum = fonction == "min"
+
+            def appliquer(valeur_de: Callable[[Nom], Intervalle]) -> Nombre:
+                bas, haut = _bornes([c(valeur_de) for c in calculs])
+                return bas if minimum else haut
+
+            return appliquer
+        case Operation(operateur=op, gauche=g, droite=d):
+            gauche, droite, operation = ponctuel(g), ponctuel(d), _OPERATIONS[op]
+            return lambda valeur_de: operation(gauche(valeur_de), droite(valeur_de))
+    raise TypeError(expression)  # pragma: no cover - Expression is a closed union
+
+
 def _operation(op: str, a: Intervalle, b: Intervalle) -> Intervalle:
     exacts = a[0] == a[1] and b[0] == b[1]
     if op == "+":
@@ -309,37 +357,74 @@ class Rendu:
         """Whether a name with a unit appears in it (it then shows its unit itself)."""
         return any(self.unite_de(n) is not None for n in noms(expression))
 
-    def rendre(self, expression: Expression, unite: str | None, priorite: int = 0) -> str:
+    def rendre(self, expression: Expression, unite: str | None) -> str:
         """The formula in French with its values: « 100 € + 20 € × 3 (le nombre d'enfants) »."""
+        texte_de = self.texte_de
+        return "".join([m if isinstance(m, str) else texte_de(m) for m in self.gabarit(expression, unite)])
+
+    def gabarit(self, expression: Expression, unite: str | None) -> Gabarit:
+        """What `rendre` writes, each name left as itself: its fixed text (constants, operators,
+        parentheses) depends only on the formula and on which names carry a unit, so a caller whose
+        names keep their units can write it once and fill in the names' texts for each household."""
+        morceaux: list[str | Nom] = []
+        self._gabarit(expression, unite, 0, morceaux)
+        fusionnes: list[str | Nom] = []
+        for morceau in morceaux:  # adjacent fixed texts as one
+            precedent = fusionnes[-1] if fusionnes else None
+            if isinstance(morceau, str) and isinstance(precedent, str):
+                fusionnes[-1] = precedent + morceau
+            else:
+                fusionnes.append(morceau)
+        return tuple(fusionnes)
+
+    def _gabarit(
+        self, expression: Expression, unite: str | None, priorite: int, morceaux: list[str | Nom]
+    ) -> None:
         match expression:
             case Constante(valeur=v):
-                return self.nombre(v, unite)
+                morceaux.append(self.nombre(v, unite))
+                return
             case Nom():
-                return self.texte_de(expression)
+                morceaux.append(expression)
+                return
             case Fonction(nom=nom, arguments=arguments):
-                morceaux = ", ".join(self.rendre(a, unite) for a in arguments)
-                return f"{'minimum' if nom == 'min' else 'maximum'}({morceaux})"
+                morceaux.append("minimum(" if nom == "min" else "maximum(")
+                for rang, argument in enumerate(arguments):
+                    if rang:
+                        morceaux.append(", ")
+                    self._gabarit(argument, unite, 0, morceaux)
+                morceaux.append(")")
+                return
             case Operation(operateur=op, gauche=g, droite=d):
-                unite_g = unite_d = unite
-                if op == "*":
-                    # The unit once, on a number, unless a name already shows it: `20 € × 3`,
-                    # `50 € × (4 − 1)`, `0,5 × 120 €`.
-                    if self.a_unite(g) or self.a_unite(d):
-                        unite_g = unite_d = None
-                    elif isinstance(d, Constante) and not isinstance(g, Constante):
-                        unite_g = None
-                    else:
-                        unite_d = None
-                elif op == "/":
-                    unite_d = None
+                unite_g, unite_d = self._unites(op, g, d, unite)
                 propre = _PRIORITE[op]
-                gauche = self.rendre(g, unite_g, propre)
-                droite = self.rendre(d, unite_d, propre + (op in "-/"))
-                texte = f"{gauche} {_AFFICHE[op]} {droite}"
-                return f"({texte})" if propre < priorite else texte
+                if propre < priorite:
+                    morceaux.append("(")
+                self._gabarit(g, unite_g, propre, morceaux)
+                morceaux.append(f" {_AFFICHE[op]} ")
+                self._gabarit(d, unite_d, propre + (op in "-/"), morceaux)
+                if propre < priorite:
+                    morceaux.append(")")
+                return
         raise TypeError(expression)  # pragma: no cover - Expression is a closed union
 
+    def _unites(
+        self, op: str, g: Expression, d: Expression, unite: str | None
+    ) -> tuple[str | None, str | None]:
+        """The units of an operation's two sides."""
+        if op == "*":
+            # The unit once, on a number, unless a name already shows it: `20 € × 3`,
+            # `50 € × (4 − 1)`, `0,5 × 120 €`.
+            if self.a_unite(g) or self.a_unite(d):
+                return None, None
+            if isinstance(d, Constante) and not isinstance(g, Constante):
+                return None, unite
+            return unite, None
+        return (unite, None) if op == "/" else (unite, unite)
 
+
+#: A formula as `Rendu` writes it: fixed texts, and the names whose texts go between them.
+Gabarit = tuple[str | Nom, ...]
 _PRIORITE = {"+": 1, "-": 1, "*": 2, "/": 2}
 _AFFICHE = {"+": "+", "-": "−", "*": "×", "/": "/"}
 

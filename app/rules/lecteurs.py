@@ -16,7 +16,14 @@ from fractions import Fraction
 from typing import Any
 
 from app.rules import explain
-from app.rules.comparison import ChampsCondition, Presentation, Resolution, Resolveur, source_commune
+from app.rules.comparison import (
+    ChampsCondition,
+    Presentation,
+    Resolution,
+    Resolveur,
+    calculer,
+    source_commune,
+)
 from app.rules.comparison import presenter as presenter_resolution
 from app.rules.dates import DatePartielle
 from app.rules.derived import Incalculable, libelle_du_fait
@@ -215,8 +222,6 @@ def _presentation_derivee(
     simple_par_base = {base: _simple(regles.get(base), jour) for base in bases}
     simples: dict[tuple[str, str], bool] = {}
 
-    calcul, detail = definition.calcul, definition.detail
-
     def derivee(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         sources = []
         for base in bases:
@@ -236,8 +241,7 @@ def _presentation_derivee(
                     return general(connus, resolveur, feuille)
             sources.append((base, source))
         try:
-            bas, haut = calcul(connus, jour, ref)
-            note = None if detail is None else detail(connus, jour)
+            bas, haut, note = calculer(definition, connus, jour, ref)
         except Incalculable:
             return general(connus, resolveur, feuille)
         source = sources[0][1] if len(sources) == 1 else source_commune(sources)

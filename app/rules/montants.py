@@ -279,13 +279,7 @@ class Calculateur:
         if not self.rediger:
             return
 
-        def texte(nom: formules.Nom) -> str:
-            return connus[nom][2]
-
-        def unite(nom: formules.Nom) -> str | None:
-            return connus[nom][3]
-
-        rendu = formules.Rendu(texte, unite, _nombre).rendre(regle.formule, regle.unite)
+        rendu = "".join([m if isinstance(m, str) else connus[m][2] for m in _gabarit(regle, connus)])
         if final_bas == bas and not suite:
             resultat.phrase = f"Montant : {explain.nombre(final_bas, regle.unite)} = {rendu}."
         else:
@@ -313,13 +307,38 @@ class Calculateur:
         return final, suite
 
     def _valeur_borne(self, borne: Decimal | str) -> Decimal:
-        if isinstance(borne, Decimal):
-            return borne
-        valeur = self.vigueur.parametre(borne).valeur
-        if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
-            raise TypeError(borne)
-        return valeur
+        return valeur_borne(borne, self.vigueur)
+
+
+def valeur_borne(borne: Decimal | str, vigueur: EnVigueur) -> Decimal:
+    """A floor or cap: a number, or the value in force of the parameter it names."""
+    if isinstance(borne, Decimal):
+        return borne
+    valeur = vigueur.parametre(borne).valeur
+    if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
+        raise TypeError(borne)
+    return valeur
 
 
 def _nombre(valeur: Any, unite: str | None) -> str:
     return explain.nombre(valeur, unite)
+
+
+#: The fixed text of each amount formula (`formules.Rendu.gabarit`), by the rule and the units of its
+#: names (they do not change from one household to the next; the key says so rather than assume it).
+_GABARITS: dict[tuple[int, tuple[str | None, ...]], tuple[Montant, formules.Gabarit]] = {}
+_GABARITS_MAX = 1024
+
+
+def _gabarit(
+    regle: Montant, connus: Mapping[formules.Nom, tuple[Any, Any, str, str | None]]
+) -> formules.Gabarit:
+    cle = (id(regle), tuple([lu[3] for lu in connus.values()]))
+    entree = _GABARITS.get(cle)
+    if entree is None or entree[0] is not regle:
+        assert regle.formule is not None  # noqa: S101 - the caller checks it
+        rendu = formules.Rendu(str, lambda nom: connus[nom][3], _nombre)
+        if len(_GABARITS) >= _GABARITS_MAX:
+            _GABARITS.clear()
+        entree = _GABARITS[cle] = (regle, rendu.gabarit(regle.formule, regle.unite))
+    return entree[1]

@@ -21,7 +21,7 @@ from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
 from app.rules.model import EnVigueur, Montant, Reglement, Tranche
-from app.rules.montants import SENS_ARRONDI, arrondir
+from app.rules.montants import SENS_ARRONDI, arrondir, valeur_borne
 from app.rules.plan import Regles
 
 Connus = Mapping[str, Fait]
@@ -49,7 +49,7 @@ Montant_ = Callable[[Connus], Resultat]
 _Valeur = Callable[[Connus], tuple[Any, Any]]
 
 
-def _tranche_de(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche | None:
+def tranche_entre(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche | None:
     # As `montants.tranche_de`.
     trouvees = []
     for borne in (bas, haut):
@@ -62,15 +62,22 @@ def _tranche_de(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche |
     return trouvees[0] if trouvees[0] is trouvees[1] else None
 
 
-class _Compilateur:
+class AMontant:
+    """What compiling one amount rule for a date starts from (here and in montants_rediges.py)."""
+
     def __init__(
         self, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
     ) -> None:
         self.reglement = reglement
         self.vigueur = vigueur
-        self.regles = regles
+        self.regles = regles  # the freshness rules of what the amount reads
         self.jour = jour
 
+    def _limite(self, borne: Decimal | str) -> Decimal:
+        return valeur_borne(borne, self.vigueur)
+
+
+class _Compilateur(AMontant):
     def lire(self, ref: RefFait) -> Lecture:
         """The reader of a fact as `Calculateur.resoudre` reads it (the amount's freshness rules)."""
         return lecture(ref, self.regles.get(ref, ()), self.reglement, self.jour)
@@ -87,7 +94,7 @@ class _Compilateur:
 
         def calculer(connus: Connus) -> tuple[Decimal | None, str | None]:
             valeurs = lire(connus)
-            tranche = None if valeurs is None else _tranche_de(tranches, valeurs[0], valeurs[1])
+            tranche = None if valeurs is None else tranche_entre(tranches, valeurs[0], valeurs[1])
             if tranche is None:
                 if defaut is None:
                     raise _INCONNU
@@ -98,7 +105,7 @@ class _Compilateur:
                 colonne = lire_colonne(connus)
                 if colonne is None:
                     raise _INCONNU
-                classe = _tranche_de(colonnes.classes, colonne[0], colonne[1])
+                classe = tranche_entre(colonnes.classes, colonne[0], colonne[1])
                 if classe is None:
                     raise _INCONNU
                 montant = tranche.montants[colonnes.classes.index(classe)]
@@ -183,14 +190,6 @@ class _Compilateur:
 
         return borner
 
-    def _limite(self, borne: Decimal | str) -> Decimal:
-        if isinstance(borne, Decimal):
-            return borne
-        valeur = self.vigueur.parametre(borne).valeur
-        if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
-            raise TypeError(borne)
-        return valeur
-
     def montant(self, regle: Montant) -> Montant_:
         si_inconnu = regle.si_inconnu
         borner = self.bornes(regle)
@@ -258,7 +257,7 @@ class _Compilateur:
         expression = regle.formule
         assert expression is not None  # noqa: S101 - the caller checks it
         valeurs = {n: self.nom(n) for n in dict.fromkeys(formules.noms(expression))}
-        calculer_formule = formules.compiler(expression)
+        calculer_formule, ponctuelle = formules.compiler(expression), formules.ponctuel(expression)
 
         def calculer(connus: Connus, resultat: Resultat) -> None:
             lus: dict[formules.Nom, tuple[Any, Any]] = {}
@@ -270,7 +269,11 @@ class _Compilateur:
                 return lu
 
             try:
-                bas, haut = calculer_formule(valeur)
+                try:
+                    resultat.montant = borner(ponctuelle(valeur))
+                    return
+                except formules.NonPonctuel:
+                    bas, haut = calculer_formule(valeur)
             except Incalculable as exc:
                 raise _INCONNU from exc
             final = borner(bas)

@@ -235,6 +235,18 @@ def test_every_freshness_rule_reads_as_the_interpreted_evaluation(regle: str, pe
     assert compile_plan(reglement, jour).verdicts(faits) == _verdicts_de(attendue)
 
 
+_FOYER_MONTANTS = {
+    "quotient_familial_caf": {"valeur": "640", "periode": "2026-04", "fournisseur": "CNAF"},
+    "revenu_fiscal_de_reference": {"valeur": "9000", "periode": "2025", "fournisseur": "DGFIP"},
+    "beneficiaire_rsa": True,
+    "handicap_reconnu": True,
+    "allocataires": ["1980-02-03"],
+    "enfants": ["2015-06-01", "2019"],
+    "ressources_mensuelles": "1450.50",
+    "charges_logement": "610",
+}
+
+
 def test_verdicts_fall_back_to_the_general_amount_computation(monkeypatch: pytest.MonkeyPatch) -> None:
     """An amount rule the compiler of montants_compiles.py refuses is worked out by `Calculateur`."""
     import app.rules.compiled as module  # noqa: PLC0415 - the function is replaced for this test
@@ -245,22 +257,59 @@ def test_verdicts_fall_back_to_the_general_amount_computation(monkeypatch: pytes
     monkeypatch.setattr(module, "compiler_montant", refuser)
     reglement = charger_reglement(Path(__file__).parent / "donnees" / "montants.yaml")  # a fresh plan
     jour = JOURS[0]
-    donnees = {
-        "quotient_familial_caf": {"valeur": "640", "periode": "2026-04", "fournisseur": "CNAF"},
-        "revenu_fiscal_de_reference": {"valeur": "9000", "periode": "2025", "fournisseur": "DGFIP"},
-        "beneficiaire_rsa": False,
-        "handicap_reconnu": True,
-        "allocataires": ["1980-02-03"],
-        "enfants": ["2015-06-01", "2019"],
-        "ressources_mensuelles": "1450.50",
-        "charges_logement": "610",
-    }
-    faits = lire_faits(donnees, catalogue=reglement.catalogue)
+    faits = lire_faits({**_FOYER_MONTANTS, "beneficiaire_rsa": False}, catalogue=reglement.catalogue)
     attendue = _verdicts_de(evaluer_interprete(reglement, faits, jour))
     compile = compile_plan(reglement, jour)
     assert compile.verdicts(faits) == attendue
     assert all(m is False for m in compile._compile._montants_compiles if m is not None)
     assert {v.statut for v in attendue} >= {Statut.ELIGIBLE}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},  # the table's first row holds on its two tests: « … vaut oui et … vaut oui »
+        {"beneficiaire_rsa": False, "enfants": ["2015-06-01", "2019-03-02"]},
+        # Unknown or stale values: the amounts written by `Calculateur` (what is missing, proofs).
+        {"quotient_familial_caf": {"valeur": "640", "periode": "2025-12", "fournisseur": "CNAF"}},
+        {"ressources_mensuelles": None, "handicap_reconnu": None},
+        # A birth year straddling 17 years: an interval of children, the formula on intervals.
+        {
+            "enfants": ["2008"],
+            "quotient_familial_caf": {"valeur": "180", "periode": "2026-04", "fournisseur": "CNAF"},
+        },
+    ],
+)
+def test_amounts_written_by_the_compiled_rules_are_those_of_the_interpreted_evaluation(
+    changes: dict[str, Any],
+) -> None:
+    donnees = {k: v for k, v in {**_FOYER_MONTANTS, **changes}.items() if v is not None}
+    reglement = REGLEMENTS["montants"]
+    faits = lire_faits(donnees, catalogue=reglement.catalogue)
+    attendue = evaluer_interprete(reglement, faits, JOURS[0])
+    obtenue = compile_plan(reglement, JOURS[0]).evaluer(faits)
+    assert obtenue == attendue
+    assert not changes or any(r.statut is Statut.ELIGIBLE for r in obtenue.resultats)
+    if not changes:
+        tarif = next(r for r in obtenue.resultats if r.dispositif == "tarif")
+        assert " vaut oui et " in tarif.motif
+
+
+def test_amounts_fall_back_to_the_general_computation_when_they_cannot_be_compiled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An amount rule montants_rediges.py refuses is written by `Calculateur`."""
+    import app.rules.compiled as module  # noqa: PLC0415 - the function is replaced for this test
+
+    def refuser(*args: object) -> object:
+        raise ValueError("refusé")
+
+    monkeypatch.setattr(module, "rediger_montant", refuser)
+    reglement = charger_reglement(Path(__file__).parent / "donnees" / "montants.yaml")  # a fresh plan
+    faits = lire_faits(_FOYER_MONTANTS, catalogue=reglement.catalogue)
+    compile = compile_plan(reglement, JOURS[0])
+    assert compile.evaluer(faits) == evaluer_interprete(reglement, faits, JOURS[0])
+    assert all(m is False for m in compile._compile._montants_rediges if m is not None)
 
 
 def test_no_text_of_the_reglement_enters_the_generated_source() -> None:

@@ -4,15 +4,19 @@ tables, unknown-data policies; each with its load-time checks and its explanatio
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from app.rules.derived import Incalculable
 from app.rules.engine import evaluer
-from app.rules.formules import FormuleInvalide, lire_formule
+from app.rules.formules import FormuleInvalide, Nom, NonPonctuel, Rendu, compiler, lire_formule, ponctuel
 from app.rules.loader import ReglementInvalide, lire_reglement
 from app.rules.montants import arrondir
 from app.rules.results import ResultatDispositif, Statut
@@ -498,3 +502,62 @@ def test_a_declared_date_is_compared_with_a_date() -> None:
         refus.message
         == "incompatibilité de type : le fait « entree_logement » est une date, comparez-le à une date"
     )
+
+
+_FORMULES = (
+    "min(40 + 2.5 * a + 0.5 * b, 400) + max(b, 30 * c) / 3",
+    "(a - b) / c / 30",
+    "200 - a / 10",
+    "a * (b - c) / (c + 1)",
+)
+
+
+@given(
+    formule=st.sampled_from(_FORMULES),
+    valeurs=st.lists(
+        st.one_of(
+            st.integers(-50, 50),
+            st.decimals(-1000, 1000, places=2, allow_nan=False, allow_infinity=False),
+            st.fractions(-100, 100, max_denominator=7),
+        ),
+        min_size=3,
+        max_size=3,
+    ),
+)
+def test_a_formula_on_exact_values_gives_what_it_gives_on_intervals(formule: str, valeurs: list[Any]) -> None:
+    """`ponctuel` is `compiler` with every name's interval a single value: the same value, the same
+    failure on a division by zero; and a name whose interval is not one value is refused."""
+    expression = lire_formule(formule)
+    par_nom = dict(zip("abc", valeurs, strict=True))
+
+    def valeur_de(nom: Nom) -> tuple[Any, Any]:
+        return par_nom[nom.nom], par_nom[nom.nom]
+
+    try:
+        attendu: Any = compiler(expression)(valeur_de)
+    except Incalculable as exc:
+        attendu = str(exc)
+    try:
+        exacte = ponctuel(expression)(valeur_de)
+        obtenu: Any = (exacte, exacte)
+    except Incalculable as exc:
+        obtenu = str(exc)
+    assert obtenu == attendu
+    assert type(obtenu) is type(attendu)
+    with pytest.raises(NonPonctuel):
+        ponctuel(expression)(lambda nom: (Decimal(1), Decimal(2)))
+
+
+def test_a_formula_template_writes_what_the_formula_reads() -> None:
+    """`Rendu.gabarit` leaves the names in place of their texts: filled in, it is `rendre`."""
+    expression = lire_formule("min(40 + 2.5 * a + 0.5 * b, 400) + max(b, 30 * c) / 3")
+    rendu = Rendu(
+        lambda nom: f"<{nom.nom}>", lambda nom: "€" if nom.nom == "b" else None, lambda v, u: f"{v}{u}"
+    )
+    gabarit = rendu.gabarit(expression, "€")
+    # As the recursive writer gave it before templates ("None": a number written without unit).
+    assert rendu.rendre(expression, "€") == (
+        "minimum(40€ + 2.5€ × <a> + 0.5None × <b>, 400€) + maximum(<b>, 30€ × <c>) / 3None"
+    )
+    assert [m.nom for m in gabarit if isinstance(m, Nom)] == ["a", "b", "b", "c"]
+    assert not any(isinstance(m, str) and isinstance(n, str) for m, n in itertools.pairwise(gabarit))

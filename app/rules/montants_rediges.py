@@ -1,0 +1,312 @@
+"""An aid's amount with its sentence, compiled for full evaluations: what `montants.Calculateur`
+writes when every value it reads is known and decides (the usual case), as closures made once per
+(règlement, date, amount rule), reading the facts through the plan's compiled readers, with the
+labels, units, parameters' texts and barème versions in force at the date worked out once.
+
+Anything else (an unknown or stale value, an interval straddling two tranches, a division by zero,
+an amount the règlement gives for unknown data) raises `Repli`: the caller then asks `Calculateur`,
+whose sentences say what is missing and which proof to ask for. Every sentence is the one
+`Calculateur` writes, byte for byte (tests/rules/test_compiled.py compares them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from app.rules import explain, formules
+from app.rules.derived import Incalculable, libelle_du_fait
+from app.rules.facts import Fait, RefFait
+from app.rules.lecteurs import Lecture, lecture
+from app.rules.logic import COMPARATEURS
+from app.rules.model import EnVigueur, Montant, Reglement
+from app.rules.montants import Calcule, arrondir
+from app.rules.montants_compiles import AMontant, tranche_entre
+from app.rules.plan import Regles
+
+Connus = Mapping[str, Fait]
+
+
+class Repli(Exception):
+    """The amount needs `Calculateur`: a value it reads is unknown or does not decide."""
+
+
+_REPLI = Repli()
+#: (low, high, French text with value, unit) of a name in a formula, as `Calculateur.nom`.
+_Nom = Callable[[Connus], tuple[Any, Any, str, str | None]]
+#: (amount, tranche or row label, French detail) of a barème or a table.
+_Lu = Callable[[Connus], tuple[Decimal | None, str | None, str]]
+
+
+class _Fait:
+    """A fact as an amount reads it: its reader (the amount's freshness rules), label and unit."""
+
+    __slots__ = ("libelle", "lire", "unite")
+
+    def __init__(
+        self, ref: RefFait, regles: Mapping[RefFait, Regles], reglement: Reglement, jour: date
+    ) -> None:
+        catalogue = reglement.catalogue
+        self.lire: Lecture = lecture(ref, regles.get(ref, ()), reglement, jour)
+        self.libelle = libelle_du_fait(ref, catalogue)
+        self.unite = catalogue.unite(ref.nom)
+
+    def valeurs(self, connus: Connus) -> tuple[Any, Any]:
+        valeurs = self.lire(connus)
+        if valeurs is None:
+            raise _REPLI
+        return valeurs
+
+
+class _Redacteur(AMontant):
+    def fait(self, ref: RefFait) -> _Fait:
+        return _Fait(ref, self.regles, self.reglement, self.jour)
+
+    def bareme(self, nom: str) -> _Lu:
+        """As `Calculateur.bareme` when the value and the column are known and decide."""
+        bareme = self.reglement.baremes[nom]
+        tranches = self.vigueur.bareme(nom).tranches
+        fait = self.fait(bareme.fait)
+        colonnes = bareme.colonnes
+        colonne = self.fait(colonnes.fait) if colonnes is not None else None
+        nombre = explain.nombre
+        debut_pour = f"pour {fait.libelle} de "
+        libelle = bareme.libelle
+
+        def calculer(connus: Connus) -> tuple[Decimal | None, str | None, str]:
+            bas, haut = fait.valeurs(connus)
+            tranche = tranche_entre(tranches, bas, haut)
+            if tranche is None:
+                raise _REPLI
+            pour = debut_pour + nombre(bas, fait.unite)
+            montant = tranche.montant
+            if colonnes is not None and tranche.montants is not None:
+                assert colonne is not None  # noqa: S101 - set with `colonnes`
+                col_bas, col_haut = colonne.valeurs(connus)
+                classe = tranche_entre(colonnes.classes, col_bas, col_haut)
+                if classe is None:
+                    raise _REPLI
+                montant = tranche.montants[colonnes.classes.index(classe)]
+                nom_classe = f"colonne {classe.libelle}" if classe.libelle else "colonne"
+                pour += f", {nom_classe} pour {colonne.libelle} de {nombre(col_bas, colonne.unite)}"
+            nom_tranche = f"tranche {tranche.libelle}" if tranche.libelle else "tranche"
+            return montant, tranche.libelle, f"{nom_tranche} du barème « {libelle} » {pour}"
+
+        return calculer
+
+    def table(self, nom: str) -> _Lu:
+        """As `Calculateur.table` when every value tested is known and decides."""
+        table = self.reglement.tables[nom]
+        lignes = []
+        for rang, ligne in enumerate(table.lignes, start=1):
+            tests = tuple(
+                (self.fait(t.fait), COMPARATEURS[t.operateur], t.valeur, t.operateur) for t in ligne.tests
+            )
+            if ligne.autre:
+                detail = f"ligne {rang} (autre cas) de la table « {table.libelle} »"
+            else:
+                detail = f"ligne {rang} de la table « {table.libelle} » : "
+            lignes.append((ligne.autre, tests, ligne.montant, ligne.libelle, detail))
+        afficher, avec = explain.afficher, explain.avec
+        nombres = (int, Decimal, Fraction)
+
+        def calculer(connus: Connus) -> tuple[Decimal | None, str | None, str]:
+            for autre, tests, montant, libelle, detail in lignes:
+                if autre:
+                    return montant, libelle, detail
+                raisons = []
+                for fait, comparer, valeur, operateur in tests:
+                    bas, haut = fait.valeurs(connus)
+                    issue = comparer(bas, haut, valeur)
+                    if issue is None:
+                        raise _REPLI
+                    if not issue:
+                        break
+                    verbe = explain.VERBES_TEXTE.get(operateur, explain.VERBES[operateur])
+                    if type(bas) in nombres and not isinstance(bas, bool):
+                        verbe = explain.VERBES[operateur]
+                    seuil = avec(verbe[2], afficher(valeur, fait.unite))
+                    raisons.append(f"{fait.libelle} ({afficher(bas, fait.unite)}) {verbe[0]} {seuil}")
+                else:
+                    return montant, libelle, detail + " et ".join(raisons)
+            raise AssertionError(nom)  # pragma: no cover - the loader requires a last row « autre »
+
+        return calculer
+
+    def nom(self, nom: formules.Nom) -> _Nom:
+        """As `Calculateur.nom`."""
+        reglement = self.reglement
+        if nom.nom in reglement.parametres:
+            parametre = reglement.parametres[nom.nom]
+            valeur = self.vigueur.parametre(nom.nom).valeur
+            constante = (valeur, valeur, explain.afficher(valeur, parametre.unite), parametre.unite)
+            return lambda connus: constante
+        if nom.nom in reglement.baremes or nom.nom in reglement.tables:
+            lire = self.bareme(nom.nom) if nom.nom in reglement.baremes else self.table(nom.nom)
+            unite = (reglement.baremes[nom.nom].unite if nom.nom in reglement.baremes else None) or "€"
+
+            def montant(connus: Connus) -> tuple[Any, Any, str, str | None]:
+                valeur, _, detail = lire(connus)
+                if valeur is None:
+                    raise _REPLI
+                return valeur, valeur, f"{explain.nombre(valeur, unite)} ({detail})", unite
+
+            return montant
+        fait = self.fait(RefFait(nom.nom, nom.age_min, nom.age_max))
+        suite = f" ({fait.libelle})"
+
+        def lu(connus: Connus) -> tuple[Any, Any, str, str | None]:
+            bas, haut = fait.valeurs(connus)
+            if isinstance(bas, bool):
+                bas = haut = int(bas)
+            if bas == haut:
+                return bas, haut, explain.nombre(bas, fait.unite) + suite, fait.unite
+            return bas, haut, f"entre {bas} et {haut}{suite}", fait.unite
+
+        return lu
+
+    def bornes(self, regle: Montant) -> Callable[[Any], tuple[Decimal, str]]:
+        """As `Calculateur._bornes`: floor, cap, then rounding, and the words for what changed."""
+        nombre, inferieur = explain.nombre, formules.inferieur
+        plancher = None if regle.plancher is None else self._limite(regle.plancher)
+        plafond = None if regle.plafond is None else self._limite(regle.plafond)
+        au_plancher = None if plancher is None else f", porté au plancher de {nombre(plancher, regle.unite)}"
+        plafonne = None if plafond is None else f", plafonné à {nombre(plafond, regle.unite)}"
+        pas, sens = regle.arrondi, regle.sens_arrondi
+        arrondi = ""
+        if sens != "plus_proche":
+            texte_pas = "à l'euro" if pas == 1 else f"au multiple de {nombre(pas)}"
+            arrondi = f", arrondi {texte_pas} {'inférieur' if sens == 'bas' else 'supérieur'}"
+
+        def borner(valeur: Any) -> tuple[Decimal, str]:
+            suite = ""
+            if plancher is not None and inferieur(valeur, plancher):
+                valeur = plancher
+                suite += au_plancher  # type: ignore[operator]
+            if plafond is not None and inferieur(plafond, valeur):
+                valeur = plafond
+                suite += plafonne  # type: ignore[operator]
+            final = arrondir(valeur, pas, sens)
+            if final != valeur:
+                suite += arrondi
+            return final, suite
+
+        return borner
+
+    def montant(self, regle: Montant) -> Callable[[Connus], Calcule]:
+        borner = self.bornes(regle)
+        if regle.formule is not None:
+            return self._formule(regle, borner)
+        if regle.table is not None:
+            return self._table(regle, borner)
+        return self._historique(regle, borner)
+
+    def _table(
+        self, regle: Montant, borner: Callable[[Any], tuple[Decimal, str]]
+    ) -> Callable[[Connus], Calcule]:
+        assert regle.table is not None  # noqa: S101 - the caller checks it
+        lire, unite = self.table(regle.table), regle.unite
+
+        def calculer(connus: Connus) -> Calcule:
+            resultat = Calcule()
+            montant, resultat.tranche, detail = lire(connus)
+            if montant is None:  # as `Calculateur._fixe`
+                resultat.phrase = f"Tarif : {resultat.tranche} ({detail})." if resultat.tranche else None
+                return resultat
+            resultat.montant, suite = borner(montant)
+            resultat.phrase = f"Montant : {explain.nombre(resultat.montant, unite)}{suite} ({detail})."
+            return resultat
+
+        return calculer
+
+    def _historique(
+        self, regle: Montant, borner: Callable[[Any], tuple[Decimal, str]]
+    ) -> Callable[[Connus], Calcule]:
+        fixe: Decimal | None = regle.valeur
+        if regle.parametre is not None:
+            valeur = self.vigueur.parametre(regle.parametre).valeur
+            if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
+                raise TypeError(regle.parametre)
+            fixe = valeur
+        lire_bareme = None if regle.bareme is None else self.bareme(regle.bareme)
+        facteur_lu = None if regle.multiplie_par is None else self.fait(regle.multiplie_par)
+        unite, nombre = regle.unite, explain.nombre
+
+        def calculer(connus: Connus) -> Calcule:
+            resultat = Calcule()
+            base, detail = fixe, ""
+            if lire_bareme is not None:
+                base, resultat.tranche, texte = lire_bareme(connus)
+                detail = f" ({texte})"
+            if base is None:
+                resultat.phrase = f"Tarif : {resultat.tranche}{detail}." if resultat.tranche else None
+                return resultat
+            facteur = ""
+            if facteur_lu is not None:
+                bas, haut = facteur_lu.valeurs(connus)
+                if bas != haut:
+                    raise _REPLI
+                facteur = f" = {nombre(base, unite)} × {nombre(bas)} ({facteur_lu.libelle})"
+                base = base * explain.vers_decimal(bas)
+            resultat.montant, suite = borner(base)
+            resultat.phrase = f"Montant : {nombre(resultat.montant, unite)}{facteur}{suite}{detail}."
+            return resultat
+
+        return calculer
+
+    def _formule(
+        self, regle: Montant, borner: Callable[[Any], tuple[Decimal, str]]
+    ) -> Callable[[Connus], Calcule]:
+        expression = regle.formule
+        assert expression is not None  # noqa: S101 - the caller checks it
+        # By identity: the compiled formula and the template hand over the expression's own names.
+        noms = {id(n): self.nom(n) for n in formules.noms(expression)}
+        calculer_formule, ponctuelle = formules.compiler(expression), formules.ponctuel(expression)
+        unite, nombre = regle.unite, explain.nombre
+        gabarit: list[formules.Gabarit] = []  # made on the first household (the names' units are known then)
+
+        def calculer(connus: Connus) -> Calcule:
+            lus: dict[int, tuple[Any, Any, str, str | None]] = {}
+
+            def valeur(nom: formules.Nom) -> tuple[Any, Any]:
+                lu = lus.get(id(nom))
+                if lu is None:
+                    lu = lus[id(nom)] = noms[id(nom)](connus)
+                return lu[0], lu[1]
+
+            try:
+                try:
+                    bas = haut = ponctuelle(valeur)
+                except formules.NonPonctuel:
+                    bas, haut = calculer_formule(valeur)
+            except Incalculable as exc:
+                raise _REPLI from exc
+            final, suite = borner(bas)
+            if haut is not bas and final != borner(haut)[0]:
+                raise _REPLI
+            if not gabarit:
+                rendu = formules.Rendu(str, lambda nom: lus[id(nom)][3], explain.nombre)
+                gabarit.append(rendu.gabarit(expression, unite))
+            texte = "".join([m if isinstance(m, str) else lus[id(m)][2] for m in gabarit[0]])
+            resultat = Calcule()
+            resultat.montant = final
+            if final == bas and not suite:
+                resultat.phrase = f"Montant : {nombre(final, unite)} = {texte}."
+            else:
+                brut = nombre(bas, unite) if bas == haut else "…"
+                resultat.phrase = f"Montant : {nombre(final, unite)} = {texte} = {brut}{suite}."
+            return resultat
+
+        return calculer
+
+
+def rediger_montant(
+    regle: Montant, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
+) -> Callable[[Connus], Calcule]:
+    """The amount rule `regle` with its sentence, compiled for the date whose dated values are
+    `vigueur` (`regles`: the freshness rules of what it reads); raises `Repli` when `Calculateur`
+    must write it."""
+    return _Redacteur(reglement, vigueur, regles, jour).montant(regle)
