@@ -178,7 +178,10 @@ class ServiceImpact:
         pages = self._relecture.pages(rejeu.organisme.id, rejeu.debut, rejeu.fin)
         while True:
             try:
-                lignes_lues = await anext(pages, None)
+                # Paused while the page is fetched too: its rows are short-lived as well, and each
+                # collection there would walk what the replay keeps (measured: ≈ 10 % of a replay).
+                with sans_ramasse_miettes():
+                    lignes_lues = await anext(pages, None)
             except DATABASE_ERRORS as e:
                 raise _indisponible(e) from e
             if lignes_lues is None:
