@@ -6,7 +6,7 @@ else — the facts used (birth dates of the household, QF, RFR, tax…), the con
 them, the explanations — is one Fernet token under a key named in the row (`cle_journal`).
 
 The compact copy a replay reads (`decisions.rejeu`, app/services/journal/rejeu.py), decrypted at
-every replay, is sealed with AES-256-GCM instead (`sceller_avec`: ≈ 10× cheaper to open than a
+every replay, is sealed with AES-256-GCM instead (`sceller_avec`: ≈ 2× cheaper to open than a
 Fernet token, whose HMAC, CBC and base64 dominated reading a replay's rows), under a key derived by
 HKDF from the same ring entry (so one `cle_journal` still names the key of both): the text
 `a1.` + base64(nonce of 12 bytes ‖ ciphertext ‖ tag of 16 bytes), the entry's id as associated data
