@@ -79,7 +79,9 @@ AUTRE = "autre-organisme"
 DU, AU = date(2026, 5, 1), date(2026, 7, 31)
 CHANGEMENTS = {"plafond_qf_alimentaire": 700, "plafond_qf_rentree": 950}
 TROUSSEAU = TrousseauJournal.depuis_reglages(None, SecretStr("banc-impact-" + "s" * 32))
-LOT_ECRITURE = 2000
+#: Records per transaction: a lot of 500 (≈ 20 MB) stays well within the connection's 10 s command
+#: timeout on a loaded machine (2 000 did not, at load 14).
+LOT_ECRITURE = 500
 CIBLE_SECONDES, CIBLE_MO = 10.0, 300
 
 

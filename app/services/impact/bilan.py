@@ -45,22 +45,23 @@ class BilanDispositif:
     tranches_apres: Counter[str] = field(default_factory=Counter)
     non_evaluables: Counter[str] = field(default_factory=Counter)
 
-    def compter(self, avant: Verdict, apres: Verdict) -> None:
-        self.rejoues += 1
-        self.statuts_avant[avant.statut] += 1
-        self.statuts_apres[apres.statut] += 1
+    def compter(self, avant: Verdict, apres: Verdict, fois: int = 1) -> None:
+        """`fois` results journaled `avant` and giving `apres` under the proposal."""
+        self.rejoues += fois
+        self.statuts_avant[avant.statut] += fois
+        self.statuts_apres[apres.statut] += fois
         if avant.statut != apres.statut:
-            self.transitions[(avant.statut, apres.statut)] += 1
+            self.transitions[(avant.statut, apres.statut)] += fois
         if not avant.meme_issue(apres):
-            self.changements += 1
+            self.changements += fois
         if avant.montant is not None and avant.statut == "eligible":
-            self.montant_avant += avant.montant
+            self.montant_avant += avant.montant * fois
         if apres.montant is not None and apres.statut == "eligible":
-            self.montant_apres += apres.montant
+            self.montant_apres += apres.montant * fois
         if avant.tranche is not None:
-            self.tranches_avant[avant.tranche] += 1
+            self.tranches_avant[avant.tranche] += fois
         if apres.tranche is not None:
-            self.tranches_apres[apres.tranche] += 1
+            self.tranches_apres[apres.tranche] += fois
 
     def ajouter(self, autre: BilanDispositif) -> None:
         self.rejoues += autre.rejoues

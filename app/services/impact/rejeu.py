@@ -117,12 +117,16 @@ class LecteurFaits:
                 source = sources[rang] = self._source(sources_brutes[rang])
             # The source by identity: the same text gives the same object (`_source`), which the
             # remembered fact keeps alive. The value's type too: True == 1 and "1" differ.
-            cle: tuple[Any, ...] | None = (catalogue, nom, type(valeur), valeur, id(source))
-            try:
-                fait = memoire.get(cle)
-            except TypeError:  # a list of people: keyed by its members' content
+            cle: tuple[Any, ...] | None
+            if type(valeur) is list:  # a list of people: keyed by its members' content
                 cle = _cle_liste(catalogue, nom, valeur, id(source))
                 fait = None if cle is None else memoire.get(cle)
+            else:
+                cle = (catalogue, nom, type(valeur), valeur, id(source))
+                try:
+                    fait = memoire.get(cle)
+                except TypeError:  # another unhashable value (an object): converted each time
+                    cle, fait = None, None
             connus[nom] = fait or self._nouveau(cle, definition, valeur, source)
         indisponibles: dict[str, FaitIndisponible] = {}
         for nom, code, raison, rang in indisponibles_bruts:

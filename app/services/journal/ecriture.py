@@ -101,7 +101,7 @@ def _decision_values(record: DecisionRecord, trousseau: TrousseauJournal | None)
     values["contenu"] = resume_clair(contenu)
     values["contenu_chiffre"], values["cle_journal"] = chiffre.jeton, chiffre.cle
     # Under the same key as the record (one `cle_journal` for both): a rotation moves them together.
-    values["rejeu"] = None if rejeu is None else trousseau.chiffrer_avec(chiffre.cle, rejeu)
+    values["rejeu"] = None if rejeu is None else trousseau.sceller_avec(chiffre.cle, rejeu)
     return values
 
 
@@ -394,7 +394,7 @@ class Journal:
                             contenu=resume_clair(contenu),
                             contenu_chiffre=chiffre.jeton,
                             cle_journal=chiffre.cle,
-                            rejeu=None if rejeu is None else trousseau.chiffrer_avec(chiffre.cle, rejeu),
+                            rejeu=None if rejeu is None else trousseau.sceller_avec(chiffre.cle, rejeu),
                         )
                     )
                     rapport.rechiffrees += 1

@@ -163,7 +163,7 @@ async def falsifier(engine: AsyncEngine, decision_id: uuid.UUID, dispositif: str
             .values(
                 contenu_chiffre=chiffre.jeton,
                 cle_journal=chiffre.cle,
-                rejeu=TROUSSEAU.chiffrer_avec(chiffre.cle, rejeu),
+                rejeu=TROUSSEAU.sceller_avec(chiffre.cle, rejeu),
             )
         )
 

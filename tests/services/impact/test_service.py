@@ -27,6 +27,7 @@ from app.services.impact import (
     depuis_parametres,
     depuis_yaml,
 )
+from app.services.impact import service as service_impact
 from app.services.impact.identite import Identites
 from app.services.impact.service import Contexte, sans_ramasse_miettes
 from app.services.organismes.archives import archiver
@@ -288,6 +289,37 @@ async def test_reusing_the_verdicts_of_unchanged_aids_never_changes_the_outcome(
         assert avec == sans, proposition.reference
         assert avec[0]["alertes_integrite"] == 0
     assert repris > 0
+
+
+async def test_the_short_replay_counts_exactly_as_the_aid_by_aid_replay(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decisions counted by what they gave (`_rejeu_courant`, folded in at the end) give the very
+    summary and lines of the aid-by-aid replay, with alerts and aids counted apart in the period;
+    and most decisions do take the short way."""
+    ident = _id()
+    # Households decided twice: the same results counted several times over.
+    ids = await journaliser(engine, FOYERS + FOYERS[:60], ident)
+    await falsifier(engine, ids[5], "aide-alimentaire", 999)
+    service = _service(engine, lot=7)  # several pages, counts folded in once at the end
+    courts = 0
+    originale = service_impact._rejeu_courant
+
+    def comptee(*args: Any, **kwargs: Any) -> bool:
+        nonlocal courts
+        fait = originale(*args, **kwargs)
+        courts += fait
+        return fait
+
+    for proposition in [*_propositions(graine=1718)[:6], depuis_yaml(PROPOSITION_RSA, None)]:
+        rejeu = await service.preparer(organisme(ident), proposition, DU, AU)
+        monkeypatch.setattr(service_impact, "_rejeu_courant", comptee)
+        court = await _tout(service, rejeu)
+        monkeypatch.setattr(service_impact, "_rejeu_courant", lambda *args, **kwargs: False)
+        long = await _tout(service, rejeu)
+        assert court == long, proposition.reference
+        assert court[0]["alertes_integrite"] >= 1
+    assert courts > len(FOYERS)
 
 
 def test_an_aid_naming_a_moved_parameter_is_never_taken_as_unchanged() -> None:

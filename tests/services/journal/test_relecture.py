@@ -19,7 +19,7 @@ from app.rules.facts import Fait, FaitIndisponible, Faits, MembreFoyer, Source
 from app.rules.serialization import faits_vers_dict
 from app.services.impact.rejeu import LecteurFaits, faits_journalises, verdict_compact, verdict_journalise
 from app.services.journal import Journal
-from app.services.journal.chiffrement import TrousseauJournal, contenu_clair
+from app.services.journal.chiffrement import PREFIXE_SCELLE, TrousseauJournal, contenu_clair
 from app.services.journal.rejeu import rejeu_de, resultats_de, texte_rejeu
 from app.services.journal.relecture import RelectureJournal
 from tests.services.impact.journal_exemple import (
@@ -144,7 +144,7 @@ async def test_the_compact_copy_says_what_the_whole_record_says(journal: Journal
 async def test_a_key_rotation_moves_the_compact_copy_and_fills_it_in_for_older_rows(journal: Journal) -> None:
     engine = journal.engine
     organisme = f"org-{uuid.uuid4().hex[:8]}"
-    k1, k2 = ("k1", Fernet(Fernet.generate_key())), ("k2", Fernet(Fernet.generate_key()))
+    k1, k2 = ("k1", Fernet.generate_key().decode()), ("k2", Fernet.generate_key().decode())
     liste = foyers(6, graine=8)
     ids = await journaliser(engine, liste, organisme, trousseau=TrousseauJournal([k1]))
     await sans_copie_de_rejeu(engine, ids[:3])
@@ -161,6 +161,7 @@ async def test_a_key_rotation_moves_the_compact_copy_and_fills_it_in_for_older_r
             )
         ).all()
     assert {ligne.cle_journal for ligne in lignes} == {"k2"}
+    assert all(ligne.rejeu.startswith(PREFIXE_SCELLE) for ligne in lignes)  # sealed anew (AES-GCM)
     for ligne in lignes:
         contenu = contenu_clair(seule_k2.dechiffrer("k2", ligne.contenu_chiffre) or "")
         assert from_json(seule_k2.dechiffrer("k2", ligne.rejeu) or "") == rejeu_de(contenu)

@@ -1,0 +1,55 @@
+"""The journal's key ring: Fernet for the whole record, AES-GCM for the compact copy a replay reads,
+both under one named entry, and the copies written before as Fernet tokens still read."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from cryptography.fernet import Fernet
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import SecretStr
+
+from app.services.journal.chiffrement import PREFIXE_SCELLE, TrousseauInvalide, TrousseauJournal
+
+K1, K2 = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+TROUSSEAU = TrousseauJournal([("k1", K1), ("k2", K2)])
+
+
+@given(st.text())
+def test_a_sealed_copy_opens_under_its_entry_only(texte: str) -> None:
+    scelle = TROUSSEAU.sceller_avec("k1", texte)
+    assert scelle.startswith(PREFIXE_SCELLE)
+    assert TROUSSEAU.dechiffrer("k1", scelle) == texte
+    # Moved to a row naming the other entry (associated data), or that entry alone: unreadable.
+    assert TROUSSEAU.dechiffrer("k2", scelle) is None
+    assert TrousseauJournal([("k2", K2)]).dechiffrer("k1", scelle) is None
+
+
+def test_a_sealed_copy_is_fresh_each_time_and_tampering_is_caught() -> None:
+    premier, second = TROUSSEAU.sceller_avec("k1", "{}"), TROUSSEAU.sceller_avec("k1", "{}")
+    assert premier != second  # a nonce per copy
+    donnees = bytearray(base64.b64decode(premier[len(PREFIXE_SCELLE) :]))
+    donnees[-1] ^= 1
+    assert TROUSSEAU.dechiffrer("k1", PREFIXE_SCELLE + base64.b64encode(donnees).decode()) is None
+    assert TROUSSEAU.dechiffrer("k1", PREFIXE_SCELLE + "pas du base64 !") is None
+    assert TROUSSEAU.dechiffrer("k1", PREFIXE_SCELLE) is None
+
+
+def test_copies_written_as_fernet_tokens_are_still_read() -> None:
+    """Before the AES-GCM seal, the compact copy was a Fernet token under the same entry."""
+    ancien = Fernet(K2.encode()).encrypt(b"[1, 2]").decode()
+    assert TROUSSEAU.dechiffrer("k2", ancien) == "[1, 2]"
+    assert TROUSSEAU.dechiffrer("k1", ancien) is None
+    assert TROUSSEAU.dechiffrer("k1", TROUSSEAU.chiffrer("tout").jeton) == "tout"
+
+
+def test_the_seal_key_is_derived_per_entry_from_the_configured_ring() -> None:
+    depuis = TrousseauJournal.depuis_reglages(SecretStr(f"k1:{K1},k2:{K2}"), SecretStr("s" * 40))
+    assert depuis.courante == "k1"
+    assert depuis.dechiffrer("k2", TROUSSEAU.sceller_avec("k2", "x")) == "x"
+    # The same key under another id seals differently: the id is part of the derivation.
+    assert TrousseauJournal([("k3", K1)]).dechiffrer("k3", TROUSSEAU.sceller_avec("k1", "x")) is None
+    with pytest.raises(TrousseauInvalide, match="pas une clé Fernet valide"):
+        TrousseauJournal.depuis_reglages(SecretStr("k1:pas-une-cle"), SecretStr("s" * 40))
