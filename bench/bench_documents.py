@@ -13,7 +13,8 @@ What is measured, on one core (the process is pinned to one CPU where the system
 - `fiche_pdf_sans_reglage_gc`: the fiche again, with CPython's default collector settings;
 - `instructions_fiche_pdf`: the instructions one fiche's PDF takes, counted by callgrind when
   valgrind is installed (independent of the machine's load, which the times are not): the run with
-  one render after the warm-up minus the same run without it. `--instructions` prints only that.
+  one render after the warm-up minus the same run without it (≈ 8 CPU minutes). `--instructions`
+  prints only that; `--sans-instructions` leaves it out (null), for the times alone.
 The garbage collector is set as the gateway sets it while serving (`gc_tuning`, app/main.py:
 start-up objects frozen, young collections every 10 000 allocations): with the defaults, a full
 collection during a render walks every object of the process, and the median render paid for one
@@ -168,7 +169,7 @@ def main() -> int:
             "plancher_page_vide": _mesurer(lambda: moteur.pdf(vide)),
         }
     resultats["fiche_pdf_sans_reglage_gc"] = _mesurer(lambda: moteur.pdf(page()))
-    instructions = _instructions()
+    instructions = None if "--sans-instructions" in sys.argv else _instructions()
     p50 = resultats["fiche_pdf"]["p50_ms"]
     rapport = {
         "banc": "documents",
