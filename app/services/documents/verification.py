@@ -57,8 +57,8 @@ PREFIXE_QR = "data:image/png;base64,"
 def qr_png(url: str) -> str:
     """The QR code of `url` as a `data:` URI of a one-bit PNG, one pixel per module (45 × 45 here),
     error correction M; the style sheet sizes it and keeps its modules square (`image-rendering:
-    pixelated`). WeasyPrint places this small image at ≈ 1 % of a fiche's PDF where the same code
-    in SVG (a path of ≈ 600 segments, parsed and drawn in Python) cost 3 %; `<img alt>` also gives
+    pixelated`). WeasyPrint places this small image for less than the same code in SVG (a path of
+    ≈ 600 segments, parsed and drawn in Python: 2 to 3 % of a fiche's PDF); `<img alt>` also gives
     the PDF's figure its alternative text, which the SVG lacked."""
     uri: str = segno.make(url, error="m", micro=False).png_data_uri(scale=1, border=2)
     return uri
