@@ -10,7 +10,11 @@ What is measured, on one core (the process is pinned to one CPU where the system
 - `fiche_html`: the same without the PDF (what `format=html` costs);
 - `plancher_page_vide`: WeasyPrint rendering an empty page with the same reused style sheet and
   font configuration: the floor no document can go under on this machine;
-- `fiche_pdf_sans_reglage_gc`: the fiche again, with CPython's default collector settings.
+- `fiche_pdf_sans_reglage_gc`: the fiche again, with CPython's default collector settings;
+- `instructions_fiche_pdf`: the instructions one fiche's PDF takes, counted by callgrind when
+  valgrind is installed (independent of the machine's load, which the times are not): the run with
+  one render after the warm-up minus the same run without it (≈ 8 CPU minutes). `--instructions`
+  prints only that; `--sans-instructions` leaves it out (null), for the times alone.
 The garbage collector is set as the gateway sets it while serving (`gc_tuning`, app/main.py:
 start-up objects frozen, young collections every 10 000 allocations): with the defaults, a full
 collection during a render walks every object of the process, and the median render paid for one
@@ -28,7 +32,9 @@ import io
 import json
 import os
 import platform
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -42,7 +48,7 @@ from pypdf import PdfReader
 from app.main import _garbage_collector_tuned_for_serving as reglage_gc_du_service
 from app.services.documents import vues
 from app.services.documents.rendu import Moteur
-from app.services.documents.verification import code_court, empreinte_contenu, qr_svg
+from app.services.documents.verification import code_court, empreinte_contenu, qr_png
 
 BENCH = Path(__file__).resolve().parent
 RESULTATS = BENCH / "results" / "documents.json"
@@ -86,10 +92,8 @@ def _mesurer(action: Callable[[], Any]) -> dict[str, Any]:
     return {"p50_ms": meilleur["p50_cpu_ms"], "p50_mur_ms": meilleur["p50_mur_ms"], "tours": tours}
 
 
-def main() -> int:
-    epinglage = _epingler()
-    contenu = json.loads(DECISION.read_text(encoding="utf-8"))
-    moteur = Moteur()
+def _fabrique_de_page(moteur: Moteur, contenu: dict[str, Any]) -> Callable[[], str]:
+    """The fiche's page as the endpoint makes it from the journaled record, for the PDF."""
 
     def page() -> str:
         empreinte = empreinte_contenu(contenu)
@@ -102,9 +106,59 @@ def main() -> int:
             code=code,
             empreinte_contenu=empreinte,
             url_verification=url,
-            qr=qr_svg(url),
+            qr=qr_png(url),
         )
         return moteur.html("fiche.html", contexte, pour_pdf=True)
+
+    return page
+
+
+def compter(rendus: int) -> None:
+    """Run under callgrind by `_instructions`: the warm-up, then `rendus` fiches in PDF, the
+    collector set as the service sets it (as `fiche_pdf` is timed)."""
+    moteur = Moteur()
+    page = _fabrique_de_page(moteur, json.loads(DECISION.read_text(encoding="utf-8")))
+    moteur.pdf(page())
+    with reglage_gc_du_service():
+        for _ in range(ECHAUFFEMENT - 1 + rendus):
+            moteur.pdf(page())
+
+
+def _instructions() -> int | None:
+    """Instructions of one fiche's PDF: callgrind's total with one render after the warm-up, minus
+    the same run without it (both in parallel). None without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+
+    def total(rendus: int) -> subprocess.Popen[str]:
+        return subprocess.Popen(  # noqa: S603 - our own script under valgrind
+            [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+             __file__, "--compter", str(rendus)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def collectees(processus: subprocess.Popen[str]) -> int:
+        _, erreurs = processus.communicate()
+        if processus.returncode != 0:
+            raise RuntimeError(f"callgrind : code {processus.returncode}\n{erreurs[-2000:]}")
+        return int(next(li for li in erreurs.splitlines() if "Collected" in li).split()[-1])
+
+    avec, sans = total(1), total(0)
+    return collectees(avec) - collectees(sans)
+
+
+def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--compter":
+        compter(int(sys.argv[2]))
+        return 0
+    if sys.argv[1:] == ["--instructions"]:
+        print(f"instructions par fiche PDF : {_instructions()}")
+        return 0
+    epinglage = _epingler()
+    contenu = json.loads(DECISION.read_text(encoding="utf-8"))
+    moteur = Moteur()
+    page = _fabrique_de_page(moteur, contenu)
 
     vide = '<!DOCTYPE html><html lang="fr"><head><title>vide</title></head><body></body></html>'
     pdf = moteur.pdf(page())
@@ -115,6 +169,7 @@ def main() -> int:
             "plancher_page_vide": _mesurer(lambda: moteur.pdf(vide)),
         }
     resultats["fiche_pdf_sans_reglage_gc"] = _mesurer(lambda: moteur.pdf(page()))
+    instructions = None if "--sans-instructions" in sys.argv else _instructions()
     p50 = resultats["fiche_pdf"]["p50_ms"]
     rapport = {
         "banc": "documents",
@@ -125,6 +180,7 @@ def main() -> int:
         "fiche_html_p50_ms": resultats["fiche_html"]["p50_ms"],
         "plancher_page_vide_p50_ms": resultats["plancher_page_vide"]["p50_ms"],
         "fiche_pdf_sans_reglage_gc_p50_ms": resultats["fiche_pdf_sans_reglage_gc"]["p50_ms"],
+        "instructions_fiche_pdf": instructions,
         "ramasse_miettes": "réglé comme le service (gc_tuning) ; sans_reglage_gc : défauts de CPython",
         "pages_pdf": len(PdfReader(io.BytesIO(pdf)).pages),
         "octets_pdf": len(pdf),
@@ -141,8 +197,9 @@ def main() -> int:
     RESULTATS.write_text(json.dumps(rapport, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(
         f"fiche PDF (5 aides) p50 {p50} ms CPU, {rapport['fiche_pdf_p50_mur_ms']} ms horloge "
-        f"(cible {CIBLE_P50_MS} ms) ; HTML seul "
-        f"{rapport['fiche_html_p50_ms']} ms ; plancher (page vide) {rapport['plancher_page_vide_p50_ms']} ms"
+        f"(cible {CIBLE_P50_MS} ms) ; HTML seul {rapport['fiche_html_p50_ms']} ms ; "
+        f"plancher (page vide) {rapport['plancher_page_vide_p50_ms']} ms ; "
+        f"{instructions} instructions par fiche PDF"
     )
     return 0
 

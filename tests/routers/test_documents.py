@@ -38,6 +38,8 @@ class Page(HTMLParser):
         self.titres: list[tuple[str, str]] = []
         self.th_sans_scope = 0
         self.th = 0
+        self.images = 0
+        self.images_sans_alt = 0
         self.urls: list[str] = []
         self.morceaux: list[str] = []
         self._titre: str | None = None
@@ -54,6 +56,9 @@ class Page(HTMLParser):
         if tag == "th":
             self.th += 1
             self.th_sans_scope += "scope" not in a
+        if tag == "img":
+            self.images += 1
+            self.images_sans_alt += not a.get("alt")
         for nom in ("src", "href"):
             if a.get(nom):
                 self.urls.append(str(a[nom]))
@@ -77,6 +82,17 @@ def lue_comme_xml(html: str) -> bool:
 def texte_pdf(contenu: bytes) -> str:
     lecteur = PdfReader(io.BytesIO(contenu))
     return re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in lecteur.pages))
+
+
+def _textes_alternatifs(element: Any) -> list[str]:
+    """The /Alt of every /Figure of a PDF's structure tree."""
+    element = element.get_object()
+    if isinstance(element, list):
+        return [alt for enfant in element for alt in _textes_alternatifs(enfant)]
+    if not hasattr(element, "get"):
+        return []
+    propres = [str(element["/Alt"])] if element.get("/S") == "/Figure" and "/Alt" in element else []
+    return propres + _textes_alternatifs(element.get("/K", []))
 
 
 @pytest.fixture
@@ -154,13 +170,18 @@ async def test_the_fiche_shows_every_element_in_html_and_in_pdf(settings: Settin
     assert [t for t, _ in page.titres].count("h1") == 1
     assert page.th > 20
     assert page.th_sans_scope == 0
-    assert page.urls == []
-    assert "<svg" in html.text  # the QR code, inline
+    # The QR code is the page's only image, inline (a data URI), with its alternative text.
+    [qr] = page.urls
+    assert qr.startswith("data:image/png;base64,")
+    assert page.images_sans_alt == 0
+    assert page.images == 1
     assert lue_comme_xml(html.text)
     lecteur = PdfReader(io.BytesIO(pdf.content))
     catalogue: Any = lecteur.trailer["/Root"]
     assert "/StructTreeRoot" in catalogue  # tagged PDF
     assert catalogue["/Lang"] == "fr"
+    # The QR code's figure carries its alternative text (PDF/UA: every figure has one).
+    assert _textes_alternatifs(catalogue["/StructTreeRoot"]) == ["Code QR de l'adresse de vérification"]
     # Every page's footer names the decision and counts the pages: a loose sheet is traceable.
     # (It was once set from an element with display: none, which sets no string: it was empty.)
     pages = len(lecteur.pages)

@@ -22,7 +22,7 @@ from app.errors import DocumentNonConforme, NotFound
 from app.rules.publication import reglement_vers_dict
 from app.services.documents import publication, vues
 from app.services.documents.rendu import Moteur
-from app.services.documents.verification import code_court, codes_egaux, empreinte_contenu, qr_svg
+from app.services.documents.verification import code_court, codes_egaux, empreinte_contenu, qr_png
 from app.services.journal import Journal
 from app.services.journal.records import DecisionRecord
 from app.services.organismes import Organisme
@@ -96,7 +96,7 @@ class DocumentsService:
             code=code,
             empreinte_contenu=empreinte,
             url_verification=url,
-            qr=qr_svg(url),
+            qr=qr_png(url),
         )
         logger.info("document.rendered", document="fiche", format=format, decision_id=str(decision_id))
         return await self._rendre("fiche.html", contexte, format, f"fiche-{record.id}")
