@@ -66,8 +66,13 @@ def arrondir(valeur: Any, pas: Decimal, sens: str) -> Decimal:
 
 def tranche_de(tranches: tuple[Tranche, ...], resolution: Resolution) -> Tranche | None:
     """The bracket holding the value; `None` when an interval value straddles two brackets."""
+    return tranche_entre(tranches, resolution.bas, resolution.haut)
+
+
+def tranche_entre(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche | None:
+    """The bracket holding both bounds of a value (`bas` is `haut` for an exact one), else `None`."""
     trouvees = []
-    for borne in (resolution.bas, resolution.haut):
+    for borne in (bas, haut):
         for tranche in tranches:
             if tranche.contient(borne):
                 trouvees.append(tranche)

@@ -20,8 +20,8 @@ from app.rules.derived import Incalculable
 from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
-from app.rules.model import EnVigueur, Montant, Reglement, Tranche
-from app.rules.montants import SENS_ARRONDI, arrondir, valeur_borne
+from app.rules.model import EnVigueur, Montant, Reglement
+from app.rules.montants import SENS_ARRONDI, arrondir, tranche_entre, valeur_borne
 from app.rules.plan import Regles
 
 Connus = Mapping[str, Fait]
@@ -49,19 +49,6 @@ Montant_ = Callable[[Connus], Resultat]
 _Valeur = Callable[[Connus], tuple[Any, Any]]
 
 
-def tranche_entre(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche | None:
-    # As `montants.tranche_de`.
-    trouvees = []
-    for borne in (bas, haut):
-        for tranche in tranches:
-            if tranche.contient(borne):
-                trouvees.append(tranche)
-                break
-        else:
-            return None
-    return trouvees[0] if trouvees[0] is trouvees[1] else None
-
-
 class AMontant:
     """What compiling one amount rule for a date starts from (here and in montants_rediges.py)."""
 
@@ -75,6 +62,15 @@ class AMontant:
 
     def _limite(self, borne: Decimal | str) -> Decimal:
         return valeur_borne(borne, self.vigueur)
+
+    def valeur_fixe(self, regle: Montant) -> Decimal | None:
+        """The rule's fixed amount: its own value, or its parameter's value in force."""
+        if regle.parametre is None:
+            return regle.valeur
+        valeur = self.vigueur.parametre(regle.parametre).valeur
+        if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
+            raise TypeError(regle.parametre)
+        return valeur
 
 
 class _Compilateur(AMontant):
@@ -226,15 +222,9 @@ class _Compilateur(AMontant):
     def _historique(
         self, regle: Montant, borner: Callable[[Any], Decimal]
     ) -> Callable[[Connus, Resultat], None]:
-        base: Decimal | None = regle.valeur
-        if regle.parametre is not None:
-            valeur = self.vigueur.parametre(regle.parametre).valeur
-            if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
-                raise TypeError(regle.parametre)
-            base = valeur
+        fixe = self.valeur_fixe(regle)
         lire_bareme = None if regle.bareme is None else self.bareme(regle.bareme)
         lire_facteur = None if regle.multiplie_par is None else self.lire(regle.multiplie_par)
-        fixe = base
 
         def calculer(connus: Connus, resultat: Resultat) -> None:
             base = fixe

@@ -23,8 +23,8 @@ from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
 from app.rules.model import EnVigueur, Montant, Reglement
-from app.rules.montants import Calcule, arrondir
-from app.rules.montants_compiles import AMontant, tranche_entre
+from app.rules.montants import Calcule, arrondir, tranche_entre
+from app.rules.montants_compiles import AMontant
 from app.rules.plan import Regles
 
 Connus = Mapping[str, Fait]
@@ -225,12 +225,7 @@ class _Redacteur(AMontant):
     def _historique(
         self, regle: Montant, borner: Callable[[Any], tuple[Decimal, str]]
     ) -> Callable[[Connus], Calcule]:
-        fixe: Decimal | None = regle.valeur
-        if regle.parametre is not None:
-            valeur = self.vigueur.parametre(regle.parametre).valeur
-            if not isinstance(valeur, Decimal):  # pragma: no cover - the loader checks the type
-                raise TypeError(regle.parametre)
-            fixe = valeur
+        fixe = self.valeur_fixe(regle)
         lire_bareme = None if regle.bareme is None else self.bareme(regle.bareme)
         facteur_lu = None if regle.multiplie_par is None else self.fait(regle.multiplie_par)
         unite, nombre = regle.unite, explain.nombre

@@ -45,6 +45,14 @@ def fichier_csv(lignes: list[str], *, bom: bool = False, separateur: str = ";") 
     return (("\ufeff" if bom else "") + texte).encode()
 
 
+async def lancer(client: httpx.AsyncClient, lignes: int) -> str:
+    """Launch a campaign of `lignes` lines (unknown applicants, one upstream call each); its id."""
+    fichier = fichier_csv([ligne_csv(n) for n in range(1, lignes + 1)])
+    reponse = await client.post("/v1/campagnes", content=fichier, headers=CSV_HEADERS)
+    assert reponse.status_code == 202, reponse.text
+    return str(reponse.json()["id"])
+
+
 async def attendre_fin(client: httpx.AsyncClient, campagne_id: str, secondes: float = 60) -> dict[str, Any]:
     for _ in range(int(secondes * 10)):
         etat = (await client.get(f"/v1/campagnes/{campagne_id}", headers=AUTH)).json()
@@ -196,10 +204,7 @@ async def test_results_as_csv_for_a_spreadsheet_one_line_per_applicant_and_aid(
 
 
 async def test_the_event_stream_follows_the_campaign_to_its_end(gateway: httpx.AsyncClient) -> None:
-    reponse = await gateway.post(
-        "/v1/campagnes", content=fichier_csv([ligne_csv(n) for n in range(1, 4)]), headers=CSV_HEADERS
-    )
-    campagne_id = reponse.json()["id"]
+    campagne_id = await lancer(gateway, 3)
 
     async with gateway.stream("GET", f"/v1/campagnes/{campagne_id}/evenements", headers=AUTH) as flux:
         assert flux.headers["content-type"].startswith("text/event-stream")
@@ -219,10 +224,7 @@ async def test_a_cancelled_campaign_decides_no_more_lines(tmp_path: Path, simula
         campagne_concurrence=1,
     )
     async with open_gateway(settings) as client:
-        reponse = await client.post(
-            "/v1/campagnes", content=fichier_csv([ligne_csv(n) for n in range(1, 21)]), headers=CSV_HEADERS
-        )
-        campagne_id = reponse.json()["id"]
+        campagne_id = await lancer(client, 20)
         await asyncio.sleep(0.5)
         annulee = await client.post(f"/v1/campagnes/{campagne_id}/annulation", headers=AUTH)
         await asyncio.sleep(1.5)
@@ -256,10 +258,7 @@ async def test_stopping_the_embedded_gateway_mid_campaign_stops_its_lots_and_los
         campagne_bail_seconds=5,
     )
     async with open_gateway(settings) as client:
-        reponse = await client.post(
-            "/v1/campagnes", content=fichier_csv([ligne_csv(n) for n in range(1, 9)]), headers=CSV_HEADERS
-        )
-        campagne_id = reponse.json()["id"]
+        campagne_id = await lancer(client, 8)
         await asyncio.sleep(1.2)
         assert lots_en_cours()
         avant = (await client.get(f"/v1/campagnes/{campagne_id}", headers=AUTH)).json()

@@ -12,6 +12,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 from pydantic_core import from_json
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import DecisionRow
 from app.rules.dates import DatePartielle
@@ -82,6 +83,20 @@ async def test_clear_rows_are_read_whole_and_a_lost_key_gives_none(journal: Jour
     assert illisible.rejeu is None
 
 
+async def _copies(engine: AsyncEngine, ids: list[uuid.UUID]) -> list[Any]:
+    """(compact copy, whole record, key) of each decision."""
+    async with engine.connect() as connection:
+        return list(
+            (
+                await connection.execute(
+                    select(DecisionRow.rejeu, DecisionRow.contenu_chiffre, DecisionRow.cle_journal).where(
+                        DecisionRow.id.in_(ids)
+                    )
+                )
+            ).all()
+        )
+
+
 def _faits_varies() -> dict[str, Any]:
     """Facts of every kind the journal keeps: partial dates, people, a stale cached source with its
     fetch time, an unavailable fact with and without a source, a fact the catalogue does not know."""
@@ -115,14 +130,7 @@ async def test_the_compact_copy_says_what_the_whole_record_says(journal: Journal
     decision = replace(decision, contenu={**decision.contenu, "faits": _faits_varies()})
     await Journal(engine, trousseau=TROUSSEAU).enregistrer(consultation, decision)
     ids.append(decision.id)
-    async with engine.connect() as connection:
-        lignes = (
-            await connection.execute(
-                select(DecisionRow.rejeu, DecisionRow.contenu_chiffre, DecisionRow.cle_journal).where(
-                    DecisionRow.id.in_(ids)
-                )
-            )
-        ).all()
+    lignes = await _copies(engine, ids)
     assert len(lignes) == len(ids)
     lecteur, catalogue = LecteurFaits(), REGLEMENT_DEMO.catalogue
     for ligne in lignes:
@@ -152,14 +160,7 @@ async def test_a_key_rotation_moves_the_compact_copy_and_fills_it_in_for_older_r
     assert rapport.rechiffrees >= len(ids)
     # k1 dropped: every row, the older ones included, replays from its compact copy under k2.
     seule_k2 = TrousseauJournal([k2])
-    async with engine.connect() as connection:
-        lignes = (
-            await connection.execute(
-                select(DecisionRow.rejeu, DecisionRow.contenu_chiffre, DecisionRow.cle_journal).where(
-                    DecisionRow.id.in_(ids)
-                )
-            )
-        ).all()
+    lignes = await _copies(engine, ids)
     assert {ligne.cle_journal for ligne in lignes} == {"k2"}
     assert all(ligne.rejeu.startswith(PREFIXE_SCELLE) for ligne in lignes)  # sealed anew (AES-GCM)
     for ligne in lignes:
