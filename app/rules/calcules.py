@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from app.rules import formules
@@ -17,6 +18,12 @@ from app.rules.model import Parametre
 
 #: How a number reads in French (explain.nombre), given by the caller to keep this module light.
 Ecrire = Callable[[Nombre, str | None], str]
+#: The formula on exact values: its value and the value of each of its names, in reading order;
+#: `formules.NonPonctuel` when a name's value is an interval, `Incalculable` as the closures.
+Genere = Callable[[Mapping[str, Fait], date], tuple[Nombre, tuple[Nombre, ...]]]
+#: How the generated function reads a name: ("parametre", value at a date, None),
+#: ("derive", the definition's computation, its reference) or ("base", conversion, fact name).
+Lecture = tuple[str, Callable[..., Any], Any]
 
 
 class Calcul:
@@ -43,7 +50,11 @@ class Calcul:
         self._derives: dict[int, tuple[Nom, tuple[DefinitionDerivee, RefFait] | None]] = {}
         self._formule = formules.compiler(expression)
         self._ponctuelle = formules.ponctuel(expression)
-        self._gabarit: tuple[str | tuple[Nom, str | None], ...] | None = None  # the detail's fixed text
+        self._gabarit: tuple[str | tuple[Nom, str | None, int], ...] | None = None  # the detail's fixed text
+        # The formula on exact values as one generated function, made on first use (None: not yet).
+        self._genere: Genere | None = None
+        self._noms = formules.noms(expression)  # its names, in the order it reads them
+        self.source = ""  # the generated function's text, for who wants to read it
 
     def valeur(self, nom: Nom, faits: Mapping[str, Fait], jour: date) -> Intervalle:
         parametre = self.parametres.get(nom.nom)
@@ -91,8 +102,58 @@ class Calcul:
         )
 
     def calcul(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
-        valeur = self.valeur
-        return self._intervalle(lambda n: valeur(n, faits, jour))
+        genere = self._genere
+        if genere is None:
+            genere = self._generer()
+        try:
+            exacte = genere(faits, jour)[0]
+        except formules.NonPonctuel:  # a name's value is an interval: the formula on intervals
+            valeur = self.valeur
+            return self._intervalle(lambda n: valeur(n, faits, jour))
+        return exacte, exacte
+
+    def _generer(self) -> Genere:
+        """The generated function, once the catalogue is complete (before, the closures serve)."""
+        if not self.derives:  # pragma: no cover - the loader fills the catalogue before any use
+            valeur = self.valeur
+            ponctuelle = self._ponctuelle
+            noms = self._noms
+
+            def provisoire(faits: Mapping[str, Fait], jour: date) -> tuple[Nombre, tuple[Nombre, ...]]:
+                lues = {id(n): valeur(n, faits, jour) for n in noms}
+                return ponctuelle(lambda n: lues[id(n)]), tuple(lues[id(n)][0] for n in noms)
+
+            return provisoire
+        genere, self.source = generer(self.expression, self._lecture_du_nom)
+        self._genere = genere
+        return genere
+
+    def _lecture_du_nom(self, nom: Nom) -> Lecture:
+        """How the generated function reads one name, as `valeur` does."""
+        parametre = self.parametres.get(nom.nom)
+        if parametre is not None:
+
+            def lire_parametre(jour: date) -> Decimal:
+                en_vigueur = parametre.en_vigueur(jour)
+                if en_vigueur is None or not isinstance(en_vigueur.valeur, Decimal):
+                    raise Incalculable(f"le paramètre « {nom.nom} » n'a pas de valeur à cette date")
+                return en_vigueur.valeur
+
+            return ("parametre", lire_parametre, None)
+        definition = self.derives.get(nom.nom)
+        if definition is not None:
+            return ("derive", definition.calcul, RefFait(nom.nom, nom.age_min, nom.age_max))
+
+        def nombre(valeur: Any) -> Nombre:  # a base fact's value that is not plainly an int or Decimal
+            if isinstance(valeur, bool):
+                return int(valeur)
+            if isinstance(valeur, Decimal | int):
+                return valeur
+            if isinstance(valeur, tuple) and all(isinstance(m, MembreFoyer) for m in valeur):
+                return len(valeur)
+            raise Incalculable(f"la donnée « {nom.nom} » n'est pas un nombre")
+
+        return ("base", nombre, nom.nom)
 
     def _intervalle(self, lire: Callable[[Nom], Intervalle]) -> Intervalle:
         """The formula on exact values when they all are, else on intervals."""
@@ -108,6 +169,23 @@ class Calcul:
 
     def calcul_detaille(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> tuple[Any, Any, str]:
         """`calcul` and `detail` in one pass: each name of the formula read once."""
+        genere = self._genere
+        if genere is None:
+            genere = self._generer()
+        try:
+            exacte, valeurs = genere(faits, jour)
+        except formules.NonPonctuel:  # a name's value is an interval: the formula on intervals
+            return self._calcul_detaille(faits, jour)
+        ecrire = self.ecrire
+        morceaux = ["calculé : "]
+        for morceau in self._morceaux():
+            if isinstance(morceau, str):
+                morceaux.append(morceau)
+            else:
+                morceaux.append(ecrire(valeurs[morceau[2]], morceau[1]))
+        return exacte, exacte, "".join(morceaux)
+
+    def _calcul_detaille(self, faits: Mapping[str, Fait], jour: date) -> tuple[Any, Any, str]:
         lues: dict[int, Intervalle] = {}
         valeur = self.valeur
 
@@ -120,27 +198,130 @@ class Calcul:
         bas, haut = self._intervalle(lire)
         return bas, haut, self._detail(lire)
 
-    def _detail(self, lire: Callable[[Nom], Intervalle]) -> str:
+    def _morceaux(self) -> tuple[str | tuple[Nom, str | None, int], ...]:
+        """The detail's fixed texts, and each name with its unit and its rank among `_noms`."""
         gabarit = self._gabarit
         if gabarit is None:  # on first use: the units of the names are known by then
             rendu = formules.Rendu(str, lambda n: self.unites(n.nom), self.ecrire)
+            rangs = {id(n): r for r, n in enumerate(self._noms)}
             gabarit = self._gabarit = tuple(
-                m if isinstance(m, str) else (m, self.unites(m.nom))
+                m if isinstance(m, str) else (m, self.unites(m.nom), rangs[id(m)])
                 for m in rendu.gabarit(self.expression, None)
             )
+        return gabarit
+
+    def _detail(self, lire: Callable[[Nom], Intervalle]) -> str:
         ecrire = self.ecrire
         morceaux = ["calculé : "]
-        for morceau in gabarit:
+        for morceau in self._morceaux():
             if isinstance(morceau, str):
                 morceaux.append(morceau)
                 continue
-            nom, unite = morceau
+            nom, unite, _ = morceau
             bas, haut = lire(nom)
             if bas == haut:
                 morceaux.append(ecrire(bas, unite))
             else:
                 morceaux.append(f"[{ecrire(bas, unite)} ; {ecrire(haut, unite)}]")
         return "".join(morceaux)
+
+
+_OPERATIONS = {"+": "AJOUTER", "-": "SOUSTRAIRE", "*": "MULTIPLIER", "/": "DIVISER"}
+# Sums, differences and products of two ints or Decimals inline (what `formules.ajouter`… do).
+_EN_LIGNE = {"+": "+", "-": "-", "*": "*"}
+
+
+def generer(expression: Expression, lecture_du_nom: Callable[[Nom], Lecture]) -> tuple[Genere, str]:
+    """`formules.ponctuel(expression)` with its names read as `lecture_du_nom` says, as one
+    generated Python function, straight-line: each name read into a local in the order the closures
+    read them, each operation right after its operands (so the same error comes first).
+
+    Safety of the generated text (as generation.py): fixed templates, local names built from
+    indices and operators of a closed list; every value of the règlement (fact names, parameters,
+    constants) is bound in the function's namespace, never written into the source."""
+    espace: dict[str, Any] = {
+        "__builtins__": {},
+        "type": type,
+        "INT": int,
+        "DECIMAL": Decimal,
+        "FRACTION": Fraction,
+        "NON_PONCTUEL": formules.NonPonctuel(),
+        "AJOUTER": formules.ajouter,
+        "SOUSTRAIRE": formules.soustraire,
+        "MULTIPLIER": formules.multiplier,
+        "DIVISER": formules.diviser,
+        "BORNES": formules.bornes,
+    }
+    lignes = ["def calcul(faits, jour):"]
+    noms: list[str] = []
+
+    def emettre(noeud: Expression) -> tuple[str, bool]:
+        """The local holding the node's value, after the lines computing it, and whether that
+        value may be a `Fraction` (a base fact, a parameter or a constant never is)."""
+        match noeud:
+            case formules.Constante(valeur=v):
+                rang = len(espace)
+                espace[f"C{rang}"] = v
+                return f"C{rang}", False
+            case Nom():
+                rang = len(noms)
+                variable = f"v{rang}"
+                noms.append(variable)
+                genre, lire, quoi = lecture_du_nom(noeud)
+                espace[f"L{rang}"] = lire
+                if genre == "parametre":
+                    lignes.append(f"    {variable} = L{rang}(jour)")
+                    return variable, False
+                if genre == "derive":
+                    espace[f"R{rang}"] = quoi
+                    lignes.extend([
+                        f"    b, h = L{rang}(faits, jour, R{rang})",
+                        "    if b is h or (type(b) is INT and type(h) is INT and b == h):",
+                        f"        {variable} = b",
+                        "    else:",
+                        "        raise NON_PONCTUEL",
+                    ])  # fmt: skip
+                    return variable, True
+                espace[f"K{rang}"] = quoi
+                lignes.extend([
+                    f"    {variable} = faits[K{rang}].valeur",
+                    f"    if type({variable}) is not DECIMAL and type({variable}) is not INT:",
+                    f"        {variable} = L{rang}({variable})",
+                ])  # fmt: skip
+                return variable, False
+            case formules.Fonction(nom=fonction, arguments=arguments):
+                valeurs = [emettre(a) for a in arguments]
+                variable = f"x{len(lignes)}"
+                rang = 0 if fonction == "min" else 1
+                lignes.append(f"    {variable} = BORNES([{', '.join(v for v, _ in valeurs)}])[{rang}]")
+                return variable, any(f for _, f in valeurs)
+            case formules.Operation(operateur=op, gauche=g, droite=d):
+                (a, fa), (b, fb) = emettre(g), emettre(d)
+                variable = f"x{len(lignes)}"
+                appel = f"{_OPERATIONS[op]}({a}, {b})"
+                if op not in _EN_LIGNE:  # a division: its result may be a Fraction
+                    lignes.append(f"    {variable} = {appel}")
+                    return variable, True
+                en_ligne = f"{a} {_EN_LIGNE[op]} {b}"
+                if not (fa or fb):
+                    lignes.append(f"    {variable} = {en_ligne}")
+                    return variable, False
+                test = " or ".join(f"type({v}) is FRACTION" for v, f in ((a, fa), (b, fb)) if f)
+                lignes.extend([
+                    f"    if {test}:",
+                    f"        {variable} = {appel}",
+                    "    else:",
+                    f"        {variable} = {en_ligne}",
+                ])  # fmt: skip
+                return variable, True
+        raise TypeError(noeud)  # pragma: no cover - Expression is a closed union
+
+    resultat, _ = emettre(expression)
+    lignes.append(f"    return {resultat}, ({''.join(f'{v}, ' for v in noms)})")
+    source = "\n".join(lignes) + "\n"
+    exec(compile(source, "<fait calculé généré>", "exec"), espace)  # noqa: S102 - see the docstring
+    fonction: Genere = espace["calcul"]
+    return fonction, source
 
 
 def definition(

@@ -217,7 +217,8 @@ def inferieur(a: Nombre, b: Nombre) -> bool:
     return a < b
 
 
-def _bornes(valeurs: list[Nombre]) -> Intervalle:
+def bornes(valeurs: list[Nombre]) -> Intervalle:
+    """The least and the greatest of `valeurs` (exact comparisons)."""
     bas = haut = valeurs[0]
     for v in valeurs[1:]:
         if inferieur(v, bas):
@@ -258,8 +259,8 @@ def compiler(expression: Expression) -> FormuleCompilee:
 
             def appliquer(valeur_de: Callable[[Nom], Intervalle]) -> Intervalle:
                 intervalles = [c(valeur_de) for c in calculs]
-                bas = _bornes([i[0] for i in intervalles])
-                haut = _bornes([i[1] for i in intervalles])
+                bas = bornes([i[0] for i in intervalles])
+                haut = bornes([i[1] for i in intervalles])
                 return (bas[0], haut[0]) if minimum else (bas[1], haut[1])
 
             return appliquer
@@ -313,7 +314,7 @@ def ponctuel(expression: Expression) -> FormulePonctuelle:
             minimum = fonction == "min"
 
             def appliquer(valeur_de: Callable[[Nom], Intervalle]) -> Nombre:
-                bas, haut = _bornes([c(valeur_de) for c in calculs])
+                bas, haut = bornes([c(valeur_de) for c in calculs])
                 return bas if minimum else haut
 
             return appliquer
@@ -331,11 +332,11 @@ def _operation(op: str, a: Intervalle, b: Intervalle) -> Intervalle:
         return soustraire(a[0], b[1]), soustraire(a[1], b[0])
     if op == "*":
         produits = [multiplier(a[0], b[0])] if exacts else [multiplier(x, y) for x in a for y in b]
-        return _bornes(produits)
+        return bornes(produits)
     if b[0] != b[1] and not (inferieur(0, b[0]) or inferieur(b[1], 0)):
         raise Incalculable("division par une valeur qui peut être nulle")
     quotients = [diviser(a[0], b[0])] if exacts else [diviser(x, y) for x in a for y in b]
-    return _bornes(quotients)
+    return bornes(quotients)
 
 
 class Rendu:
