@@ -255,6 +255,34 @@ def generer(expression: Expression, lecture_du_nom: Callable[[Nom], Lecture]) ->
     lignes = ["def calcul(faits, jour):"]
     noms: list[str] = []
 
+    def emettre_nom(noeud: Nom) -> tuple[str, bool]:
+        """A name read into the next `v` local; a computed fact's value may be a Fraction."""
+        rang = len(noms)
+        variable = f"v{rang}"
+        noms.append(variable)
+        genre, lire, quoi = lecture_du_nom(noeud)
+        espace[f"L{rang}"] = lire
+        if genre == "parametre":
+            lignes.append(f"    {variable} = L{rang}(jour)")
+            return variable, False
+        if genre == "derive":
+            espace[f"R{rang}"] = quoi
+            lignes.extend([
+                f"    b, h = L{rang}(faits, jour, R{rang})",
+                "    if b is h or (type(b) is INT and type(h) is INT and b == h):",
+                f"        {variable} = b",
+                "    else:",
+                "        raise NON_PONCTUEL",
+            ])  # fmt: skip
+            return variable, True
+        espace[f"K{rang}"] = quoi
+        lignes.extend([
+            f"    {variable} = faits[K{rang}].valeur",
+            f"    if type({variable}) is not DECIMAL and type({variable}) is not INT:",
+            f"        {variable} = L{rang}({variable})",
+        ])  # fmt: skip
+        return variable, False
+
     def emettre(noeud: Expression) -> tuple[str, bool]:
         """The local holding the node's value, after the lines computing it, and whether that
         value may be a `Fraction` (a base fact, a parameter or a constant never is)."""
@@ -264,31 +292,7 @@ def generer(expression: Expression, lecture_du_nom: Callable[[Nom], Lecture]) ->
                 espace[f"C{rang}"] = v
                 return f"C{rang}", False
             case Nom():
-                rang = len(noms)
-                variable = f"v{rang}"
-                noms.append(variable)
-                genre, lire, quoi = lecture_du_nom(noeud)
-                espace[f"L{rang}"] = lire
-                if genre == "parametre":
-                    lignes.append(f"    {variable} = L{rang}(jour)")
-                    return variable, False
-                if genre == "derive":
-                    espace[f"R{rang}"] = quoi
-                    lignes.extend([
-                        f"    b, h = L{rang}(faits, jour, R{rang})",
-                        "    if b is h or (type(b) is INT and type(h) is INT and b == h):",
-                        f"        {variable} = b",
-                        "    else:",
-                        "        raise NON_PONCTUEL",
-                    ])  # fmt: skip
-                    return variable, True
-                espace[f"K{rang}"] = quoi
-                lignes.extend([
-                    f"    {variable} = faits[K{rang}].valeur",
-                    f"    if type({variable}) is not DECIMAL and type({variable}) is not INT:",
-                    f"        {variable} = L{rang}({variable})",
-                ])  # fmt: skip
-                return variable, False
+                return emettre_nom(noeud)
             case formules.Fonction(nom=fonction, arguments=arguments):
                 valeurs = [emettre(a) for a in arguments]
                 variable = f"x{len(lignes)}"

@@ -52,13 +52,43 @@ def rapport(dividende: Nombre, diviseur: Nombre) -> Decimal | Fraction:
     n2, d2 = diviseur.as_integer_ratio()
     if n2 == 0:
         return exact(Fraction(dividende) / Fraction(diviseur))  # raises ZeroDivisionError, as it did
-    numerateur, denominateur = n1 * d2, d1 * n2
-    if denominateur < 0:
-        numerateur, denominateur = -numerateur, -denominateur
+    if n2 < 0:
+        return rationnel(-n1 * d2, -d1 * n2)
+    return rationnel(n1 * d2, d1 * n2)
+
+
+def rationnel(numerateur: int, denominateur: int) -> Decimal | Fraction:
+    """`exact(Fraction(numerateur, denominateur))` (denominateur > 0), without the Fraction's checks."""
     commun = gcd(numerateur, denominateur)
-    numerateur, denominateur = numerateur // commun, denominateur // commun
+    if commun != 1:
+        numerateur, denominateur = numerateur // commun, denominateur // commun
     decimal = decimal_exact(numerateur, denominateur)
-    return Fraction(numerateur, denominateur) if decimal is None else decimal
+    return fraction_reduite(numerateur, denominateur) if decimal is None else decimal
+
+
+def _fraction_directe(numerateur: int, denominateur: int) -> Fraction:
+    """The Fraction numerateur / denominateur, already in lowest terms with denominateur > 0, built
+    without normalising it again (what Python 3.12's `Fraction._from_coprime_ints` does)."""
+    fraction = object.__new__(Fraction)
+    fraction._numerator = numerateur  # type: ignore[attr-defined]
+    fraction._denominator = denominateur  # type: ignore[attr-defined]
+    return fraction
+
+
+def _fraction_reduite() -> Callable[[int, int], Fraction]:
+    """The quickest way this Python has to build a Fraction in lowest terms, checked once."""
+    directe: Callable[[int, int], Fraction] = getattr(Fraction, "_from_coprime_ints", _fraction_directe)
+    try:
+        essai = directe(-7, 3)
+        if essai == Fraction(-7, 3) and hash(essai) == hash(Fraction(-7, 3)) and str(essai) == "-7/3":
+            return directe
+    except (AttributeError, TypeError):  # pragma: no cover - another Fraction layout
+        pass
+    return Fraction  # pragma: no cover - another Fraction layout
+
+
+#: Fraction(numerateur, denominateur) for a ratio already in lowest terms, denominateur > 0.
+fraction_reduite = _fraction_reduite()
 
 
 class Incalculable(Exception):
@@ -103,14 +133,29 @@ def _nombre_enfants(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Inte
     enfants = _membres(faits, "enfants")
     if ref.age_min is None and ref.age_max is None:
         return len(enfants), len(enfants)
-    age_min = ref.age_min if ref.age_min is not None else -1
-    age_max = ref.age_max if ref.age_max is not None else 10_000
+    return compter_enfants(
+        enfants,
+        jour,
+        ref.age_min if ref.age_min is not None else -1,
+        ref.age_max if ref.age_max is not None else 10_000,
+    )
+
+
+def compter_enfants(enfants: tuple[MembreFoyer, ...], jour: date, age_min: int, age_max: int) -> Intervalle:
+    """How many children are surely, and at most, aged `age_min` to `age_max` at `jour`."""
     certains = incertains = 0
+    annee, mois_jour = jour.year, (jour.month, jour.day)
     for enfant in enfants:
-        if enfant.date_naissance is None:
+        naissance = enfant.date_naissance
+        if naissance is None:
             incertains += 1
             continue
-        plus_jeune, plus_vieux = enfant.date_naissance.age_bounds(jour)
+        if naissance.jour is not None:  # a full date (the usual case): one age, as `age_bounds`
+            age = annee - naissance.annee - (mois_jour < (naissance.mois, naissance.jour))
+            if age_min <= age <= age_max:
+                certains += 1
+            continue
+        plus_jeune, plus_vieux = naissance.age_bounds(jour)
         if plus_jeune >= age_min and plus_vieux <= age_max:
             certains += 1
         elif plus_vieux >= age_min and plus_jeune <= age_max:

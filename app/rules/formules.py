@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, cast
 
-from app.rules.derived import Incalculable, exact, rapport
+from app.rules.derived import Incalculable, rapport, rationnel
 
 Nombre = int | Decimal | Fraction
 Intervalle = tuple[Nombre, Nombre]
@@ -173,33 +173,37 @@ def noms(expression: Expression) -> list[Nom]:
 # Exact arithmetic on int, Decimal and Fraction (Decimal and Fraction do not mix: go through Fraction).
 
 
-def _exact(valeur: Fraction) -> Nombre:
-    return exact(valeur)
+# With a Fraction, on the integer ratios: `exact(Fraction(a) + Fraction(b))`… without building the
+# intermediate Fractions (the same value, the same type: a Decimal when it has a finite form).
 
 
 def ajouter(a: Nombre, b: Nombre) -> Nombre:
     if type(a) is Fraction or type(b) is Fraction:
-        return _exact(Fraction(a) + Fraction(b))
+        n1, d1 = a.as_integer_ratio()
+        n2, d2 = b.as_integer_ratio()
+        return rationnel(n1 * d2 + n2 * d1, d1 * d2)
     return a + b  # type: ignore[operator]
 
 
 def soustraire(a: Nombre, b: Nombre) -> Nombre:
     if type(a) is Fraction or type(b) is Fraction:
-        return _exact(Fraction(a) - Fraction(b))
+        n1, d1 = a.as_integer_ratio()
+        n2, d2 = b.as_integer_ratio()
+        return rationnel(n1 * d2 - n2 * d1, d1 * d2)
     return a - b  # type: ignore[operator]
 
 
 def multiplier(a: Nombre, b: Nombre) -> Nombre:
     if type(a) is Fraction or type(b) is Fraction:
-        return _exact(Fraction(a) * Fraction(b))
+        n1, d1 = a.as_integer_ratio()
+        n2, d2 = b.as_integer_ratio()
+        return rationnel(n1 * n2, d1 * d2)
     return a * b  # type: ignore[operator]
 
 
 def diviser(a: Nombre, b: Nombre) -> Nombre:
     if not b:
         raise Incalculable("division par zéro")
-    if type(a) is Fraction or type(b) is Fraction:
-        return _exact(Fraction(a) / Fraction(b))
     return rapport(a, b)
 
 

@@ -1,0 +1,128 @@
+"""Facts a règlement computes: the generated function (calcules.generer) gives exactly what the
+closures over the formula give — value, detail, failure — whatever the facts read: exact or not
+(partial birth dates), missing, not numbers, a parameter without value, a division by zero."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.rules.calcules import Calcul
+from app.rules.dates import DatePartielle
+from app.rules.derived import Incalculable
+from app.rules.facts import Fait, MembreFoyer, RefFait, Source
+from app.rules.loader import lire_reglement
+
+JOUR = date(2026, 5, 15)
+SOURCE = Source("declaratif", certifie=False)
+_FORMULES = (
+    "(a - b) / taille_foyer / 30",
+    "min(40 + 2.5 * a + 0.5 * b, plafond) + max(b, 30 * nombre_enfants[3-17]) / 3",
+    "a * (b - c) / (c + 1)",
+    "200 - a / 10 + nombre_enfants[0-17] * nombre_enfants[6-10]",
+    "futur + a",
+    "max(a, b, c) - min(a / 3, 7) + age_demandeur",
+)
+_REGLEMENT = """\
+reglement: {{id: c, version: "1", libelle: C, organisme: {{nom: CCAS}}}}
+parametres:
+  plafond: {{libelle: le plafond, unite: "€", valeurs: [{{depuis: 2020-01-01, valeur: 150}}]}}
+  futur: {{libelle: un plafond à venir, unite: "€", valeurs: [{{depuis: 2030-01-01, valeur: 9}}]}}
+faits_declares:
+  a: {{libelle: a, type: nombre, unite: "€", piece: p}}
+  b: {{libelle: b, type: nombre, piece: p}}
+  c: {{libelle: c, type: nombre, piece: p}}
+faits_calcules:
+  r: {{libelle: r, unite: "€", formule: "{formule}"}}
+dispositifs:
+  - {{id: aide, libelle: Aide, conditions: [{{fait: r, operateur: "<=", valeur: 10}}]}}
+"""
+_CALCULS = {
+    formule: lire_reglement(_REGLEMENT.format(formule=formule), "c.yaml").catalogue.derives["r"]
+    for formule in _FORMULES
+}
+
+
+def _calcul(formule: str) -> Calcul:
+    calcul = _CALCULS[formule].calcul
+    assert isinstance(calcul.__self__, Calcul)  # type: ignore[attr-defined]
+    return calcul.__self__  # type: ignore[attr-defined, no-any-return]
+
+
+_DATES = st.one_of(
+    st.none(),
+    st.builds(DatePartielle, st.integers(2005, 2026)),
+    st.builds(DatePartielle, st.integers(2005, 2026), st.integers(1, 12)),
+    st.builds(DatePartielle, st.integers(2005, 2025), st.integers(1, 12), st.integers(1, 28)),
+)
+_NOMBRES = st.one_of(
+    st.integers(-50, 50),
+    st.decimals(-1000, 1000, places=2, allow_nan=False, allow_infinity=False),
+    st.sampled_from([Decimal(0), 0, True, False, "oui"]),
+)
+
+
+def _issue(fonction: Any) -> Any:
+    try:
+        return fonction()
+    except (Incalculable, KeyError) as exc:
+        return type(exc), str(exc)
+
+
+@given(
+    formule=st.sampled_from(_FORMULES),
+    nombres=st.lists(st.one_of(st.none(), _NOMBRES), min_size=3, max_size=3),
+    enfants=st.lists(st.builds(MembreFoyer, _DATES), max_size=4),
+    allocataires=st.lists(st.builds(MembreFoyer, _DATES), max_size=2),
+    naissance=st.one_of(_DATES, st.just("illisible")),
+)
+def test_the_generated_computation_is_the_formula_on_intervals(
+    formule: str, nombres: list[Any], enfants: list[MembreFoyer], allocataires: list[MembreFoyer],
+    naissance: Any,
+) -> None:  # fmt: skip
+    calcul = _calcul(formule)
+    faits = {nom: Fait(v, SOURCE) for nom, v in zip("abc", nombres, strict=True) if v is not None}
+    faits["enfants"] = Fait(tuple(enfants), SOURCE)
+    faits["allocataires"] = Fait(tuple(allocataires), SOURCE)
+    if naissance is not None:
+        faits["date_naissance_demandeur"] = Fait(naissance, SOURCE)
+    ref = RefFait("r")
+
+    def par_intervalles() -> Any:
+        return calcul._intervalle(lambda nom: calcul.valeur(nom, faits, JOUR))
+
+    attendu = _issue(par_intervalles)
+    assert _issue(lambda: calcul.calcul(faits, JOUR, ref)) == attendu
+    detaille = _issue(lambda: calcul.calcul_detaille(faits, JOUR, ref))
+    assert detaille == _issue(lambda: calcul._calcul_detaille(faits, JOUR))
+    if isinstance(detaille, tuple) and len(detaille) == 3:
+        assert detaille[:2] == attendu
+        assert [type(v) for v in detaille[:2]] == [type(v) for v in attendu]
+
+
+def test_a_parameter_without_value_at_the_date_leaves_the_fact_undecided() -> None:
+    calcul = _calcul("futur + a")
+    faits = {"a": Fait(Decimal(1), SOURCE)}
+    assert _issue(lambda: calcul.calcul(faits, JOUR, RefFait("r"))) == (
+        Incalculable,
+        "le paramètre « futur » n'a pas de valeur à cette date",
+    )
+    assert calcul.calcul(faits, date(2030, 1, 1), RefFait("r")) == (Decimal(10), Decimal(10))
+
+
+def test_the_generated_source_holds_no_value_of_the_reglement() -> None:
+    """Names, constants and parameters are bound in the function's namespace, never written."""
+    texte = _REGLEMENT.format(formule="piege_x + 12345.67 * plafond - nombre_enfants[3-17]")
+    texte = texte.replace("  a: {libelle: a,", "  piege_x: {libelle: x,")
+    calcul = lire_reglement(texte, "c.yaml").catalogue.derives["r"].calcul.__self__  # type: ignore[attr-defined]
+    faits = {
+        "piege_x": Fait(Decimal(1), SOURCE),
+        "enfants": Fait((MembreFoyer(DatePartielle(2015, 3, 2)),), SOURCE),
+    }
+    assert calcul.calcul(faits, JOUR, RefFait("r")) == (Decimal("1851850.50"), Decimal("1851850.50"))
+    for valeur in ("piege_x", "12345", "plafond", "nombre_enfants", "150", "17"):
+        assert valeur not in calcul.source
