@@ -43,27 +43,16 @@ def _mois(periode: str) -> int:
 
 
 class _Periodes:
-    """Whether a period is usable at the reference date under some freshness rules, kept by period
-    text (a few distinct ones recur: "2026-04", "2025"…)."""
+    """Whether a period is usable at the reference date under some freshness rules."""
 
-    __slots__ = ("annee", "connues", "mois_reference", "regles")
+    __slots__ = ("annee", "mois_reference", "regles")
 
     def __init__(self, jour: date, regles: Mapping[str, Fraicheur]) -> None:
         self.mois_reference = jour.year * 12 + jour.month - 1
         self.annee = jour.year
         self.regles = regles  # base fact → its freshness rule for this use
-        self.connues: dict[tuple[str, str], bool] = {}
 
     def refusee(self, base: str, periode: str) -> bool:
-        cle = (base, periode)
-        refus = self.connues.get(cle)
-        if refus is None:
-            refus = self._refusee(base, periode)
-            if len(self.connues) < 1024:
-                self.connues[cle] = refus
-        return refus
-
-    def _refusee(self, base: str, periode: str) -> bool:
         # As `Resolveur._posterieure`, then `Resolveur._fraicheur`.
         if len(periode) >= 7 and _mois(periode) > self.mois_reference:
             return True
@@ -77,23 +66,35 @@ class _Periodes:
         return False
 
 
+#: Periods kept per base fact by a reader (a few distinct ones recur: "2026-04", "2025"…).
+_PERIODES_EN_CACHE = 256
+
+
 def lecture(ref: RefFait, regles: Regles, reglement: Reglement, jour: date) -> Lecture:
     """A reader of one fact under its freshness rules: its interval, or None when unknown."""
     catalogue = reglement.catalogue
     bases = catalogue.bases(ref.nom)
-    periodes = _Periodes(jour, dict(regles))
-    refusee = periodes.refusee
+    refusee = _Periodes(jour, dict(regles)).refusee
+    # Per base fact, whether a period is refused, kept by period text (a few recur).
+    refus: tuple[tuple[str, dict[str, bool]], ...] = tuple((base, {}) for base in bases)
     nom = ref.nom
     definition = catalogue.derives.get(nom)
     if definition is None:
+        refus_base = refus[0][1]
 
         def base(connus: Mapping[str, Fait]) -> Valeurs:
             fait = connus.get(nom)
             if fait is None:
                 return None
             periode = fait.source.periode
-            if periode is not None and refusee(nom, periode):
-                return None
+            if periode is not None:
+                refuse = refus_base.get(periode)
+                if refuse is None:
+                    refuse = refusee(nom, periode)
+                    if len(refus_base) < _PERIODES_EN_CACHE:
+                        refus_base[periode] = refuse
+                if refuse:
+                    return None
             valeur = fait.valeur
             if type(valeur) is DatePartielle:
                 return valeur.earliest(), valeur.latest()
@@ -103,13 +104,19 @@ def lecture(ref: RefFait, regles: Regles, reglement: Reglement, jour: date) -> L
     calcul = definition.calcul
 
     def derive(connus: Mapping[str, Fait]) -> Valeurs:
-        for nom_base in bases:
+        for nom_base, refus_base in refus:
             fait = connus.get(nom_base)
             if fait is None:
                 return None
             periode = fait.source.periode
-            if periode is not None and refusee(nom_base, periode):
-                return None
+            if periode is not None:
+                refuse = refus_base.get(periode)
+                if refuse is None:
+                    refuse = refusee(nom_base, periode)
+                    if len(refus_base) < _PERIODES_EN_CACHE:
+                        refus_base[periode] = refuse
+                if refuse:
+                    return None
         try:
             return calcul(connus, jour, ref)
         except Incalculable:
@@ -219,24 +226,25 @@ def _presentation_derivee(
     bases = catalogue.bases(ref.nom)
     pieces = tuple(dict.fromkeys(p for n in bases if (p := catalogue.faits[n].piece_justificative)))
     regles = dict(feuille.regles)
-    simple_par_base = {base: _simple(regles.get(base), jour) for base in bases}
-    simples: dict[tuple[str, str], bool] = {}
+    # Per base fact: whether a period is usable without remark, and the answers kept by period.
+    par_base: tuple[tuple[str, Callable[[str], bool], dict[str, bool]], ...] = tuple(
+        (base, _simple(regles.get(base), jour), {}) for base in bases
+    )
 
     def derivee(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         sources = []
-        for base in bases:
+        for base, simple, simples in par_base:
             fait = connus.get(base)
             if fait is None:
                 return general(connus, resolveur, feuille)
             source = fait.source
             periode = source.periode
             if periode is not None:
-                cle = (base, periode)
-                utilisable = simples.get(cle)
+                utilisable = simples.get(periode)
                 if utilisable is None:
-                    utilisable = simple_par_base[base](periode)
-                    if len(simples) < 256:
-                        simples[cle] = utilisable
+                    utilisable = simple(periode)
+                    if len(simples) < _PERIODES_EN_CACHE:
+                        simples[periode] = utilisable
                 if not utilisable:
                     return general(connus, resolveur, feuille)
             sources.append((base, source))

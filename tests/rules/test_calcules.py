@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.rules import formules
 from app.rules.calcules import Calcul
 from app.rules.dates import DatePartielle
-from app.rules.derived import Incalculable
+from app.rules.derived import Incalculable, exact
 from app.rules.facts import Fait, MembreFoyer, RefFait, Source
 from app.rules.loader import lire_reglement
 
@@ -126,3 +128,32 @@ def test_the_generated_source_holds_no_value_of_the_reglement() -> None:
     assert calcul.calcul(faits, JOUR, RefFait("r")) == (Decimal("1851850.50"), Decimal("1851850.50"))
     for valeur in ("piege_x", "12345", "plafond", "nombre_enfants", "150", "17"):
         assert valeur not in calcul.source
+
+
+_EXACTS = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.decimals(-(10**4), 10**4, places=3, allow_nan=False, allow_infinity=False),
+    st.fractions(-1000, 1000, max_denominator=60),
+)
+
+
+@given(a=_EXACTS, b=_EXACTS)
+def test_arithmetic_on_integer_ratios_is_that_of_fractions(a: Any, b: Any) -> None:
+    """With a Fraction, each operation gives `exact` of the Fractions' result: same value, same
+    type (a Decimal when it has a finite form), same text; a Fraction in lowest terms."""
+    for operation, attendu in (
+        (formules.ajouter, lambda x, y: x + y),
+        (formules.soustraire, lambda x, y: x - y),
+        (formules.multiplier, lambda x, y: x * y),
+        (formules.diviser, lambda x, y: x / y),
+    ):
+        if operation is formules.diviser and not b:
+            continue
+        if type(a) is not Fraction and type(b) is not Fraction and operation is not formules.diviser:
+            continue  # ints and Decimals: their own arithmetic, unchanged
+        obtenu, voulu = operation(a, b), exact(attendu(Fraction(a), Fraction(b)))
+        assert (obtenu, type(obtenu), str(obtenu)) == (voulu, type(voulu), str(voulu))
+        if type(obtenu) is Fraction:
+            assert (obtenu.numerator, obtenu.denominator) == (voulu.numerator, voulu.denominator)
+            assert hash(obtenu) == hash(voulu)
+            assert obtenu == Fraction(obtenu.numerator, obtenu.denominator)
