@@ -22,8 +22,9 @@ Ecrire = Callable[[Nombre, str | None], str]
 #: `formules.NonPonctuel` when a name's value is an interval, `Incalculable` as the closures.
 Genere = Callable[[Mapping[str, Fait], date], tuple[Nombre, tuple[Nombre, ...]]]
 #: How the generated function reads a name: ("parametre", value at a date, None),
-#: ("derive", the definition's computation, its reference) or ("base", conversion, fact name).
-Lecture = tuple[str, Callable[..., Any], Any]
+#: ("derive", the definition's computation, its reference), ("base", conversion, fact name),
+#: ("valeurs", a reader of the facts giving an interval, None) or ("constante", None, the value).
+Lecture = tuple[str, Callable[..., Any] | None, Any]
 
 
 class Calcul:
@@ -231,15 +232,9 @@ _OPERATIONS = {"+": "AJOUTER", "-": "SOUSTRAIRE", "*": "MULTIPLIER", "/": "DIVIS
 _EN_LIGNE = {"+": "+", "-": "-", "*": "*"}
 
 
-def generer(expression: Expression, lecture_du_nom: Callable[[Nom], Lecture]) -> tuple[Genere, str]:
-    """`formules.ponctuel(expression)` with its names read as `lecture_du_nom` says, as one
-    generated Python function, straight-line: each name read into a local in the order the closures
-    read them, each operation right after its operands (so the same error comes first).
-
-    Safety of the generated text (as generation.py): fixed templates, local names built from
-    indices and operators of a closed list; every value of the règlement (fact names, parameters,
-    constants) is bound in the function's namespace, never written into the source."""
-    espace: dict[str, Any] = {
+def _espace() -> dict[str, Any]:
+    """What every generated computation may name, and nothing else (no builtins)."""
+    return {
         "__builtins__": {},
         "type": type,
         "INT": int,
@@ -252,66 +247,79 @@ def generer(expression: Expression, lecture_du_nom: Callable[[Nom], Lecture]) ->
         "DIVISER": formules.diviser,
         "BORNES": formules.bornes,
     }
-    lignes = ["def calcul(faits, jour):"]
-    noms: list[str] = []
 
-    def emettre_nom(noeud: Nom) -> tuple[str, bool]:
+
+class _Generateur:
+    """The lines of a generated computation, and what they name."""
+
+    def __init__(self, lecture_du_nom: Callable[[Nom], Lecture]) -> None:
+        self.lecture_du_nom = lecture_du_nom
+        self.espace = _espace()
+        self.lignes = ["def calcul(faits, jour):"]
+        self.noms: list[str] = []
+
+    def nom(self, noeud: Nom) -> tuple[str, bool]:
         """A name read into the next `v` local; a computed fact's value may be a Fraction."""
-        rang = len(noms)
+        rang = len(self.noms)
         variable = f"v{rang}"
-        noms.append(variable)
-        genre, lire, quoi = lecture_du_nom(noeud)
-        espace[f"L{rang}"] = lire
+        self.noms.append(variable)
+        genre, lire, quoi = self.lecture_du_nom(noeud)
+        self.espace[f"L{rang}"] = lire
         if genre == "parametre":
-            lignes.append(f"    {variable} = L{rang}(jour)")
+            self.lignes.append(f"    {variable} = L{rang}(jour)")
             return variable, False
-        if genre == "derive":
-            espace[f"R{rang}"] = quoi
-            lignes.extend([
-                f"    b, h = L{rang}(faits, jour, R{rang})",
+        if genre == "constante":  # a value known in advance (int or Decimal), bound as is
+            self.espace[f"L{rang}"] = quoi
+            self.lignes.append(f"    {variable} = L{rang}")
+            return variable, False
+        if genre in ("derive", "valeurs"):
+            self.espace[f"R{rang}"] = quoi
+            appel = f"L{rang}(faits, jour, R{rang})" if genre == "derive" else f"L{rang}(faits)"
+            self.lignes.extend([
+                f"    b, h = {appel}",
                 "    if b is h or (type(b) is INT and type(h) is INT and b == h):",
                 f"        {variable} = b",
                 "    else:",
                 "        raise NON_PONCTUEL",
             ])  # fmt: skip
             return variable, True
-        espace[f"K{rang}"] = quoi
-        lignes.extend([
+        self.espace[f"K{rang}"] = quoi
+        self.lignes.extend([
             f"    {variable} = faits[K{rang}].valeur",
             f"    if type({variable}) is not DECIMAL and type({variable}) is not INT:",
             f"        {variable} = L{rang}({variable})",
         ])  # fmt: skip
         return variable, False
 
-    def emettre(noeud: Expression) -> tuple[str, bool]:
+    def emettre(self, noeud: Expression) -> tuple[str, bool]:
         """The local holding the node's value, after the lines computing it, and whether that
         value may be a `Fraction` (a base fact, a parameter or a constant never is)."""
         match noeud:
             case formules.Constante(valeur=v):
-                rang = len(espace)
-                espace[f"C{rang}"] = v
+                rang = len(self.espace)
+                self.espace[f"C{rang}"] = v
                 return f"C{rang}", False
             case Nom():
-                return emettre_nom(noeud)
+                return self.nom(noeud)
             case formules.Fonction(nom=fonction, arguments=arguments):
-                valeurs = [emettre(a) for a in arguments]
-                variable = f"x{len(lignes)}"
+                valeurs = [self.emettre(a) for a in arguments]
+                variable = f"x{len(self.lignes)}"
                 rang = 0 if fonction == "min" else 1
-                lignes.append(f"    {variable} = BORNES([{', '.join(v for v, _ in valeurs)}])[{rang}]")
+                self.lignes.append(f"    {variable} = BORNES([{', '.join(v for v, _ in valeurs)}])[{rang}]")
                 return variable, any(f for _, f in valeurs)
             case formules.Operation(operateur=op, gauche=g, droite=d):
-                (a, fa), (b, fb) = emettre(g), emettre(d)
-                variable = f"x{len(lignes)}"
+                (a, fa), (b, fb) = self.emettre(g), self.emettre(d)
+                variable = f"x{len(self.lignes)}"
                 appel = f"{_OPERATIONS[op]}({a}, {b})"
                 if op not in _EN_LIGNE:  # a division: its result may be a Fraction
-                    lignes.append(f"    {variable} = {appel}")
+                    self.lignes.append(f"    {variable} = {appel}")
                     return variable, True
                 en_ligne = f"{a} {_EN_LIGNE[op]} {b}"
                 if not (fa or fb):
-                    lignes.append(f"    {variable} = {en_ligne}")
+                    self.lignes.append(f"    {variable} = {en_ligne}")
                     return variable, False
                 test = " or ".join(f"type({v}) is FRACTION" for v, f in ((a, fa), (b, fb)) if f)
-                lignes.extend([
+                self.lignes.extend([
                     f"    if {test}:",
                     f"        {variable} = {appel}",
                     "    else:",
@@ -320,8 +328,19 @@ def generer(expression: Expression, lecture_du_nom: Callable[[Nom], Lecture]) ->
                 return variable, True
         raise TypeError(noeud)  # pragma: no cover - Expression is a closed union
 
-    resultat, _ = emettre(expression)
-    lignes.append(f"    return {resultat}, ({''.join(f'{v}, ' for v in noms)})")
+
+def generer(expression: Expression, lecture_du_nom: Callable[[Nom], Lecture]) -> tuple[Genere, str]:
+    """`formules.ponctuel(expression)` with its names read as `lecture_du_nom` says, as one
+    generated Python function, straight-line: each name read into a local in the order the closures
+    read them, each operation right after its operands (so the same error comes first).
+
+    Safety of the generated text (as generation.py): fixed templates, local names built from
+    indices and operators of a closed list; every value of the règlement (fact names, parameters,
+    constants) is bound in the function's namespace, never written into the source."""
+    generateur = _Generateur(lecture_du_nom)
+    resultat, _ = generateur.emettre(expression)
+    noms, espace = generateur.noms, generateur.espace
+    lignes = [*generateur.lignes, f"    return {resultat}, ({''.join(f'{v}, ' for v in noms)})"]
     source = "\n".join(lignes) + "\n"
     exec(compile(source, "<fait calculé généré>", "exec"), espace)  # noqa: S102 - see the docstring
     fonction: Genere = espace["calcul"]

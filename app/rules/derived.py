@@ -35,10 +35,9 @@ def exact(valeur: Fraction) -> Decimal | Fraction:
 
 def decimal_exact(numerateur: int, denominateur: int) -> Decimal | None:
     """numerateur / denominateur (in lowest terms, denominateur > 0) as an equal `Decimal`, if any."""
-    reste = denominateur
-    for facteur in (2, 5):
-        while reste % facteur == 0:
-            reste //= facteur
+    reste = denominateur >> ((denominateur & -denominateur).bit_length() - 1)  # without its factors 2
+    while reste % 5 == 0:
+        reste //= 5
     if reste == 1:
         decimal = Decimal(numerateur) / Decimal(denominateur)
         if decimal.as_integer_ratio() == (numerateur, denominateur):  # guard against the 28-digit context
@@ -117,13 +116,15 @@ class DefinitionDerivee:
 
 def _membres(faits: Mapping[str, Fait], nom: str) -> tuple[MembreFoyer, ...]:
     valeur = faits[nom].valeur
-    if not isinstance(valeur, tuple):
+    if type(valeur) is not tuple and not isinstance(valeur, tuple):
         raise Incalculable(f"la donnée « {nom} » n'est pas une liste de personnes")
     return valeur
 
 
 def _nombre(faits: Mapping[str, Fait], nom: str) -> Decimal | int:
     valeur = faits[nom].valeur
+    if type(valeur) is Decimal or type(valeur) is int:  # the usual case, without the ABC checks
+        return valeur
     if isinstance(valeur, bool) or not isinstance(valeur, Decimal | int):
         raise Incalculable(f"la donnée « {nom} » n'est pas un nombre")
     return valeur

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.rules import explain, formules
+from app.rules import calcules, explain, formules
 from app.rules.derived import Incalculable
 from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
@@ -247,22 +247,24 @@ class _Compilateur(AMontant):
         expression = regle.formule
         assert expression is not None  # noqa: S101 - the caller checks it
         valeurs = {n: self.nom(n) for n in dict.fromkeys(formules.noms(expression))}
-        calculer_formule, ponctuelle = formules.compiler(expression), formules.ponctuel(expression)
+        calculer_formule = formules.compiler(expression)
+        genere = calcules.generer(expression, self._lecture_du_nom(valeurs))[0]
+        jour = self.jour
 
         def calculer(connus: Connus, resultat: Resultat) -> None:
-            lus: dict[formules.Nom, tuple[Any, Any]] = {}
-
-            def valeur(nom: formules.Nom) -> tuple[Any, Any]:
-                lu = lus.get(nom)
-                if lu is None:
-                    lu = lus[nom] = valeurs[nom](connus)
-                return lu
-
             try:
                 try:
-                    resultat.montant = borner(ponctuelle(valeur))
+                    resultat.montant = borner(genere(connus, jour)[0])
                     return
-                except formules.NonPonctuel:
+                except formules.NonPonctuel:  # an interval (a partial birth date): as `Calculateur`
+                    lus: dict[formules.Nom, tuple[Any, Any]] = {}
+
+                    def valeur(nom: formules.Nom) -> tuple[Any, Any]:
+                        lu = lus.get(nom)
+                        if lu is None:
+                            lu = lus[nom] = valeurs[nom](connus)
+                        return lu
+
                     bas, haut = calculer_formule(valeur)
             except Incalculable as exc:
                 raise _INCONNU from exc
@@ -272,6 +274,22 @@ class _Compilateur(AMontant):
             resultat.montant = final
 
         return calculer
+
+    def _lecture_du_nom(
+        self, valeurs: Mapping[formules.Nom, _Valeur]
+    ) -> Callable[[formules.Nom], calcules.Lecture]:
+        """How the generated formula reads a name: a parameter's value in force, bound; anything
+        else through its compiled reader (`nom`)."""
+        reglement = self.reglement
+
+        def lecture_du_nom(nom: formules.Nom) -> calcules.Lecture:
+            if nom.nom in reglement.parametres:
+                valeur = self.vigueur.parametre(nom.nom).valeur
+                if type(valeur) is Decimal:
+                    return ("constante", None, valeur)
+            return ("valeurs", valeurs[nom], None)
+
+        return lecture_du_nom
 
 
 def compiler_montant(
