@@ -20,10 +20,12 @@ from app.rules.model import Parametre
 Ecrire = Callable[[Nombre, str | None], str]
 #: The formula on exact values: its value and the value of each of its names, in reading order;
 #: `formules.NonPonctuel` when a name's value is an interval, `Incalculable` as the closures.
-Genere = Callable[[Mapping[str, Fait], date], tuple[Nombre, tuple[Nombre, ...]]]
+Genere = Callable[[Mapping[str, Fait], date], tuple[Nombre, tuple[Any, ...]]]
 #: How the generated function reads a name: ("parametre", value at a date, None),
 #: ("derive", the definition's computation, its reference), ("base", conversion, fact name),
-#: ("valeurs", a reader of the facts giving an interval, None) or ("constante", None, the value).
+#: ("valeurs", a reader of the facts giving an interval, None), ("lu", a reader of the facts
+#: giving a tuple that starts with the interval and is handed back instead of the value, None) or
+#: ("constante", None, the value).
 Lecture = tuple[str, Callable[..., Any] | None, Any]
 
 
@@ -272,11 +274,16 @@ class _Generateur:
             self.espace[f"L{rang}"] = quoi
             self.lignes.append(f"    {variable} = L{rang}")
             return variable, False
-        if genre in ("derive", "valeurs"):
+        if genre == "lu":  # what the reader gives is handed back whole, its first two the interval
+            self.noms[-1] = f"l{rang}"
+            self.lignes.extend(
+                [f"    l{rang} = L{rang}(faits)", f"    b = l{rang}[0]", f"    h = l{rang}[1]"]
+            )
+        if genre in ("derive", "valeurs", "lu"):
             self.espace[f"R{rang}"] = quoi
             appel = f"L{rang}(faits, jour, R{rang})" if genre == "derive" else f"L{rang}(faits)"
             self.lignes.extend([
-                f"    b, h = {appel}",
+                *([] if genre == "lu" else [f"    b, h = {appel}"]),
                 "    if b is h or (type(b) is INT and type(h) is INT and b == h):",
                 f"        {variable} = b",
                 "    else:",

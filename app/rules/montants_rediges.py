@@ -17,7 +17,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from app.rules import explain, formules
+from app.rules import calcules, explain, formules
 from app.rules.derived import Incalculable, libelle_du_fait
 from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
@@ -259,33 +259,34 @@ class _Redacteur(AMontant):
         assert expression is not None  # noqa: S101 - the caller checks it
         # By identity: the compiled formula and the template hand over the expression's own names.
         noms = {id(n): self.nom(n) for n in formules.noms(expression)}
-        calculer_formule, ponctuelle = formules.compiler(expression), formules.ponctuel(expression)
-        unite, nombre = regle.unite, explain.nombre
-        gabarit: list[formules.Gabarit] = []  # made on the first household (the names' units are known then)
+        rangs = {id(n): r for r, n in enumerate(formules.noms(expression))}  # in the order it reads them
+        calculer_formule = formules.compiler(expression)
+        # On exact values (the usual case), each name's reading handed back whole (value, text, unit).
+        genere = calcules.generer(expression, lambda nom: ("lu", noms[id(nom)], None))[0]
+        unite, nombre, jour = regle.unite, explain.nombre, self.jour
+        # The formula's fixed texts and the ranks of its names, made on the first household (the
+        # names' units are known then).
+        gabarit: list[tuple[str | int, ...]] = []
 
         def calculer(connus: Connus) -> Calcule:
-            lus: dict[int, tuple[Any, Any, str, str | None]] = {}
-
-            def valeur(nom: formules.Nom) -> tuple[Any, Any]:
-                lu = lus.get(id(nom))
-                if lu is None:
-                    lu = lus[id(nom)] = noms[id(nom)](connus)
-                return lu[0], lu[1]
-
+            lus: Any
             try:
                 try:
-                    bas = haut = ponctuelle(valeur)
-                except formules.NonPonctuel:
-                    bas, haut = calculer_formule(valeur)
+                    bas, lus = genere(connus, jour)
+                    haut = bas
+                except formules.NonPonctuel:  # an interval (a partial birth date)
+                    bas, haut, lus = sur_intervalles(connus)
             except Incalculable as exc:
                 raise _REPLI from exc
             final, suite = borner(bas)
             if haut is not bas and final != borner(haut)[0]:
                 raise _REPLI
             if not gabarit:
-                rendu = formules.Rendu(str, lambda nom: lus[id(nom)][3], explain.nombre)
-                gabarit.append(rendu.gabarit(expression, unite))
-            texte = "".join([m if isinstance(m, str) else lus[id(m)][2] for m in gabarit[0]])
+                rendu = formules.Rendu(str, lambda nom: lus[rangs[id(nom)]][3], explain.nombre)
+                gabarit.append(
+                    tuple(m if isinstance(m, str) else rangs[id(m)] for m in rendu.gabarit(expression, unite))
+                )
+            texte = "".join([m if isinstance(m, str) else lus[m][2] for m in gabarit[0]])
             resultat = Calcule()
             resultat.montant = final
             if final == bas and not suite:
@@ -294,6 +295,21 @@ class _Redacteur(AMontant):
                 brut = nombre(bas, unite) if bas == haut else "…"
                 resultat.phrase = f"Montant : {nombre(final, unite)} = {texte} = {brut}{suite}."
             return resultat
+
+        def sur_intervalles(connus: Connus) -> tuple[Any, Any, list[Any]]:
+            lus: dict[int, tuple[Any, Any, str, str | None]] = {}
+
+            def valeur(nom: formules.Nom) -> tuple[Any, Any]:
+                lu = lus.get(id(nom))
+                if lu is None:
+                    lu = lus[id(nom)] = noms[id(nom)](connus)
+                return lu[0], lu[1]
+
+            bas, haut = calculer_formule(valeur)
+            par_rang: list[Any] = [None] * len(rangs)
+            for cle, lu in lus.items():
+                par_rang[rangs[cle]] = lu
+            return bas, haut, par_rang
 
         return calculer
 
