@@ -86,6 +86,8 @@ class _Compilateur(AMontant):
             None if bareme.si_inconnu is None else next(t for t in tranches if t.libelle == bareme.si_inconnu)
         )
         colonnes = bareme.colonnes
+        # Each column's rank by identity (`tranche_entre` gives one of them): no dataclass `==`.
+        rangs = {} if colonnes is None else {id(c): r for r, c in enumerate(colonnes.classes)}
         lire_colonne = self.lire(colonnes.fait) if colonnes is not None else None
 
         def calculer(connus: Connus) -> tuple[Decimal | None, str | None]:
@@ -104,7 +106,8 @@ class _Compilateur(AMontant):
                 classe = tranche_entre(colonnes.classes, colonne[0], colonne[1])
                 if classe is None:
                     raise _INCONNU
-                montant = tranche.montants[colonnes.classes.index(classe)]
+                rang = rangs.get(id(classe))
+                montant = tranche.montants[colonnes.classes.index(classe) if rang is None else rang]
             return montant, tranche.libelle
 
         return calculer

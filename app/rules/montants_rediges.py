@@ -71,6 +71,8 @@ class _Redacteur(AMontant):
         tranches = self.vigueur.bareme(nom).tranches
         fait = self.fait(bareme.fait)
         colonnes = bareme.colonnes
+        # Each column's rank by identity (`tranche_entre` gives one of them): no dataclass `==`.
+        rangs = {} if colonnes is None else {id(c): r for r, c in enumerate(colonnes.classes)}
         colonne = self.fait(colonnes.fait) if colonnes is not None else None
         nombre = explain.nombre
         debut_pour = f"pour {fait.libelle} de "
@@ -89,7 +91,8 @@ class _Redacteur(AMontant):
                 classe = tranche_entre(colonnes.classes, col_bas, col_haut)
                 if classe is None:
                     raise _REPLI
-                montant = tranche.montants[colonnes.classes.index(classe)]
+                rang = rangs.get(id(classe))
+                montant = tranche.montants[colonnes.classes.index(classe) if rang is None else rang]
                 nom_classe = f"colonne {classe.libelle}" if classe.libelle else "colonne"
                 pour += f", {nom_classe} pour {colonne.libelle} de {nombre(col_bas, colonne.unite)}"
             nom_tranche = f"tranche {tranche.libelle}" if tranche.libelle else "tranche"
