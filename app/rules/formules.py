@@ -216,8 +216,11 @@ _OPERATIONS: dict[str, Callable[[Nombre, Nombre], Nombre]] = {
 
 
 def inferieur(a: Nombre, b: Nombre) -> bool:
+    """a < b, exactly (with a Fraction: on the integer ratios, as `Fraction(a) < Fraction(b)`)."""
     if type(a) is Fraction or type(b) is Fraction:
-        return Fraction(a) < Fraction(b)
+        n1, d1 = a.as_integer_ratio()
+        n2, d2 = b.as_integer_ratio()
+        return n1 * d2 < n2 * d1  # denominators are positive
     return a < b
 
 

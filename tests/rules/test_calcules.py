@@ -147,6 +147,7 @@ def test_arithmetic_on_integer_ratios_is_that_of_fractions(a: Any, b: Any) -> No
         (formules.multiplier, lambda x, y: x * y),
         (formules.diviser, lambda x, y: x / y),
     ):
+        assert formules.inferieur(a, b) is (Fraction(a) < Fraction(b))
         if operation is formules.diviser and not b:
             continue
         if type(a) is not Fraction and type(b) is not Fraction and operation is not formules.diviser:
