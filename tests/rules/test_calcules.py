@@ -4,6 +4,7 @@ closures over the formula give — value, detail, failure — whatever the facts
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -52,7 +53,7 @@ _CALCULS = {
 def _calcul(formule: str) -> Calcul:
     calcul = _CALCULS[formule].calcul
     assert isinstance(calcul.__self__, Calcul)  # type: ignore[attr-defined]
-    return calcul.__self__  # type: ignore[attr-defined, no-any-return]
+    return calcul.__self__  # type: ignore[attr-defined]
 
 
 _DATES = st.one_of(
@@ -141,12 +142,13 @@ _EXACTS = st.one_of(
 def test_arithmetic_on_integer_ratios_is_that_of_fractions(a: Any, b: Any) -> None:
     """With a Fraction, each operation gives `exact` of the Fractions' result: same value, same
     type (a Decimal when it has a finite form), same text; a Fraction in lowest terms."""
-    for operation, attendu in (
+    operations: tuple[tuple[Any, Callable[[Fraction, Fraction], Fraction]], ...] = (
         (formules.ajouter, lambda x, y: x + y),
         (formules.soustraire, lambda x, y: x - y),
         (formules.multiplier, lambda x, y: x * y),
         (formules.diviser, lambda x, y: x / y),
-    ):
+    )
+    for operation, attendu in operations:
         assert formules.inferieur(a, b) is (Fraction(a) < Fraction(b))
         if operation is formules.diviser and not b:
             continue
@@ -154,7 +156,7 @@ def test_arithmetic_on_integer_ratios_is_that_of_fractions(a: Any, b: Any) -> No
             continue  # ints and Decimals: their own arithmetic, unchanged
         obtenu, voulu = operation(a, b), exact(attendu(Fraction(a), Fraction(b)))
         assert (obtenu, type(obtenu), str(obtenu)) == (voulu, type(voulu), str(voulu))
-        if type(obtenu) is Fraction:
+        if isinstance(obtenu, Fraction) and isinstance(voulu, Fraction):
             assert (obtenu.numerator, obtenu.denominator) == (voulu.numerator, voulu.denominator)
             assert hash(obtenu) == hash(voulu)
             assert obtenu == Fraction(obtenu.numerator, obtenu.denominator)
