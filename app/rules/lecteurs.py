@@ -70,13 +70,29 @@ class _Periodes:
 _PERIODES_EN_CACHE = 256
 
 
+class _Refus(dict[str, bool]):
+    """Whether a period of one base fact is refused, kept by period text: `refus[periode]`."""
+
+    __slots__ = ("base", "periodes")
+
+    def __init__(self, periodes: _Periodes, base: str) -> None:
+        super().__init__()
+        self.periodes = periodes
+        self.base = base
+
+    def __missing__(self, periode: str) -> bool:
+        refus = self.periodes.refusee(self.base, periode)
+        if len(self) < _PERIODES_EN_CACHE:
+            self[periode] = refus
+        return refus
+
+
 def lecture(ref: RefFait, regles: Regles, reglement: Reglement, jour: date) -> Lecture:
     """A reader of one fact under its freshness rules: its interval, or None when unknown."""
     catalogue = reglement.catalogue
     bases = catalogue.bases(ref.nom)
-    refusee = _Periodes(jour, dict(regles)).refusee
-    # Per base fact, whether a period is refused, kept by period text (a few recur).
-    refus: tuple[tuple[str, dict[str, bool]], ...] = tuple((base, {}) for base in bases)
+    periodes = _Periodes(jour, dict(regles))
+    refus = tuple((base, _Refus(periodes, base)) for base in bases)
     nom = ref.nom
     definition = catalogue.derives.get(nom)
     if definition is None:
@@ -87,14 +103,8 @@ def lecture(ref: RefFait, regles: Regles, reglement: Reglement, jour: date) -> L
             if fait is None:
                 return None
             periode = fait.source.periode
-            if periode is not None:
-                refuse = refus_base.get(periode)
-                if refuse is None:
-                    refuse = refusee(nom, periode)
-                    if len(refus_base) < _PERIODES_EN_CACHE:
-                        refus_base[periode] = refuse
-                if refuse:
-                    return None
+            if periode is not None and refus_base[periode]:
+                return None
             valeur = fait.valeur
             if type(valeur) is DatePartielle:
                 return valeur.earliest(), valeur.latest()
@@ -109,14 +119,8 @@ def lecture(ref: RefFait, regles: Regles, reglement: Reglement, jour: date) -> L
             if fait is None:
                 return None
             periode = fait.source.periode
-            if periode is not None:
-                refuse = refus_base.get(periode)
-                if refuse is None:
-                    refuse = refusee(nom_base, periode)
-                    if len(refus_base) < _PERIODES_EN_CACHE:
-                        refus_base[periode] = refuse
-                if refuse:
-                    return None
+            if periode is not None and refus_base[periode]:
+                return None
         try:
             return calcul(connus, jour, ref)
         except Incalculable:
