@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,6 +44,7 @@ from app.services.impact.rejeu import (
     verdict_compact,
 )
 from app.services.journal.chiffrement import TrousseauJournal
+from app.services.journal.rejeu import CopieRejeu
 from app.services.journal.relecture import LOT_RELECTURE, DecisionRelue, RelectureJournal
 from app.services.organismes import Organisme
 from app.services.organismes.archives import lire_archive
@@ -190,7 +191,11 @@ class ServiceImpact:
             for empreinte in {ligne.reglement_empreinte for ligne in lignes_lues} - originaux.keys():
                 originaux[empreinte] = await self._original(rejeu.organisme, empreinte)
             lignes: list[Changement] = []
-            await anyio.to_thread.run_sync(self._page, contexte, lignes_lues, originaux, bilan, lignes)
+            alterees = await anyio.to_thread.run_sync(
+                self._page, contexte, lignes_lues, originaux, bilan, lignes
+            )
+            for decision in alterees:
+                await self._alteree(decision, contexte, originaux, bilan=bilan, lignes=lignes)
             if len(contexte.comptes) >= COMPTES_MAX:
                 contexte.solder(bilan)
             faites += len(lignes_lues)
@@ -222,14 +227,49 @@ class ServiceImpact:
         originaux: Mapping[str, Reglement | None],
         bilan: Bilan,
         lignes: list[Changement],
-    ) -> None:
+    ) -> list[DecisionRelue]:
+        """The page replayed; returns its decisions whose compact copy was altered (`_alteree`)."""
         # Only the decision in hand is decrypted and parsed; the plans compiled for each
         # (version, reference date, aids) are kept by `contexte` for the whole replay.
+        alterees = []
         with sans_ramasse_miettes():
             for decision in self._relecture.ouvrir(lignes_lues):
+                if decision.alteree:
+                    alterees.append(decision)  # its whole record is read after the page
+                    continue
                 rejouer_decision(
                     decision, contexte, originaux.get(decision.reglement_empreinte), bilan, lignes
                 )
+        return alterees
+
+    async def _alteree(
+        self,
+        decision: DecisionRelue,
+        contexte: Contexte,
+        originaux: Mapping[str, Reglement | None],
+        *,
+        bilan: Bilan,
+        lignes: list[Changement],
+    ) -> None:
+        """A decision whose compact copy was altered (it does not open under its key, which the
+        ring holds): an integrity alert on each of its aids, and the decision replayed from its
+        whole record (authenticated on its own) — or counted unreadable if that does not open."""
+        organisme_id = contexte.rejeu.organisme.id
+        try:
+            copie = await self._relecture.relire_entiere(organisme_id, decision)
+        except DATABASE_ERRORS as e:
+            raise _indisponible(e) from e
+        logger.error("impact.compact_copy_altered", organisme_id=organisme_id)
+        decision = replace(decision, rejeu=copie, alteree=False)
+        rejouer_decision(decision, contexte, originaux.get(decision.reglement_empreinte), bilan, lignes)
+        if copie is None:
+            return
+        for dispositif, (verdict, _) in contexte.journalises(copie.resultats).verdicts.items():
+            alerte = Changement(
+                decision.id, decision.dossier_ref, dispositif, "alerte_integrite", verdict, None, _ALTEREE
+            )
+            bilan.alerte(alerte)
+            lignes.append(alerte)
 
 
 _PAUSES = 0
@@ -264,6 +304,7 @@ def sans_ramasse_miettes() -> Iterator[None]:
 #: Compiled plans (and per-version-and-date steps) one replay keeps.
 PLANS_MAX = 4096
 _ABSENT = "dispositif absent du règlement proposé"
+_ALTEREE = "copie de rejeu altérée dans le journal (décision rejouée depuis son enregistrement entier)"
 
 
 class _Etape:
@@ -434,7 +475,7 @@ def rejouer_decision(
     if rejeu is None:
         bilan.decisions_illisibles += 1
         return
-    journalises = contexte.journalises(rejeu["resultats"])
+    journalises = contexte.journalises(rejeu.resultats)
     if not journalises.aids:
         return
     if original is not None and _rejeu_courant(
@@ -452,7 +493,7 @@ def rejouer_decision(
 
 def _rejeu_courant(
     decision: DecisionRelue,
-    rejeu: Mapping[str, Any],
+    rejeu: CopieRejeu,
     journalises: Journalises,
     contexte: Contexte,
     *,
@@ -503,7 +544,7 @@ class _Rejeu:
     def __init__(
         self,
         decision: DecisionRelue,
-        rejeu: Mapping[str, Any],
+        rejeu: CopieRejeu,
         journalises: Mapping[str, tuple[Verdict, str]],
         contexte: Contexte,
         *,
@@ -559,9 +600,7 @@ class _Rejeu:
         """The aids the proposal can evaluate with the facts collected then; the others counted apart."""
         if not etape.absents and not etape.a_controler:
             return etape.evaluables
-        collectes = {c[0] for c in self.rejeu.get("connus") or ()} | {
-            i[0] for i in self.rejeu.get("indisponibles") or ()
-        }
+        collectes = self.rejeu.noms_collectes()
         retenus: list[str] = []
         for dispositif in self.journalises:
             if dispositif in etape.absents:

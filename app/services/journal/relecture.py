@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import DecisionRow
 from app.services.journal.chiffrement import TrousseauJournal
-from app.services.journal.rejeu import rejeu_de
+from app.services.journal.rejeu import CopieRejeu, copie_de, copie_de_texte, rejeu_de
 
 #: Rows per batch: ≈ 3 MB as fetched for compact rows, ≈ 40 MB for old rows read whole.
 LOT_RELECTURE = 1000
@@ -62,10 +62,14 @@ class DecisionRelue:
     reglement_id: str
     reglement_version: str
     reglement_empreinte: str
-    #: Its facts and each aid's journaled verdict (`rejeu_de`'s form, the same whether read from
+    #: Its facts and each aid's journaled verdict (`rejeu_de`'s content, the same whether read from
     #: the compact column or, for an older row, from the whole record); None when no key of the
-    #: ring opens it any more (its statuses stay readable in the journal's listing).
-    rejeu: dict[str, Any] | None
+    #: ring opens it any more (its statuses stay readable in the journal's listing), or when it is
+    #: `alteree`.
+    rejeu: CopieRejeu | None
+    #: Its compact copy does not open under a key the ring holds, or is of no known format: it was
+    #: altered after it was written (`relire_entiere` reads the whole record instead).
+    alteree: bool = False
 
 
 class RelectureJournal:
@@ -134,17 +138,22 @@ class RelectureJournal:
         return (self.ouvrir_une(ligne) for ligne in lignes)
 
     def ouvrir_une(self, ligne: Any) -> DecisionRelue:
-        rejeu: dict[str, Any] | None = None
+        rejeu: CopieRejeu | None = None
+        alteree = False
         if ligne.rejeu is not None:
             texte = self._clair(ligne.cle_journal, ligne.rejeu)
-            rejeu = None if texte is None else from_json(texte)
+            if texte is not None:
+                try:
+                    rejeu = copie_de_texte(texte)
+                except ValueError:
+                    alteree = True
+            else:
+                alteree = self._trousseau is not None and self._trousseau.connait(ligne.cle_journal)
         elif ligne.contenu_chiffre is not None:
-            # An older row: its whole record, reduced to what a replay reads.
-            texte = self._clair(ligne.cle_journal, ligne.contenu_chiffre)
-            # pydantic-core's parser: ≈ 2× json.loads on these 30 kB records.
-            rejeu = None if texte is None else rejeu_de(from_json(texte))
+            rejeu = self._entiere(ligne.cle_journal, ligne.contenu_chiffre)
         elif ligne.contenu is not None:
-            rejeu = rejeu_de(ligne.contenu)  # written before the journal was encrypted: whole, in clear
+            # Written before the journal was encrypted: whole, in clear.
+            rejeu = copie_de(rejeu_de(ligne.contenu))
         return DecisionRelue(
             id=ligne.id,
             cree_le=ligne.cree_le,
@@ -154,7 +163,28 @@ class RelectureJournal:
             reglement_version=ligne.reglement_version,
             reglement_empreinte=ligne.reglement_empreinte,
             rejeu=rejeu,
+            alteree=alteree,
         )
+
+    async def relire_entiere(self, organisme_id: str, decision: DecisionRelue) -> CopieRejeu | None:
+        """What a replay reads of the decision, from its whole record (whose copy is `alteree`);
+        None when that does not open either."""
+        statement = select(DecisionRow.contenu, DecisionRow.contenu_chiffre, DecisionRow.cle_journal).where(
+            DecisionRow.organisme_id == organisme_id, DecisionRow.id == decision.id
+        )
+        async with self._engine.connect() as connection:
+            ligne = (await connection.execute(statement)).one_or_none()
+        if ligne is None:
+            return None
+        if ligne.contenu_chiffre is None:
+            return None if ligne.contenu is None else copie_de(rejeu_de(ligne.contenu))
+        return self._entiere(ligne.cle_journal, ligne.contenu_chiffre)
+
+    def _entiere(self, cle: str | None, contenu_chiffre: str) -> CopieRejeu | None:
+        """An older row's whole record, reduced to what a replay reads."""
+        texte = self._clair(cle, contenu_chiffre)
+        # pydantic-core's parser: ≈ 2× json.loads on these 30 kB records.
+        return None if texte is None else copie_de(rejeu_de(from_json(texte)))
 
     def _clair(self, cle: str | None, texte: str) -> str | None:
         """A stored text in clear: decrypted under its key, or as it is on a row written in clear."""
