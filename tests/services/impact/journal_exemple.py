@@ -226,10 +226,9 @@ async def alterer_copie(engine: AsyncEngine, decision_id: uuid.UUID) -> None:
         copie = (
             await connection.execute(select(DecisionRow.rejeu).where(DecisionRow.id == decision_id))
         ).scalar_one()
-        donnees = bytearray(base64.b64decode(copie[3:]))
+        assert copie.startswith("a2.")
+        donnees = bytearray(bytes.fromhex(copie[3:]))
         donnees[len(donnees) // 2] ^= 1
         await connection.execute(
-            update(DecisionRow)
-            .where(DecisionRow.id == decision_id)
-            .values(rejeu=copie[:3] + base64.b64encode(donnees).decode())
+            update(DecisionRow).where(DecisionRow.id == decision_id).values(rejeu=copie[:3] + donnees.hex())
         )
