@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -260,7 +260,7 @@ class ServiceImpact:
         except DATABASE_ERRORS as e:
             raise _indisponible(e) from e
         logger.error("impact.compact_copy_altered", organisme_id=organisme_id)
-        decision = replace(decision, rejeu=copie, alteree=False)
+        decision = decision._replace(rejeu=copie, alteree=False)
         rejouer_decision(decision, contexte, originaux.get(decision.reglement_empreinte), bilan, lignes)
         if copie is None:
             return
