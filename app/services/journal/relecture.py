@@ -15,7 +15,7 @@ that reads another organisme's rows.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -95,7 +95,9 @@ class RelectureJournal:
         async with self._engine.connect() as connection:
             return int((await connection.execute(statement)).scalar_one())
 
-    async def pages(self, organisme_id: str, du: datetime, au: datetime) -> AsyncIterator[Sequence[Any]]:
+    async def pages(
+        self, organisme_id: str, du: datetime, au: datetime
+    ) -> AsyncGenerator[Sequence[Any], None]:
         """The rows as stored, `lot` at a time, oldest first; `ouvrir` makes them decisions."""
         dernier: tuple[datetime, uuid.UUID] | None = None
         while True:

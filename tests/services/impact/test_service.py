@@ -408,3 +408,18 @@ async def test_an_altered_compact_copy_is_an_integrity_alert(engine: AsyncEngine
         k: v for k, v in avant.items() if k not in {"alertes_integrite", "alertes"}
     }
     assert [ligne for ligne in lignes_apres if ligne.type != "alerte_integrite"] == lignes_avant
+
+
+async def test_a_replay_stopped_early_leaves_no_page_being_fetched(engine: AsyncEngine) -> None:
+    """The next page is fetched while one is replayed: a consumer that stops (a client gone) does
+    not leave that fetch running with its connection (SQLite has one), and a replay after it works."""
+    ident = _id()
+    await journaliser(engine, FOYERS[:30], ident)
+    service = _service(engine, lot=5)
+    proposition = depuis_parametres(REGLEMENT_DEMO, {"plafond_qf_alimentaire": 650}, date(2027, 1, 1))
+    rejeu = await service.preparer(organisme(ident), proposition, DU, AU)
+    pages = service.changements(rejeu)
+    await anext(pages)
+    await pages.aclose()
+    bilan, _ = await _tout(service, rejeu)
+    assert bilan["decisions"] == 30
