@@ -9,7 +9,7 @@ engine plugs in there.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -20,7 +20,9 @@ from app.rules.derived import Catalogue
 from app.rules.facts import Fait, FaitIndisponible, Faits, Source
 from app.rules.model import Reglement
 from app.rules.plan import plan
-from app.rules.serialization import faits_depuis_dict
+
+# The journal's own reading of a source (one reading, wherever a source is read back).
+from app.rules.serialization import _source_depuis_dict, faits_depuis_dict
 from app.rules.simulation import convertir_valeur
 from app.services.journal.rejeu import CopieRejeu
 
@@ -127,7 +129,7 @@ class LecteurFaits:
             for nom, code, raison, source in from_json(copie.indisponibles):
                 if nom in catalogue.faits:
                     indisponibles[nom] = FaitIndisponible(
-                        code=str(code), raison=str(raison), source=None if source is None else _source(source)
+                        code=str(code), raison=str(raison), source=_source_depuis_dict(source)
                     )
         return Faits(connus=connus, indisponibles=indisponibles)
 
@@ -144,8 +146,7 @@ class LecteurFaits:
         if texte_source in self._sources:
             source = self._sources[texte_source]
         else:
-            brute = from_json(texte_source)
-            source = self._sources[texte_source] = None if brute is None else _source(brute)
+            source = self._sources[texte_source] = _source_depuis_dict(from_json(texte_source))
         definitions = catalogue.faits
         for texte in textes:
             if texte in lus:
@@ -164,20 +165,6 @@ class LecteurFaits:
             lus[texte] = (nom, Fait(typee, source))
             self._nombre += 1
         return lus
-
-
-def _source(brute: Mapping[str, Any]) -> Source:
-    """A journaled source, as app/rules/serialization.py reads it."""
-    obtenu_le = brute.get("obtenu_le")
-    return Source(
-        fournisseur=str(brute["fournisseur"]),
-        certifie=bool(brute["certifie"]),
-        periode=brute.get("periode"),
-        obtenu_le=datetime.fromisoformat(obtenu_le) if obtenu_le else None,
-        depuis_cache=bool(brute.get("depuis_cache", False)),
-        request_id=brute.get("request_id"),
-        perime=bool(brute.get("perime", False)),
-    )
 
 
 def faits_journalises(contenu: Mapping[str, Any], catalogue: Catalogue) -> Faits:
