@@ -14,7 +14,7 @@ import asyncio
 import gc
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -164,7 +164,7 @@ class ServiceImpact:
 
     async def changements(
         self, rejeu: Rejeu, progression: Progression | None = None, bilan: Bilan | None = None
-    ) -> AsyncIterator[list[Changement]]:
+    ) -> AsyncGenerator[list[Changement], None]:
         """Page after page, the lines of the CSV: changed decisions, those counted apart, and the
         integrity alerts (each aid of a decision on its own line). `bilan`, if given, is filled too."""
         async for lignes in self._rejouer(rejeu, bilan or _bilan(rejeu), progression):

@@ -226,6 +226,7 @@ async def alterer_copie(engine: AsyncEngine, decision_id: uuid.UUID) -> None:
         copie = (
             await connection.execute(select(DecisionRow.rejeu).where(DecisionRow.id == decision_id))
         ).scalar_one()
+        assert copie is not None
         assert copie.startswith("a2.")
         donnees = bytearray(bytes.fromhex(copie[3:]))
         donnees[len(donnees) // 2] ^= 1
