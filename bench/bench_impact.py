@@ -12,7 +12,8 @@ process pinned to one core (`taskset -c 0`), timed (wall) with its peak RSS. Tar
 ≤ 300 MB.
 
 The floors, measured the same way: the rows fetched only (`lecture_brute`), their compact copy
-decrypted (`dechiffrement`), parsed (`lecture`), the facts typed (`lecture_faits`); and evaluation
+decrypted (`dechiffrement`), opened (`lecture`: what `RelectureJournal.ouvrir` gives — format 2
+split into its segments, format 1 parsed), the facts typed (`lecture_faits`); and evaluation
 alone on 10 000 decisions held in memory, × 10 (`evaluation`: every aid under the règlement decided
 with, the aids the proposal changes under the proposal; `evaluation_sans_reprise`: every aid twice).
 

@@ -9,17 +9,22 @@ engine plugs in there.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from pydantic_core import from_json
+
 from app.rules.compiled import DispositifInconnu, ParametreSansValeur, compile_plan
 from app.rules.derived import Catalogue
-from app.rules.facts import DefinitionFait, Fait, FaitIndisponible, Faits, Source
+from app.rules.facts import Fait, FaitIndisponible, Faits, Source
 from app.rules.model import Reglement
 from app.rules.plan import plan
-from app.rules.serialization import faits_depuis_dict
+
+# The journal's own reading of a source (one reading, wherever a source is read back).
+from app.rules.serialization import _source_depuis_dict, faits_depuis_dict
 from app.rules.simulation import convertir_valeur
+from app.services.journal.rejeu import CopieRejeu
 
 
 class Verdict(NamedTuple):
@@ -80,105 +85,86 @@ def verdict_compact(resultat: Sequence[Any]) -> Verdict:
     )
 
 
-#: Distinct sources and values remembered by a `LecteurFaits` before it starts afresh.
+#: Distinct facts (under a source) remembered by a `LecteurFaits` before it starts afresh.
 _MEMOIRE_MAX = 50_000
+#: What a fact the catalogue does not know reads as (dropped from the facts at the end).
+_HORS_CATALOGUE: tuple[str, None] = ("", None)
 
 
 class LecteurFaits:
-    """The journaled facts of compact copies (`rejeu_de`'s form) as `Faits` for a catalogue: the
-    same facts `faits_journalises` reads from the whole record (a fact the catalogue does not know
-    is left out), each distinct source and each distinct fact (name, value, source) built once and
-    then shared (they are immutable): a period's decisions repeat them (the same CNAF period, the
-    same communes, the same household sizes…)."""
+    """The journaled facts of compact copies (`CopieRejeu`) as `Faits` for a catalogue: the same
+    facts `faits_journalises` reads from the whole record (a fact the catalogue does not know is
+    left out). A copy keeps each fact as a text under its source's text; each distinct (source,
+    fact) is parsed and typed once, then found by its text — the facts of a source in one C-level
+    pass (`dict.update` over the lookups), no per-fact Python work — and shared (they are
+    immutable): a period's decisions repeat them (the same CNAF period, the same communes, the same
+    household sizes…). A value seen under another source is converted once too."""
 
-    __slots__ = ("_faits", "_sources")
+    __slots__ = ("_faits", "_nombre", "_sources", "_valeurs")
 
     def __init__(self) -> None:
-        self._sources: dict[Any, Source] = {}
-        self._faits: dict[Any, Fait] = {}
+        #: (catalogue, source's text) → {fact's text: (nom, Fait) or _HORS_CATALOGUE}.
+        self._faits: dict[tuple[Catalogue, str], dict[str, tuple[str, Fait | None]]] = {}
+        self._nombre = 0
+        self._sources: dict[str, Source | None] = {}
+        #: (catalogue, fact's text) → its typed value.
+        self._valeurs: dict[tuple[Catalogue, str], Any] = {}
 
-    def faits(self, rejeu: Mapping[str, Any], catalogue: Catalogue) -> Faits:
-        connus_bruts, indisponibles_bruts = rejeu.get("connus"), rejeu.get("indisponibles")
-        if connus_bruts is None or indisponibles_bruts is None:
+    def faits(self, copie: CopieRejeu, catalogue: Catalogue) -> Faits:
+        if copie.faits is None or copie.indisponibles is None:
             raise ValueError("décision journalisée sans ses faits")
-        sources_brutes = rejeu["sources"]
-        sources: list[Source | None] = [None] * len(sources_brutes)
-        definitions = catalogue.faits
+        connus: dict[str, Any] = {}
         memoire = self._faits
-        connus: dict[str, Fait] = {}
-        for nom, valeur, rang in connus_bruts:
-            definition = definitions.get(nom)
-            if definition is None:
-                continue
-            if rang is None:
-                raise ValueError(f"fait sans source : {nom}")
-            source = sources[rang]
-            if source is None:
-                source = sources[rang] = self._source(sources_brutes[rang])
-            # The source by identity: the same text gives the same object (`_source`), which the
-            # remembered fact keeps alive. The value's type too: True == 1 and "1" differ.
-            cle: tuple[Any, ...] | None
-            if type(valeur) is list:  # a list of people: keyed by its members' content
-                cle = _cle_liste(catalogue, nom, valeur, id(source))
-                fait = None if cle is None else memoire.get(cle)
-            else:
-                cle = (catalogue, nom, type(valeur), valeur, id(source))
-                try:
-                    fait = memoire.get(cle)
-                except TypeError:  # another unhashable value (an object): converted each time
-                    cle, fait = None, None
-            connus[nom] = fait or self._nouveau(cle, definition, valeur, source)
+        for texte_source, textes in copie.groupes():
+            lus = memoire.get((catalogue, texte_source))
+            try:
+                if lus is None:
+                    raise KeyError(texte_source)
+                connus.update(map(lus.__getitem__, textes))
+            except KeyError:
+                connus.update(map(self._nouveaux(catalogue, texte_source, textes).__getitem__, textes))
+        connus.pop(_HORS_CATALOGUE[0], None)
         indisponibles: dict[str, FaitIndisponible] = {}
-        for nom, code, raison, rang in indisponibles_bruts:
-            if nom not in definitions:
-                continue
-            source = None
-            if rang is not None:
-                source = sources[rang]
-                if source is None:
-                    source = sources[rang] = self._source(sources_brutes[rang])
-            indisponibles[nom] = FaitIndisponible(code=str(code), raison=str(raison), source=source)
+        if copie.indisponibles != "[]":
+            for nom, code, raison, source in from_json(copie.indisponibles):
+                if nom in catalogue.faits:
+                    indisponibles[nom] = FaitIndisponible(
+                        code=str(code), raison=str(raison), source=_source_depuis_dict(source)
+                    )
         return Faits(connus=connus, indisponibles=indisponibles)
 
-    def _nouveau(
-        self, cle: tuple[Any, ...] | None, definition: DefinitionFait, valeur: Any, source: Source
-    ) -> Fait:
-        fait = Fait(convertir_valeur(definition, valeur), source)
-        if cle is not None:
-            if len(self._faits) >= _MEMOIRE_MAX:
-                self._faits.clear()
-            self._faits[cle] = fait
-        return fait
-
-    def _source(self, brute: Mapping[str, Any]) -> Source:
-        cle = tuple(brute.items())
-        source = self._sources.get(cle)
-        if source is None:
-            # As app/rules/serialization.py reads a source.
-            obtenu_le = brute.get("obtenu_le")
-            source = Source(
-                fournisseur=str(brute["fournisseur"]),
-                certifie=bool(brute["certifie"]),
-                periode=brute.get("periode"),
-                obtenu_le=datetime.fromisoformat(obtenu_le) if obtenu_le else None,
-                depuis_cache=bool(brute.get("depuis_cache", False)),
-                request_id=brute.get("request_id"),
-                perime=bool(brute.get("perime", False)),
-            )
-            if len(self._sources) >= _MEMOIRE_MAX:
-                self._sources.clear()
-            self._sources[cle] = source
-        return source
-
-
-def _cle_liste(catalogue: Catalogue, nom: str, valeur: Any, source: int) -> tuple[Any, ...] | None:
-    """The key of a fact whose value is a list of people (flat objects), None if it has none."""
-    try:
-        contenu = tuple(tuple(m.items()) for m in valeur)
-        hash(contenu)
-    except (AttributeError, TypeError):
-        return None
-    return (catalogue, nom, list, contenu, source)
+    def _nouveaux(
+        self, catalogue: Catalogue, texte_source: str, textes: list[str]
+    ) -> dict[str, tuple[str, Fait | None]]:
+        """The remembered facts of a source, those of `textes` parsed and typed if they were not."""
+        if self._nombre >= _MEMOIRE_MAX:
+            self._faits.clear()
+            self._sources.clear()
+            self._valeurs.clear()
+            self._nombre = 0
+        lus = self._faits.setdefault((catalogue, texte_source), {})
+        if texte_source in self._sources:
+            source = self._sources[texte_source]
+        else:
+            source = self._sources[texte_source] = _source_depuis_dict(from_json(texte_source))
+        definitions = catalogue.faits
+        for texte in textes:
+            if texte in lus:
+                continue
+            nom, valeur = from_json(texte)
+            definition = definitions.get(nom)
+            if definition is None:
+                lus[texte] = _HORS_CATALOGUE
+                continue
+            if source is None:
+                raise ValueError(f"fait sans source : {nom}")
+            cle = (catalogue, texte)
+            typee = self._valeurs.get(cle)
+            if typee is None:
+                typee = self._valeurs[cle] = convertir_valeur(definition, valeur)
+            lus[texte] = (nom, Fait(typee, source))
+            self._nombre += 1
+        return lus
 
 
 def faits_journalises(contenu: Mapping[str, Any], catalogue: Catalogue) -> Faits:

@@ -25,7 +25,7 @@ from app import metrics
 from app.db.engine import DATABASE_ERRORS, DocumentJson, dumps_json
 from app.db.tables import ConsultationRow, DecisionRow
 from app.errors import DecisionIllisible, JournalUnavailable
-from app.services.journal.chiffrement import TrousseauJournal, contenu_clair, resume_clair
+from app.services.journal.chiffrement import PREFIXE_SCELLE, TrousseauJournal, contenu_clair, resume_clair
 from app.services.journal.lecture import FiltreJournal, PageJournal, lister
 from app.services.journal.records import (
     JOURNAL_UNAVAILABLE_DETAIL,
@@ -348,7 +348,8 @@ class Journal:
 
     async def rechiffrer(self, *, lot: int = 500) -> RapportRechiffrement:
         """Put every decision under the key ring's current key (after a rotation, or for records
-        written in clear before issue 13). Rows whose key is gone are counted, left as they are."""
+        written in clear before issue 13), its compact copy in the current format. Rows whose key
+        is gone are counted, left as they are."""
         if self._trousseau is None:
             raise ValueError("aucun trousseau : rien à chiffrer")
         trousseau = self._trousseau
@@ -364,7 +365,10 @@ class Journal:
                         DecisionRow.cle_journal,
                     )
                     .where(
-                        DecisionRow.cle_journal.is_(None) | (DecisionRow.cle_journal != trousseau.courante)
+                        DecisionRow.cle_journal.is_(None)
+                        | (DecisionRow.cle_journal != trousseau.courante)
+                        # A compact copy of an older format: sealed anew in the current one.
+                        | ~DecisionRow.rejeu.startswith(PREFIXE_SCELLE, autoescape=True)
                     )
                     .order_by(DecisionRow.id)
                     .limit(lot)

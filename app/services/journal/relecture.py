@@ -15,10 +15,9 @@ that reads another organisme's rows.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import from_json
 from sqlalchemy import and_, case, func, null, or_, select
@@ -26,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import DecisionRow
 from app.services.journal.chiffrement import TrousseauJournal
-from app.services.journal.rejeu import rejeu_de
+from app.services.journal.rejeu import CopieRejeu, copie_de, copie_de_texte, rejeu_de
 
 #: Rows per batch: ≈ 3 MB as fetched for compact rows, ≈ 40 MB for old rows read whole.
 LOT_RELECTURE = 1000
@@ -51,9 +50,9 @@ _COLONNES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionRelue:
-    """A journaled decision with what a replay reads of it, decrypted."""
+class DecisionRelue(NamedTuple):
+    """A journaled decision with what a replay reads of it, decrypted. (A named tuple: one per
+    decision replayed, and a frozen dataclass costs three times as much to build.)"""
 
     id: uuid.UUID
     cree_le: datetime
@@ -62,10 +61,14 @@ class DecisionRelue:
     reglement_id: str
     reglement_version: str
     reglement_empreinte: str
-    #: Its facts and each aid's journaled verdict (`rejeu_de`'s form, the same whether read from
+    #: Its facts and each aid's journaled verdict (`rejeu_de`'s content, the same whether read from
     #: the compact column or, for an older row, from the whole record); None when no key of the
-    #: ring opens it any more (its statuses stay readable in the journal's listing).
-    rejeu: dict[str, Any] | None
+    #: ring opens it any more (its statuses stay readable in the journal's listing), or when it is
+    #: `alteree`.
+    rejeu: CopieRejeu | None
+    #: Its compact copy does not open under a key the ring holds, or is of no known format: it was
+    #: altered after it was written (`relire_entiere` reads the whole record instead).
+    alteree: bool = False
 
 
 class RelectureJournal:
@@ -92,7 +95,9 @@ class RelectureJournal:
         async with self._engine.connect() as connection:
             return int((await connection.execute(statement)).scalar_one())
 
-    async def pages(self, organisme_id: str, du: datetime, au: datetime) -> AsyncIterator[Sequence[Any]]:
+    async def pages(
+        self, organisme_id: str, du: datetime, au: datetime
+    ) -> AsyncGenerator[Sequence[Any], None]:
         """The rows as stored, `lot` at a time, oldest first; `ouvrir` makes them decisions."""
         dernier: tuple[datetime, uuid.UUID] | None = None
         while True:
@@ -134,27 +139,56 @@ class RelectureJournal:
         return (self.ouvrir_une(ligne) for ligne in lignes)
 
     def ouvrir_une(self, ligne: Any) -> DecisionRelue:
-        rejeu: dict[str, Any] | None = None
-        if ligne.rejeu is not None:
-            texte = self._clair(ligne.cle_journal, ligne.rejeu)
-            rejeu = None if texte is None else from_json(texte)
-        elif ligne.contenu_chiffre is not None:
-            # An older row: its whole record, reduced to what a replay reads.
-            texte = self._clair(ligne.cle_journal, ligne.contenu_chiffre)
-            # pydantic-core's parser: ≈ 2× json.loads on these 30 kB records.
-            rejeu = None if texte is None else rejeu_de(from_json(texte))
-        elif ligne.contenu is not None:
-            rejeu = rejeu_de(ligne.contenu)  # written before the journal was encrypted: whole, in clear
+        # Unpacked once (the columns of _COLONNES, in order): quicker than an attribute lookup each.
+        (identifiant, cree_le, date_reference, dossier_ref, reglement_id, reglement_version,
+         reglement_empreinte, copie, cle, contenu, contenu_chiffre) = ligne  # fmt: skip
+        rejeu: CopieRejeu | None = None
+        alteree = False
+        if copie is not None:
+            texte = self._clair(cle, copie)
+            if texte is not None:
+                try:
+                    rejeu = copie_de_texte(texte)
+                except ValueError:
+                    alteree = True
+            else:
+                alteree = self._trousseau is not None and self._trousseau.connait(cle)
+        elif contenu_chiffre is not None:
+            rejeu = self._entiere(cle, contenu_chiffre)
+        elif contenu is not None:
+            # Written before the journal was encrypted: whole, in clear.
+            rejeu = copie_de(rejeu_de(contenu))
         return DecisionRelue(
-            id=ligne.id,
-            cree_le=ligne.cree_le,
-            date_reference=ligne.date_reference,
-            dossier_ref=ligne.dossier_ref,
-            reglement_id=ligne.reglement_id,
-            reglement_version=ligne.reglement_version,
-            reglement_empreinte=ligne.reglement_empreinte,
-            rejeu=rejeu,
+            identifiant,
+            cree_le,
+            date_reference,
+            dossier_ref,
+            reglement_id,
+            reglement_version,
+            reglement_empreinte,
+            rejeu,
+            alteree,
         )
+
+    async def relire_entiere(self, organisme_id: str, decision: DecisionRelue) -> CopieRejeu | None:
+        """What a replay reads of the decision, from its whole record (whose copy is `alteree`);
+        None when that does not open either."""
+        statement = select(DecisionRow.contenu, DecisionRow.contenu_chiffre, DecisionRow.cle_journal).where(
+            DecisionRow.organisme_id == organisme_id, DecisionRow.id == decision.id
+        )
+        async with self._engine.connect() as connection:
+            ligne = (await connection.execute(statement)).one_or_none()
+        if ligne is None:
+            return None
+        if ligne.contenu_chiffre is None:
+            return None if ligne.contenu is None else copie_de(rejeu_de(ligne.contenu))
+        return self._entiere(ligne.cle_journal, ligne.contenu_chiffre)
+
+    def _entiere(self, cle: str | None, contenu_chiffre: str) -> CopieRejeu | None:
+        """An older row's whole record, reduced to what a replay reads."""
+        texte = self._clair(cle, contenu_chiffre)
+        # pydantic-core's parser: ≈ 2× json.loads on these 30 kB records.
+        return None if texte is None else copie_de(rejeu_de(from_json(texte)))
 
     def _clair(self, cle: str | None, texte: str) -> str | None:
         """A stored text in clear: decrypted under its key, or as it is on a row written in clear."""

@@ -3,19 +3,25 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import random
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
+from pydantic_core import to_json
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import PROJECT_ROOT
 from app.db.tables import DecisionRow
+from app.keys import derive_key
 from app.rules.engine import evaluer
 from app.rules.facts import Faits
 from app.rules.loader import charger_reglement
@@ -25,13 +31,22 @@ from app.rules.simulation import lire_faits
 from app.services.amont.collecte import Collecte
 from app.services.eligibilite import FUSEAU_CCAS, decision_json
 from app.services.journal import ConsultationRecord, DecisionRecord, Journal
-from app.services.journal.chiffrement import TrousseauJournal, contenu_clair
-from app.services.journal.rejeu import texte_rejeu
+from app.services.journal.chiffrement import (
+    CLE_DERIVEE,
+    PURPOSE_JOURNAL,
+    PURPOSE_SCELLE,
+    TrousseauJournal,
+    contenu_clair,
+)
+from app.services.journal.rejeu import rejeu_de, texte_rejeu
 from app.services.organismes import Organisme
 
 FICHIER_DEMO = PROJECT_ROOT / "reglements" / "demo.yaml"
 REGLEMENT_DEMO = charger_reglement(FICHIER_DEMO)
-TROUSSEAU = TrousseauJournal.depuis_reglages(None, SecretStr("secret-de-test-" + "x" * 32))
+SECRET = "secret-de-test-" + "x" * 32
+TROUSSEAU = TrousseauJournal.depuis_reglages(None, SecretStr(SECRET))
+#: TROUSSEAU's one key (`derivee-1`), as a Fernet key.
+CLE_FERNET = base64.urlsafe_b64encode(derive_key(SECRET.encode(), PURPOSE_JOURNAL))
 COMMUNES = ("08480", "08105", "08409", "51108")
 
 
@@ -172,3 +187,49 @@ async def sans_copie_de_rejeu(engine: AsyncEngine, ids: list[uuid.UUID]) -> None
     """Make these decisions look written before the compact copy existed (migration 0007)."""
     async with engine.begin() as connection:
         await connection.execute(update(DecisionRow).where(DecisionRow.id.in_(ids)).values(rejeu=None))
+
+
+def copie_format_1(contenu: dict[str, Any], forme: str) -> str:
+    """The compact copy of a record as the journal wrote it before format 2, written here on its own
+    (not through the journal's code): format 1's JSON, sealed with AES-GCM under TROUSSEAU's key
+    (`a1.`: the entry's id alone as associated data) or, before that, a Fernet token."""
+    texte = to_json(rejeu_de(contenu))
+    if forme == "fernet":
+        return Fernet(CLE_FERNET).encrypt(texte).decode()
+    aead = AESGCM(derive_key(base64.urlsafe_b64decode(CLE_FERNET), f"{PURPOSE_SCELLE}:{CLE_DERIVEE}"))
+    nonce = os.urandom(12)
+    return "a1." + base64.b64encode(nonce + aead.encrypt(nonce, texte, CLE_DERIVEE.encode())).decode()
+
+
+async def copies_anciennes(engine: AsyncEngine, ids: list[uuid.UUID], forme: str) -> None:
+    """Give these decisions the compact copy of format 1 (`copie_format_1`)."""
+    async with engine.begin() as connection:
+        for decision_id in ids:
+            ligne = (
+                await connection.execute(
+                    select(DecisionRow.contenu_chiffre, DecisionRow.cle_journal).where(
+                        DecisionRow.id == decision_id
+                    )
+                )
+            ).one()
+            contenu = contenu_clair(TROUSSEAU.dechiffrer(ligne.cle_journal, ligne.contenu_chiffre) or "")
+            await connection.execute(
+                update(DecisionRow)
+                .where(DecisionRow.id == decision_id)
+                .values(rejeu=copie_format_1(contenu, forme))
+            )
+
+
+async def alterer_copie(engine: AsyncEngine, decision_id: uuid.UUID) -> None:
+    """Flip one bit of a decision's sealed compact copy, as an attacker with write access would."""
+    async with engine.begin() as connection:
+        copie = (
+            await connection.execute(select(DecisionRow.rejeu).where(DecisionRow.id == decision_id))
+        ).scalar_one()
+        assert copie is not None
+        assert copie.startswith("a2.")
+        donnees = bytearray(bytes.fromhex(copie[3:]))
+        donnees[len(donnees) // 2] ^= 1
+        await connection.execute(
+            update(DecisionRow).where(DecisionRow.id == decision_id).values(rejeu=copie[:3] + donnees.hex())
+        )

@@ -35,6 +35,8 @@ from tests.services.impact.journal_exemple import (
     FICHIER_DEMO,
     REGLEMENT_DEMO,
     TROUSSEAU,
+    alterer_copie,
+    copies_anciennes,
     falsifier,
     foyers,
     journaliser,
@@ -215,15 +217,22 @@ async def _tout(service: ServiceImpact, rejeu: Rejeu) -> tuple[dict[str, Any], l
     return bilan_json(bilan), lignes
 
 
+async def _plafond_650(
+    engine: AsyncEngine, nombre: int, **options: int
+) -> tuple[list[uuid.UUID], ServiceImpact, Rejeu]:
+    """`nombre` decisions journaled, and their replay under the plafond moved to 650 € prepared."""
+    ident = _id()
+    ids = await journaliser(engine, FOYERS[:nombre], ident)
+    service = _service(engine, **options)
+    proposition = depuis_parametres(REGLEMENT_DEMO, {"plafond_qf_alimentaire": 650}, date(2027, 1, 1))
+    return ids, service, await service.preparer(organisme(ident), proposition, DU, AU)
+
+
 async def test_older_rows_without_the_compact_copy_replay_from_their_whole_record(
     engine: AsyncEngine,
 ) -> None:
     """Rows written before migration 0007 have no compact copy: read whole, the same replay."""
-    ident = _id()
-    ids = await journaliser(engine, FOYERS[:40], ident)
-    service = _service(engine)
-    proposition = depuis_parametres(REGLEMENT_DEMO, {"plafond_qf_alimentaire": 650}, date(2027, 1, 1))
-    rejeu = await service.preparer(organisme(ident), proposition, DU, AU)
+    ids, service, rejeu = await _plafond_650(engine, 40)
     compacts = await _tout(service, rejeu)
     assert compacts[0]["total"]["rejoues"] == 40 * len(REGLEMENT_DEMO.dispositifs)
     await sans_copie_de_rejeu(engine, ids[::2])
@@ -368,3 +377,44 @@ def test_the_cycle_collector_resumes_after_every_page_even_a_failing_one() -> No
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_older_copy_formats_replay_the_same(engine: AsyncEngine) -> None:
+    """Copies of format 1 (sealed `a1.`, or Fernet tokens before) give the same bilan and lines."""
+    ids, service, rejeu = await _plafond_650(engine, 30)
+    actuelles = await _tout(service, rejeu)
+    assert actuelles[1]  # something changes
+    await copies_anciennes(engine, ids[::3], "a1")
+    await copies_anciennes(engine, ids[1::3], "fernet")
+    assert await _tout(service, rejeu) == actuelles
+
+
+async def test_an_altered_compact_copy_is_an_integrity_alert(engine: AsyncEngine) -> None:
+    """A copy that does not open under its key, which the ring holds, was altered: an alert on each
+    of its aids, and the decision replayed from its whole record (the rest of the bilan unchanged)."""
+    ids, service, rejeu = await _plafond_650(engine, 30)
+    avant, lignes_avant = await _tout(service, rejeu)
+    await alterer_copie(engine, ids[7])
+    apres, lignes_apres = await _tout(service, rejeu)
+    alertes = [ligne for ligne in lignes_apres if ligne.type == "alerte_integrite"]
+    assert {a.decision_id for a in alertes} == {ids[7]}
+    assert [a.dispositif for a in alertes] == [d.id for d in REGLEMENT_DEMO.dispositifs]
+    assert all(a.raison is not None and "altérée" in a.raison for a in alertes)
+    assert apres["alertes_integrite"] == len(alertes)
+    assert apres["decisions_illisibles"] == 0
+    # Replayed from the whole record: the same counts and changes as before the alteration.
+    assert {k: v for k, v in apres.items() if k not in {"alertes_integrite", "alertes"}} == {
+        k: v for k, v in avant.items() if k not in {"alertes_integrite", "alertes"}
+    }
+    assert [ligne for ligne in lignes_apres if ligne.type != "alerte_integrite"] == lignes_avant
+
+
+async def test_a_replay_stopped_early_leaves_no_page_being_fetched(engine: AsyncEngine) -> None:
+    """The next page is fetched while one is replayed: a consumer that stops (a client gone) does
+    not leave that fetch running with its connection (SQLite has one), and a replay after it works."""
+    _, service, rejeu = await _plafond_650(engine, 30, lot=5)
+    pages = service.changements(rejeu)
+    await anext(pages)
+    await pages.aclose()
+    bilan, _ = await _tout(service, rejeu)
+    assert bilan["decisions"] == 30

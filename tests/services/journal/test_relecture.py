@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from cryptography.fernet import Fernet
-from pydantic_core import from_json
-from sqlalchemy import select
+from pydantic_core import from_json, to_json
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.tables import DecisionRow
@@ -21,11 +22,20 @@ from app.rules.serialization import faits_vers_dict
 from app.services.impact.rejeu import LecteurFaits, faits_journalises, verdict_compact, verdict_journalise
 from app.services.journal import Journal
 from app.services.journal.chiffrement import PREFIXE_SCELLE, TrousseauJournal, contenu_clair
-from app.services.journal.rejeu import rejeu_de, resultats_de, texte_rejeu
+from app.services.journal.rejeu import (
+    FS,
+    copie_de,
+    copie_de_texte,
+    rejeu_de,
+    resultats_de,
+    texte_rejeu,
+)
 from app.services.journal.relecture import RelectureJournal
 from tests.services.impact.journal_exemple import (
     REGLEMENT_DEMO,
     TROUSSEAU,
+    alterer_copie,
+    copies_anciennes,
     enregistrements,
     foyers,
     journaliser,
@@ -64,7 +74,7 @@ async def test_pages_are_bounded_ordered_and_the_organismes_own(journal: Journal
     assert [d.id for d in lues] == ids  # oldest first, each once
     assert all(d.rejeu is not None and resultats_de(d.rejeu) == [_RESULTAT] for d in lues)
     # Records without facts have no compact copy: read whole, reduced to what a replay reads.
-    assert all(d.rejeu is not None and d.rejeu["connus"] is None for d in lues)
+    assert all(d.rejeu is not None and d.rejeu.faits is None for d in lues)
 
 
 async def test_clear_rows_are_read_whole_and_a_lost_key_gives_none(journal: Journal) -> None:
@@ -121,6 +131,10 @@ def _faits_varies() -> dict[str, Any]:
     return brut
 
 
+def contenu_clair_texte(ligne: Any) -> str:
+    return TROUSSEAU.dechiffrer(ligne.cle_journal, ligne.contenu_chiffre) or ""
+
+
 async def test_the_compact_copy_says_what_the_whole_record_says(journal: Journal) -> None:
     """Written at decision time beside the record: the same facts and verdicts once read back."""
     engine = journal.engine
@@ -137,15 +151,17 @@ async def test_the_compact_copy_says_what_the_whole_record_says(journal: Journal
         contenu = contenu_clair(TROUSSEAU.dechiffrer(ligne.cle_journal, ligne.contenu_chiffre) or "")
         assert ligne.rejeu is not None
         assert ligne.rejeu != texte_rejeu(contenu)  # encrypted
-        rejeu = from_json(TROUSSEAU.dechiffrer(ligne.cle_journal, ligne.rejeu) or "")
-        assert rejeu == rejeu_de(contenu)
+        rejeu = copie_de_texte(TROUSSEAU.dechiffrer(ligne.cle_journal, ligne.rejeu) or "")
+        assert rejeu == copie_de(rejeu_de(contenu))
         assert lecteur.faits(rejeu, catalogue) == faits_journalises(contenu, catalogue)
         assert [verdict_compact(r) for r in resultats_de(rejeu)] == [
             verdict_journalise(r) for r in contenu["resultats"]
         ]
-        assert len(ligne.rejeu) < len(ligne.contenu_chiffre) / 5
+        # A fifth of the record at most; stored, a quarter (hexadecimal: a third longer than base64).
+        assert len(texte_rejeu(contenu) or "") < len(contenu_clair_texte(ligne)) / 5
+        assert len(ligne.rejeu) < len(ligne.contenu_chiffre) / 4
     # The same reader, again (its remembered sources and values), gives the same facts.
-    premiere = from_json(TROUSSEAU.dechiffrer(lignes[0].cle_journal, lignes[0].rejeu) or "")
+    premiere = copie_de_texte(TROUSSEAU.dechiffrer(lignes[0].cle_journal, lignes[0].rejeu) or "")
     assert lecteur.faits(premiere, catalogue) == LecteurFaits().faits(premiere, catalogue)
 
 
@@ -165,7 +181,7 @@ async def test_a_key_rotation_moves_the_compact_copy_and_fills_it_in_for_older_r
     assert all(ligne.rejeu.startswith(PREFIXE_SCELLE) for ligne in lignes)  # sealed anew (AES-GCM)
     for ligne in lignes:
         contenu = contenu_clair(seule_k2.dechiffrer("k2", ligne.contenu_chiffre) or "")
-        assert from_json(seule_k2.dechiffrer("k2", ligne.rejeu) or "") == rejeu_de(contenu)
+        assert copie_de_texte(seule_k2.dechiffrer("k2", ligne.rejeu) or "") == copie_de(rejeu_de(contenu))
     relecture = RelectureJournal(engine, seule_k2)
     fin = datetime(2027, 1, 1, tzinfo=UTC)
     lues = [
@@ -174,4 +190,106 @@ async def test_a_key_rotation_moves_the_compact_copy_and_fills_it_in_for_older_r
         for d in relecture.ouvrir(page)
     ]
     assert sorted(d.id for d in lues) == sorted(ids)
-    assert all(d.rejeu is not None and d.rejeu["connus"] for d in lues)
+    assert all(d.rejeu is not None and d.rejeu.faits for d in lues)
+
+
+def test_format_2_reads_as_format_1_did() -> None:
+    """A record's copy in format 2 (written now) and in format 1 (its JSON, written before) read
+    the same: the same results text, the same facts for a catalogue — and the facts those of the
+    whole record (partial dates, people, a stale cached source, unavailable facts with and without
+    a source, a fact the catalogue does not know, a fact without a source it does not know)."""
+    _, decision = enregistrements(foyers(1, graine=6)[0], "org", "D-varie")
+    faits = _faits_varies()
+    faits["connus"]["autre_fait_sans_source"] = {"valeur": [1, {"a": None}], "source": None}
+    contenu = {**decision.contenu, "faits": faits}
+    texte = texte_rejeu(contenu)
+    assert texte is not None
+    assert texte.startswith("2" + FS)
+    copie = copie_de_texte(texte)
+    ancienne = copie_de_texte(to_json(rejeu_de(contenu)).decode())
+    assert copie == ancienne
+    assert resultats_de(copie) == from_json(rejeu_de(contenu)["resultats"])
+    assert len(resultats_de(copie)) == len(contenu["resultats"]) > 0
+    catalogue = REGLEMENT_DEMO.catalogue
+    lecteur = LecteurFaits()
+    attendus = faits_journalises(contenu, catalogue)
+    assert lecteur.faits(copie, catalogue) == attendus
+    assert lecteur.faits(ancienne, catalogue) == attendus  # and again, from what it remembers
+    assert copie.noms_collectes() == set(faits["connus"]) | set(faits["indisponibles"])
+    # Without facts: nothing to replay, said the same way in both formats.
+    sans_faits = {k: v for k, v in contenu.items() if k != "faits"}
+    assert texte_rejeu(sans_faits) is None
+    assert copie_de(rejeu_de(sans_faits)).faits is None
+    with pytest.raises(ValueError, match="sans ses faits"):
+        lecteur.faits(copie_de(rejeu_de(sans_faits)), catalogue)
+
+
+def test_a_known_fact_without_source_or_an_unknown_format_is_refused() -> None:
+    _, decision = enregistrements(foyers(1, graine=6)[0], "org", "D")
+    contenu = dict(decision.contenu)
+    contenu["faits"] = {
+        "connus": {"commune_residence": {"valeur": "08480", "source": None}},
+        "indisponibles": {},
+    }
+    copie = copie_de_texte(texte_rejeu(contenu) or "")
+    with pytest.raises(ValueError, match="fait sans source : commune_residence"):
+        LecteurFaits().faits(copie, REGLEMENT_DEMO.catalogue)
+    for texte in ("3" + FS + "[]" + FS + "" + FS + "[]", "2" + FS + "[]", "[]"):
+        with pytest.raises(ValueError, match="format inconnu"):
+            copie_de_texte(texte)
+
+
+async def test_copies_of_older_formats_are_read_and_sealed_anew(journal: Journal) -> None:
+    """Format 1 copies (sealed `a1.`, or Fernet tokens before) read as format 2 ones do; a rotation
+    under the same current key still seals them anew in format 2."""
+    engine = journal.engine
+    organisme = f"org-{uuid.uuid4().hex[:8]}"
+    ids = await journaliser(engine, foyers(6, graine=9), organisme)
+    relecture = RelectureJournal(engine, TROUSSEAU)
+    fin = datetime(2027, 1, 1, tzinfo=UTC)
+
+    async def lues() -> dict[uuid.UUID, Any]:
+        pages = relecture.pages(organisme, DEBUT - timedelta(days=400), fin)
+        return {d.id: d.rejeu async for page in pages for d in relecture.ouvrir(page)}
+
+    actuelles = await lues()
+    assert all(c is not None and c.faits for c in actuelles.values())
+    await copies_anciennes(engine, ids[:2], "a1")
+    await copies_anciennes(engine, ids[2:4], "fernet")
+    lignes = await _copies(engine, ids)
+    assert sorted(ligne.rejeu[:3] for ligne in lignes) == ["a1.", "a1.", "a2.", "a2.", "gAA", "gAA"]
+    assert await lues() == actuelles
+    rapport = await Journal(engine, trousseau=TROUSSEAU).rechiffrer()
+    assert rapport.rechiffrees == 4  # the four older copies, under the same key
+    assert all(ligne.rejeu.startswith(PREFIXE_SCELLE) for ligne in await _copies(engine, ids))
+    assert await lues() == actuelles
+    assert (await Journal(engine, trousseau=TROUSSEAU).rechiffrer()).rechiffrees == 0
+
+
+async def test_an_altered_copy_is_told_apart_from_a_lost_key(journal: Journal) -> None:
+    engine = journal.engine
+    organisme = f"org-{uuid.uuid4().hex[:8]}"
+    ids = await journaliser(engine, foyers(3, graine=10), organisme)
+    await alterer_copie(engine, ids[0])
+    # Relabelled to the older format: the prefix is associated data, it does not open either.
+    [ligne] = await _copies(engine, [ids[1]])
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(DecisionRow).where(DecisionRow.id == ids[1]).values(rejeu="a1." + ligne.rejeu[3:])
+        )
+    fin = datetime(2027, 1, 1, tzinfo=UTC)
+    for trousseau, alterees in (
+        (TROUSSEAU, {ids[0], ids[1]}),
+        (TrousseauJournal([("autre", Fernet.generate_key().decode())]), set()),
+    ):
+        relecture = RelectureJournal(engine, trousseau)
+        pages = relecture.pages(organisme, DEBUT - timedelta(days=400), fin)
+        decisions = [d async for page in pages for d in relecture.ouvrir(page)]
+        assert {d.id for d in decisions if d.alteree} == alterees
+        assert all(d.rejeu is None for d in decisions if d.alteree)
+    # Its whole record is read instead.
+    decision = next(d for d in decisions if d.id == ids[0])
+    entiere = await RelectureJournal(engine, TROUSSEAU).relire_entiere(organisme, decision)
+    assert entiere is not None
+    assert entiere.faits
+    assert await RelectureJournal(engine, TROUSSEAU).relire_entiere("autre-organisme", decision) is None
