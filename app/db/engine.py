@@ -129,8 +129,9 @@ def _ping_si_inactive(engine: AsyncEngine) -> None:
     """Ping a pooled connection before use only when it has been idle for a while.
 
     `pool_pre_ping` pays a round trip on *every* checkout, i.e. on every journal write. A connection
-    used less than `PING_APRES_INACTIVITE_SECONDS` ago is handed out as it is: if the server died
-    within that window, the write fails (a 503, never a decision without its trace) and SQLAlchemy
+    used less than `PING_APRES_INACTIVITE_SECONDS` ago is handed out as it is: if the driver already
+    knows it closed, the journal writer takes a fresh one (nothing was sent); if the server dies
+    under the write, it fails (a 503, never a decision without its trace) and SQLAlchemy
     invalidates the whole pool on that disconnect, so the next checkouts reconnect. An idle
     connection — the one a restart usually leaves behind — is pinged and replaced when dead.
     """

@@ -108,3 +108,28 @@ async def test_every_decision_received_is_journaled_across_a_database_restart(
     # the reverse never is.
     assert len(journaled) >= len(received) + 1
     assert after.status_code == 200  # the pool recovered (pre-ping) after the restart
+
+
+async def test_a_connection_killed_while_it_sat_in_the_pool_fails_no_caller(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The server ends the pooled connections between two requests, so soon after the first that
+    the pool hands the dead one out again without a ping: the next decision is journaled on a
+    fresh connection (nothing was sent on the dead one), not refused with a 503."""
+    settings = gateway_settings(tmp_path, database_url=database_url)
+    database = database_url.rsplit("/", 1)[1]
+    async with open_gateway(settings) as client:
+        premiere = await client.post("/v1/eligibilite", json={"demandeur": MARTIN_AXELLE}, headers=AUTH)
+        assert premiere.status_code == 200, premiere.text
+        assert await _kill_connections(database) >= 1
+        await asyncio.sleep(0.2)  # the kill's notice reaches the driver
+        seconde = await client.post("/v1/eligibilite", json={"demandeur": LEFEBVRE}, headers=AUTH)
+        assert seconde.status_code == 200, seconde.text
+
+    engine = create_engine_from_url(database_url)
+    try:
+        async with engine.connect() as connection:
+            journaled = {str(i) for i in (await connection.execute(select(DecisionRow.id))).scalars()}
+    finally:
+        await engine.dispose()
+    assert {premiere.json()["id"], seconde.json()["id"]} <= journaled
