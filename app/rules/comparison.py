@@ -6,7 +6,7 @@ holds for none, unknown otherwise. Freshness is checked on the period of each ba
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -386,3 +386,73 @@ def evaluer_feuille(feuille: Feuille, seuil: Seuil, presentation: Presentation) 
         feuille.critere, feuille.operateur, seuil.montre, presentation.valeur, satisfaite, ecart,
         resolution.source, seuil.deliberation, feuille.parametre, texte, piece,
     )  # fmt: skip
+
+
+#: A leaf explained from its fact's presentation (what `evaluer_feuille` gives for it).
+Expliquer = Callable[[Presentation], ChampsCondition]
+
+
+def expliquer_feuille(feuille: Feuille, seuil: Seuil) -> Expliquer:
+    """How a compiled plan explains one leaf: an order comparison with a number threshold (the
+    usual « est inférieur ou égal au plafond ») by `_explication_nombre`, with its texts written
+    once; any other leaf by `evaluer_feuille`."""
+    if feuille.sens and type(seuil.valeur) is Decimal:
+        return _explication_nombre(feuille, seuil)
+
+    def generale(presentation: Presentation) -> ChampsCondition:
+        return evaluer_feuille(feuille, seuil, presentation)
+
+    return generale
+
+
+def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
+    """`evaluer_feuille` for a leaf comparing a number with a `Decimal` threshold: an exact value
+    (the usual case) is compared and its margin worked out directly (a ratio through its integer
+    ratio, without `Fraction` arithmetic), its sentence made of texts written once per outcome with
+    the household's context and margin placed in them; anything else by `evaluer_feuille`."""
+    critere, operateur, parametre, sens = feuille.critere, feuille.operateur, feuille.parametre, feuille.sens
+    valeur_seuil, montre, deliberation = seuil.valeur, seuil.montre, seuil.deliberation
+    p, q = valeur_seuil.as_integer_ratio()
+    debut = f"{feuille.sujet} ("
+    remplie = f"){seuil.remplie_nombre}condition remplie"
+    non_remplie = f"){seuil.non_remplie_nombre}condition non remplie"
+    remplie_egale = f"{remplie}, valeur exactement égale au seuil."
+    non_remplie_egale = f"{non_remplie}, valeur exactement égale au seuil."
+    marge = f"{remplie}, marge de "
+    manque = f"{non_remplie}, {'dépassement de' if sens < 0 else 'il manque'} "
+    strict = operateur in ("<", ">")
+    nombre, decimal_du_rapport = explain.nombre, explain.decimal_du_rapport
+
+    def expliquer(presentation: Presentation) -> ChampsCondition:
+        resolution = presentation.resolution
+        if resolution.inconnu is not None or not presentation.exacte:
+            return evaluer_feuille(feuille, seuil, presentation)
+        bas = resolution.bas
+        genre = type(bas)
+        # The margin is positive on the satisfied side: its sign (exact) decides the outcome.
+        if genre is Decimal:
+            ecart = signe = bas - valeur_seuil if sens > 0 else valeur_seuil - bas
+        elif genre is int:
+            valeur = Decimal(bas)
+            ecart = signe = valeur - valeur_seuil if sens > 0 else valeur_seuil - valeur
+        elif genre is Fraction:
+            n, d = bas.as_integer_ratio()
+            signe, denominateur = (n * q - p * d) * sens, d * q
+            commun = gcd(signe, denominateur)
+            ecart = decimal_du_rapport(signe // commun, denominateur // commun)  # to the cent
+        else:
+            return evaluer_feuille(feuille, seuil, presentation)
+        satisfaite = signe > 0 if strict else signe >= 0
+        if not ecart:
+            fin = remplie_egale if satisfaite else non_remplie_egale
+            texte = f"{debut}{presentation.contexte}{fin}"
+        elif satisfaite:
+            texte = f"{debut}{presentation.contexte}{marge}{nombre(abs(ecart), resolution.unite)}."
+        else:
+            texte = f"{debut}{presentation.contexte}{manque}{nombre(abs(ecart), resolution.unite)}."
+        return (
+            critere, operateur, montre, presentation.valeur, satisfaite, ecart, resolution.source,
+            deliberation, parametre, texte, None,
+        )  # fmt: skip
+
+    return expliquer

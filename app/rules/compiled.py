@@ -26,8 +26,9 @@ from weakref import WeakKeyDictionary
 from app.rules import explain, generation
 from app.rules.comparison import (
     ChampsCondition,
+    Expliquer,
     Resolveur,
-    evaluer_feuille,
+    expliquer_feuille,
 )
 from app.rules.facts import Fait, Faits
 from app.rules.generation import Verdicts
@@ -159,6 +160,7 @@ class _Compile:
         "_aides",
         "_compile",
         "_directes",
+        "_expliquer",
         "_feuilles",
         "_genere",
         "_lectures",
@@ -169,7 +171,6 @@ class _Compile:
         "_preparation",
         "_presentations",
         "_presenteurs",
-        "_seuils",
         "_valeurs_seuils",
         "date_reference",
         "lectures_montant",
@@ -183,7 +184,6 @@ class _Compile:
         self._compile = compile
         self._preparation = preparation
         self._feuilles = preparation.feuilles
-        self._seuils = preparation.seuils
         self._valeurs_seuils = tuple(s.valeur for s in preparation.seuils)
         self._aides = tuple(
             _Aide(p, i) for p, i in zip(preparation.plans, preparation.positions, strict=True)
@@ -204,6 +204,9 @@ class _Compile:
         self._directes = tuple(
             explication_directe(f, s, reglement, jour)
             for f, s in zip(preparation.feuilles, preparation.seuils, strict=True)
+        )
+        self._expliquer: tuple[Expliquer, ...] = tuple(
+            expliquer_feuille(f, s) for f, s in zip(preparation.feuilles, preparation.seuils, strict=True)
         )
         # What the amounts read, compiled on first use (a few per règlement).
         self.lectures_montant: LecturesMontant = {}
@@ -230,8 +233,13 @@ class _Compile:
         connus = faits.connus
         presentations = resolveur.presentations
         conditions = []
-        for feuille, seuil, presenter, rang, directe in zip(
-            self._feuilles, self._seuils, self._presenteurs, self._presentations, self._directes, strict=True
+        for feuille, expliquer, presenter, rang, directe in zip(
+            self._feuilles,
+            self._expliquer,
+            self._presenteurs,
+            self._presentations,
+            self._directes,
+            strict=True,
         ):
             if directe is not None and (champs := directe(connus)) is not None:
                 conditions.append(champs)
@@ -239,7 +247,7 @@ class _Compile:
             presentation = presentations[rang]
             if presentation is None:
                 presentation = presentations[rang] = presenter(connus, resolveur, feuille)
-            conditions.append(evaluer_feuille(feuille, seuil, presentation))
+            conditions.append(expliquer(presentation))
         montants: list[Calcule | None] = [None] * compile.montants
         resultats = tuple(
             [self._resultat(reglement, a, conditions, montants, resolveur) for a in self._aides]
