@@ -405,6 +405,11 @@ def expliquer_feuille(feuille: Feuille, seuil: Seuil) -> Expliquer:
     return generale
 
 
+#: Whole values whose sentence end a number leaf keeps (counts, ages), and how many per leaf.
+_ENTIER_GARDE = 10**9
+_ENTIERS_EN_MEMO = 256
+
+
 def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
     """`evaluer_feuille` for a leaf comparing a number with a `Decimal` threshold: an exact value
     (the usual case) is compared and its margin worked out directly (a ratio through its integer
@@ -422,6 +427,11 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
     manque = f"{non_remplie}, {'dépassement de' if sens < 0 else 'il manque'} "
     strict = operateur in ("<", ">")
     nombre, decimal_du_rapport = explain.nombre, explain.decimal_du_rapport
+    unite = feuille.unite
+    # Counts and ages (int) against a whole threshold: outcome, margin and the sentence's end by
+    # value, kept (a few values recur; `Decimal(n) - seuil` is then `Decimal(n - seuil)`).
+    entier = int(valeur_seuil) if valeur_seuil.as_tuple().exponent == 0 else None
+    entiers: dict[int, tuple[bool, Decimal, str]] = {}
 
     def expliquer(presentation: Presentation) -> ChampsCondition:
         resolution = presentation.resolution
@@ -429,10 +439,20 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
             return evaluer_feuille(feuille, seuil, presentation)
         bas = resolution.bas
         genre = type(bas)
+        garder = False
         # The margin is positive on the satisfied side: its sign (exact) decides the outcome.
         if genre is Decimal:
             ecart = signe = bas - valeur_seuil if sens > 0 else valeur_seuil - bas
         elif genre is int:
+            if entier is not None and resolution.unite == unite and -_ENTIER_GARDE < bas < _ENTIER_GARDE:
+                entree = entiers.get(bas)
+                if entree is not None:
+                    satisfaite, ecart, fin = entree
+                    return (
+                        critere, operateur, montre, presentation.valeur, satisfaite, ecart, resolution.source,
+                        deliberation, parametre, f"{debut}{presentation.contexte}{fin}", None,
+                    )  # fmt: skip
+                garder = len(entiers) < _ENTIERS_EN_MEMO
             valeur = Decimal(bas)
             ecart = signe = valeur - valeur_seuil if sens > 0 else valeur_seuil - valeur
         elif genre is Fraction:
@@ -445,14 +465,15 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
         satisfaite = signe > 0 if strict else signe >= 0
         if not ecart:
             fin = remplie_egale if satisfaite else non_remplie_egale
-            texte = f"{debut}{presentation.contexte}{fin}"
         elif satisfaite:
-            texte = f"{debut}{presentation.contexte}{marge}{nombre(abs(ecart), resolution.unite)}."
+            fin = f"{marge}{nombre(abs(ecart), resolution.unite)}."
         else:
-            texte = f"{debut}{presentation.contexte}{manque}{nombre(abs(ecart), resolution.unite)}."
+            fin = f"{manque}{nombre(abs(ecart), resolution.unite)}."
+        if garder:
+            entiers[bas] = (satisfaite, ecart, fin)
         return (
             critere, operateur, montre, presentation.valeur, satisfaite, ecart, resolution.source,
-            deliberation, parametre, texte, None,
+            deliberation, parametre, f"{debut}{presentation.contexte}{fin}", None,
         )  # fmt: skip
 
     return expliquer

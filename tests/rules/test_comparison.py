@@ -32,6 +32,7 @@ def _valeurs(seuil: Decimal) -> st.SearchStrategy[Any]:
         st.just(seuil + Decimal("0.001")),
         st.just(Fraction(seuil) + Fraction(1, 3000)),
         st.just(Fraction(seuil) - Fraction(1, 3000)),
+        st.integers(-3, 15),  # counts and ages: the same values recur
         st.integers(-5, 20_000),
         st.decimals(min_value=-100, max_value=20_000, places=3, allow_nan=False, allow_infinity=False),
         st.fractions(min_value=-100, max_value=20_000, max_denominator=97),
@@ -56,11 +57,33 @@ def _cas(draw: st.DrawFn) -> tuple[Feuille, Any, Resolution]:
     return feuille, feuille.seuil(date(2026, 5, 15), EnVigueur({}, {})), resolution
 
 
+_EXPLICATIONS: dict[tuple[str, str, str], Any] = {}
+
+
 @given(_cas())
 def test_a_number_leaf_is_explained_as_the_general_path_does(cas: tuple[Feuille, Any, Resolution]) -> None:
     feuille, seuil, resolution = cas
     presentation = presenter(resolution)
     attendu = evaluer_feuille(feuille, seuil, presentation)
-    obtenu = expliquer_feuille(feuille, seuil)(presentation)
-    assert obtenu == attendu
-    assert repr(obtenu) == repr(attendu)  # the margin's exponent and sign too (« 0 », not « -0 »)
+    # One explanation per leaf for the whole run, as a plan keeps it: what it keeps from earlier
+    # examples (sentence ends by whole value) must give what the general path gives.
+    cle = (feuille.critere, feuille.operateur, repr(seuil.valeur))
+    expliquer = _EXPLICATIONS.setdefault(cle, expliquer_feuille(feuille, seuil))
+    for _ in range(2):
+        obtenu = expliquer(presentation)
+        assert obtenu == attendu
+        assert repr(obtenu) == repr(attendu)  # the margin's exponent and sign too (« 0 », not « -0 »)
+
+
+def test_what_a_number_leaf_keeps_by_whole_value_is_what_the_general_path_writes() -> None:
+    """Counts and ages recur: the same values, under the fact's unit or another, on one leaf."""
+    for operateur in ("<=", "<", ">=", ">"):
+        comparaison = Comparaison(RefFait("age_demandeur"), operateur, Decimal(12), None, None)
+        feuille = Feuille(comparaison, (), None, 0)
+        seuil = feuille.seuil(date(2026, 5, 15), EnVigueur({}, {}))
+        expliquer = expliquer_feuille(feuille, seuil)
+        for unite in ("ans", None, "ans", "€"):
+            for valeur in range(-3, 30):
+                presentation = presenter(Resolution("l'âge", unite, valeur, valeur, _SOURCE))
+                attendu = evaluer_feuille(feuille, seuil, presentation)
+                assert repr(expliquer(presentation)) == repr(attendu)
