@@ -269,14 +269,16 @@ def presenter(resolution: Resolution) -> Presentation:
             f"entre {explain.afficher(bas, resolution.unite)} et {explain.afficher(haut, resolution.unite)}"
         )
         texte += " (dates de naissance incomplètes)"
+        valeur = None
     else:
-        texte = explain.afficher(bas, resolution.unite)
+        # A ratio is shown and carried as the same Decimal (at the cent): worked out once.
+        valeur = explain.vers_decimal(bas) if type(bas) is Fraction else explain.montrer(bas)
+        texte = explain.afficher(valeur if type(bas) is Fraction else bas, resolution.unite)
     origine = explain.source(resolution.source)
     contexte = f"{texte}, {origine}" if origine else texte
     if resolution.note:
         contexte += f", {resolution.note}"
-    valeur = explain.montrer(bas) if exacte else None
-    return Presentation(resolution, contexte, valeur, exacte=exacte, numerique=numerique)
+    return Presentation(resolution, contexte, valeur, exacte, numerique)
 
 
 def _ecart_exact(sens: int, valeur: Any, seuil: Any) -> Decimal:
