@@ -107,11 +107,17 @@ def generer(
         lignes += _feuille(n, feuille, espace)
     for a, aide in enumerate(aides):
         lignes += _aide(a, aide, espace)
-    lignes.append(f"    return ({''.join(f'r{a}, ' for a in range(len(aides)))})")
+    return _fonction(lignes, len(aides), espace, "verdicts", "<verdicts générés>")
+
+
+def _fonction(
+    lignes: list[str], aides: int, espace: dict[str, Any], nom: str, fichier: str
+) -> tuple[Any, str]:
+    """The generated function `nom` returning its aids' results `r0, r1…`, and its source."""
+    lignes.append(f"    return ({''.join(f'r{a}, ' for a in range(aides))})")
     source = "\n".join(lignes) + "\n"
-    exec(compile(source, "<verdicts générés>", "exec"), espace)  # noqa: S102 - see the module docstring
-    fonction: Verdicts = espace["verdicts"]
-    return fonction, source
+    exec(compile(source, fichier, "exec"), espace)  # noqa: S102 - see the module docstring
+    return espace[nom], source
 
 
 def _feuille(n: int, feuille: Feuille, espace: dict[str, Any]) -> list[str]:
@@ -266,11 +272,7 @@ def generer_evaluation(
         lignes.append(f"    c{n} = E{n}(p{r})")
     for a, aide in enumerate(aides):
         lignes += _resultat(a, aide, espace)
-    lignes.append(f"    return ({''.join(f'r{a}, ' for a in range(len(aides)))})")
-    source = "\n".join(lignes) + "\n"
-    exec(compile(source, "<évaluation générée>", "exec"), espace)  # noqa: S102 - see the module docstring
-    fonction: Evaluations = espace["evaluer"]
-    return fonction, source
+    return _fonction(lignes, len(aides), espace, "evaluer", "<évaluation générée>")
 
 
 def _resultat(a: int, aide: AideExpliquee, espace: dict[str, Any]) -> list[str]:
