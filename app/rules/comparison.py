@@ -6,7 +6,7 @@ holds for none, unknown otherwise. Freshness is checked on the period of each ba
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -269,14 +269,16 @@ def presenter(resolution: Resolution) -> Presentation:
             f"entre {explain.afficher(bas, resolution.unite)} et {explain.afficher(haut, resolution.unite)}"
         )
         texte += " (dates de naissance incomplètes)"
+        valeur = None
     else:
-        texte = explain.afficher(bas, resolution.unite)
+        # A ratio is shown and carried as the same Decimal (at the cent): worked out once.
+        valeur = explain.vers_decimal(bas) if type(bas) is Fraction else explain.montrer(bas)
+        texte = explain.afficher(valeur if type(bas) is Fraction else bas, resolution.unite)
     origine = explain.source(resolution.source)
     contexte = f"{texte}, {origine}" if origine else texte
     if resolution.note:
         contexte += f", {resolution.note}"
-    valeur = explain.montrer(bas) if exacte else None
-    return Presentation(resolution, contexte, valeur, exacte=exacte, numerique=numerique)
+    return Presentation(resolution, contexte, valeur, exacte, numerique)
 
 
 def _ecart_exact(sens: int, valeur: Any, seuil: Any) -> Decimal:
@@ -386,3 +388,94 @@ def evaluer_feuille(feuille: Feuille, seuil: Seuil, presentation: Presentation) 
         feuille.critere, feuille.operateur, seuil.montre, presentation.valeur, satisfaite, ecart,
         resolution.source, seuil.deliberation, feuille.parametre, texte, piece,
     )  # fmt: skip
+
+
+#: A leaf explained from its fact's presentation (what `evaluer_feuille` gives for it).
+Expliquer = Callable[[Presentation], ChampsCondition]
+
+
+def expliquer_feuille(feuille: Feuille, seuil: Seuil) -> Expliquer:
+    """How a compiled plan explains one leaf: an order comparison with a number threshold (the
+    usual « est inférieur ou égal au plafond ») by `_explication_nombre`, with its texts written
+    once; any other leaf by `evaluer_feuille`."""
+    if feuille.sens and type(seuil.valeur) is Decimal:
+        return _explication_nombre(feuille, seuil)
+
+    def generale(presentation: Presentation) -> ChampsCondition:
+        return evaluer_feuille(feuille, seuil, presentation)
+
+    return generale
+
+
+#: Whole values whose sentence end a number leaf keeps (counts, ages), and how many per leaf.
+_ENTIER_GARDE = 10**9
+_ENTIERS_EN_MEMO = 256
+
+
+def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
+    """`evaluer_feuille` for a leaf comparing a number with a `Decimal` threshold: an exact value
+    (the usual case) is compared and its margin worked out directly (a ratio through its integer
+    ratio, without `Fraction` arithmetic), its sentence made of texts written once per outcome with
+    the household's context and margin placed in them; anything else by `evaluer_feuille`."""
+    critere, operateur, parametre, sens = feuille.critere, feuille.operateur, feuille.parametre, feuille.sens
+    valeur_seuil, montre, deliberation = seuil.valeur, seuil.montre, seuil.deliberation
+    p, q = valeur_seuil.as_integer_ratio()
+    debut = f"{feuille.sujet} ("
+    remplie = f"){seuil.remplie_nombre}condition remplie"
+    non_remplie = f"){seuil.non_remplie_nombre}condition non remplie"
+    remplie_egale = f"{remplie}, valeur exactement égale au seuil."
+    non_remplie_egale = f"{non_remplie}, valeur exactement égale au seuil."
+    marge = f"{remplie}, marge de "
+    manque = f"{non_remplie}, {'dépassement de' if sens < 0 else 'il manque'} "
+    strict = operateur in ("<", ">")
+    nombre, decimal_du_rapport = explain.nombre, explain.decimal_du_rapport
+    unite = feuille.unite
+    # Counts and ages (int) against a whole threshold: outcome, margin and the sentence's end by
+    # value, kept (a few values recur; `Decimal(n) - seuil` is then `Decimal(n - seuil)`).
+    entier = int(valeur_seuil) if valeur_seuil.as_tuple().exponent == 0 else None
+    entiers: dict[int, tuple[bool, Decimal, str]] = {}
+
+    def expliquer(presentation: Presentation) -> ChampsCondition:
+        resolution = presentation.resolution
+        if resolution.inconnu is not None or not presentation.exacte:
+            return evaluer_feuille(feuille, seuil, presentation)
+        bas = resolution.bas
+        genre = type(bas)
+        garder = False
+        # The margin is positive on the satisfied side: its sign (exact) decides the outcome.
+        if genre is Decimal:
+            ecart = signe = bas - valeur_seuil if sens > 0 else valeur_seuil - bas
+        elif genre is int:
+            if entier is not None and resolution.unite == unite and -_ENTIER_GARDE < bas < _ENTIER_GARDE:
+                entree = entiers.get(bas)
+                if entree is not None:
+                    satisfaite, ecart, fin = entree
+                    return (
+                        critere, operateur, montre, presentation.valeur, satisfaite, ecart, resolution.source,
+                        deliberation, parametre, f"{debut}{presentation.contexte}{fin}", None,
+                    )  # fmt: skip
+                garder = len(entiers) < _ENTIERS_EN_MEMO
+            valeur = Decimal(bas)
+            ecart = signe = valeur - valeur_seuil if sens > 0 else valeur_seuil - valeur
+        elif genre is Fraction:
+            n, d = bas.as_integer_ratio()
+            signe, denominateur = (n * q - p * d) * sens, d * q
+            commun = gcd(signe, denominateur)
+            ecart = decimal_du_rapport(signe // commun, denominateur // commun)  # to the cent
+        else:
+            return evaluer_feuille(feuille, seuil, presentation)
+        satisfaite = signe > 0 if strict else signe >= 0
+        if not ecart:
+            fin = remplie_egale if satisfaite else non_remplie_egale
+        elif satisfaite:
+            fin = f"{marge}{nombre(abs(ecart), resolution.unite)}."
+        else:
+            fin = f"{manque}{nombre(abs(ecart), resolution.unite)}."
+        if garder:
+            entiers[bas] = (satisfaite, ecart, fin)
+        return (
+            critere, operateur, montre, presentation.valeur, satisfaite, ecart, resolution.source,
+            deliberation, parametre, f"{debut}{presentation.contexte}{fin}", None,
+        )  # fmt: skip
+
+    return expliquer

@@ -25,9 +25,8 @@ from weakref import WeakKeyDictionary
 
 from app.rules import explain, generation
 from app.rules.comparison import (
-    ChampsCondition,
     Resolveur,
-    evaluer_feuille,
+    expliquer_feuille,
 )
 from app.rules.facts import Fait, Faits
 from app.rules.generation import Verdicts
@@ -87,6 +86,10 @@ class Verdict:
     decisives: tuple[str, ...]
 
 
+#: An aid's justification by the outcomes of its leaves: verdict, the conditions that decided, the
+#: motif without its amount (when decided) and the deciding codes.
+Entree = tuple[bool | None, Justification, str, tuple[str, ...]]
+
 #: Justifications kept per aid, by the outcomes of its leaves (3 ** leaves at most).
 JUSTIFICATIONS_EN_MEMO = 4096
 
@@ -109,8 +112,8 @@ class _Aide:
         self.base_legale = dispositif.base_legale
         self.regle = dispositif.montant
         self.montant = compile.montant if dispositif.montant is not None else None
-        #: outcomes → (verdict, justification, the motif without its amount when decided)
-        self.justifications: dict[tuple[bool | None, ...], tuple[bool | None, Justification, str]] = {}
+        #: outcomes → (verdict, justification, the motif without its amount when decided, codes)
+        self.justifications: dict[tuple[bool | None, ...], Entree] = {}
         #: outcomes → (verdict, deciding codes), for verdicts
         self.codes: dict[tuple[bool | None, ...], tuple[bool | None, tuple[str, ...]]] = {}
 
@@ -120,7 +123,7 @@ class _Aide:
             return False if False in satisfaites else None if None in satisfaites else True
         return self.compile.racine.evaluer(satisfaites)
 
-    def justification(self, issues: tuple[bool | None, ...]) -> tuple[bool | None, Justification, str]:
+    def justification(self, issues: tuple[bool | None, ...]) -> Entree:
         entree = self.justifications.get(issues)
         if entree is None:
             compile = self.compile
@@ -135,7 +138,7 @@ class _Aide:
                 texte = ""
             if len(self.justifications) >= JUSTIFICATIONS_EN_MEMO:
                 self.justifications.clear()
-            entree = self.justifications[issues] = (verdict, justification, texte)
+            entree = self.justifications[issues] = (verdict, justification, texte, tuple(justification.codes))
         return entree
 
     def decisives(self, issues: tuple[bool | None, ...]) -> tuple[bool | None, tuple[str, ...]]:
@@ -158,7 +161,8 @@ class _Compile:
     __slots__ = (
         "_aides",
         "_compile",
-        "_directes",
+        "_evaluation",
+        "_explications",
         "_feuilles",
         "_genere",
         "_lectures",
@@ -168,11 +172,10 @@ class _Compile:
         "_montants_rediges",
         "_preparation",
         "_presentations",
-        "_presenteurs",
-        "_seuils",
         "_valeurs_seuils",
         "date_reference",
         "lectures_montant",
+        "source_evaluation",
         "source_verdicts",
     )
 
@@ -183,7 +186,6 @@ class _Compile:
         self._compile = compile
         self._preparation = preparation
         self._feuilles = preparation.feuilles
-        self._seuils = preparation.seuils
         self._valeurs_seuils = tuple(s.valeur for s in preparation.seuils)
         self._aides = tuple(
             _Aide(p, i) for p, i in zip(preparation.plans, preparation.positions, strict=True)
@@ -199,12 +201,20 @@ class _Compile:
         for feuille in preparation.feuilles:
             if feuille.presentation not in presenteurs:
                 presenteurs[feuille.presentation] = presentation(feuille, reglement, jour)
-        self._presenteurs = tuple(presenteurs[f.presentation] for f in preparation.feuilles)
         self._presentations = tuple(f.presentation for f in preparation.feuilles)
-        self._directes = tuple(
-            explication_directe(f, s, reglement, jour)
+        self._explications = [
+            generation.FeuilleExpliquee(
+                f,
+                f.presentation,
+                presenteurs[f.presentation],
+                explication_directe(f, s, reglement, jour),
+                expliquer_feuille(f, s),
+            )
             for f, s in zip(preparation.feuilles, preparation.seuils, strict=True)
-        )
+        ]
+        # The full evaluation as one generated function, made on first use.
+        self._evaluation: generation.Evaluations | None = None
+        self.source_evaluation = ""
         # What the amounts read, compiled on first use (a few per règlement).
         self.lectures_montant: LecturesMontant = {}
         # Amounts by the values they read, per distinct amount rule: with their sentence, without.
@@ -226,28 +236,36 @@ class _Compile:
         compile = self._compile
         preparation = self._preparation
         jour = self.date_reference
+        genere = self._evaluation
+        if genere is None:
+            genere = self._evaluation = self._generer_evaluation()
         resolveur = Resolveur(faits, jour, compile.presentations, reglement.catalogue)
         connus = faits.connus
-        presentations = resolveur.presentations
-        conditions = []
-        for feuille, seuil, presenter, rang, directe in zip(
-            self._feuilles, self._seuils, self._presenteurs, self._presentations, self._directes, strict=True
-        ):
-            if directe is not None and (champs := directe(connus)) is not None:
-                conditions.append(champs)
-                continue
-            presentation = presentations[rang]
-            if presentation is None:
-                presentation = presentations[rang] = presenter(connus, resolveur, feuille)
-            conditions.append(evaluer_feuille(feuille, seuil, presentation))
         montants: list[Calcule | None] = [None] * compile.montants
-        resultats = tuple(
-            [self._resultat(reglement, a, conditions, montants, resolveur) for a in self._aides]
-        )
+        resultats = genere(reglement, connus, resolveur, resolveur.presentations, montants)
         return Evaluation(
             compile.reference, jour, resultats, preparation.parametres_appliques,
             tuple([b for b in preparation.faits_de_base if b in connus]), preparation.baremes_appliques,
         )  # fmt: skip
+
+    def _generer_evaluation(self) -> generation.Evaluations:
+        """The generated evaluation function (generation.py): each distinct leaf explained once,
+        then each aid's result."""
+        aides = [
+            generation.AideExpliquee(a, a.positions, a.compile.codes, a.montant is not None)
+            for a in self._aides
+        ]
+        fonction, self.source_evaluation = generation.generer_evaluation(
+            self._explications,
+            aides,
+            condition=ConditionEvaluee,
+            resultat=ResultatDispositif,
+            statuts=(_ELIGIBLE, _NON_ELIGIBLE, _A_VERIFIER),
+            montant=self._montant,
+            a_verifier=_a_verifier,
+            sans_montant=_SANS_MONTANT,
+        )
+        return fonction
 
     def _montant(
         self,
@@ -280,49 +298,6 @@ class _Compile:
             memo = (self._memos_rediges if rediger else self._memos_verdicts)[rang]
             calcule = montants[rang] = memo.calcule(resolveur, calculer)
         return calcule
-
-    def _resultat(
-        self,
-        reglement: Reglement,
-        aide: _Aide,
-        calculees: list[ChampsCondition],
-        montants: list[Calcule | None],
-        resolveur: Resolveur,
-    ) -> ResultatDispositif:
-        compile = aide.compile
-        champs = [calculees[i] for i in aide.positions]
-        conditions = tuple(
-            [ConditionEvaluee(*c, code) for c, code in zip(champs, compile.codes, strict=True)]
-        )
-        verdict, justification, texte = aide.justification(tuple([c[4] for c in champs]))
-        montant = _SANS_MONTANT
-        pieces: tuple[str, ...] = ()
-        if verdict is True and aide.montant is not None:
-            montant = self._montant(reglement, aide, montants, resolveur)
-        decisives = justification.codes
-        if verdict is True and not montant.vide:
-            statut = _ELIGIBLE
-            phrase = montant.phrase
-            motif = f"{texte} {phrase}" if phrase else texte
-        elif verdict is False:
-            statut = _NON_ELIGIBLE
-            motif = texte
-        else:
-            statut = _A_VERIFIER
-            if verdict is True:  # every condition holds, the amount cannot be worked out
-                demandees: list[str] = []
-                phrases, groupes, decisives = montant.vide, False, ["montant"]
-            else:
-                demandees = [p for i in justification.feuilles if (p := conditions[i].piece_justificative)]
-                phrases, groupes = justification.phrases, justification.groupes
-            pieces = tuple(dict.fromkeys([*demandees, *montant.pieces]))
-            motif = motif_a_verifier(phrases, groupes, pieces)
-        eligible = statut is _ELIGIBLE
-        return ResultatDispositif(
-            aide.id, aide.libelle, statut, motif, conditions,
-            montant.montant if eligible else None, montant.tranche if eligible else None,
-            pieces, aide.base_legale, compile.deliberation, tuple(decisives),
-        )  # fmt: skip
 
     # -- verdicts only --------------------------------------------------------------------------
 
@@ -448,6 +423,29 @@ class _Compile:
                 statut = _NON_ELIGIBLE if verdict is False else _A_VERIFIER
                 resultats.append(Verdict(aide.id, statut, None, None, codes))
         return tuple(resultats)
+
+
+def _a_verifier(
+    reglement: Reglement,
+    aide: _Aide,
+    conditions: tuple[ConditionEvaluee, ...],
+    entree: Entree,
+    montant: Calcule,
+) -> ResultatDispositif:
+    """An aid left to check: undecided conditions (their proofs asked for), or every condition
+    holds and the amount cannot be worked out."""
+    verdict, justification = entree[0], entree[1]
+    if verdict is True:
+        demandees: list[str] = []
+        phrases, groupes, decisives = montant.vide, False, ["montant"]
+    else:
+        demandees = [p for i in justification.feuilles if (p := conditions[i].piece_justificative)]
+        phrases, groupes, decisives = justification.phrases, justification.groupes, justification.codes
+    pieces = tuple(dict.fromkeys([*demandees, *montant.pieces]))
+    return ResultatDispositif(
+        aide.id, aide.libelle, _A_VERIFIER, motif_a_verifier(phrases, groupes, pieces), conditions,
+        None, None, pieces, aide.base_legale, aide.compile.deliberation, tuple(decisives),
+    )  # fmt: skip
 
 
 class _EtatMontants:

@@ -86,8 +86,11 @@ def nombre(valeur: int | Decimal | Fraction, unite: str | None = None) -> str:
         return f"{texte} {unite}" if unite else texte
     d = vers_decimal(valeur)
     court = _nombre_court(d, unite) if d.is_finite() else None
-    if court is not None:
-        return court
+    return court if court is not None else _nombre_general(d, unite)
+
+
+def _nombre_general(d: Decimal, unite: str | None) -> str:
+    """What `nombre` writes for any `Decimal` (`_nombre_court` is its quicker form for most)."""
     if not d.is_finite() or (d != 0 and abs(d.adjusted()) > _CHIFFRES_AFFICHES):
         # Total on any Decimal: the engine's bounds (app/rules/nombres.py) keep such values out,
         # but `int(Decimal("1e999999"))` would build a million-digit integer to print it.
@@ -113,16 +116,18 @@ def _nombre_court(d: Decimal, unite: str | None) -> str | None:
     entier, _, decimales = brut.partition(".")
     if len(brut) > 28 or "E" in brut or len(decimales) > 2:  # 28: normalize would round beyond
         return None
-    if not decimales.strip("0"):
-        texte = f"{int(entier):,}".replace(",", " ")
-    else:
+    # The sign apart, and digits grouped by three only beyond three (most values need none).
+    signe, chiffres = ("-", entier[1:]) if entier[0] == "-" else ("", entier)
+    if len(chiffres) > 3:
+        chiffres = f"{int(chiffres):,}".replace(",", " ")
+    if decimales.strip("0"):
         if unite != "€":
             decimales = decimales.rstrip("0")
         elif len(decimales) == 1:
             decimales += "0"
-        texte = f"{int(entier):,}".replace(",", " ") + "," + decimales
-        if entier.startswith("-") and int(entier) == 0:
-            texte = "-" + texte
+        texte = f"{signe}{chiffres},{decimales}"
+    else:
+        texte = "0" if chiffres == "0" else f"{signe}{chiffres}"  # never « -0 »
     return f"{texte} {unite}" if unite else texte
 
 

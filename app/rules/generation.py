@@ -1,6 +1,8 @@
 """The verdicts of a compiled plan as one generated Python function, straight-line: each fact read
 once into a local, each leaf's three-valued comparison written out with its threshold, each aid's
 verdict and deciding codes looked up by the outcomes of its leaves, its amount from the plan's memo.
+The full evaluation likewise (`generer_evaluation`): each distinct leaf explained once into a local,
+then each aid's conditions, motif and amount, without a loop or an intermediate list.
 
 Safety of the generated text: it is made only of fixed templates, local names built from indices
 (`l3`, `i7`, `S7`…) and the operators of a closed list (`<=`, `<`, `>=`, `>`). Nothing the règlement
@@ -105,11 +107,17 @@ def generer(
         lignes += _feuille(n, feuille, espace)
     for a, aide in enumerate(aides):
         lignes += _aide(a, aide, espace)
-    lignes.append(f"    return ({''.join(f'r{a}, ' for a in range(len(aides)))})")
+    return _fonction(lignes, len(aides), espace, "verdicts", "<verdicts générés>")
+
+
+def _fonction(
+    lignes: list[str], aides: int, espace: dict[str, Any], nom: str, fichier: str
+) -> tuple[Any, str]:
+    """The generated function `nom` returning its aids' results `r0, r1…`, and its source."""
+    lignes.append(f"    return ({''.join(f'r{a}, ' for a in range(aides))})")
     source = "\n".join(lignes) + "\n"
-    exec(compile(source, "<verdicts générés>", "exec"), espace)  # noqa: S102 - see the module docstring
-    fonction: Verdicts = espace["verdicts"]
-    return fonction, source
+    exec(compile(source, fichier, "exec"), espace)  # noqa: S102 - see the module docstring
+    return espace[nom], source
 
 
 def _feuille(n: int, feuille: Feuille, espace: dict[str, Any]) -> list[str]:
@@ -172,4 +180,136 @@ def _aide(a: int, aide: Aide, espace: dict[str, Any]) -> list[str]:
         f"        r{a} = VERDICT(ID{a}, NON_ELIGIBLE, None, None, codes)",
         "    else:",
         f"        r{a} = VERDICT(ID{a}, A_VERIFIER, None, None, codes)",
+    ]
+
+
+# -- the full evaluation ------------------------------------------------------------------------------
+
+
+class FeuilleExpliquee:
+    """What the generator needs of one distinct leaf to explain it."""
+
+    __slots__ = ("directe", "expliquer", "feuille", "presenter", "rang")
+
+    def __init__(self, feuille: Any, rang: int, presenter: Any, directe: Any, expliquer: Any) -> None:
+        self.feuille = feuille
+        self.rang = rang  # index of its fact's presentation (shared by the leaves reading it)
+        self.presenter = presenter  # (connus, resolveur, feuille) -> the fact's presentation
+        self.directe = directe  # connus -> its fields without a presentation, or None; or None
+        self.expliquer = expliquer  # presentation -> its fields
+
+
+class AideExpliquee:
+    """What the generator needs of one chosen aid to build its result."""
+
+    __slots__ = ("a_montant", "aide", "base_legale", "codes", "deliberation", "id", "justifier", "libelle",
+                 "memo", "positions")  # fmt: skip
+
+    def __init__(self, aide: Any, positions: Sequence[int], codes: Sequence[str], a_montant: bool) -> None:
+        self.aide = aide
+        self.id, self.libelle, self.base_legale = aide.id, aide.libelle, aide.base_legale
+        self.deliberation = aide.compile.deliberation
+        self.positions = tuple(positions)
+        self.codes = tuple(codes)
+        self.memo = aide.justifications  # outcomes → (verdict, justification, motif, codes)
+        self.justifier = aide.justification  # fills `memo`
+        self.a_montant = a_montant
+
+
+Evaluations = Callable[[Any, Mapping[str, Fait], Any, list[Any], list[Any]], tuple[Any, ...]]
+
+
+def generer_evaluation(
+    feuilles: Sequence[FeuilleExpliquee],
+    aides: Sequence[AideExpliquee],
+    *,
+    condition: type,
+    resultat: type,
+    statuts: tuple[Any, Any, Any],
+    montant: Callable[[Any, Any, list[Any], Any], Any],
+    a_verifier: Callable[[Any, Any, tuple[Any, ...], Any, Any], Any],
+    sans_montant: Any,
+) -> tuple[Evaluations, str]:
+    """The function `evaluer(reglement, connus, resolveur, presentations, montants) -> results` and
+    its source, under the same rule as `generer` (no value of the règlement in the source).
+
+    Each distinct leaf's fields are worked out once into a local (`directe`, else its explanation
+    from its fact's presentation, made on first need), then each aid's conditions, verdict (by the
+    outcomes of its leaves), motif and amount; an undecided aid by `a_verifier(reglement, aide,
+    conditions, justification, montant)`."""
+    eligible, non_eligible, _ = statuts
+    espace: dict[str, Any] = {
+        "__builtins__": {},
+        "CONDITION": condition,
+        "RESULTAT": resultat,
+        "ELIGIBLE": eligible,
+        "NON_ELIGIBLE": non_eligible,
+        "MONTANT": montant,
+        "A_VERIFIER": a_verifier,
+        "SANS_MONTANT": sans_montant,
+    }
+    lignes = ["def evaluer(reglement, connus, resolveur, presentations, montants):"]
+    pretes: set[int] = set()  # presentations surely made above (outside any branch)
+    for n, feuille in enumerate(feuilles):
+        espace[f"F{n}"], espace[f"P{n}"] = feuille.feuille, feuille.presenter
+        espace[f"E{n}"] = feuille.expliquer
+        r = feuille.rang
+        presenter = [
+            f"p{r} = presentations[{r}]",
+            f"if p{r} is None:",
+            f"    p{r} = presentations[{r}] = P{n}(connus, resolveur, F{n})",
+        ]
+        if feuille.directe is not None:
+            espace[f"X{n}"] = feuille.directe
+            lignes += [f"    c{n} = X{n}(connus)", f"    if c{n} is None:"]
+            if r not in pretes:
+                lignes += [f"        {ligne}" for ligne in presenter]
+            lignes.append(f"        c{n} = E{n}(p{r})")
+            continue
+        if r not in pretes:
+            lignes += [f"    {ligne}" for ligne in presenter]
+            pretes.add(r)
+        lignes.append(f"    c{n} = E{n}(p{r})")
+    for a, aide in enumerate(aides):
+        lignes += _resultat(a, aide, espace)
+    return _fonction(lignes, len(aides), espace, "evaluer", "<évaluation générée>")
+
+
+def _resultat(a: int, aide: AideExpliquee, espace: dict[str, Any]) -> list[str]:
+    """Aid a's result into `r{a}`, as `compiled._Compile` builds it."""
+    espace[f"A{a}"], espace[f"J{a}"], espace[f"JF{a}"] = aide.aide, aide.memo, aide.justifier
+    espace[f"ID{a}"], espace[f"LIB{a}"] = aide.id, aide.libelle
+    espace[f"BASE{a}"], espace[f"DELIB{a}"] = aide.base_legale, aide.deliberation
+    conditions = []
+    for j, (position, code) in enumerate(zip(aide.positions, aide.codes, strict=True)):
+        espace[f"K{a}_{j}"] = code
+        conditions.append(f"CONDITION(*c{position}, K{a}_{j}), ")
+    nouveau, fin = f"RESULTAT(ID{a}, LIB{a},", f"BASE{a}, DELIB{a}, e[3])"
+    lignes = [
+        f"    k = ({''.join(f'c{p}[4], ' for p in aide.positions)})",
+        f"    e = J{a}.get(k)",
+        "    if e is None:",
+        f"        e = JF{a}(k)",
+        "    v = e[0]",
+        f"    conditions = ({''.join(conditions)})",
+        "    if v is False:",
+        f"        r{a} = {nouveau} NON_ELIGIBLE, e[2], conditions, None, None, (), {fin}",
+        "    elif v is True:",
+    ]
+    if aide.a_montant:
+        lignes += [
+            f"        m = MONTANT(reglement, A{a}, montants, resolveur)",
+            "        if m.vide:",
+            f"            r{a} = A_VERIFIER(reglement, A{a}, conditions, e, m)",
+            "        else:",
+            "            phrase = m.phrase",
+            '            motif = f"{e[2]} {phrase}" if phrase else e[2]',
+            f"            r{a} = {nouveau} ELIGIBLE, motif, conditions, m.montant, m.tranche, (), {fin}",
+        ]
+    else:
+        lignes.append(f"        r{a} = {nouveau} ELIGIBLE, e[2], conditions, None, None, (), {fin}")
+    return [
+        *lignes,
+        "    else:",
+        f"        r{a} = A_VERIFIER(reglement, A{a}, conditions, e, SANS_MONTANT)",
     ]

@@ -336,10 +336,14 @@ def test_no_text_of_the_reglement_enters_the_generated_source() -> None:
         faits = lire_faits({"commune_residence": commune, "quotient_familial_caf": 500})
         compile = compile_plan(reglement, jour)
         verdicts = compile.verdicts(faits)
-        assert verdicts == _verdicts_de(evaluer_interprete(reglement, faits, jour))
+        interpretee = evaluer_interprete(reglement, faits, jour)
+        assert verdicts == _verdicts_de(interpretee)
         assert verdicts[0].statut is attendu
         assert verdicts[0].dispositif == "aide-piege"
-    source = compile._compile.source_verdicts
-    assert source.startswith("def verdicts(")
-    for texte in (piege, "aide-piege", "75056", "600", "qf", "commune", "12"):
-        assert texte not in source
+        assert compile.evaluer(faits) == interpretee
+    sources = (compile._compile.source_verdicts, compile._compile.source_evaluation)
+    assert sources[0].startswith("def verdicts(")
+    assert sources[1].startswith("def evaluer(")
+    for source in sources:
+        for texte in (piege, "aide-piege", "75056", "600", "qf", "commune", "12", "Aide"):
+            assert texte not in source

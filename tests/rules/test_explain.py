@@ -7,8 +7,20 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app.rules.explain import avec, jour, jour_de, nombre, periode, source, vers_decimal
+from app.rules.explain import (
+    _nombre_court,
+    _nombre_general,
+    avec,
+    jour,
+    jour_de,
+    nombre,
+    periode,
+    source,
+    vers_decimal,
+)
 from app.rules.facts import Source
 
 
@@ -26,6 +38,20 @@ from app.rules.facts import Source
 )
 def test_numbers(valeur: Decimal | int | Fraction, unite: str | None, texte: str) -> None:
     assert nombre(valeur, unite) == texte
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**9), max_value=10**9)
+    | st.decimals(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([Decimal("-0"), Decimal("-0.00"), Decimal("-0.5"), Decimal("0.50"), Decimal("1E+3")]),
+    st.sampled_from(["€", "ans", None]),
+)
+def test_the_short_form_of_a_number_is_the_general_one(valeur: Decimal, unite: str | None) -> None:
+    court = _nombre_court(valeur, unite)
+    brut = str(valeur)
+    if "E" not in brut and len(brut) <= 28 and len(brut.partition(".")[2]) <= 2:
+        assert court is not None  # the values it is there for
+    assert court is None or court == _nombre_general(valeur, unite)
 
 
 def test_dates_periods_and_contractions() -> None:
