@@ -192,6 +192,12 @@ def main() -> int:
     if sys.argv[1:] == ["--instructions-pdf"]:
         print(f"instructions du seul PDF d'une fiche : {_instructions_pdf()}")
         return 0
+    if sys.argv[1:] not in ([], ["--sans-instructions"]):
+        print(
+            "usage : bench_documents.py [--sans-instructions | --instructions | --instructions-pdf]",
+            file=sys.stderr,
+        )
+        return 2
     epinglage = _epingler()
     contenu = json.loads(DECISION.read_text(encoding="utf-8"))
     moteur = Moteur()
