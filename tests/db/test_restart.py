@@ -54,6 +54,16 @@ async def _kill_connections(database: str) -> int:
         await admin.dispose()
 
 
+async def _journaled(database_url: str) -> set[str]:
+    """The ids of every decision in the journal."""
+    engine = create_engine_from_url(database_url)
+    try:
+        async with engine.connect() as connection:
+            return {str(i) for i in (await connection.execute(select(DecisionRow.id))).scalars()}
+    finally:
+        await engine.dispose()
+
+
 async def test_every_decision_received_is_journaled_across_a_database_restart(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -90,12 +100,7 @@ async def test_every_decision_received_is_journaled_across_a_database_restart(
         await asyncio.gather(restart(), *(one(client, n) for n in range(N)))
         after = await client.post("/v1/eligibilite", json={"demandeur": MARTIN_AXELLE}, headers=AUTH)
 
-    engine = create_engine_from_url(database_url)
-    try:
-        async with engine.connect() as connection:
-            journaled = {str(i) for i in (await connection.execute(select(DecisionRow.id))).scalars()}
-    finally:
-        await engine.dispose()
+    journaled = await _journaled(database_url)
 
     print(  # the figures for the delivery note (pytest -s)
         f"\nrestart: {N} requests, {statuses[200]} decisions received, {statuses[503]} refused (503), "
@@ -126,10 +131,5 @@ async def test_a_connection_killed_while_it_sat_in_the_pool_fails_no_caller(
         seconde = await client.post("/v1/eligibilite", json={"demandeur": LEFEBVRE}, headers=AUTH)
         assert seconde.status_code == 200, seconde.text
 
-    engine = create_engine_from_url(database_url)
-    try:
-        async with engine.connect() as connection:
-            journaled = {str(i) for i in (await connection.execute(select(DecisionRow.id))).scalars()}
-    finally:
-        await engine.dispose()
+    journaled = await _journaled(database_url)
     assert {premiere.json()["id"], seconde.json()["id"]} <= journaled
