@@ -14,6 +14,7 @@ from app.rules import formules
 from app.rules.derived import DefinitionDerivee, Incalculable, Intervalle
 from app.rules.facts import Fait, MembreFoyer, RefFait, TypeFait
 from app.rules.formules import Expression, Nom, Nombre
+from app.rules.generation import compiler, espace_sans_builtins
 from app.rules.model import Parametre
 
 #: How a number reads in French (explain.nombre), given by the caller to keep this module light.
@@ -236,19 +237,18 @@ _EN_LIGNE = {"+": "+", "-": "-", "*": "*"}
 
 def _espace() -> dict[str, Any]:
     """What every generated computation may name, and nothing else (no builtins)."""
-    return {
-        "__builtins__": {},
-        "type": type,
-        "INT": int,
-        "DECIMAL": Decimal,
-        "FRACTION": Fraction,
-        "NON_PONCTUEL": formules.NonPonctuel(),
-        "AJOUTER": formules.ajouter,
-        "SOUSTRAIRE": formules.soustraire,
-        "MULTIPLIER": formules.multiplier,
-        "DIVISER": formules.diviser,
-        "BORNES": formules.bornes,
-    }
+    return espace_sans_builtins(
+        type=type,
+        INT=int,
+        DECIMAL=Decimal,
+        FRACTION=Fraction,
+        NON_PONCTUEL=formules.NonPonctuel(),
+        AJOUTER=formules.ajouter,
+        SOUSTRAIRE=formules.soustraire,
+        MULTIPLIER=formules.multiplier,
+        DIVISER=formules.diviser,
+        BORNES=formules.bornes,
+    )
 
 
 class _Generateur:
@@ -348,9 +348,7 @@ def generer(expression: Expression, lecture_du_nom: Callable[[Nom], Lecture]) ->
     resultat, _ = generateur.emettre(expression)
     noms, espace = generateur.noms, generateur.espace
     lignes = [*generateur.lignes, f"    return {resultat}, ({''.join(f'{v}, ' for v in noms)})"]
-    source = "\n".join(lignes) + "\n"
-    exec(compile(source, "<fait calculé généré>", "exec"), espace)  # noqa: S102 - see the docstring
-    fonction: Genere = espace["calcul"]
+    fonction, source = compiler(lignes, espace, "calcul", "<fait calculé généré>")
     return fonction, source
 
 

@@ -85,17 +85,16 @@ def generer(
     `montant(reglement, index of the aid, etat)` gives an eligible aid's amount (`etat`: what the
     caller keeps for one household, each distinct amount rule worked out once)."""
     eligible, non_eligible, a_verifier = statuts
-    espace: dict[str, Any] = {
-        "__builtins__": {},
-        "type": type,
-        "FRACTION": Fraction,
-        "VERDICT": verdict,
-        "ELIGIBLE": eligible,
-        "NON_ELIGIBLE": non_eligible,
-        "A_VERIFIER": a_verifier,
-        "MONTANT": montant,
-        "CODES_MONTANT": ("montant",),
-    }
+    espace = espace_sans_builtins(
+        type=type,
+        FRACTION=Fraction,
+        VERDICT=verdict,
+        ELIGIBLE=eligible,
+        NON_ELIGIBLE=non_eligible,
+        A_VERIFIER=a_verifier,
+        MONTANT=montant,
+        CODES_MONTANT=("montant",),
+    )
     lignes = ["def verdicts(reglement, connus, etat):"]
     lues: set[int] = set()
     for n, feuille in enumerate(feuilles):
@@ -110,14 +109,25 @@ def generer(
     return _fonction(lignes, len(aides), espace, "verdicts", "<verdicts générés>")
 
 
+def espace_sans_builtins(**liaisons: Any) -> dict[str, Any]:
+    """A generated function's namespace: what it may name (`liaisons`), and no builtins."""
+    return {"__builtins__": {}, **liaisons}
+
+
+def compiler(lignes: list[str], espace: dict[str, Any], nom: str, fichier: str) -> tuple[Any, str]:
+    """The function `nom` defined by `lignes` in `espace` (from `espace_sans_builtins`), and its
+    source. Only for text made of this project's fixed templates (see the module docstring)."""
+    source = "\n".join(lignes) + "\n"
+    exec(compile(source, fichier, "exec"), espace)  # noqa: S102 - see the module docstring
+    return espace[nom], source
+
+
 def _fonction(
     lignes: list[str], aides: int, espace: dict[str, Any], nom: str, fichier: str
 ) -> tuple[Any, str]:
     """The generated function `nom` returning its aids' results `r0, r1…`, and its source."""
     lignes.append(f"    return ({''.join(f'r{a}, ' for a in range(aides))})")
-    source = "\n".join(lignes) + "\n"
-    exec(compile(source, fichier, "exec"), espace)  # noqa: S102 - see the module docstring
-    return espace[nom], source
+    return compiler(lignes, espace, nom, fichier)
 
 
 def _feuille(n: int, feuille: Feuille, espace: dict[str, Any]) -> list[str]:
@@ -238,16 +248,15 @@ def generer_evaluation(
     outcomes of its leaves), motif and amount; an undecided aid by `a_verifier(reglement, aide,
     conditions, justification, montant)`."""
     eligible, non_eligible, _ = statuts
-    espace: dict[str, Any] = {
-        "__builtins__": {},
-        "CONDITION": condition,
-        "RESULTAT": resultat,
-        "ELIGIBLE": eligible,
-        "NON_ELIGIBLE": non_eligible,
-        "MONTANT": montant,
-        "A_VERIFIER": a_verifier,
-        "SANS_MONTANT": sans_montant,
-    }
+    espace = espace_sans_builtins(
+        CONDITION=condition,
+        RESULTAT=resultat,
+        ELIGIBLE=eligible,
+        NON_ELIGIBLE=non_eligible,
+        MONTANT=montant,
+        A_VERIFIER=a_verifier,
+        SANS_MONTANT=sans_montant,
+    )
     lignes = ["def evaluer(reglement, connus, resolveur, presentations, montants):"]
     pretes: set[int] = set()  # presentations surely made above (outside any branch)
     for n, feuille in enumerate(feuilles):
