@@ -170,6 +170,11 @@ class RelectureJournal:
             alteree,
         )
 
+    def dechiffrer_copie(self, ligne: Any) -> str | None:
+        """A row's compact copy in clear (None without one, or when it does not open): what the
+        bench counts as decrypting, without the rest of `ouvrir_une`."""
+        return None if ligne.rejeu is None else self._clair(ligne.cle_journal, ligne.rejeu)
+
     async def relire_entiere(self, organisme_id: str, decision: DecisionRelue) -> CopieRejeu | None:
         """What a replay reads of the decision, from its whole record (whose copy is `alteree`);
         None when that does not open either."""
