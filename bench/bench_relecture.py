@@ -105,8 +105,14 @@ def _total(url: str, mode: str, vide: bool) -> int:
 def _compter(url: str) -> dict[str, int]:
     """Instructions per decision of each mode (the full and the empty run in parallel)."""
     with ThreadPoolExecutor(max_workers=2) as executeur:
-        totaux = {(mode, vide): executeur.submit(_total, url, mode, vide) for mode in MODES for vide in (False, True)}
-        return {mode: (totaux[mode, False].result() - totaux[mode, True].result()) // DECISIONS for mode in MODES}
+        totaux = {
+            (mode, vide): executeur.submit(_total, url, mode, vide)
+            for mode in MODES
+            for vide in (False, True)
+        }
+        return {
+            mode: (totaux[mode, False].result() - totaux[mode, True].result()) // DECISIONS for mode in MODES
+        }
 
 
 def _base(url: str, modeles: list[Any]) -> dict[str, int]:
@@ -146,7 +152,10 @@ def main(bases: tuple[str, ...]) -> int:
             "ouvertes": "+ ligne ouverte en DecisionRelue (ouvrir)",
         },
         "instructions_par_decision": {**precedent.get("instructions_par_decision", {}), **resultats},
-        "machine": {"python": platform.python_version(), "processeur": platform.processor() or platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "processeur": platform.processor() or platform.machine(),
+        },
     }
     RESULTATS.parent.mkdir(exist_ok=True)
     RESULTATS.write_text(json.dumps(sortie, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
