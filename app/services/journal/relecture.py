@@ -183,7 +183,7 @@ class RelectureJournal:
             # A connection per page, given back in between: SQLite has one for the whole process
             # (the journal's writes must not wait for a long replay).
             async with self._engine.connect() as connection:
-                lignes = [LigneRelue._make(ligne) for ligne in (await connection.execute(statement)).all()]
+                lignes = [LigneRelue(*ligne) for ligne in (await connection.execute(statement)).all()]
             if not lignes:
                 return
             yield lignes
