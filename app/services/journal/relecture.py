@@ -74,9 +74,9 @@ class DecisionRelue(NamedTuple):
 
 
 class LigneRelue(NamedTuple):
-    """A row as stored, what `ouvrir_une` makes a decision of (the columns of _COLONNES, then
-    `scelle`). Typed as SQLAlchemy types them (`id` a UUID, `cree_le` aware in UTC, `date_reference`
-    a date, `contenu` parsed), whichever way it was read."""
+    """A row as stored, what `ouvrir_une` makes a decision of (the columns of _COLONNES). Typed
+    as SQLAlchemy types them (`id` a UUID, `cree_le` aware in UTC, `date_reference` a date,
+    `contenu` parsed), whichever way it was read."""
 
     id: uuid.UUID
     cree_le: datetime
@@ -85,14 +85,11 @@ class LigneRelue(NamedTuple):
     reglement_id: str
     reglement_version: str
     reglement_empreinte: str
-    #: The compact copy as stored (None without one, or when given as `scelle`).
+    #: The compact copy as stored (None without one).
     rejeu: str | None
     cle_journal: str | None
     contenu: dict[str, Any] | None
     contenu_chiffre: str | None
-    #: On PostgreSQL, an `a2.` sealed copy (under a key) as its bytes: the hex after the prefix
-    #: decoded by the server (a well-formed hex text only; any other stays in `rejeu`).
-    scelle: bytes | None = None
 
 
 class RelectureJournal:
@@ -199,11 +196,11 @@ class RelectureJournal:
     def ouvrir_une(self, ligne: LigneRelue) -> DecisionRelue:
         # Unpacked once (in order): quicker than an attribute lookup each.
         (identifiant, cree_le, date_reference, dossier_ref, reglement_id, reglement_version,
-         reglement_empreinte, copie, cle, contenu, contenu_chiffre, scelle) = ligne  # fmt: skip
+         reglement_empreinte, copie, cle, contenu, contenu_chiffre) = ligne  # fmt: skip
         rejeu: CopieRejeu | None = None
         alteree = False
-        if copie is not None or scelle is not None:
-            texte = self._copie_claire(cle, copie, scelle)
+        if copie is not None:
+            texte = self._clair(cle, copie)
             if texte is not None:
                 try:
                     rejeu = copie_de_texte(texte)
@@ -231,16 +228,7 @@ class RelectureJournal:
     def dechiffrer_copie(self, ligne: LigneRelue) -> str | None:
         """A row's compact copy in clear (None without one, or when it does not open): what the
         bench counts as decrypting, without the rest of `ouvrir_une`."""
-        return self._copie_claire(ligne.cle_journal, ligne.rejeu, ligne.scelle)
-
-    def _copie_claire(self, cle: str | None, copie: str | None, scelle: bytes | None) -> str | None:
-        """The compact copy in clear: its seal opened (given as bytes by PostgreSQL, `scelle` is
-        only ever under a key), or its stored text decrypted or as it is."""
-        if scelle is not None:
-            return (
-                None if self._trousseau is None or cle is None else self._trousseau.ouvrir_scelle(cle, scelle)
-            )
-        return None if copie is None else self._clair(cle, copie)
+        return None if ligne.rejeu is None else self._clair(ligne.cle_journal, ligne.rejeu)
 
     async def relire_entiere(self, organisme_id: str, decision: DecisionRelue) -> CopieRejeu | None:
         """What a replay reads of the decision, from its whole record (whose copy is `alteree`);
@@ -273,35 +261,27 @@ class RelectureJournal:
 
 _SELECTION = (
     "SELECT id, cree_le, date_reference, dossier_ref, reglement_id, reglement_version, "
-    "reglement_empreinte, {rejeu}, cle_journal, "
+    "reglement_empreinte, rejeu, cle_journal, "
     "CASE WHEN rejeu IS NULL AND contenu_chiffre IS NULL THEN contenu END, "
-    "CASE WHEN rejeu IS NULL THEN contenu_chiffre END{scelle} "
+    "CASE WHEN rejeu IS NULL THEN contenu_chiffre END "
     "FROM decisions WHERE organisme_id = {p}1 AND cree_le >= {p}2 AND cree_le < {p}3{suite} "
     "ORDER BY cree_le, id LIMIT {p}{limite}"
 )
 #: After the first page: the bound the index on (organisme_id, cree_le, id) starts from (without
 #: it, each page would scan the period from its start again), then the keyset.
 _SUITE = " AND cree_le >= {p}4 AND (cree_le > {p}4 OR (cree_le = {p}4 AND id > {p}5))"
-#: An `a2.` seal well formed (hex digits in pairs) under a key: PostgreSQL decodes it, sending half
-#: the bytes, none of them made into a Python text then decoded again. Only then: `decode` fails
-#: the whole query on a malformed one, which must stay one altered copy (`ouvrir_une`).
-_SCELLEE_PG = "cle_journal IS NOT NULL AND rejeu ~ '^a2[.](?:[0-9a-fA-F]{2})+$'"
 
 
-def _requetes(p: str, rejeu: str, scelle: str) -> tuple[str, str]:
+def _requetes(p: str) -> tuple[str, str]:
     """The first page's query and the next ones', `p` the driver's mark of a numbered parameter."""
     return (
-        _SELECTION.format(p=p, rejeu=rejeu, scelle=scelle, suite="", limite=4),
-        _SELECTION.format(p=p, rejeu=rejeu, scelle=scelle, suite=_SUITE.format(p=p), limite=6),
+        _SELECTION.format(p=p, suite="", limite=4),
+        _SELECTION.format(p=p, suite=_SUITE.format(p=p), limite=6),
     )
 
 
-_PG = _requetes(
-    "$",
-    f"CASE WHEN {_SCELLEE_PG} THEN NULL ELSE rejeu END",
-    f", CASE WHEN {_SCELLEE_PG} THEN decode(substr(rejeu, 4), 'hex') END",
-)
-_SQLITE = _requetes("?", "rejeu", "")
+_PG = _requetes("$")
+_SQLITE = _requetes("?")
 
 
 async def _lire_pg(pilote: Any, parametres: tuple[Any, ...], lot: int) -> list[LigneRelue]:
