@@ -11,9 +11,11 @@ per decision read by `RelectureJournal`, on PostgreSQL and on SQLite:
 
 The decisions are those of the impact bench (the intercommunal règlement's households, written by
 `Journal.enregistrer`, encrypted, with a few of another organisme), DECISIONS of them. Each count
-is callgrind's total for a fresh process reading the period, minus the same process reading an
-empty period (start-up, imports and connection then cancel out), divided by DECISIONS; the
-database server's own work (PostgreSQL) is not counted, SQLite's is (it runs in the process).
+is what callgrind collects in a fresh process while it reads the period — instrumentation started
+and stopped around the reading only (`--instr-atstart=no` and callgrind's client requests, through
+a few lines of C compiled here: start-up and imports run uninstrumented, minutes quicker) — minus
+the same for an empty period (the connection and the queries' fixed cost cancel out), divided by
+DECISIONS; every thread of the process is counted (aiosqlite's), the PostgreSQL server is not.
 
 Run with `.venv/bin/python bench/bench_relecture.py` (`make bench` runs it too; valgrind needed);
 writes bench/results/relecture.json. `EG_BENCH_RELECTURE_RESULTATS` to write elsewhere.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import json
 import os
 import platform
@@ -59,12 +62,29 @@ PERIODE = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
 VIDE = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 2, 1, tzinfo=UTC))
 
 
+#: Callgrind's client requests, callable from Python (ctypes): the macros are inline assembly.
+_REQUETES_C = """#include <valgrind/callgrind.h>
+void eg_debut(void) { CALLGRIND_START_INSTRUMENTATION; }
+void eg_fin(void) { CALLGRIND_STOP_INSTRUMENTATION; }
+"""
+
+
+def _bibliotheque(dossier: Path) -> Path:
+    source, bibliotheque = dossier / "requetes.c", dossier / "requetes.so"
+    source.write_text(_REQUETES_C, encoding="ascii")
+    subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(bibliotheque), str(source)], check=True)  # noqa: S603, S607
+    return bibliotheque
+
+
 async def _lire(url: str, mode: str, vide: bool) -> int:
-    """Run under callgrind by `_total`: the period read in `mode`; returns the decisions read."""
+    """Run under callgrind by `_total`: the period read in `mode`, instrumented; returns the
+    decisions read."""
+    requetes = ctypes.CDLL(os.environ["EG_BENCH_RELECTURE_REQUETES"])
     engine = create_engine_from_url(url)
     relecture = RelectureJournal(engine, bench_impact.TROUSSEAU)
     du, au = VIDE if vide else PERIODE
     lues = 0
+    requetes.eg_debut()
     try:
         async for page in relecture.pages(bench_impact.ORGANISME, du, au):
             if mode == "lignes":
@@ -74,16 +94,17 @@ async def _lire(url: str, mode: str, vide: bool) -> int:
             else:
                 lues += sum(decision.rejeu is not None for decision in relecture.ouvrir(page))
     finally:
+        requetes.eg_fin()
         await engine.dispose()
     return lues
 
 
-def _total(url: str, mode: str, vide: bool) -> int:
+def _total(url: str, mode: str, vide: bool, bibliotheque: Path) -> int:
     """Callgrind's instruction total for one fresh process reading the period (or the empty one)."""
     valgrind = shutil.which("valgrind")
     assert valgrind is not None
-    commande = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-                "--lire", url, "--mode", mode]  # fmt: skip
+    commande = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", "--instr-atstart=no",
+                sys.executable, __file__, "--lire", url, "--mode", mode]  # fmt: skip
     if vide:
         commande.append("--vide")
     fini = subprocess.run(  # noqa: S603 - our own script under valgrind
@@ -92,7 +113,7 @@ def _total(url: str, mode: str, vide: bool) -> int:
         text=True,
         check=False,
         cwd=RACINE,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+        env={**os.environ, "PYTHONHASHSEED": "0", "EG_BENCH_RELECTURE_REQUETES": str(bibliotheque)},
     )
     if fini.returncode != 0:
         raise RuntimeError(f"callgrind : code {fini.returncode}\n{fini.stderr[-2000:]}")
@@ -103,16 +124,12 @@ def _total(url: str, mode: str, vide: bool) -> int:
 
 
 def _compter(url: str) -> dict[str, int]:
-    """Instructions per decision of each mode (the full and the empty run in parallel)."""
-    with ThreadPoolExecutor(max_workers=2) as executeur:
-        totaux = {
-            (mode, vide): executeur.submit(_total, url, mode, vide)
-            for mode in MODES
-            for vide in (False, True)
-        }
-        return {
-            mode: (totaux[mode, False].result() - totaux[mode, True].result()) // DECISIONS for mode in MODES
-        }
+    """Instructions per decision of each mode, and of the empty period (subtracted), two runs at once."""
+    with tempfile.TemporaryDirectory() as dossier, ThreadPoolExecutor(max_workers=2) as executeur:
+        bibliotheque = _bibliotheque(Path(dossier))
+        vide = executeur.submit(_total, url, MODES[0], True, bibliotheque)
+        totaux = {mode: executeur.submit(_total, url, mode, False, bibliotheque) for mode in MODES}
+        return {mode: (totaux[mode].result() - vide.result()) // DECISIONS for mode in MODES}
 
 
 def _base(url: str, modeles: list[Any]) -> dict[str, int]:
@@ -143,9 +160,10 @@ def main(bases: tuple[str, ...]) -> int:
     precedent = json.loads(RESULTATS.read_text(encoding="utf-8")) if RESULTATS.is_file() else {}
     sortie = {
         "decisions": DECISIONS,
-        "methode": "instructions par décision (callgrind) : total d'un processus neuf lisant la période "
-        "moins celui d'un processus lisant une période vide, divisé par le nombre de décisions ; "
-        "le travail du serveur PostgreSQL n'est pas compté, celui de SQLite l'est",
+        "methode": "instructions par décision (callgrind, instrumenté pendant la lecture seulement) : "
+        "celles d'un processus neuf lisant la période moins celles d'un processus lisant une période "
+        "vide, divisé par le nombre de décisions ; tous les fils du processus comptés (aiosqlite), "
+        "pas le serveur PostgreSQL",
         "modes": {
             "lignes": "RelectureJournal.pages seules",
             "dechiffrees": "+ copie compacte déchiffrée (dechiffrer_copie)",
