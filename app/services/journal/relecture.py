@@ -10,6 +10,12 @@ app/services/journal/rejeu.py); the whole record (≈ 40 kB encrypted) only for 
 existed. Rows are fetched as stored (encrypted); `ouvrir` decrypts them with the journal's key ring,
 as CPU work the caller may run off the event loop. Every query names the organisme: there is no path
 that reads another organisme's rows.
+
+The pages are read through the driver under SQLAlchemy's pooled connection (asyncpg, aiosqlite),
+SQLAlchemy only binding the parameters: building its rows cost as much as the driver's own work
+(bench/bench_relecture.py). The seal stays text on the way (PostgreSQL could decode its hex, but
+checking it first and decoding cost the server two to four times the plain read, measured: the
+replay would wait for it).
 """
 
 from __future__ import annotations
