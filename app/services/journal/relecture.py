@@ -129,8 +129,8 @@ class RelectureJournal:
 
         Read through the driver itself (asyncpg, aiosqlite): the same query as `pages_sqlalchemy`,
         whose rows it gives, without SQLAlchemy's processing of every row (a third of the
-        instructions a row cost on PostgreSQL, half on SQLite: bench/bench_relecture.py). Any other
-        driver reads through SQLAlchemy."""
+        instructions a row cost on PostgreSQL, an eighth on SQLite, where SQLite's own work is most
+        of it: bench/bench_relecture.py). Any other driver reads through SQLAlchemy."""
         lecture = self._pilote()
         if lecture is None:
             async for lignes in self.pages_sqlalchemy(organisme_id, du, au):
@@ -142,6 +142,7 @@ class RelectureJournal:
         parametres: tuple[Any, ...] = (organisme_id, lier_instant(du), lier_instant(au))
         dernier: tuple[Any, ...] = ()
         while True:
+            # A pooled connection per page, given back in between (see `pages_sqlalchemy`).
             async with self._engine.connect() as connection:
                 pilote = (await connection.get_raw_connection()).driver_connection
                 lignes = await lecture(pilote, parametres + dernier, self._lot)
