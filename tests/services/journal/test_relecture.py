@@ -21,6 +21,7 @@ from app.rules.facts import Fait, FaitIndisponible, Faits, MembreFoyer, Source
 from app.rules.serialization import faits_vers_dict
 from app.services.impact.rejeu import LecteurFaits, faits_journalises, verdict_compact, verdict_journalise
 from app.services.journal import Journal
+from app.services.journal import relecture as relecture_module
 from app.services.journal.chiffrement import PREFIXE_SCELLE, TrousseauJournal, contenu_clair
 from app.services.journal.rejeu import (
     FS,
@@ -340,3 +341,17 @@ async def test_the_drivers_rows_read_as_sqlalchemys(journal: Journal) -> None:
     # Without the ring, nothing opens and nothing is told altered, either way.
     sans_cle = RelectureJournal(engine, None)
     assert list(sans_cle.ouvrir(lignes)) == list(sans_cle.ouvrir(attendues))
+
+
+async def test_another_driver_reads_through_sqlalchemy(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A driver `pages` does not read directly: the same pages, through SQLAlchemy."""
+    organisme = f"org-{uuid.uuid4().hex[:8]}"
+    await _ecrire(Journal(journal.engine, trousseau=TROUSSEAU), organisme, 5)
+    relecture = RelectureJournal(journal.engine, TROUSSEAU, lot=2)
+    fin = DEBUT + timedelta(days=1)
+    par_pilote = [page async for page in relecture.pages(organisme, DEBUT, fin)]
+    monkeypatch.setattr(relecture_module, "_LECTURES", {})
+    assert [page async for page in relecture.pages(organisme, DEBUT, fin)] == par_pilote
+    assert [len(page) for page in par_pilote] == [2, 2, 1]
