@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from app.rules import formules
-from app.rules.derived import DefinitionDerivee, Incalculable, Intervalle
+from app.rules.derived import DefinitionDerivee, Foyer, Incalculable, Intervalle
 from app.rules.facts import Fait, MembreFoyer, RefFait, TypeFait
 from app.rules.formules import Expression, Nom, Nombre
 from app.rules.generation import compiler, espace_sans_builtins
@@ -59,6 +59,9 @@ class Calcul:
         self._genere: Genere | None = None
         self._noms = formules.noms(expression)  # its names, in the order it reads them
         self.source = ""  # the generated function's text, for who wants to read it
+        # Under which key a household's `Foyer` keeps its value with its detail (its value alone
+        # is kept under the `Calcul` itself).
+        self._cle_detail = object()
 
     def valeur(self, nom: Nom, faits: Mapping[str, Fait], jour: date) -> Intervalle:
         parametre = self.parametres.get(nom.nom)
@@ -106,6 +109,17 @@ class Calcul:
         )
 
     def calcul(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+        """The fact's interval; once per household when `faits` is its `Foyer` (the conditions
+        and the amounts that read it share it)."""
+        if type(faits) is Foyer and faits.jour == jour:
+            valeurs = faits.valeurs
+            valeur: Intervalle | None = valeurs.get(self)
+            if valeur is None:
+                valeur = valeurs[self] = self._calcul(faits, jour)
+            return valeur
+        return self._calcul(faits, jour)
+
+    def _calcul(self, faits: Mapping[str, Fait], jour: date) -> Intervalle:
         genere = self._genere
         if genere is None:
             genere = self._generer()
@@ -172,7 +186,18 @@ class Calcul:
         return self._detail(lambda nom: self.valeur(nom, faits, jour))
 
     def calcul_detaille(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> tuple[Any, Any, str]:
-        """`calcul` and `detail` in one pass: each name of the formula read once."""
+        """`calcul` and `detail` in one pass: each name of the formula read once; once per
+        household when `faits` is its `Foyer` (its value then kept for `calcul` too)."""
+        if type(faits) is Foyer and faits.jour == jour:
+            valeurs = faits.valeurs
+            detaille: tuple[Any, Any, str] | None = valeurs.get(self._cle_detail)
+            if detaille is None:
+                detaille = valeurs[self._cle_detail] = self._calcul_detaille_une_fois(faits, jour)
+                valeurs.setdefault(self, detaille[:2])
+            return detaille
+        return self._calcul_detaille_une_fois(faits, jour)
+
+    def _calcul_detaille_une_fois(self, faits: Mapping[str, Fait], jour: date) -> tuple[Any, Any, str]:
         genere = self._genere
         if genere is None:
             genere = self._generer()

@@ -123,13 +123,21 @@ _NOMBRES = (int, Decimal, Fraction)
 class Resolveur:
     """Resolves facts for one evaluation, memoising derived values and their presentation."""
 
-    __slots__ = ("catalogue", "faits", "jour", "memo", "presentations")
+    __slots__ = ("catalogue", "connus", "faits", "jour", "memo", "presentations")
 
     def __init__(
-        self, faits: Faits, jour: date, presentations: int, catalogue: Catalogue = CATALOGUE
+        self,
+        faits: Faits,
+        jour: date,
+        presentations: int,
+        catalogue: Catalogue = CATALOGUE,
+        connus: Mapping[str, Fait] | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.faits = faits
+        #: The known facts as the compiled readers take them (a plan's `derived.Foyer`, which
+        #: shares derived values between conditions and amounts), `faits.connus` by default.
+        self.connus = faits.connus if connus is None else connus
         self.jour = jour
         self.memo: dict[RefFait, Resolution] = {}
         # By the leaf's presentation index: leaves reading the same fact under the same rules share it.

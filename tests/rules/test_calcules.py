@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from app.rules import formules
 from app.rules.calcules import Calcul
 from app.rules.dates import DatePartielle
-from app.rules.derived import Incalculable, exact
+from app.rules.derived import Foyer, Incalculable, exact
 from app.rules.facts import Fait, MembreFoyer, RefFait, Source
 from app.rules.loader import lire_reglement
 
@@ -105,6 +105,14 @@ def test_the_generated_computation_is_the_formula_on_intervals(
     if isinstance(detaille, tuple) and len(detaille) == 3:
         assert detaille[:2] == attendu
         assert [type(v) for v in detaille[:2]] == [type(v) for v in attendu]
+    # In a household's `Foyer`, worked out once and shared: the same answers, first or kept.
+    foyer = Foyer(faits, JOUR)
+    assert _issue(lambda: calcul.calcul_detaille(foyer, JOUR, ref)) == detaille
+    assert _issue(lambda: calcul.calcul(foyer, JOUR, ref)) == attendu
+    assert _issue(lambda: calcul.calcul_detaille(foyer, JOUR, ref)) == detaille
+    autre = Foyer(faits, JOUR)
+    assert _issue(lambda: calcul.calcul(autre, JOUR, ref)) == attendu
+    assert _issue(lambda: calcul.calcul_detaille(autre, JOUR, ref)) == detaille
 
 
 def test_a_parameter_without_value_at_the_date_leaves_the_fact_undecided() -> None:
