@@ -29,6 +29,9 @@ _FORMULES = (
     "200 - a / 10 + nombre_enfants[0-17] * nombre_enfants[6-10]",
     "futur + a",
     "max(a, b, c) - min(a / 3, 7) + age_demandeur",
+    # Divisions in a row, fused into one ratio: zero divisors, ratios divided again, the order of errors.
+    "a / (b - c) / c / 3",
+    "a / 7 / b + c / nombre_enfants[3-17] / 3",
 )
 _REGLEMENT = """\
 reglement: {{id: c, version: "1", libelle: C, organisme: {{nom: CCAS}}}}
@@ -168,3 +171,10 @@ def test_arithmetic_on_integer_ratios_is_that_of_fractions(a: Any, b: Any) -> No
             assert (obtenu.numerator, obtenu.denominator) == (voulu.numerator, voulu.denominator)
             assert hash(obtenu) == hash(voulu)
             assert obtenu == Fraction(obtenu.numerator, obtenu.denominator)
+
+
+@given(_EXACTS, _EXACTS.filter(bool), _EXACTS.filter(bool))
+def test_divisions_in_a_row_are_one_ratio(a: Any, b: Any, c: Any) -> None:
+    """`diviser_produit(a, b, c)` is `diviser(diviser(a, b), c)`: same value, type and text."""
+    obtenu, voulu = formules.diviser_produit(a, b, c), formules.diviser(formules.diviser(a, b), c)
+    assert (obtenu, type(obtenu), repr(obtenu)) == (voulu, type(voulu), repr(voulu))
