@@ -188,7 +188,8 @@ def _nombre_enfants(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Inte
 
 
 def ages_enfants(enfants: tuple[MembreFoyer, ...], jour: date) -> tuple[Age, ...]:
-    """Each child's age at `jour` (see `Age`), as `compter_enfants` works it out."""
+    """Each child's age at `jour` (see `Age`): one age for a full date (the usual case, as
+    `DatePartielle.age_bounds` gives it, without the call), the bounds for a partial one."""
     ages: list[Age] = []
     annee, mois_jour = jour.year, (jour.month, jour.day)
     for enfant in enfants:
@@ -203,7 +204,8 @@ def ages_enfants(enfants: tuple[MembreFoyer, ...], jour: date) -> tuple[Age, ...
 
 
 def compter_ages(ages: tuple[Age, ...], age_min: int, age_max: int) -> Intervalle:
-    """`compter_enfants` on the ages already worked out (`ages_enfants`)."""
+    """How many of these ages (`ages_enfants`) are surely, and at most, `age_min` to `age_max`:
+    a partial birth date straddling a bound of the band counts only in the second."""
     certains = incertains = 0
     for age in ages:
         if type(age) is int:
@@ -222,24 +224,7 @@ def compter_ages(ages: tuple[Age, ...], age_min: int, age_max: int) -> Intervall
 
 def compter_enfants(enfants: tuple[MembreFoyer, ...], jour: date, age_min: int, age_max: int) -> Intervalle:
     """How many children are surely, and at most, aged `age_min` to `age_max` at `jour`."""
-    certains = incertains = 0
-    annee, mois_jour = jour.year, (jour.month, jour.day)
-    for enfant in enfants:
-        naissance = enfant.date_naissance
-        if naissance is None:
-            incertains += 1
-            continue
-        if naissance.jour is not None:  # a full date (the usual case): one age, as `age_bounds`
-            age = annee - naissance.annee - (mois_jour < (naissance.mois, naissance.jour))
-            if age_min <= age <= age_max:
-                certains += 1
-            continue
-        plus_jeune, plus_vieux = naissance.age_bounds(jour)
-        if plus_jeune >= age_min and plus_vieux <= age_max:
-            certains += 1
-        elif plus_vieux >= age_min and plus_jeune <= age_max:
-            incertains += 1  # the partial birth date straddles a bound of the band
-    return certains, certains + incertains
+    return compter_ages(ages_enfants(enfants, jour), age_min, age_max)
 
 
 def _age_demandeur(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
