@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.rules import formules
-from app.rules.calcules import Calcul
+from app.rules.calcules import Calcul, texte_genere
 from app.rules.dates import DatePartielle
 from app.rules.derived import Foyer, Incalculable, exact
 from app.rules.facts import Fait, MembreFoyer, RefFait, Source
@@ -178,3 +178,11 @@ def test_divisions_in_a_row_are_one_ratio(a: Any, b: Any, c: Any) -> None:
     """`diviser_produit(a, b, c)` is `diviser(diviser(a, b), c)`: same value, type and text."""
     obtenu, voulu = formules.diviser_produit(a, b, c), formules.diviser(formules.diviser(a, b), c)
     assert (obtenu, type(obtenu), repr(obtenu)) == (voulu, type(voulu), repr(voulu))
+
+
+def test_the_generated_detail_writes_no_text_of_the_reglement_into_its_source() -> None:
+    """Fixed texts and units are bound, never written: quotes and braces come out as they are."""
+    piege = '"} {__import__("os")} {'
+    nom = formules.Nom("a")
+    texte = texte_genere((piege, (nom, piege, 0), "{v[0]}"), lambda valeur, unite: f"<{valeur}|{unite}>")
+    assert texte((Decimal(7),)) == f"calculé : {piege}<7|{piege}>{{v[0]}}"
