@@ -28,6 +28,7 @@ from app.rules.comparison import (
     Resolveur,
     expliquer_feuille,
 )
+from app.rules.derived import Foyer
 from app.rules.facts import Fait, Faits
 from app.rules.generation import Verdicts
 from app.rules.lecteurs import (
@@ -239,8 +240,9 @@ class _Compile:
         genere = self._evaluation
         if genere is None:
             genere = self._evaluation = self._generer_evaluation()
-        resolveur = Resolveur(faits, jour, compile.presentations, reglement.catalogue)
-        connus = faits.connus
+        # The household's facts with its derived values, each worked out once for this evaluation.
+        connus = Foyer(faits.connus, jour)
+        resolveur = Resolveur(faits, jour, compile.presentations, reglement.catalogue, connus)
         montants: list[Calcule | None] = [None] * compile.montants
         resultats = genere(reglement, connus, resolveur, resolveur.presentations, montants)
         return Evaluation(
@@ -286,7 +288,7 @@ class _Compile:
                 redige = self._montants_rediges[rang] = self._rediger_montant(reglement, aide)
             if redige is not False:
                 with contextlib.suppress(Repli):  # then `Calculateur` writes it
-                    calcule = montants[rang] = redige(resolveur.faits.connus)  # type: ignore[operator]
+                    calcule = montants[rang] = redige(resolveur.connus)  # type: ignore[operator]
         if calcule is None:
             regles = aide.compile.regles_montant
             vigueur = self._preparation.vigueur
@@ -325,7 +327,9 @@ class _Compile:
         if genere is None:
             genere = self._genere = self._generer()
         if genere is not False:
-            return genere(reglement, faits.connus, _EtatMontants(faits.connus, self._compile.montants))  # type: ignore[operator]
+            # The household's facts with its derived values, each worked out once for its verdicts.
+            connus = Foyer(faits.connus, self.date_reference)
+            return genere(reglement, connus, _EtatMontants(connus, self._compile.montants))  # type: ignore[operator]
         return self._verdicts(reglement, faits)
 
     def _generer(self) -> Verdicts | bool:
