@@ -67,7 +67,7 @@ from app.rules.serialization import faits_vers_dict
 from app.services.amont.collecte import Collecte
 from app.services.eligibilite import FUSEAU_CCAS, decision_json
 from app.services.impact import Rejeu, ServiceImpact, bilan_json, depuis_parametres
-from app.services.impact.bilan import Bilan
+from app.services.impact.bilan import Bilan, Changement
 from app.services.impact.rejeu import LecteurFaits
 from app.services.impact.service import Contexte, rejouer_decision
 from app.services.journal import ConsultationRecord, DecisionRecord, Journal
@@ -340,7 +340,7 @@ def compter(chemin: str, mode: str) -> None:
     originaux = {reglement.empreinte: reglement}
 
     def rejouer(contexte: Contexte) -> Bilan:
-        bilan, lignes = Bilan(DU, AU, {}, None), []
+        bilan, lignes = Bilan(DU, AU, {}, None), list[Changement]()
         for decision in decisions:
             rejouer_decision(decision, contexte, originaux.get(decision.reglement_empreinte), bilan, lignes)
         contexte.solder(bilan)
@@ -372,7 +372,7 @@ def compter(chemin: str, mode: str) -> None:
 
     appel = {"rejeu": lambda: rejouer(Contexte(rejeu)), "faits": faits, "moteur": moteur}[mode]
     resultat = functools.reduce(lambda _, __: appel(), [None, None])
-    if mode == "rejeu":
+    if isinstance(resultat, Bilan):
         assert bilan_json(resultat) == attendu
     print(len(decisions))
 

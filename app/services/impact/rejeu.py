@@ -140,7 +140,8 @@ class LecteurFaits:
             connus.pop(_HORS_CATALOGUE[0], None)
         if texte_indisponibles == "[]":
             return Faits(connus=connus, indisponibles={})
-        return Faits(connus=connus, indisponibles=dict(self._indisponibles_de(catalogue, texte_indisponibles)))
+        indisponibles = dict(self._indisponibles_de(catalogue, texte_indisponibles))
+        return Faits(connus=connus, indisponibles=indisponibles)
 
     def _indisponibles_de(self, catalogue: Catalogue, texte: str) -> dict[str, FaitIndisponible]:
         """The unavailable facts of `texte` the catalogue knows, read once per distinct text (the
