@@ -29,7 +29,10 @@ e.g. 5 000 decisions of 500 households, each journaled 10 times as in the bench)
 replay's evaluation and counting (`rejeu`: `rejouer_decision` on each, then the counts folded into
 the summary), and its parts alone: the facts typed (`faits`, `LecteurFaits`) and the engine
 (`moteur`: every aid under the règlement decided with, the changed ones under the proposal, on
-facts typed beforehand). `--compter JOURNAL.db MODE` is the run callgrind counts.
+facts typed beforehand); `rejeu_marginal` leaves out what a replay does once per version and date
+(`Identites`, steps: a fixed cost, weighing more on 5 000 decisions than on 100 000).
+`--instructions JOURNAL.db MODE…` counts only those; `--compter JOURNAL.db MODE` is the run
+callgrind counts.
 """
 
 from __future__ import annotations
@@ -303,7 +306,7 @@ def _mesure(url: str, mode: str) -> dict[str, Any]:
 
 # -- instructions per decision (callgrind), on a journal written once ------------------------------
 
-MODES_INSTRUCTIONS = ("rejeu", "faits", "moteur")
+MODES_INSTRUCTIONS = ("rejeu", "rejeu_marginal", "faits", "moteur")
 
 
 def ecrire_journal(chemin: str) -> int:
@@ -370,14 +373,27 @@ def compter(chemin: str, mode: str) -> None:
         for _, copie, _ in copies:
             lecteur.faits(copie, reglement.catalogue)
 
-    appel = {"rejeu": lambda: rejouer(Contexte(rejeu)), "faits": faits, "moteur": moteur}[mode]
+    # `rejeu_marginal`: what each decision adds, without what a replay does once per version and
+    # date (the proof of unchanged aids, the steps, the plans' lookups): their `Contexte` kept from
+    # the warm-up, its facts reader and journaled results started afresh.
+    prepare = Contexte(rejeu)
+    prepare.solder(rejouer(prepare))
+    prepare.lecteur = LecteurFaits()
+    prepare._journalises.clear()
+
+    appel = {
+        "rejeu": lambda: rejouer(Contexte(rejeu)),
+        "rejeu_marginal": lambda: rejouer(prepare),
+        "faits": faits,
+        "moteur": moteur,
+    }[mode]
     resultat = functools.reduce(lambda _, __: appel(), [None, None])
     if isinstance(resultat, Bilan):
         assert bilan_json(resultat) == attendu
     print(len(decisions))
 
 
-def instructions(chemin: str) -> int:
+def instructions(chemin: str, modes: tuple[str, ...] = MODES_INSTRUCTIONS) -> int:
     """Instructions per decision of each mode of `compter`, counted by callgrind (in parallel)."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
@@ -391,7 +407,7 @@ def instructions(chemin: str) -> int:
         mode: subprocess.Popen(  # noqa: S603 - our own script under valgrind
             [*commande, mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=RACINE
         )
-        for mode in MODES_INSTRUCTIONS
+        for mode in modes
     }
     for mode, p in processus.items():
         sortie, erreurs = p.communicate()
@@ -507,8 +523,10 @@ def main(bases: tuple[str, ...] = ("sqlite", "postgresql")) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] in ("--ecrire", "--instructions"):
-        sys.exit(ecrire_journal(sys.argv[2]) if sys.argv[1] == "--ecrire" else instructions(sys.argv[2]))
+    if len(sys.argv) >= 3 and sys.argv[1] in ("--ecrire", "--instructions"):
+        if sys.argv[1] == "--ecrire":
+            sys.exit(ecrire_journal(sys.argv[2]))
+        sys.exit(instructions(sys.argv[2], tuple(sys.argv[3:]) or MODES_INSTRUCTIONS))
     if len(sys.argv) == 4 and sys.argv[1] == "--compter":
         compter(sys.argv[2], sys.argv[3])
         sys.exit(0)
