@@ -72,7 +72,7 @@ from app.services.eligibilite import FUSEAU_CCAS, decision_json
 from app.services.impact import Rejeu, ServiceImpact, bilan_json, depuis_parametres
 from app.services.impact.bilan import Bilan, Changement
 from app.services.impact.rejeu import LecteurFaits
-from app.services.impact.service import Contexte, rejouer_decision
+from app.services.impact.service import Contexte, rejouer_decision, sans_ramasse_miettes
 from app.services.journal import ConsultationRecord, DecisionRecord, Journal
 from app.services.journal.chiffrement import TrousseauJournal
 from app.services.journal.rejeu import resultats_de
@@ -335,9 +335,10 @@ async def _ouvertes(url: str) -> tuple[Rejeu, list[DecisionRelue]]:
 
 def compter(chemin: str, mode: str) -> None:
     """Run under callgrind by `instructions`: the decisions opened, a whole replay as warm-up (the
-    plans compiled and generated, as over a long period), then MODE on every decision with a fresh
-    `Contexte` (its facts, verdicts and steps read afresh), inside `functools.reduce`: the only call
-    of it in the run, where callgrind counts (`--toggle-collect`)."""
+        plans compiled and generated, as over a long period), then MODE on every decision with a fresh
+        `Contexte` (its facts, verdicts and steps read afresh), inside `functools.reduce`: the only call
+        of it in the run, where callgrind counts (`--toggle-collect`); the cycle collector paused, as
+    while the service replays a page."""
     rejeu, decisions = asyncio.run(_ouvertes(f"sqlite:///{Path(chemin).resolve()}"))
     reglement, proposition = rejeu.organisme.reglement, rejeu.proposition.reglement
     originaux = {reglement.empreinte: reglement}
@@ -387,7 +388,8 @@ def compter(chemin: str, mode: str) -> None:
         "faits": faits,
         "moteur": moteur,
     }[mode]
-    resultat = functools.reduce(lambda _, __: appel(), [None, None])
+    with sans_ramasse_miettes():  # as the service replays a page
+        resultat = functools.reduce(lambda _, __: appel(), [None, None])
     if isinstance(resultat, Bilan):
         assert bilan_json(resultat) == attendu
     print(len(decisions))
