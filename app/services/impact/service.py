@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, I
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -199,7 +200,7 @@ class ServiceImpact:
                 )
                 for decision in alterees:
                     await self._alteree(decision, contexte, originaux, bilan=bilan, lignes=lignes)
-                if len(contexte.comptes) >= COMPTES_MAX:
+                if contexte.distincts() >= COMPTES_MAX:
                     contexte.solder(bilan)
                 faites += len(lignes_lues)
                 if progression is not None:
@@ -330,7 +331,10 @@ class _Etape:
     the proposal lacks, those whose base facts it needs beyond what was asked for then (checked
     against each decision's collected facts), and those it leaves as they were (`Identites`)."""
 
-    __slots__ = ("a_controler", "a_evaluer", "absents", "evaluables", "repris")
+    __slots__ = (
+        "a_controler", "a_evaluer", "absents", "evaluables", "parties", "plan_original", "plan_propose",
+        "repris",
+    )  # fmt: skip
 
     def __init__(
         self, contexte: Contexte, original: Reglement | None, jour: date, aids: tuple[str, ...]
@@ -351,6 +355,19 @@ class _Etape:
         identiques = frozenset() if original is None else contexte.identiques(original, jour)
         self.repris = frozenset(d for d in self.evaluables if d in identiques)
         self.a_evaluer = tuple(d for d in self.evaluables if d not in self.repris)
+        #: The plans of the short way (`_rejeu_courant`), looked up on first use: one lookup of the
+        #: step per decision instead of one per plan.
+        self.plan_original: CompiledPlan | None = None
+        self.plan_propose: CompiledPlan | None = None
+        #: Journaled results → their issues for `a_evaluer` (`Journalises.partie`).
+        self.parties: dict[Journalises, tuple[Issue, ...]] = {}
+
+    def partie(self, journalises: Journalises) -> tuple[Issue, ...]:
+        """What the proposal gives for `a_evaluer` when it reproduces the journaled verdicts."""
+        partie = self.parties.get(journalises)
+        if partie is None:
+            partie = self.parties[journalises] = journalises.partie(self.a_evaluer)
+        return partie
 
 
 class Journalises:
@@ -377,14 +394,26 @@ class Journalises:
             )
         )
 
+    def partie(self, dispositifs: tuple[str, ...]) -> tuple[Issue, ...]:
+        """The issues of `dispositifs` (in that order) as journaled: what the proposal gives when it
+        changes nothing for them. Only for results with their motif codes (`attendu`)."""
+        if self.attendu is None:
+            raise ValueError("résultats journalisés sans leurs codes de motif")
+        rangs = {issue[0]: issue for issue in self.attendu}
+        return tuple(rangs[d] for d in dispositifs)
+
 
 #: (dispositif, statut, montant, tranche, decisives) of an aid's verdict, as a plain tuple.
 Issue = tuple[str, str, Any, str | None, tuple[str, ...] | None]
 
 
+_ISSUE = attrgetter("dispositif", "statut", "montant", "tranche", "decisives")
+
+
 def issues(verdicts_moteur: Iterable[VerdictMoteur]) -> tuple[Issue, ...]:
-    """The engine's verdicts as tuples: compared and counted without building an object each."""
-    return tuple([(v.dispositif, v.statut, v.montant, v.tranche, v.decisives) for v in verdicts_moteur])
+    """The engine's verdicts as tuples: compared and counted without building an object each (the
+    tuples made in C by `attrgetter`: no Python frame per verdict)."""
+    return tuple(map(_ISSUE, verdicts_moteur))
 
 
 #: Distinct (step, journaled results, verdicts under the proposal) kept before they are counted.
@@ -396,9 +425,15 @@ class Contexte:
     aids), what a version, date and aids mean for the proposal (`_Etape`), the journaled verdicts
     already read, the facts reader (its sources and values converted once), and the decisions
     replayed the common way, counted by what they gave (`comptes`, folded into the summary by
-    `solder`: one count per decision instead of ten per-aid updates)."""
+    `solder`: one count per decision instead of ten per-aid updates). A decision whose verdicts
+    under the proposal are its journaled ones (most: a proposal changes few) is counted in
+    `inchanges` by (step, journaled results) only — two objects hashed by identity —, its verdicts
+    neither hashed (amounts, statuses, codes) nor kept."""
 
-    __slots__ = ("_bases", "_etapes", "_identites", "_journalises", "_plans", "comptes", "lecteur", "rejeu")
+    __slots__ = (
+        "_bases", "_etapes", "_identites", "_journalises", "_plans", "comptes", "inchanges", "lecteur",
+        "rejeu",
+    )  # fmt: skip
 
     def __init__(self, rejeu: Rejeu) -> None:
         self.rejeu = rejeu
@@ -409,6 +444,11 @@ class Contexte:
         self._etapes: dict[tuple[Reglement | None, date, tuple[str, ...]], _Etape] = {}
         self._journalises: dict[str, Journalises] = {}
         self.comptes: Counter[tuple[_Etape, Journalises, tuple[Issue, ...]]] = Counter()
+        self.inchanges: dict[tuple[_Etape, Journalises], int] = {}
+
+    def distincts(self) -> int:
+        """Distinct cases counted and not yet folded into the summary (bounded by COMPTES_MAX)."""
+        return len(self.comptes) + len(self.inchanges)
 
     def plan(self, reglement: Reglement, jour: date, dispositifs: tuple[str, ...]) -> CompiledPlan:
         """The plan compiled for (règlement, date, aids), once per replay."""
@@ -465,7 +505,13 @@ class Contexte:
         return journalises
 
     def solder(self, bilan: Bilan) -> None:
-        """The decisions counted in `comptes` added to `bilan`, aid by aid (then forgotten)."""
+        """The decisions counted in `comptes` and `inchanges` added to `bilan`, aid by aid (then
+        forgotten)."""
+        for (etape, journalises), fois in self.inchanges.items():
+            for dispositif in etape.evaluables:
+                avant, libelle = journalises.verdicts[dispositif]
+                bilan.dispositif(dispositif, libelle).compter(avant, avant, fois)
+        self.inchanges.clear()
         for (etape, journalises, apres), fois in self.comptes.items():
             proposes = {
                 d: Verdict(str(statut), montant, tranche, dec) for d, statut, montant, tranche, dec in apres
@@ -529,16 +575,27 @@ def _rejeu_courant(
         return False
     try:
         faits = contexte.lecteur.faits(rejeu, original.catalogue)
-        if issues(contexte.plan(original, jour, journalises.aids).verdicts(faits)) != journalises.attendu:
+        plan = etape.plan_original
+        if plan is None:
+            plan = etape.plan_original = contexte.plan(original, jour, journalises.aids)
+        if tuple(map(_ISSUE, plan.verdicts(faits))) != journalises.attendu:
             return False
         apres: tuple[Issue, ...] = ()
         if etape.a_evaluer:
             proposition = contexte.rejeu.proposition.reglement
             if proposition.catalogue is not original.catalogue:
                 faits = contexte.lecteur.faits(rejeu, proposition.catalogue)
-            apres = issues(contexte.plan(proposition, jour, etape.a_evaluer).verdicts(faits))
+            plan = etape.plan_propose
+            if plan is None:
+                plan = etape.plan_propose = contexte.plan(proposition, jour, etape.a_evaluer)
+            apres = tuple(map(_ISSUE, plan.verdicts(faits)))
     except ERREURS_EVALUATION:
         return False
+    if apres == etape.partie(journalises):
+        # The proposal gives back the journaled verdicts: nothing to list, counted by identity.
+        cle = (etape, journalises)
+        contexte.inchanges[cle] = contexte.inchanges.get(cle, 0) + 1
+        return True
     if len(apres) != len(etape.a_evaluer):
         return False
     contexte.comptes[(etape, journalises, apres)] += 1

@@ -331,6 +331,43 @@ async def test_the_short_replay_counts_exactly_as_the_aid_by_aid_replay(
     assert courts > len(FOYERS)
 
 
+async def test_counts_folded_in_mid_replay_equal_a_naive_recount(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The short way's two counts — decisions the proposal leaves as journaled (`inchanges`, their
+    verdicts never hashed) and those it changes (`comptes`) — folded into the summary every few
+    distinct cases (COMPTES_MAX), give the summary and lines of the aid-by-aid replay (the naive
+    recount), with an integrity alert, decisions decided twice and aids counted apart."""
+    ident = _id()
+    ids = await journaliser(engine, FOYERS + FOYERS[:30], ident)
+    await falsifier(engine, ids[7], "aide-alimentaire", 999)
+    service = _service(engine, lot=9)
+    monkeypatch.setattr(service_impact, "COMPTES_MAX", 3)
+    soldes: list[tuple[int, int]] = []
+    solder = Contexte.solder
+
+    def soldee(self: Contexte, bilan: Bilan) -> None:
+        soldes.append((len(self.inchanges), len(self.comptes)))
+        solder(self, bilan)
+
+    monkeypatch.setattr(Contexte, "solder", soldee)
+    for proposition in (
+        depuis_parametres(REGLEMENT_DEMO, {"plafond_qf_alimentaire": 650}, date(2027, 1, 1)),
+        depuis_yaml(PROPOSITION_RSA, None),
+    ):
+        rejeu = await service.preparer(organisme(ident), proposition, DU, AU)
+        court = await _tout(service, rejeu)
+        with monkeypatch.context() as m:
+            m.setattr(service_impact, "_rejeu_courant", lambda *args, **kwargs: False)
+            naif = await _tout(service, rejeu)
+        assert court == naif, proposition.reference
+        assert court[0]["alertes_integrite"] == 1
+    assert court[0]["total"]["non_evaluables"] > 0
+    assert len(soldes) > 4  # folded in during the replay, not only at its end
+    assert sum(i for i, _ in soldes) > 0
+    assert sum(c for _, c in soldes) > 0
+
+
 def test_an_aid_naming_a_moved_parameter_is_never_taken_as_unchanged() -> None:
     jour = date(2026, 5, 1)
     autre = depuis_parametres(REGLEMENT_DEMO, {"plafond_qf_alimentaire": 650}, date(2026, 1, 1)).reglement
