@@ -240,8 +240,7 @@ class _Compile:
         genere = self._evaluation
         if genere is None:
             genere = self._evaluation = self._generer_evaluation()
-        # The household's facts with its derived values, each worked out once for this evaluation.
-        connus = Foyer(faits.connus, jour)
+        connus = _foyer(faits, jour)
         resolveur = Resolveur(faits, jour, compile.presentations, reglement.catalogue, connus)
         montants: list[Calcule | None] = [None] * compile.montants
         resultats = genere(reglement, connus, resolveur, resolveur.presentations, montants)
@@ -327,8 +326,7 @@ class _Compile:
         if genere is None:
             genere = self._genere = self._generer()
         if genere is not False:
-            # The household's facts with its derived values, each worked out once for its verdicts.
-            connus = Foyer(faits.connus, self.date_reference)
+            connus = _foyer(faits, self.date_reference)
             return genere(reglement, connus, _EtatMontants(connus, self._compile.montants))  # type: ignore[operator]
         return self._verdicts(reglement, faits)
 
@@ -556,6 +554,18 @@ def _preparation(
 _COMPILES: WeakKeyDictionary[Reglement, OrderedDict[tuple[date, tuple[str, ...] | None], _Compile]] = (
     WeakKeyDictionary()
 )
+
+
+def _foyer(faits: Faits, jour: date) -> Foyer:
+    """The household's facts with its derived values, each worked out once for this evaluation: the
+    caller's own `Foyer` when it gives one for this day (an impact replay evaluates one decision
+    under two plans of the same catalogue, so the derived values are worked out once for both;
+    they are kept under their computation, so a plan whose computation differs works out its own),
+    else a new one."""
+    connus = faits.connus
+    if type(connus) is Foyer and connus.jour == jour:
+        return connus
+    return Foyer(connus, jour)
 
 
 class CompiledPlan:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from pydantic_core import from_json
 
 from app.rules.compiled import DispositifInconnu, ParametreSansValeur, compile_plan
-from app.rules.derived import Catalogue
+from app.rules.derived import Catalogue, Foyer
 from app.rules.facts import Fait, FaitIndisponible, Faits, Source
 from app.rules.model import Reglement
 from app.rules.plan import plan
@@ -118,11 +118,14 @@ class LecteurFaits:
         #: (catalogue, fact's text) → its typed value.
         self._valeurs: dict[tuple[Catalogue, str], Any] = {}
 
-    def faits(self, copie: CopieRejeu, catalogue: Catalogue) -> Faits:
+    def faits(self, copie: CopieRejeu, catalogue: Catalogue, jour: date | None = None) -> Faits:
+        """The copy's facts for `catalogue`; with `jour`, gathered straight into a `Foyer` for that
+        reference date, which every plan of this catalogue evaluating them at that date then shares
+        (its derived values worked out once for the original règlement and the proposal)."""
         texte, texte_indisponibles = copie.faits, copie.indisponibles
         if texte is None or texte_indisponibles is None:
             raise ValueError("décision journalisée sans ses faits")
-        connus: dict[str, Any] = {}
+        connus: dict[str, Any] = {} if jour is None else Foyer({}, jour)
         memoire = self._faits.get(catalogue)
         if memoire is None:
             memoire = self._faits[catalogue] = {}

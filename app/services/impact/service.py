@@ -574,7 +574,7 @@ def _rejeu_courant(
     if journalises.attendu is None or etape.absents or etape.a_controler:
         return False
     try:
-        faits = contexte.lecteur.faits(rejeu, original.catalogue)
+        faits = contexte.lecteur.faits(rejeu, original.catalogue, jour)
         plan = etape.plan_original
         if plan is None:
             plan = etape.plan_original = contexte.plan(original, jour, journalises.aids)
@@ -584,7 +584,7 @@ def _rejeu_courant(
         if etape.a_evaluer:
             proposition = contexte.rejeu.proposition.reglement
             if proposition.catalogue is not original.catalogue:
-                faits = contexte.lecteur.faits(rejeu, proposition.catalogue)
+                faits = contexte.lecteur.faits(rejeu, proposition.catalogue, jour)
             plan = etape.plan_propose
             if plan is None:
                 plan = etape.plan_propose = contexte.plan(proposition, jour, etape.a_evaluer)

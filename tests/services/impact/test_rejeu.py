@@ -3,11 +3,13 @@ what a decision reads, whatever the catalogue, the unavailable facts, or its mem
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from app.rules.derived import Catalogue
+from app.rules.compiled import compile_plan
+from app.rules.derived import Catalogue, Foyer
 from app.rules.facts import FaitIndisponible, Faits, Source
 from app.rules.serialization import faits_vers_dict
 from app.services.impact import rejeu as module_rejeu
@@ -65,3 +67,34 @@ def test_facts_read_from_memory_are_those_of_the_record(
     assert len({id(f.indisponibles) for f in vus if f.indisponibles}) == sum(
         bool(f.indisponibles) for f in vus
     )
+
+
+def test_a_decisions_foyer_shared_by_two_plans_gives_each_its_own_verdicts() -> None:
+    """Read with its reference date, a decision's facts are one `Foyer` that the original plan and
+    a second plan of the same catalogue (the proposal's changed aids) both evaluate: each gives
+    exactly the verdicts it gives on facts of its own, the derived values are worked out by the
+    first and found by the second; a plan for another day makes its own `Foyer`."""
+    lecteur = LecteurFaits()
+    aides_changees = ("supplement-energie", "tarif-cantine")
+    partages = 0
+    for contenu in _contenus(40)[::2]:
+        jour = date.fromisoformat(contenu["date_reference"])
+        original = compile_plan(REGLEMENT_DEMO, jour)
+        proposition = compile_plan(REGLEMENT_DEMO, jour, aides_changees)
+        faits = lecteur.faits(_copie(contenu), REGLEMENT_DEMO.catalogue, jour)
+        assert type(faits.connus) is Foyer
+        assert faits == faits_journalises(contenu, REGLEMENT_DEMO.catalogue)
+        assert original.verdicts(faits) == original.verdicts(
+            faits_journalises(contenu, REGLEMENT_DEMO.catalogue)
+        )
+        valeurs = dict(faits.connus.valeurs)
+        partages += bool(valeurs)
+        assert proposition.verdicts(faits) == proposition.verdicts(
+            faits_journalises(contenu, REGLEMENT_DEMO.catalogue)
+        )
+        assert faits.connus.valeurs.keys() >= valeurs.keys()
+        lendemain = compile_plan(REGLEMENT_DEMO, jour + timedelta(days=1), aides_changees)
+        assert lendemain.verdicts(faits) == lendemain.verdicts(
+            Faits(connus=dict(faits.connus), indisponibles=faits.indisponibles)
+        )
+    assert partages  # the revenu par unité de consommation, at least, was worked out and shared
