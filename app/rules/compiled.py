@@ -63,6 +63,7 @@ from app.rules.results import (
     ResultatDispositif,
     Statut,
     TrancheAppliquee,
+    evaluation,
 )
 
 #: Compiled (reference date, chosen aids) kept per règlement: requests mostly use "today", replays
@@ -243,7 +244,7 @@ class _Compile:
         connus = faits.connus
         montants: list[Calcule | None] = [None] * compile.montants
         resultats = genere(reglement, connus, resolveur, resolveur.presentations, montants)
-        return Evaluation(
+        return evaluation(
             compile.reference, jour, resultats, preparation.parametres_appliques,
             tuple([b for b in preparation.faits_de_base if b in connus]), preparation.baremes_appliques,
         )  # fmt: skip
