@@ -287,7 +287,9 @@ def generer_evaluation(
     return _fonction(lignes, len(aides), espace, "evaluer", "<évaluation générée>")
 
 
-def _nouveau(variable: str, classe: str, champs: Sequence[str], valeurs: Sequence[str], retrait: str) -> list[str]:
+def _nouveau(
+    variable: str, classe: str, champs: Sequence[str], valeurs: Sequence[str], retrait: str
+) -> list[str]:
     """Lines building `classe` (a name bound in the namespace) into `variable` without its
     `__init__`: `object.__new__`, then each field assigned from the matching expression (all of
     them: `results.champs_resultat`). The field names are this project's own (results.py), never
@@ -330,7 +332,8 @@ def _resultat(
                    f"DELIB{a}", "e[3]")  # fmt: skip
         return _nouveau(f"r{a}", "RESULTAT", champs_resultat_, valeurs, retrait)
 
-    lignes += ["    if v is False:", *nouveau("NON_ELIGIBLE", "e[2]", "None", "None", " " * 8), "    elif v is True:"]
+    lignes += ["    if v is False:", *nouveau("NON_ELIGIBLE", "e[2]", "None", "None", " " * 8)]
+    lignes.append("    elif v is True:")
     if aide.a_montant:
         lignes += [
             f"        m = MONTANT(reglement, A{a}, montants, resolveur)",

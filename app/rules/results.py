@@ -126,7 +126,7 @@ def champs_resultat(classe: type) -> tuple[str, ...]:
 _NOUVELLE = object.__new__
 
 
-def evaluation(
+def evaluation(  # noqa: PLR0917 - the dataclass's fields, in order
     reglement: ReferenceReglement,
     date_reference: date,
     resultats: tuple[ResultatDispositif, ...],
