@@ -22,6 +22,7 @@ from app.rules.derived import Incalculable, libelle_du_fait
 from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
+from app.rules.memos import memoriser
 from app.rules.model import EnVigueur, Montant, Reglement
 from app.rules.montants import Calcule, arrondir, tranche_entre
 from app.rules.montants_compiles import AMontant
@@ -62,8 +63,17 @@ class _Fait:
 
 
 class _Redacteur(AMontant):
+    def __init__(
+        self, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
+    ) -> None:
+        super().__init__(reglement, vigueur, regles, jour)
+        #: The reader of every fact the rule may read, by fact: the key of its memo (`memoriser`).
+        self.lectures: dict[RefFait, Lecture] = {}
+
     def fait(self, ref: RefFait) -> _Fait:
-        return _Fait(ref, self.regles, self.reglement, self.jour)
+        fait = _Fait(ref, self.regles, self.reglement, self.jour)
+        self.lectures.setdefault(ref, fait.lire)
+        return fait
 
     def bareme(self, nom: str) -> _Lu:
         """As `Calculateur.bareme` when the value and the column are known and decide."""
@@ -321,6 +331,8 @@ def rediger_montant(
     regle: Montant, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
 ) -> Callable[[Connus], Calcule]:
     """The amount rule `regle` with its sentence, compiled for the date whose dated values are
-    `vigueur` (`regles`: the freshness rules of what it reads); raises `Repli` when `Calculateur`
-    must write it."""
-    return _Redacteur(reglement, vigueur, regles, jour).montant(regle)
+    `vigueur` (`regles`: the freshness rules of what it reads), kept by the values it reads
+    (`memos.memoriser`); raises `Repli` when `Calculateur` must write it."""
+    redacteur = _Redacteur(reglement, vigueur, regles, jour)
+    calculer = redacteur.montant(regle)
+    return memoriser(tuple(redacteur.lectures.values()), calculer)
