@@ -82,6 +82,56 @@ def tranche_entre(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche
     return trouvees[0] if trouvees[0] is trouvees[1] else None
 
 
+#: A bracket with its bounds as integer ratios (`de`, `plus_de`, `moins_de`, `jusqu_a`: numerator,
+#: denominator > 0; None and 1 when the bound is open), for `choisir_tranche`.
+TrancheEntiere = tuple[Tranche, int | None, int, int | None, int, int | None, int, int | None, int]
+
+
+def _rapport(borne: Decimal | None) -> tuple[int | None, int]:
+    return (None, 1) if borne is None else borne.as_integer_ratio()
+
+
+def tranches_entieres(tranches: tuple[Tranche, ...]) -> tuple[TrancheEntiere, ...]:
+    """`tranches` prepared once (per plan) for `choisir_tranche`."""
+    return tuple(
+        (t, *_rapport(t.de), *_rapport(t.plus_de), *_rapport(t.moins_de), *_rapport(t.jusqu_a))
+        for t in tranches
+    )
+
+
+def choisir_tranche(
+    entieres: tuple[TrancheEntiere, ...], tranches: tuple[Tranche, ...], bas: Any, haut: Any
+) -> Tranche | None:
+    """`tranche_entre(tranches, bas, haut)` (`entieres` from `tranches_entieres(tranches)`), each
+    comparison made on integer ratios: `n / d < b / c` as `n × c < b × d`, no `Fraction` built,
+    nor a `Fraction` compared with a `Decimal` (a rational income per consumption unit against a
+    barème's bounds, the slow case). Any value without an exact ratio (an infinity, a date) goes
+    through `tranche_entre`."""
+    try:
+        n, d = bas.as_integer_ratio()
+        trouvee = _tranche_du_rapport(entieres, n, d)
+        if haut is bas or trouvee is None:
+            return trouvee
+        n, d = haut.as_integer_ratio()
+        return trouvee if _tranche_du_rapport(entieres, n, d) is trouvee else None
+    except (AttributeError, OverflowError, ValueError, TypeError):
+        return tranche_entre(tranches, bas, haut)
+
+
+def _tranche_du_rapport(entieres: tuple[TrancheEntiere, ...], n: int, d: int) -> Tranche | None:
+    """The first bracket holding n / d (d > 0), as `Tranche.contient`."""
+    for tranche, de, de_d, plus_de, plus_de_d, moins_de, moins_de_d, jusqu_a, jusqu_a_d in entieres:
+        if de is not None and n * de_d < de * d:
+            continue
+        if plus_de is not None and n * plus_de_d <= plus_de * d:
+            continue
+        if moins_de is not None and n * moins_de_d >= moins_de * d:
+            continue
+        if jusqu_a is None or n * jusqu_a_d <= jusqu_a * d:
+            return tranche
+    return None
+
+
 class Calculateur:
     """Works out the amounts of one evaluation (each distinct rule once)."""
 

@@ -21,7 +21,13 @@ from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
 from app.rules.model import EnVigueur, Montant, Reglement
-from app.rules.montants import SENS_ARRONDI, arrondir, tranche_entre, valeur_borne
+from app.rules.montants import (
+    SENS_ARRONDI,
+    arrondir,
+    choisir_tranche,
+    tranches_entieres,
+    valeur_borne,
+)
 from app.rules.plan import Regles
 
 Connus = Mapping[str, Fait]
@@ -86,13 +92,16 @@ class _Compilateur(AMontant):
             None if bareme.si_inconnu is None else next(t for t in tranches if t.libelle == bareme.si_inconnu)
         )
         colonnes = bareme.colonnes
-        # Each column's rank by identity (`tranche_entre` gives one of them): no dataclass `==`.
+        # Each column's rank by identity (`choisir_tranche` gives one of them): no dataclass `==`.
         rangs = {} if colonnes is None else {id(c): r for r, c in enumerate(colonnes.classes)}
         lire_colonne = self.lire(colonnes.fait) if colonnes is not None else None
+        entieres = tranches_entieres(tranches)
+        classes = () if colonnes is None else colonnes.classes
+        classes_entieres = tranches_entieres(classes)
 
         def calculer(connus: Connus) -> tuple[Decimal | None, str | None]:
             valeurs = lire(connus)
-            tranche = None if valeurs is None else tranche_entre(tranches, valeurs[0], valeurs[1])
+            tranche = None if valeurs is None else choisir_tranche(entieres, tranches, valeurs[0], valeurs[1])
             if tranche is None:
                 if defaut is None:
                     raise _INCONNU
@@ -103,7 +112,7 @@ class _Compilateur(AMontant):
                 colonne = lire_colonne(connus)
                 if colonne is None:
                     raise _INCONNU
-                classe = tranche_entre(colonnes.classes, colonne[0], colonne[1])
+                classe = choisir_tranche(classes_entieres, classes, colonne[0], colonne[1])
                 if classe is None:
                     raise _INCONNU
                 rang = rangs.get(id(classe))

@@ -24,7 +24,7 @@ from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
 from app.rules.memos import memoriser
 from app.rules.model import EnVigueur, Montant, Reglement
-from app.rules.montants import Calcule, arrondir, tranche_entre
+from app.rules.montants import Calcule, arrondir, choisir_tranche, tranches_entieres
 from app.rules.montants_compiles import AMontant
 from app.rules.plan import Regles
 
@@ -81,16 +81,19 @@ class _Redacteur(AMontant):
         tranches = self.vigueur.bareme(nom).tranches
         fait = self.fait(bareme.fait)
         colonnes = bareme.colonnes
-        # Each column's rank by identity (`tranche_entre` gives one of them): no dataclass `==`.
+        # Each column's rank by identity (`choisir_tranche` gives one of them): no dataclass `==`.
         rangs = {} if colonnes is None else {id(c): r for r, c in enumerate(colonnes.classes)}
         colonne = self.fait(colonnes.fait) if colonnes is not None else None
+        entieres = tranches_entieres(tranches)
+        classes = () if colonnes is None else colonnes.classes
+        classes_entieres = tranches_entieres(classes)
         nombre = explain.nombre
         debut_pour = f"pour {fait.libelle} de "
         libelle = bareme.libelle
 
         def calculer(connus: Connus) -> tuple[Decimal | None, str | None, str]:
             bas, haut = fait.valeurs(connus)
-            tranche = tranche_entre(tranches, bas, haut)
+            tranche = choisir_tranche(entieres, tranches, bas, haut)
             if tranche is None:
                 raise _REPLI
             pour = debut_pour + nombre(bas, fait.unite)
@@ -98,7 +101,7 @@ class _Redacteur(AMontant):
             if colonnes is not None and tranche.montants is not None:
                 assert colonne is not None  # noqa: S101 - set with `colonnes`
                 col_bas, col_haut = colonne.valeurs(connus)
-                classe = tranche_entre(colonnes.classes, col_bas, col_haut)
+                classe = choisir_tranche(classes_entieres, classes, col_bas, col_haut)
                 if classe is None:
                     raise _REPLI
                 rang = rangs.get(id(classe))
