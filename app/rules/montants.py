@@ -8,7 +8,7 @@ with the proof to ask) unless the règlement says what an unknown fact means.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
@@ -35,33 +35,64 @@ class Inconnu(Exception):
 
 
 class Calcule:
+    """An amount worked out: the amount (None: none, or undecided), its tranche or row label, its
+    sentence, and when undecided what is missing (`vide`, French noun phrases) and the proofs to ask
+    for. Never mutated once returned (memos share it between households)."""
+
     __slots__ = ("montant", "phrase", "pieces", "tranche", "vide")
 
     def __init__(self) -> None:
         self.montant: Decimal | None = None
         self.tranche: str | None = None
         self.phrase: str | None = None
-        self.vide: list[str] = []  # French noun phrases of what is missing
-        self.pieces: list[str] = []
+        self.vide: Sequence[str] = ()  # French noun phrases of what is missing
+        self.pieces: Sequence[str] = ()
+
+
+_NOUVEAU = object.__new__
+
+
+def calcule(montant: Decimal | None, tranche: str | None, phrase: str | None) -> Calcule:
+    """A decided `Calcule` built at once (no `__init__` frame, then three assignments): what the
+    compiled amounts return for each household."""
+    resultat = _NOUVEAU(Calcule)
+    resultat.montant, resultat.tranche, resultat.phrase = montant, tranche, phrase
+    resultat.vide = resultat.pieces = ()
+    return resultat
+
+
+def arrondi_direct(pas: Decimal) -> bool:
+    """Whether `arrondir` to `pas` is `Decimal.quantize(pas)` (0.01, 0.1, 1): worked out once per rule."""
+    chiffres = pas.as_tuple()
+    return chiffres.digits == (1,) and isinstance(chiffres.exponent, int) and chiffres.exponent <= 0
 
 
 def arrondir(valeur: Any, pas: Decimal, sens: str) -> Decimal:
     """`valeur` (int, Decimal or Fraction) rounded to a multiple of `pas`, exactly."""
     if type(valeur) is Fraction:
-        multiple = valeur / Fraction(pas)
+        # On integer ratios: valeur / pas = (n × pd) / (d × pn), no Fraction arithmetic.
+        n, d = valeur.as_integer_ratio()
+        pn, pd = pas.as_integer_ratio()
+        haut, bas = n * pd, d * pn  # bas > 0: `pas` is positive
         if sens == "bas":
-            entier = multiple.numerator // multiple.denominator
+            entier = haut // bas
         elif sens == "haut":
-            entier = -(-multiple.numerator // multiple.denominator)
+            entier = -(-haut // bas)
         else:
-            demi = multiple + Fraction(1, 2)
-            entier = demi.numerator // demi.denominator
+            entier = (2 * haut + bas) // (2 * bas)  # floor(multiple + 1/2)
         return (Decimal(entier) * pas).quantize(pas) if pas <= 1 else Decimal(entier) * pas
     decimal = Decimal(valeur)
-    chiffres = pas.as_tuple()
-    if chiffres.digits == (1,) and isinstance(chiffres.exponent, int) and chiffres.exponent <= 0:
+    if arrondi_direct(pas):
         return decimal.quantize(pas, rounding=_SENS[sens])  # 0.01, 0.1, 1: as the engine always did
     return (decimal / pas).quantize(Decimal(1), rounding=_SENS[sens]) * pas
+
+
+def egal(a: Decimal, b: Any) -> bool:
+    """`a == b` for a `Decimal` and an int, `Decimal` or `Fraction`, the last on integer ratios
+    (both in lowest terms) rather than through `Decimal`'s comparison with a rational."""
+    if type(b) is Fraction:
+        return a.as_integer_ratio() == b.as_integer_ratio()
+    return a == b  # type: ignore[no-any-return]
 
 
 def tranche_de(tranches: tuple[Tranche, ...], resolution: Resolution) -> Tranche | None:
@@ -273,8 +304,8 @@ class Calculateur:
                     f"règlement quand {inconnu.libelle} est inconnu)."
                 )
                 return resultat
-            resultat.vide.append(inconnu.libelle)
-            resultat.pieces.extend(inconnu.pieces)
+            resultat.vide = [inconnu.libelle]
+            resultat.pieces = list(inconnu.pieces)
         return resultat
 
     def _fixe(self, regle: Montant, montant: Decimal | None, detail: str, resultat: Calcule) -> None:

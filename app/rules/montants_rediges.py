@@ -24,7 +24,16 @@ from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
 from app.rules.memos import memoriser
 from app.rules.model import EnVigueur, Montant, Reglement
-from app.rules.montants import Calcule, arrondir, choisir_tranche, tranches_entieres
+from app.rules.montants import (
+    SENS_ARRONDI,
+    Calcule,
+    arrondi_direct,
+    arrondir,
+    calcule,
+    choisir_tranche,
+    egal,
+    tranches_entieres,
+)
 from app.rules.montants_compiles import AMontant
 from app.rules.plan import Regles
 
@@ -196,6 +205,7 @@ class _Redacteur(AMontant):
         if sens != "plus_proche":
             texte_pas = "à l'euro" if pas == 1 else f"au multiple de {nombre(pas)}"
             arrondi = f", arrondi {texte_pas} {'inférieur' if sens == 'bas' else 'supérieur'}"
+        direct, mode = arrondi_direct(pas), SENS_ARRONDI[sens]
 
         def borner(valeur: Any) -> tuple[Decimal, str]:
             suite = ""
@@ -205,9 +215,14 @@ class _Redacteur(AMontant):
             if plafond is not None and inferieur(plafond, valeur):
                 valeur = plafond
                 suite += plafonne  # type: ignore[operator]
-            final = arrondir(valeur, pas, sens)
-            if final != valeur:
-                suite += arrondi
+            if direct and type(valeur) is Decimal:  # 0.01, 0.1, 1 on a Decimal: as `arrondir` does
+                final = valeur.quantize(pas, rounding=mode)
+                if final != valeur:
+                    suite += arrondi
+            else:
+                final = arrondir(valeur, pas, sens)
+                if not egal(final, valeur):
+                    suite += arrondi
             return final, suite
 
         return borner
@@ -227,14 +242,11 @@ class _Redacteur(AMontant):
         lire, unite = self.table(regle.table), regle.unite
 
         def calculer(connus: Connus) -> Calcule:
-            resultat = Calcule()
-            montant, resultat.tranche, detail = lire(connus)
+            montant, tranche, detail = lire(connus)
             if montant is None:  # as `Calculateur._fixe`
-                resultat.phrase = f"Tarif : {resultat.tranche} ({detail})." if resultat.tranche else None
-                return resultat
-            resultat.montant, suite = borner(montant)
-            resultat.phrase = f"Montant : {explain.nombre(resultat.montant, unite)}{suite} ({detail})."
-            return resultat
+                return calcule(None, tranche, f"Tarif : {tranche} ({detail})." if tranche else None)
+            final, suite = borner(montant)
+            return calcule(final, tranche, f"Montant : {explain.nombre(final, unite)}{suite} ({detail}).")
 
         return calculer
 
@@ -247,14 +259,12 @@ class _Redacteur(AMontant):
         unite, nombre = regle.unite, explain.nombre
 
         def calculer(connus: Connus) -> Calcule:
-            resultat = Calcule()
-            base, detail = fixe, ""
+            base, detail, tranche = fixe, "", None
             if lire_bareme is not None:
-                base, resultat.tranche, texte = lire_bareme(connus)
+                base, tranche, texte = lire_bareme(connus)
                 detail = f" ({texte})"
             if base is None:
-                resultat.phrase = f"Tarif : {resultat.tranche}{detail}." if resultat.tranche else None
-                return resultat
+                return calcule(None, tranche, f"Tarif : {tranche}{detail}." if tranche else None)
             facteur = ""
             if facteur_lu is not None:
                 bas, haut = facteur_lu.valeurs(connus)
@@ -262,9 +272,8 @@ class _Redacteur(AMontant):
                     raise _REPLI
                 facteur = f" = {nombre(base, unite)} × {nombre(bas)} ({facteur_lu.libelle})"
                 base = base * explain.vers_decimal(bas)
-            resultat.montant, suite = borner(base)
-            resultat.phrase = f"Montant : {nombre(resultat.montant, unite)}{facteur}{suite}{detail}."
-            return resultat
+            final, suite = borner(base)
+            return calcule(final, tranche, f"Montant : {nombre(final, unite)}{facteur}{suite}{detail}.")
 
         return calculer
 
@@ -282,7 +291,7 @@ class _Redacteur(AMontant):
         unite, nombre, jour = regle.unite, explain.nombre, self.jour
         # The formula's fixed texts and the ranks of its names, made on the first household (the
         # names' units are known then).
-        gabarit: list[tuple[str | int, ...]] = []
+        gabarit: list[tuple[str, tuple[int, ...]]] = []
 
         def calculer(connus: Connus) -> Calcule:
             lus: Any
@@ -299,18 +308,13 @@ class _Redacteur(AMontant):
                 raise _REPLI
             if not gabarit:
                 rendu = formules.Rendu(str, lambda nom: lus[rangs[id(nom)]][3], explain.nombre)
-                gabarit.append(
-                    tuple(m if isinstance(m, str) else rangs[id(m)] for m in rendu.gabarit(expression, unite))
-                )
-            texte = "".join([m if isinstance(m, str) else lus[m][2] for m in gabarit[0]])
-            resultat = Calcule()
-            resultat.montant = final
-            if final == bas and not suite:
-                resultat.phrase = f"Montant : {nombre(final, unite)} = {texte}."
-            else:
-                brut = nombre(bas, unite) if bas == haut else "…"
-                resultat.phrase = f"Montant : {nombre(final, unite)} = {texte} = {brut}{suite}."
-            return resultat
+                gabarit.append(_modele(rendu.gabarit(expression, unite), rangs))
+            modele, places = gabarit[0]
+            texte = modele.format(*[lus[r][2] for r in places])
+            if not suite and egal(final, bas):
+                return calcule(final, None, f"Montant : {nombre(final, unite)} = {texte}.")
+            brut = nombre(bas, unite) if haut is bas or bas == haut else "…"
+            return calcule(final, None, f"Montant : {nombre(final, unite)} = {texte} = {brut}{suite}.")
 
         def sur_intervalles(connus: Connus) -> tuple[Any, Any, list[Any]]:
             lus: dict[int, tuple[Any, Any, str, str | None]] = {}
@@ -328,6 +332,20 @@ class _Redacteur(AMontant):
             return bas, haut, par_rang
 
         return calculer
+
+
+def _modele(gabarit: formules.Gabarit, rangs: Mapping[int, int]) -> tuple[str, tuple[int, ...]]:
+    """A formula's template as one `str.format` model (its fixed texts, braces doubled) and the
+    ranks of the names whose texts fill it, in order: the text of a household's formula is then
+    one `format` call."""
+    morceaux, places = [], []
+    for morceau in gabarit:
+        if isinstance(morceau, str):
+            morceaux.append(morceau.replace("{", "{{").replace("}", "}}"))
+        else:
+            morceaux.append("{}")
+            places.append(rangs[id(morceau)])
+    return "".join(morceaux), tuple(places)
 
 
 def rediger_montant(
