@@ -87,6 +87,7 @@ def generer(
     caller keeps for one household, each distinct amount rule worked out once)."""
     eligible, non_eligible, a_verifier = statuts
     espace = espace_sans_builtins(
+        NOUVEAU=object.__new__,
         type=type,
         FRACTION=Fraction,
         VERDICT=verdict,
@@ -105,8 +106,9 @@ def generer(
             espace[f"L{rang}"] = lectures[rang]
             lignes.append(f"    l{rang} = L{rang}(connus)")
         lignes += _feuille(n, feuille, espace)
+    champs = champs_resultat(verdict)
     for a, aide in enumerate(aides):
-        lignes += _aide(a, aide, espace)
+        lignes += _aide(a, aide, espace, champs)
     return _fonction(lignes, len(aides), espace, "verdicts", "<verdicts générés>")
 
 
@@ -161,12 +163,17 @@ def _feuille(n: int, feuille: Feuille, espace: dict[str, Any]) -> list[str]:
     return lignes
 
 
-def _aide(a: int, aide: Aide, espace: dict[str, Any]) -> list[str]:
-    """Aid a's verdict into `r{a}`: verdict and codes by the outcomes of its leaves, then its amount."""
+def _aide(a: int, aide: Aide, espace: dict[str, Any], champs: Sequence[str]) -> list[str]:
+    """Aid a's verdict into `r{a}`: verdict and codes by the outcomes of its leaves, then its amount;
+    the `Verdict` built by `_nouveau` (`champs`: its fields)."""
     espace[f"ID{a}"] = aide.id
     espace[f"J{a}"] = aide.memo
     espace[f"D{a}"] = aide.decider
     cle = "(" + "".join(f"i{p}, " for p in aide.positions) + ")"
+
+    def nouveau(statut: str, montant: str, tranche: str, codes: str, retrait: str) -> list[str]:
+        return _nouveau(f"r{a}", "VERDICT", champs, (f"ID{a}", statut, montant, tranche, codes), retrait)
+
     lignes = [
         f"    k = {cle}",
         f"    e = J{a}.get(k)",
@@ -179,18 +186,18 @@ def _aide(a: int, aide: Aide, espace: dict[str, Any]) -> list[str]:
         lignes += [
             f"        m = MONTANT(reglement, {a}, etat)",
             "        if m.vide:",
-            f"            r{a} = VERDICT(ID{a}, A_VERIFIER, None, None, CODES_MONTANT)",
+            *nouveau("A_VERIFIER", "None", "None", "CODES_MONTANT", " " * 12),
             "        else:",
-            f"            r{a} = VERDICT(ID{a}, ELIGIBLE, m.montant, m.tranche, codes)",
+            *nouveau("ELIGIBLE", "m.montant", "m.tranche", "codes", " " * 12),
         ]
     else:
-        lignes.append(f"        r{a} = VERDICT(ID{a}, ELIGIBLE, None, None, codes)")
+        lignes += nouveau("ELIGIBLE", "None", "None", "codes", " " * 8)
     return [
         *lignes,
         "    elif v is False:",
-        f"        r{a} = VERDICT(ID{a}, NON_ELIGIBLE, None, None, codes)",
+        *nouveau("NON_ELIGIBLE", "None", "None", "codes", " " * 8),
         "    else:",
-        f"        r{a} = VERDICT(ID{a}, A_VERIFIER, None, None, codes)",
+        *nouveau("A_VERIFIER", "None", "None", "codes", " " * 8),
     ]
 
 

@@ -208,8 +208,12 @@ class _Compilateur(AMontant):
         else:
             calcul = self._historique(regle, borner)
 
+        nouveau = object.__new__
+
         def calculer(connus: Connus) -> Resultat:
-            resultat = Resultat(None, None, False)
+            resultat = nouveau(Resultat)  # no `__init__` frame: each field set here
+            resultat.montant = resultat.tranche = None
+            resultat.vide = False
             try:
                 calcul(connus, resultat)
             except _Inconnu:

@@ -117,7 +117,8 @@ class Evaluation:
 
 
 def champs_resultat(classe: type) -> tuple[str, ...]:
-    """The fields of one of the result dataclasses above, in their declaration order: what code
+    """The fields of one of the result dataclasses above (or `compiled.Verdict`), in their
+    declaration order: what code
     building it with `object.__new__` must assign, every one of them (a slot left unassigned would
     raise `AttributeError` on reading)."""
     return tuple(f.name for f in fields(classe))
