@@ -20,6 +20,7 @@ from app.rules.derived import Incalculable
 from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
+from app.rules.memos import memoriser
 from app.rules.model import EnVigueur, Montant, Reglement
 from app.rules.montants import (
     SENS_ARRONDI,
@@ -65,6 +66,8 @@ class AMontant:
         self.vigueur = vigueur
         self.regles = regles  # the freshness rules of what the amount reads
         self.jour = jour
+        #: The reader of every fact the rule may read, by fact: the key of its memo (`memoriser`).
+        self.lectures: dict[RefFait, Lecture] = {}
 
     def _limite(self, borne: Decimal | str) -> Decimal:
         return valeur_borne(borne, self.vigueur)
@@ -82,7 +85,9 @@ class AMontant:
 class _Compilateur(AMontant):
     def lire(self, ref: RefFait) -> Lecture:
         """The reader of a fact as `Calculateur.resoudre` reads it (the amount's freshness rules)."""
-        return lecture(ref, self.regles.get(ref, ()), self.reglement, self.jour)
+        lire = lecture(ref, self.regles.get(ref, ()), self.reglement, self.jour)
+        self.lectures.setdefault(ref, lire)
+        return lire
 
     def bareme(self, nom: str) -> Callable[[Connus], tuple[Decimal | None, str | None]]:
         bareme = self.reglement.baremes[nom]
@@ -312,5 +317,7 @@ def compiler_montant(
     regle: Montant, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
 ) -> Montant_:
     """The amount rule `regle` of an aid (`regles`: the freshness rules of what it reads), compiled
-    for the date whose dated values are `vigueur`."""
-    return _Compilateur(reglement, vigueur, regles, jour).montant(regle)
+    for the date whose dated values are `vigueur`, kept by the values it reads (`memos.memoriser`)."""
+    compilateur = _Compilateur(reglement, vigueur, regles, jour)
+    calculer = compilateur.montant(regle)
+    return memoriser(tuple(compilateur.lectures.values()), calculer)

@@ -72,13 +72,6 @@ class _Fait:
 
 
 class _Redacteur(AMontant):
-    def __init__(
-        self, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
-    ) -> None:
-        super().__init__(reglement, vigueur, regles, jour)
-        #: The reader of every fact the rule may read, by fact: the key of its memo (`memoriser`).
-        self.lectures: dict[RefFait, Lecture] = {}
-
     def fait(self, ref: RefFait) -> _Fait:
         fait = _Fait(ref, self.regles, self.reglement, self.jour)
         self.lectures.setdefault(ref, fait.lire)
