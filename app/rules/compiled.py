@@ -245,7 +245,7 @@ class _Compile:
         resultats = genere(reglement, connus, resolveur, resolveur.presentations, montants)
         return evaluation(
             compile.reference, jour, resultats, preparation.parametres_appliques,
-            tuple([b for b in preparation.faits_de_base if b in connus]), preparation.baremes_appliques,
+            tuple(filter(connus.__contains__, preparation.faits_de_base)), preparation.baremes_appliques,
         )  # fmt: skip
 
     def _generer_evaluation(self) -> generation.Evaluations:
