@@ -118,17 +118,23 @@ class _Redacteur(AMontant):
     def table(self, nom: str) -> _Lu:
         """As `Calculateur.table` when every value tested is known and decides."""
         table = self.reglement.tables[nom]
+        afficher, avec = explain.afficher, explain.avec
         lignes = []
         for rang, ligne in enumerate(table.lignes, start=1):
-            tests = tuple(
-                (self.fait(t.fait), COMPARATEURS[t.operateur], t.valeur, t.operateur) for t in ligne.tests
-            )
+            tests = []
+            for t in ligne.tests:
+                fait = self.fait(t.fait)
+                # The words after the value, written once: with a number's verb, with a text's.
+                seuil = afficher(t.valeur, fait.unite)
+                nombre = explain.VERBES[t.operateur]
+                texte = explain.VERBES_TEXTE.get(t.operateur, nombre)
+                suites = (f" {nombre[0]} {avec(nombre[2], seuil)}", f" {texte[0]} {avec(texte[2], seuil)}")
+                tests.append((fait, COMPARATEURS[t.operateur], t.valeur, f"{fait.libelle} (", suites))
             if ligne.autre:
                 detail = f"ligne {rang} (autre cas) de la table « {table.libelle} »"
             else:
                 detail = f"ligne {rang} de la table « {table.libelle} » : "
-            lignes.append((ligne.autre, tests, ligne.montant, ligne.libelle, detail))
-        afficher, avec = explain.afficher, explain.avec
+            lignes.append((ligne.autre, tuple(tests), ligne.montant, ligne.libelle, detail))
         nombres = (int, Decimal, Fraction)
 
         def calculer(connus: Connus) -> tuple[Decimal | None, str | None, str]:
@@ -136,18 +142,15 @@ class _Redacteur(AMontant):
                 if autre:
                     return montant, libelle, detail
                 raisons = []
-                for fait, comparer, valeur, operateur in tests:
+                for fait, comparer, valeur, debut, suites in tests:
                     bas, haut = fait.valeurs(connus)
                     issue = comparer(bas, haut, valeur)
                     if issue is None:
                         raise _REPLI
                     if not issue:
                         break
-                    verbe = explain.VERBES_TEXTE.get(operateur, explain.VERBES[operateur])
-                    if type(bas) in nombres and not isinstance(bas, bool):
-                        verbe = explain.VERBES[operateur]
-                    seuil = avec(verbe[2], afficher(valeur, fait.unite))
-                    raisons.append(f"{fait.libelle} ({afficher(bas, fait.unite)}) {verbe[0]} {seuil}")
+                    suite = suites[0] if type(bas) in nombres else suites[1]  # bool is not in `nombres`
+                    raisons.append(f"{debut}{afficher(bas, fait.unite)}){suite}")
                 else:
                     return montant, libelle, detail + " et ".join(raisons)
             raise AssertionError(nom)  # pragma: no cover - the loader requires a last row « autre »
