@@ -31,7 +31,8 @@ bench/results/reglement.json.
   measured without it, for comparison);
 - instructions per household of (a), (a'), (c) and (d), counted by callgrind when valgrind is
   installed (`instructions_par_foyer`, independent of the machine's load): 200 households after
-  the same warm-up, minus the same run without them;
+  the same warm-up, minus the same run without them, the prepared households frozen out of the
+  collector's reach as in the timed rounds;
 - the whole is repeated ROUNDS times and the headline figures are those of the round with the
   best median of (a) (the machine is shared: other work only ever slows a round down).
 """
