@@ -221,7 +221,7 @@ async def _lecture(relecture: RelectureJournal, rejeu: Rejeu, mode: str) -> dict
         if mode == "lecture_brute":
             lues += len(page)
         elif mode == "dechiffrement":
-            lues += sum(TROUSSEAU.dechiffrer(ligne.cle_journal, ligne.rejeu) is not None for ligne in page)
+            lues += sum(relecture.dechiffrer_copie(ligne) is not None for ligne in page)
         else:
             for decision in relecture.ouvrir(page):
                 lues += 1

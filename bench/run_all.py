@@ -21,6 +21,7 @@ BANCS = (
     "bench_robustesse.py",
     "bench_documents.py",
     "bench_impact.py",
+    "bench_relecture.py",
     "bench_campagnes.py",
 )
 

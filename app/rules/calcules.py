@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from app.rules import formules
-from app.rules.derived import DefinitionDerivee, Incalculable, Intervalle
+from app.rules.derived import DefinitionDerivee, Foyer, Incalculable, Intervalle
 from app.rules.facts import Fait, MembreFoyer, RefFait, TypeFait
 from app.rules.formules import Expression, Nom, Nombre
 from app.rules.generation import compiler, espace_sans_builtins
@@ -59,6 +59,11 @@ class Calcul:
         self._genere: Genere | None = None
         self._noms = formules.noms(expression)  # its names, in the order it reads them
         self.source = ""  # the generated function's text, for who wants to read it
+        # The detail « calculé : … » on exact values as one generated f-string, made on first use.
+        self._texte: Callable[[tuple[Any, ...]], str] | None = None
+        # Under which key a household's `Foyer` keeps its value with its detail (its value alone
+        # is kept under the `Calcul` itself).
+        self._cle_detail = object()
 
     def valeur(self, nom: Nom, faits: Mapping[str, Fait], jour: date) -> Intervalle:
         parametre = self.parametres.get(nom.nom)
@@ -106,6 +111,17 @@ class Calcul:
         )
 
     def calcul(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+        """The fact's interval; once per household when `faits` is its `Foyer` (the conditions
+        and the amounts that read it share it)."""
+        if type(faits) is Foyer and faits.jour == jour:
+            valeurs = faits.valeurs
+            valeur: Intervalle | None = valeurs.get(self)
+            if valeur is None:
+                valeur = valeurs[self] = self._calcul(faits, jour)
+            return valeur
+        return self._calcul(faits, jour)
+
+    def _calcul(self, faits: Mapping[str, Fait], jour: date) -> Intervalle:
         genere = self._genere
         if genere is None:
             genere = self._generer()
@@ -172,7 +188,18 @@ class Calcul:
         return self._detail(lambda nom: self.valeur(nom, faits, jour))
 
     def calcul_detaille(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> tuple[Any, Any, str]:
-        """`calcul` and `detail` in one pass: each name of the formula read once."""
+        """`calcul` and `detail` in one pass: each name of the formula read once; once per
+        household when `faits` is its `Foyer` (its value then kept for `calcul` too)."""
+        if type(faits) is Foyer and faits.jour == jour:
+            valeurs = faits.valeurs
+            detaille: tuple[Any, Any, str] | None = valeurs.get(self._cle_detail)
+            if detaille is None:
+                detaille = valeurs[self._cle_detail] = self._calcul_detaille_une_fois(faits, jour)
+                valeurs.setdefault(self, detaille[:2])
+            return detaille
+        return self._calcul_detaille_une_fois(faits, jour)
+
+    def _calcul_detaille_une_fois(self, faits: Mapping[str, Fait], jour: date) -> tuple[Any, Any, str]:
         genere = self._genere
         if genere is None:
             genere = self._generer()
@@ -180,14 +207,10 @@ class Calcul:
             exacte, valeurs = genere(faits, jour)
         except formules.NonPonctuel:  # a name's value is an interval: the formula on intervals
             return self._calcul_detaille(faits, jour)
-        ecrire = self.ecrire
-        morceaux = ["calculé : "]
-        for morceau in self._morceaux():
-            if isinstance(morceau, str):
-                morceaux.append(morceau)
-            else:
-                morceaux.append(ecrire(valeurs[morceau[2]], morceau[1]))
-        return exacte, exacte, "".join(morceaux)
+        texte = self._texte
+        if texte is None:
+            texte = self._texte = texte_genere(self._morceaux(), self.ecrire)
+        return exacte, exacte, texte(valeurs)
 
     def _calcul_detaille(self, faits: Mapping[str, Fait], jour: date) -> tuple[Any, Any, str]:
         lues: dict[int, Intervalle] = {}
@@ -247,6 +270,7 @@ def _espace() -> dict[str, Any]:
         SOUSTRAIRE=formules.soustraire,
         MULTIPLIER=formules.multiplier,
         DIVISER=formules.diviser,
+        DIVISER_PRODUIT=formules.diviser_produit,
         BORNES=formules.bornes,
     )
 
@@ -314,26 +338,41 @@ class _Generateur:
                 rang = 0 if fonction == "min" else 1
                 self.lignes.append(f"    {variable} = BORNES([{', '.join(v for v, _ in valeurs)}])[{rang}]")
                 return variable, any(f for _, f in valeurs)
-            case formules.Operation(operateur=op, gauche=g, droite=d):
-                (a, fa), (b, fb) = self.emettre(g), self.emettre(d)
-                variable = f"x{len(self.lignes)}"
-                appel = f"{_OPERATIONS[op]}({a}, {b})"
-                if op not in _EN_LIGNE:  # a division: its result may be a Fraction
-                    self.lignes.append(f"    {variable} = {appel}")
-                    return variable, True
-                en_ligne = f"{a} {_EN_LIGNE[op]} {b}"
-                if not (fa or fb):
-                    self.lignes.append(f"    {variable} = {en_ligne}")
-                    return variable, False
-                test = " or ".join(f"type({v}) is FRACTION" for v, f in ((a, fa), (b, fb)) if f)
-                self.lignes.extend([
-                    f"    if {test}:",
-                    f"        {variable} = {appel}",
-                    "    else:",
-                    f"        {variable} = {en_ligne}",
-                ])  # fmt: skip
-                return variable, True
+            case formules.Operation():
+                return self.operation(noeud)
         raise TypeError(noeud)  # pragma: no cover - Expression is a closed union
+
+    def operation(self, noeud: formules.Operation) -> tuple[str, bool]:
+        """`emettre` for an operation."""
+        op, g, d = noeud.operateur, noeud.gauche, noeud.droite
+        if op == "/" and isinstance(g, formules.Operation) and g.operateur == "/":
+            # (x / y) / z as x / (y × z), in one ratio: each divisor checked where its division
+            # stood (`DIVISER` raises its error on a zero), so the same error comes first.
+            (x, _), (y, _) = self.emettre(g.gauche), self.emettre(g.droite)
+            self.lignes.extend([f"    if not {y}:", f"        DIVISER({x}, {y})"])
+            z, _ = self.emettre(d)
+            self.lignes.extend([f"    if not {z}:", f"        DIVISER({x}, {z})"])
+            variable = f"x{len(self.lignes)}"
+            self.lignes.append(f"    {variable} = DIVISER_PRODUIT({x}, {y}, {z})")
+            return variable, True
+        (a, fa), (b, fb) = self.emettre(g), self.emettre(d)
+        variable = f"x{len(self.lignes)}"
+        appel = f"{_OPERATIONS[op]}({a}, {b})"
+        if op not in _EN_LIGNE:  # a division: its result may be a Fraction
+            self.lignes.append(f"    {variable} = {appel}")
+            return variable, True
+        en_ligne = f"{a} {_EN_LIGNE[op]} {b}"
+        if not (fa or fb):
+            self.lignes.append(f"    {variable} = {en_ligne}")
+            return variable, False
+        test = " or ".join(f"type({v}) is FRACTION" for v, f in ((a, fa), (b, fb)) if f)
+        self.lignes.extend([
+            f"    if {test}:",
+            f"        {variable} = {appel}",
+            "    else:",
+            f"        {variable} = {en_ligne}",
+        ])  # fmt: skip
+        return variable, True
 
 
 def generer(expression: Expression, lecture_du_nom: Callable[[Nom], Lecture]) -> tuple[Genere, str]:
@@ -350,6 +389,26 @@ def generer(expression: Expression, lecture_du_nom: Callable[[Nom], Lecture]) ->
     lignes = [*generateur.lignes, f"    return {resultat}, ({''.join(f'{v}, ' for v in noms)})"]
     fonction, source = compiler(lignes, espace, "calcul", "<fait calculé généré>")
     return fonction, source
+
+
+def texte_genere(
+    morceaux: tuple[str | tuple[Nom, str | None, int], ...], ecrire: Ecrire
+) -> Callable[[tuple[Any, ...]], str]:
+    """The detail « calculé : (1 450,50 € − 610 €) / 3 / 30 » of a formula on exact values (those
+    the generated computation hands back, by rank) as one generated f-string. Under the rule of
+    `generer`: the fixed texts and units are bound in the namespace (`T…`, `U…`), only indices and
+    the template are written."""
+    espace = espace_sans_builtins(E=ecrire, T="calculé : ")
+    champs = ["{T}"]
+    for n, morceau in enumerate(morceaux):
+        if isinstance(morceau, str):
+            espace[f"T{n}"] = morceau
+            champs.append(f"{{T{n}}}")
+        else:
+            espace[f"U{n}"] = morceau[1]
+            champs.append(f"{{E(v[{int(morceau[2])}], U{n})}}")
+    lignes = ["def texte(v):", f'    return f"{"".join(champs)}"']
+    return compiler(lignes, espace, "texte", "<détail de fait calculé généré>")[0]  # type: ignore[no-any-return]
 
 
 def definition(

@@ -17,7 +17,13 @@ from typing import Any
 
 from app.rules import explain
 from app.rules.dates import DatePartielle
-from app.rules.derived import CATALOGUE, Catalogue, DefinitionDerivee, Incalculable, libelle_du_fait
+from app.rules.derived import (
+    CATALOGUE,
+    Catalogue,
+    DefinitionDerivee,
+    Incalculable,
+    libelle_du_fait,
+)
 from app.rules.facts import Fait, Faits, RefFait, Source
 from app.rules.plan import Feuille, Regles, Seuil
 from app.rules.results import ValeurAffichee
@@ -123,13 +129,21 @@ _NOMBRES = (int, Decimal, Fraction)
 class Resolveur:
     """Resolves facts for one evaluation, memoising derived values and their presentation."""
 
-    __slots__ = ("catalogue", "faits", "jour", "memo", "presentations")
+    __slots__ = ("catalogue", "connus", "faits", "jour", "memo", "presentations")
 
     def __init__(
-        self, faits: Faits, jour: date, presentations: int, catalogue: Catalogue = CATALOGUE
+        self,
+        faits: Faits,
+        jour: date,
+        presentations: int,
+        catalogue: Catalogue = CATALOGUE,
+        connus: Mapping[str, Fait] | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.faits = faits
+        #: The known facts as the compiled readers take them (a plan's `derived.Foyer`, which
+        #: shares derived values between conditions and amounts), `faits.connus` by default.
+        self.connus = faits.connus if connus is None else connus
         self.jour = jour
         self.memo: dict[RefFait, Resolution] = {}
         # By the leaf's presentation index: leaves reading the same fact under the same rules share it.
@@ -270,10 +284,11 @@ def presenter(resolution: Resolution) -> Presentation:
         )
         texte += " (dates de naissance incomplètes)"
         valeur = None
+    elif type(bas) is Fraction:  # a ratio, shown and carried as the same Decimal (at the cent)
+        valeur, texte = explain.rapport_affiche(bas, resolution.unite)
     else:
-        # A ratio is shown and carried as the same Decimal (at the cent): worked out once.
-        valeur = explain.vers_decimal(bas) if type(bas) is Fraction else explain.montrer(bas)
-        texte = explain.afficher(valeur if type(bas) is Fraction else bas, resolution.unite)
+        valeur = explain.montrer(bas)
+        texte = explain.afficher(bas, resolution.unite)
     origine = explain.source(resolution.source)
     contexte = f"{texte}, {origine}" if origine else texte
     if resolution.note:
@@ -428,7 +443,7 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
     marge = f"{remplie}, marge de "
     manque = f"{non_remplie}, {'dépassement de' if sens < 0 else 'il manque'} "
     strict = operateur in ("<", ">")
-    nombre, decimal_du_rapport = explain.nombre, explain.decimal_du_rapport
+    nombre, ecart_rapport = explain.nombre, explain.ecart_rapport
     unite = feuille.unite
     # Counts and ages (int) against a whole threshold: outcome, margin and the sentence's end by
     # value, kept (a few values recur; `Decimal(n) - seuil` is then `Decimal(n - seuil)`).
@@ -442,6 +457,7 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
         bas = resolution.bas
         genre = type(bas)
         garder = False
+        ecrit = ""  # the margin's text, when written with it
         # The margin is positive on the satisfied side: its sign (exact) decides the outcome.
         if genre is Decimal:
             ecart = signe = bas - valeur_seuil if sens > 0 else valeur_seuil - bas
@@ -460,17 +476,15 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
         elif genre is Fraction:
             n, d = bas.as_integer_ratio()
             signe, denominateur = (n * q - p * d) * sens, d * q
-            commun = gcd(signe, denominateur)
-            ecart = decimal_du_rapport(signe // commun, denominateur // commun)  # to the cent
+            ecart, ecrit = ecart_rapport(signe, denominateur, resolution.unite)  # to the cent
         else:
             return evaluer_feuille(feuille, seuil, presentation)
         satisfaite = signe > 0 if strict else signe >= 0
         if not ecart:
             fin = remplie_egale if satisfaite else non_remplie_egale
-        elif satisfaite:
-            fin = f"{marge}{nombre(abs(ecart), resolution.unite)}."
         else:
-            fin = f"{manque}{nombre(abs(ecart), resolution.unite)}."
+            ecrit = ecrit or nombre(abs(ecart), resolution.unite)
+            fin = f"{marge}{ecrit}." if satisfaite else f"{manque}{ecrit}."
         if garder:
             entiers[bas] = (satisfaite, ecart, fin)
         return (

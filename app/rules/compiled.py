@@ -27,6 +27,7 @@ from app.rules.comparison import (
     Resolveur,
     expliquer_feuille,
 )
+from app.rules.derived import Foyer
 from app.rules.facts import Fait, Faits
 from app.rules.generation import Verdicts
 from app.rules.lecteurs import (
@@ -239,8 +240,9 @@ class _Compile:
         genere = self._evaluation
         if genere is None:
             genere = self._evaluation = self._generer_evaluation()
-        resolveur = Resolveur(faits, jour, compile.presentations, reglement.catalogue)
-        connus = faits.connus
+        # The household's facts with its derived values, each worked out once for this evaluation.
+        connus = Foyer(faits.connus, jour)
+        resolveur = Resolveur(faits, jour, compile.presentations, reglement.catalogue, connus)
         montants: list[Calcule | None] = [None] * compile.montants
         resultats = genere(reglement, connus, resolveur, resolveur.presentations, montants)
         return evaluation(
@@ -287,7 +289,7 @@ class _Compile:
             # callable), reading known values that decide. `None` (not compiled yet) and `False`
             # (left to `Calculateur`) are not callable: TypeError; `Repli`: `Calculateur` writes it.
             try:
-                calcule = montants[rang] = self._montants_rediges[rang](resolveur.faits.connus)  # type: ignore[operator,misc]
+                calcule = montants[rang] = self._montants_rediges[rang](resolveur.connus)  # type: ignore[operator,misc]
                 return calcule
             except Repli:
                 pass
@@ -345,7 +347,9 @@ class _Compile:
         if genere is None:
             genere = self._genere = self._generer()
         if genere is not False:
-            return genere(reglement, faits.connus, _EtatMontants(faits.connus, self._compile.montants))  # type: ignore[operator]
+            # The household's facts with its derived values, each worked out once for its verdicts.
+            connus = Foyer(faits.connus, self.date_reference)
+            return genere(reglement, connus, _EtatMontants(connus, self._compile.montants))  # type: ignore[operator]
         return self._verdicts(reglement, faits)
 
     def _generer(self) -> Verdicts | bool:

@@ -94,6 +94,49 @@ class Incalculable(Exception):
     """A derived fact cannot be computed from the base facts given (French reason, no personal data)."""
 
 
+#: A child's age at the reference date: a whole number for a full birth date, the youngest and
+#: oldest it may be for a partial one, None when the date is missing.
+Age = int | tuple[int, int] | None
+
+
+class Foyer(dict[str, Fait]):
+    """One household's known facts as a compiled plan evaluates them: a copy of `connus` (so every
+    reader of the facts takes it as it is), with what is worked out from them kept for this
+    evaluation only: each derived fact computed once (`valeurs`, by its computation), shared by
+    the conditions and the amounts that read it, and the children's ages (`ages`), shared by the
+    age bands. Made by the plan for one evaluation at one reference date and dropped with it:
+    nothing of a household outlives its evaluation (the plan's memos never see a `Foyer`)."""
+
+    __slots__ = ("ages", "jour", "valeurs")
+
+    def __init__(self, connus: Mapping[str, Fait], jour: date) -> None:
+        dict.__init__(self, connus)
+        self.jour = jour
+        self.valeurs: dict[Any, Any] = {}
+        self.ages: tuple[Age, ...] | None = None
+
+
+Calcul = Callable[[Mapping[str, Fait], date, RefFait], Intervalle]
+
+
+def partage(calcul: Calcul) -> Calcul:
+    """`calcul` (a derived fact without age band), worked out once per `Foyer`: its interval kept
+    in the household's `valeurs` under the returned function itself. Any other mapping of facts
+    (a resolver's subset of the bases) is computed as before; `Incalculable` is never kept."""
+
+    def partagee(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+        if type(faits) is Foyer and faits.jour == jour:
+            valeurs = faits.valeurs
+            valeur: Intervalle | None = valeurs.get(partagee)
+            if valeur is None:
+                valeur = valeurs[partagee] = calcul(faits, jour, ref)
+            return valeur
+        return calcul(faits, jour, ref)
+
+    partagee.__doc__ = calcul.__doc__
+    return partagee
+
+
 @dataclass(frozen=True, slots=True)
 class DefinitionDerivee:
     nom: str
@@ -134,34 +177,54 @@ def _nombre_enfants(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Inte
     enfants = _membres(faits, "enfants")
     if ref.age_min is None and ref.age_max is None:
         return len(enfants), len(enfants)
-    return compter_enfants(
-        enfants,
-        jour,
-        ref.age_min if ref.age_min is not None else -1,
-        ref.age_max if ref.age_max is not None else 10_000,
-    )
+    age_min = ref.age_min if ref.age_min is not None else -1
+    age_max = ref.age_max if ref.age_max is not None else 10_000
+    if type(faits) is Foyer and faits.jour == jour:  # the ages worked out once for every band
+        ages = faits.ages
+        if ages is None:
+            ages = faits.ages = ages_enfants(enfants, jour)
+        return compter_ages(ages, age_min, age_max)
+    return compter_enfants(enfants, jour, age_min, age_max)
 
 
-def compter_enfants(enfants: tuple[MembreFoyer, ...], jour: date, age_min: int, age_max: int) -> Intervalle:
-    """How many children are surely, and at most, aged `age_min` to `age_max` at `jour`."""
-    certains = incertains = 0
+def ages_enfants(enfants: tuple[MembreFoyer, ...], jour: date) -> tuple[Age, ...]:
+    """Each child's age at `jour` (see `Age`): one age for a full date (the usual case, as
+    `DatePartielle.age_bounds` gives it, without the call), the bounds for a partial one."""
+    ages: list[Age] = []
     annee, mois_jour = jour.year, (jour.month, jour.day)
     for enfant in enfants:
         naissance = enfant.date_naissance
         if naissance is None:
-            incertains += 1
-            continue
-        if naissance.jour is not None:  # a full date (the usual case): one age, as `age_bounds`
-            age = annee - naissance.annee - (mois_jour < (naissance.mois, naissance.jour))
+            ages.append(None)
+        elif naissance.jour is not None:
+            ages.append(annee - naissance.annee - (mois_jour < (naissance.mois, naissance.jour)))
+        else:
+            ages.append(naissance.age_bounds(jour))
+    return tuple(ages)
+
+
+def compter_ages(ages: tuple[Age, ...], age_min: int, age_max: int) -> Intervalle:
+    """How many of these ages (`ages_enfants`) are surely, and at most, `age_min` to `age_max`:
+    a partial birth date straddling a bound of the band counts only in the second."""
+    certains = incertains = 0
+    for age in ages:
+        if type(age) is int:
             if age_min <= age <= age_max:
                 certains += 1
-            continue
-        plus_jeune, plus_vieux = naissance.age_bounds(jour)
-        if plus_jeune >= age_min and plus_vieux <= age_max:
-            certains += 1
-        elif plus_vieux >= age_min and plus_jeune <= age_max:
-            incertains += 1  # the partial birth date straddles a bound of the band
+        elif age is None:
+            incertains += 1
+        else:
+            plus_jeune, plus_vieux = age  # type: ignore[misc]
+            if plus_jeune >= age_min and plus_vieux <= age_max:
+                certains += 1
+            elif plus_vieux >= age_min and plus_jeune <= age_max:
+                incertains += 1
     return certains, certains + incertains
+
+
+def compter_enfants(enfants: tuple[MembreFoyer, ...], jour: date, age_min: int, age_max: int) -> Intervalle:
+    """How many children are surely, and at most, aged `age_min` to `age_max` at `jour`."""
+    return compter_ages(ages_enfants(enfants, jour), age_min, age_max)
 
 
 def _age_demandeur(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
@@ -240,7 +303,7 @@ DERIVES: Mapping[str, DefinitionDerivee] = {
             TypeFait.ENTIER,
             "le nombre de personnes du foyer (allocataires et enfants)",
             ("allocataires", "enfants"),
-            lambda f, j, r: (len(_membres(f, "allocataires")) + len(_membres(f, "enfants")),) * 2,
+            partage(lambda f, j, r: (len(_membres(f, "allocataires")) + len(_membres(f, "enfants")),) * 2),
         ),
         DefinitionDerivee(
             "age_demandeur",
@@ -255,7 +318,7 @@ DERIVES: Mapping[str, DefinitionDerivee] = {
             TypeFait.NOMBRE,
             "le quotient familial fiscal annuel (revenu fiscal de référence / parts)",
             ("revenu_fiscal_de_reference", "nombre_de_parts"),
-            _quotient_fiscal,
+            partage(_quotient_fiscal),
             unite="€",
         ),
         DefinitionDerivee(
@@ -263,7 +326,7 @@ DERIVES: Mapping[str, DefinitionDerivee] = {
             TypeFait.NOMBRE,
             "le quotient familial fiscal mensuel (revenu fiscal de référence / parts / 12)",
             ("revenu_fiscal_de_reference", "nombre_de_parts"),
-            _quotient_fiscal_mensuel,
+            partage(_quotient_fiscal_mensuel),
             unite="€",
         ),
         DefinitionDerivee(
@@ -271,21 +334,21 @@ DERIVES: Mapping[str, DefinitionDerivee] = {
             TypeFait.ENTIER,
             "le nombre de personnes du foyer fiscal",
             _FISCAL_FOYER,
-            _personnes_foyer_fiscal,
+            partage(_personnes_foyer_fiscal),
         ),
         DefinitionDerivee(
             "unites_de_consommation",
             TypeFait.NOMBRE,
             "le nombre d'unités de consommation du foyer fiscal",
             _FISCAL_FOYER,
-            _uc,
+            partage(_uc),
         ),
         DefinitionDerivee(
             "revenu_par_unite_de_consommation",
             TypeFait.NOMBRE,
             "le revenu fiscal de référence par unité de consommation",
             ("revenu_fiscal_de_reference", *_FISCAL_FOYER),
-            _revenu_par_uc,
+            partage(_revenu_par_uc),
             unite="€",
         ),
     )

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
+from math import gcd
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,7 +76,86 @@ def decimal_du_rapport(numerateur: int, denominateur: int) -> Decimal:
     exact = decimal_exact(numerateur, denominateur)
     if exact is not None:
         return exact
+    if au_centime_entier(numerateur, denominateur):
+        return decimal_centimes(centimes(numerateur, denominateur), numerateur < 0)
     return (Decimal(numerateur) / Decimal(denominateur)).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+#: Below these, a ratio without finite decimal form is rounded to the cent with integers, with the
+#: same result as `(Decimal(n) / Decimal(d)).quantize(_CENT, ROUND_HALF_UP)`: the division is then
+#: off the exact ratio by at most half a unit in its 28th digit, ≤ 0.5e-10 (quotient < 1e18), while
+#: the ratio n / d is at least 1 / (200 d) > 1e-10 away from any half cent (d < 5e7, n / d not
+#: itself a half cent, having no finite decimal form): both round the same way.
+_DENOMINATEUR_ENTIER = 5 * 10**7
+_QUOTIENT_ENTIER = 10**18
+_MOINS_ZERO_CENTIME = Decimal("-0.00")
+
+
+def au_centime_entier(numerateur: int, denominateur: int) -> bool:
+    """Whether `centimes` rounds this ratio (denominateur > 0, no finite decimal form) exactly as
+    `decimal_du_rapport`'s `Decimal` division would (see `_DENOMINATEUR_ENTIER`)."""
+    return (
+        denominateur < _DENOMINATEUR_ENTIER
+        and -_QUOTIENT_ENTIER * denominateur < numerateur < _QUOTIENT_ENTIER * denominateur
+    )
+
+
+def centimes(numerateur: int, denominateur: int) -> int:
+    """numerateur / denominateur (denominateur > 0) in whole cents, rounded half away from zero
+    (ROUND_HALF_UP), with integers only."""
+    if numerateur >= 0:
+        return (200 * numerateur + denominateur) // (2 * denominateur)
+    return -((denominateur - 200 * numerateur) // (2 * denominateur))
+
+
+def decimal_centimes(nombre_centimes: int, negatif: bool) -> Decimal:
+    """The `Decimal` at the cent (two decimals) of a whole number of cents, as `quantize` gives it:
+    « -0.00 » for a negative ratio rounded to zero."""
+    if nombre_centimes == 0 and negatif:
+        return _MOINS_ZERO_CENTIME
+    return Decimal(nombre_centimes).scaleb(-2)
+
+
+def texte_centimes(nombre_centimes: int, unite: str | None) -> str:
+    """What `nombre` writes of `decimal_centimes(nombre_centimes, …)`, with integers only:
+    « 6,70 € », « 6,7 », « 1 234 € », « 0 » (never « -0 »)."""
+    signe = ""
+    if nombre_centimes < 0:
+        signe, nombre_centimes = "-", -nombre_centimes
+    entier, reste = divmod(nombre_centimes, 100)
+    chiffres = str(entier) if entier < 1000 else f"{entier:,}".replace(",", " ")
+    if reste:
+        decimales = f"{reste:02d}" if unite == "€" else f"{reste:02d}".rstrip("0")
+        texte = f"{signe}{chiffres},{decimales}"
+    else:
+        texte = f"{signe}{chiffres}" if entier else "0"
+    return f"{texte} {unite}" if unite else texte
+
+
+def ecart_rapport(numerateur: int, denominateur: int, unite: str | None) -> tuple[Decimal, str]:
+    """A margin numerateur / denominateur (denominateur > 0, any terms) at the cent
+    (`decimal_du_rapport`) and the text of its absolute value (`nombre`), with integers when
+    exact; the text is "" when the margin is zero (never written)."""
+    commun = gcd(numerateur, denominateur)
+    numerateur, denominateur = numerateur // commun, denominateur // commun
+    if decimal_exact(numerateur, denominateur) is None and au_centime_entier(numerateur, denominateur):
+        nombre_centimes = centimes(numerateur, denominateur)
+        texte = texte_centimes(abs(nombre_centimes), unite) if nombre_centimes else ""
+        return decimal_centimes(nombre_centimes, numerateur < 0), texte
+    ecart = decimal_du_rapport(numerateur, denominateur)
+    return ecart, nombre(abs(ecart), unite) if ecart else ""
+
+
+def rapport_affiche(valeur: Fraction, unite: str | None) -> tuple[Decimal, str]:
+    """A ratio as results carry it (`vers_decimal`) and as a sentence shows it
+    (`afficher(vers_decimal(valeur), unite)`), rounded and written with integers when exact."""
+    numerateur, denominateur = valeur.as_integer_ratio()
+    exact = decimal_exact(numerateur, denominateur)
+    if exact is None and au_centime_entier(numerateur, denominateur):
+        nombre_centimes = centimes(numerateur, denominateur)
+        return decimal_centimes(nombre_centimes, numerateur < 0), texte_centimes(nombre_centimes, unite)
+    decimal = exact if exact is not None else decimal_du_rapport(numerateur, denominateur)
+    return decimal, nombre(decimal, unite)
 
 
 @lru_cache(maxsize=4096)

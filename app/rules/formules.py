@@ -207,6 +207,18 @@ def diviser(a: Nombre, b: Nombre) -> Nombre:
     return rapport(a, b)
 
 
+def diviser_produit(a: Nombre, b: Nombre, c: Nombre) -> Nombre:
+    """(a / b) / c, b and c not zero: `diviser(diviser(a, b), c)` as one ratio of integers (the
+    same exact value, so the same type and digits), without the intermediate ratio."""
+    n1, d1 = a.as_integer_ratio()
+    n2, d2 = b.as_integer_ratio()
+    n3, d3 = c.as_integer_ratio()
+    numerateur, denominateur = n1 * d2 * d3, d1 * n2 * n3
+    if denominateur < 0:
+        return rationnel(-numerateur, -denominateur)
+    return rationnel(numerateur, denominateur)
+
+
 _OPERATIONS: dict[str, Callable[[Nombre, Nombre], Nombre]] = {
     "+": ajouter,
     "-": soustraire,

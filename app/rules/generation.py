@@ -34,6 +34,18 @@ _EN_LIGNE = {
 }
 
 
+def _attributs_fraction() -> tuple[str, str]:
+    """How a Fraction's integers are read quickest: its slots where this Python has them (3.11's
+    `numerator` is a property, a call), else the public names."""
+    essai = Fraction(-7, 3)
+    if getattr(essai, "_numerator", None) == -7 and getattr(essai, "_denominator", None) == 3:
+        return "_numerator", "_denominator"
+    return "numerator", "denominator"  # pragma: no cover - another Fraction layout
+
+
+_NUMERATEUR, _DENOMINATEUR = _attributs_fraction()
+
+
 class Feuille:
     """What the generator needs of one distinct leaf."""
 
@@ -143,10 +155,16 @@ def _feuille(n: int, feuille: Feuille, espace: dict[str, Any]) -> list[str]:
     gabarit = _EN_LIGNE.get(feuille.operateur)
     seuil = feuille.seuil
     if gabarit is not None and type(seuil) in (int, Decimal):
-        espace[f"F{n}"] = Fraction(seuil)
+        # A ratio (the usual exact one: b is h) against p / q: n × q against p × d, in integers.
+        p, q = seuil.as_integer_ratio()
+        espace[f"F{n}"], espace[f"P{n}"], espace[f"Q{n}"] = Fraction(seuil), p, q
+        operateur = feuille.operateur  # one of `_EN_LIGNE`'s keys, a literal of this module
         lignes += [
             "        if type(b) is FRACTION:",
-            f"            i{n} = {gabarit.format(b='b', h='h', s=f'F{n}')}",
+            "            if b is h:",
+            f"                i{n} = b.{_NUMERATEUR} * Q{n} {operateur} P{n} * b.{_DENOMINATEUR}",
+            "            else:",
+            f"                i{n} = {gabarit.format(b='b', h='h', s=f'F{n}')}",
             "        else:",
             f"            i{n} = {gabarit.format(b='b', h='h', s=f'S{n}')}",
         ]

@@ -137,7 +137,7 @@ class ValeursMontant(Resolveur):
     """What an amount reads, for verdicts: the values from the compiled readers, without the
     sources, notes and proofs a sentence would need."""
 
-    __slots__ = ("connus", "lectures", "lues", "reglement")
+    __slots__ = ("lectures", "lues", "reglement")
 
     def __init__(
         self, lectures: LecturesMontant, reglement: Reglement, jour: date, connus: Mapping[str, Fait]

@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.rules import formules
-from app.rules.calcules import Calcul
+from app.rules.calcules import Calcul, texte_genere
 from app.rules.dates import DatePartielle
-from app.rules.derived import Incalculable, exact
+from app.rules.derived import Foyer, Incalculable, exact
 from app.rules.facts import Fait, MembreFoyer, RefFait, Source
 from app.rules.loader import lire_reglement
 
@@ -29,6 +29,9 @@ _FORMULES = (
     "200 - a / 10 + nombre_enfants[0-17] * nombre_enfants[6-10]",
     "futur + a",
     "max(a, b, c) - min(a / 3, 7) + age_demandeur",
+    # Divisions in a row, fused into one ratio: zero divisors, ratios divided again, the order of errors.
+    "a / (b - c) / c / 3",
+    "a / 7 / b + c / nombre_enfants[3-17] / 3",
 )
 _REGLEMENT = """\
 reglement: {{id: c, version: "1", libelle: C, organisme: {{nom: CCAS}}}}
@@ -105,6 +108,14 @@ def test_the_generated_computation_is_the_formula_on_intervals(
     if isinstance(detaille, tuple) and len(detaille) == 3:
         assert detaille[:2] == attendu
         assert [type(v) for v in detaille[:2]] == [type(v) for v in attendu]
+    # In a household's `Foyer`, worked out once and shared: the same answers, first or kept.
+    foyer = Foyer(faits, JOUR)
+    assert _issue(lambda: calcul.calcul_detaille(foyer, JOUR, ref)) == detaille
+    assert _issue(lambda: calcul.calcul(foyer, JOUR, ref)) == attendu
+    assert _issue(lambda: calcul.calcul_detaille(foyer, JOUR, ref)) == detaille
+    autre = Foyer(faits, JOUR)
+    assert _issue(lambda: calcul.calcul(autre, JOUR, ref)) == attendu
+    assert _issue(lambda: calcul.calcul_detaille(autre, JOUR, ref)) == detaille
 
 
 def test_a_parameter_without_value_at_the_date_leaves_the_fact_undecided() -> None:
@@ -160,3 +171,18 @@ def test_arithmetic_on_integer_ratios_is_that_of_fractions(a: Any, b: Any) -> No
             assert (obtenu.numerator, obtenu.denominator) == (voulu.numerator, voulu.denominator)
             assert hash(obtenu) == hash(voulu)
             assert obtenu == Fraction(obtenu.numerator, obtenu.denominator)
+
+
+@given(_EXACTS, _EXACTS.filter(bool), _EXACTS.filter(bool))
+def test_divisions_in_a_row_are_one_ratio(a: Any, b: Any, c: Any) -> None:
+    """`diviser_produit(a, b, c)` is `diviser(diviser(a, b), c)`: same value, type and text."""
+    obtenu, voulu = formules.diviser_produit(a, b, c), formules.diviser(formules.diviser(a, b), c)
+    assert (obtenu, type(obtenu), repr(obtenu)) == (voulu, type(voulu), repr(voulu))
+
+
+def test_the_generated_detail_writes_no_text_of_the_reglement_into_its_source() -> None:
+    """Fixed texts and units are bound, never written: quotes and braces come out as they are."""
+    piege = '"} {__import__("os")} {'
+    nom = formules.Nom("a")
+    texte = texte_genere((piege, (nom, piege, 0), "{v[0]}"), lambda valeur, unite: f"<{valeur}|{unite}>")
+    assert texte((Decimal(7),)) == f"calculé : {piege}<7|{piege}>{{v[0]}}"

@@ -9,7 +9,14 @@ from fractions import Fraction
 import pytest
 
 from app.rules.dates import DatePartielle
-from app.rules.derived import DERIVES, Incalculable, faits_de_base, libelle_du_fait, unites_de_consommation
+from app.rules.derived import (
+    DERIVES,
+    Foyer,
+    Incalculable,
+    faits_de_base,
+    libelle_du_fait,
+    unites_de_consommation,
+)
 from app.rules.facts import CATALOGUE_FAITS, Fait, MembreFoyer, Source
 from app.rules.model import RefFait
 
@@ -75,3 +82,58 @@ def test_every_derived_fact_rests_on_catalogue_facts() -> None:
 def test_labels_name_the_age_band() -> None:
     assert libelle_du_fait(RefFait("nombre_enfants", 3, 17)).endswith("âgés de 3 à 17 ans")
     assert libelle_du_fait(RefFait("nombre_enfants", None, 17)).endswith("âgés de 17 ans au plus")
+
+
+def test_a_household_works_out_its_children_ages_once_for_every_band() -> None:
+    """In a `Foyer`, the ages are worked out once and each band counted on them: the same
+    intervals as without it, partial and missing birth dates included."""
+    enfants = (
+        MembreFoyer(DatePartielle(2010, 1, 1)),
+        MembreFoyer(DatePartielle(2009)),
+        MembreFoyer(DatePartielle(2008, 11)),
+        MembreFoyer(None),
+        MembreFoyer(DatePartielle(2000)),
+        MembreFoyer(DatePartielle(2020, 11, 26)),  # 6 on the day
+        MembreFoyer(DatePartielle(2020, 11, 27)),  # 5 until the next day
+    )
+    connus = {"enfants": Fait(enfants, SOURCE)}
+    foyer = Foyer(connus, JOUR)
+    calcul = DERIVES["nombre_enfants"].calcul
+    for age_min, age_max in [
+        (None, 17),
+        (18, None),
+        (6, 10),
+        (0, 5),
+        (16, 17),
+        (17, 18),
+        (None, None),
+        (6, 6),
+    ]:
+        ref = RefFait("nombre_enfants", age_min=age_min, age_max=age_max)
+        assert calcul(foyer, JOUR, ref) == calcul(connus, JOUR, ref)
+    assert foyer.ages is not None
+    assert len(foyer.ages) == len(enfants)
+    # Another day than the household's: worked out as without it.
+    ref = RefFait("nombre_enfants", age_min=6, age_max=6)
+    assert calcul(foyer, date(2026, 11, 25), ref) == calcul(connus, date(2026, 11, 25), ref) == (0, 1)
+
+
+def test_a_household_computes_each_derived_fact_once() -> None:
+    connus = {
+        "revenu_fiscal_de_reference": Fait(Decimal(10000), SOURCE),
+        "situation_familiale": Fait("M", SOURCE),
+        "nombre_personnes_a_charge": Fait(1, SOURCE),
+    }
+    foyer = Foyer(connus, JOUR)
+    calcul = DERIVES["revenu_par_unite_de_consommation"].calcul
+    ref = RefFait("revenu_par_unite_de_consommation")
+    premier = calcul(foyer, JOUR, ref)
+    assert premier == calcul(connus, JOUR, ref) == (Fraction(100000, 18),) * 2
+    assert calcul(foyer, JOUR, ref) is premier  # kept for this household
+    assert Foyer(connus, JOUR).valeurs == {}  # and for no other
+    with pytest.raises(Incalculable):  # a failure is never kept
+        DERIVES["quotient_familial_fiscal"].calcul(
+            Foyer({**connus, "nombre_de_parts": Fait(Decimal(0), SOURCE)}, JOUR),
+            JOUR,
+            RefFait("quotient_familial_fiscal"),
+        )

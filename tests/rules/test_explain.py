@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pytest
@@ -14,11 +14,15 @@ from app.rules.explain import (
     _nombre_court,
     _nombre_general,
     avec,
+    decimal_du_rapport,
+    ecart_rapport,
     jour,
     jour_de,
     nombre,
     periode,
+    rapport_affiche,
     source,
+    texte_centimes,
     vers_decimal,
 )
 from app.rules.facts import Source
@@ -74,3 +78,65 @@ def test_an_instant_is_told_on_the_french_day() -> None:
         fournisseur="CNAF", certifie=True, obtenu_le=datetime(2026, 11, 30, 23, 30, tzinfo=UTC), perime=True
     )
     assert "obtenu le 1er décembre 2026, source indisponible" in source(perimee)
+
+
+# -- ratios rounded to the cent with integers ------------------------------------------------------
+
+
+def _au_centime_par_decimal(numerateur: int, denominateur: int) -> Decimal:
+    """What `decimal_du_rapport` gave before integers, for a ratio without finite decimal form."""
+    return (Decimal(numerateur) / Decimal(denominateur)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+#: Ratios without finite decimal form a hair either side of a half cent, at zero, negative, large.
+_RAPPORTS_LIMITES = [
+    Fraction(1, 300),  # 0.0033… → 0.00
+    Fraction(-1, 300),  # → -0.00, the sign kept as `quantize` keeps it
+    Fraction(-2, 3),
+    Fraction(5, 3),
+    Fraction(1, 200) + Fraction(1, 3 * 10**6),  # just above a half cent → 0.01
+    Fraction(1, 200) - Fraction(1, 3 * 10**6),  # just below → 0.00
+    Fraction(-1, 200) - Fraction(1, 3 * 10**6),  # → -0.01
+    Fraction(-1, 200) + Fraction(1, 3 * 10**6),  # → -0.00
+    Fraction(2 * 10**17, 3),  # beyond 1e17: still integers below 1e18
+    Fraction(10**19, 3),  # beyond 1e18: the Decimal division
+    Fraction(1, 5 * 10**7 + 1),  # a denominator beyond 5e7: the Decimal division
+    Fraction(123456789, 7),
+    Fraction(100000, 18),
+]
+
+
+@pytest.mark.parametrize("rapport", _RAPPORTS_LIMITES)
+def test_a_ratio_at_the_cent_with_integers_is_that_of_decimal(rapport: Fraction) -> None:
+    n, d = rapport.numerator, rapport.denominator
+    attendu = _au_centime_par_decimal(n, d)
+    assert repr(decimal_du_rapport(n, d)) == repr(attendu)
+    for unite in ("€", "ans", None):
+        valeur, texte = rapport_affiche(rapport, unite)
+        assert repr(valeur) == repr(attendu)
+        assert texte == _nombre_court(attendu, unite) == nombre(attendu, unite)
+
+
+@given(
+    st.integers(-(10**20), 10**20),
+    st.integers(1, 10**8).filter(lambda d: Fraction(1, d).denominator % 3 == 0 or d % 7 == 0),
+)
+def test_any_ratio_at_the_cent_is_that_of_decimal(numerateur: int, denominateur: int) -> None:
+    rapport = Fraction(numerateur, denominateur)
+    n, d = rapport.numerator, rapport.denominator
+    valeur, texte = rapport_affiche(rapport, "€")
+    attendu = vers_decimal(rapport) if d % 3 and d % 7 else _au_centime_par_decimal(n, d)
+    assert repr(valeur) == repr(attendu) == repr(decimal_du_rapport(n, d))
+    assert texte == nombre(attendu, "€")
+    # A margin, any terms, its absolute value written (nothing when it rounds to zero).
+    ecart, ecrit = ecart_rapport(numerateur * 4, denominateur * 4, "€")
+    assert repr(ecart) == repr(attendu)
+    assert ecrit == (nombre(abs(attendu), "€") if attendu else "")
+
+
+@pytest.mark.parametrize("unite", ["€", "ans", None])
+@pytest.mark.parametrize(
+    "centimes", [0, 1, 5, 10, 50, 99, 100, 101, 110, 99_999, 100_000, 123_456_789, -1, -50, -100, -123_456]
+)
+def test_cents_are_written_as_their_decimal_is(centimes: int, unite: str | None) -> None:
+    assert texte_centimes(centimes, unite) == nombre(Decimal(centimes).scaleb(-2), unite)

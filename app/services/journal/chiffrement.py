@@ -76,6 +76,12 @@ class TrousseauJournal:
             identifiant: AESGCM(derive_key(base64.urlsafe_b64decode(cle), f"{PURPOSE_SCELLE}:{identifiant}"))
             for identifiant, cle in cles
         }
+        #: The associated data of each entry's `a2.` seals, encoded once (opened ≈ once a decision).
+        self._associees = {
+            identifiant: (PREFIXE_SCELLE + identifiant).encode("ascii")
+            for identifiant in self._cles
+            if identifiant.isascii()
+        }
         self.courante = cles[0][0]
 
     @classmethod
@@ -123,16 +129,13 @@ class TrousseauJournal:
         key is gone (or the token is not one of its own)."""
         prefixe = jeton[:3]
         if prefixe in (PREFIXE_SCELLE, PREFIXE_SCELLE_1):
-            aead = self._scelles.get(cle)
-            if aead is None:
-                return None
             try:
                 if prefixe == PREFIXE_SCELLE:
-                    donnees, associees = binascii.a2b_hex(jeton[3:]), (prefixe + cle).encode("ascii")
-                else:
-                    donnees, associees = binascii.a2b_base64(jeton[3:], strict_mode=True), cle.encode("ascii")
-                return aead.decrypt(donnees[:_NONCE], donnees[_NONCE:], associees).decode("utf-8")
-            except (InvalidTag, ValueError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+                    return self.ouvrir_scelle(cle, binascii.a2b_hex(jeton[3:]))
+                return self._ouvrir(
+                    cle, binascii.a2b_base64(jeton[3:], strict_mode=True), cle.encode("ascii")
+                )
+            except ValueError:  # binascii.Error is a ValueError
                 return None
         fernet = self._cles.get(cle)
         if fernet is None:
@@ -140,6 +143,24 @@ class TrousseauJournal:
         try:
             return fernet.decrypt(jeton.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeEncodeError):
+            return None
+
+    def ouvrir_scelle(self, cle: str, donnees: bytes) -> str | None:
+        """The clear text of an `a2.` seal given as its bytes (nonce ‖ ciphertext ‖ tag: the hex
+        after the prefix, decoded — PostgreSQL decodes it for a replay's reading, see
+        app/services/journal/relecture.py), or None when the key is gone or it does not open."""
+        associees = self._associees.get(cle)
+        if associees is None:
+            return None
+        return self._ouvrir(cle, donnees, associees)
+
+    def _ouvrir(self, cle: str, donnees: bytes, associees: bytes) -> str | None:
+        aead = self._scelles.get(cle)
+        if aead is None:
+            return None
+        try:
+            return aead.decrypt(donnees[:_NONCE], donnees[_NONCE:], associees).decode("utf-8")
+        except (InvalidTag, ValueError):  # UnicodeDecodeError is a ValueError
             return None
 
 

@@ -50,6 +50,17 @@ def test_a_sealed_copy_is_fresh_each_time_and_tampering_is_caught() -> None:
     assert TROUSSEAU.dechiffrer("k1", PREFIXE_SCELLE_1 + base64.b64encode(donnees).decode()) is None
 
 
+def test_a_seal_given_as_its_bytes_opens_as_its_text_does() -> None:
+    """`ouvrir_scelle`: the bytes after `a2.` (as a reader that decodes the hex itself gives them)."""
+    scelle = TROUSSEAU.sceller_avec("k2", "[1, 2]")
+    donnees = bytes.fromhex(scelle[len(PREFIXE_SCELLE) :])
+    assert TROUSSEAU.ouvrir_scelle("k2", donnees) == TROUSSEAU.dechiffrer("k2", scelle) == "[1, 2]"
+    assert TROUSSEAU.ouvrir_scelle("k1", donnees) is None
+    assert TROUSSEAU.ouvrir_scelle("inconnue", donnees) is None
+    assert TROUSSEAU.ouvrir_scelle("k2", donnees[:-1] + bytes([donnees[-1] ^ 1])) is None
+    assert TROUSSEAU.ouvrir_scelle("k2", donnees[:5]) is None  # shorter than a nonce
+
+
 def _scelle_format_1(cle: str, cle_fernet: str, texte: bytes) -> str:
     """A copy sealed as the journal sealed them before format 2, written here on its own: `a1.` +
     base64(nonce ‖ ciphertext ‖ tag), the entry's id as associated data."""

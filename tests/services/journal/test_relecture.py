@@ -21,6 +21,7 @@ from app.rules.facts import Fait, FaitIndisponible, Faits, MembreFoyer, Source
 from app.rules.serialization import faits_vers_dict
 from app.services.impact.rejeu import LecteurFaits, faits_journalises, verdict_compact, verdict_journalise
 from app.services.journal import Journal
+from app.services.journal import relecture as relecture_module
 from app.services.journal.chiffrement import PREFIXE_SCELLE, TrousseauJournal, contenu_clair
 from app.services.journal.rejeu import (
     FS,
@@ -293,3 +294,64 @@ async def test_an_altered_copy_is_told_apart_from_a_lost_key(journal: Journal) -
     assert entiere is not None
     assert entiere.faits
     assert await RelectureJournal(engine, TROUSSEAU).relire_entiere("autre-organisme", decision) is None
+
+
+async def test_the_drivers_rows_read_as_sqlalchemys(journal: Journal) -> None:
+    """`pages` reads through the driver (asyncpg, aiosqlite): the same rows, typed alike, in the same
+    pages and order as through SQLAlchemy (`pages_sqlalchemy`) — compact copies of format 2, of
+    format 1 (`a1.`, Fernet), altered or malformed, rows without a copy, rows in clear — and never
+    another organisme's."""
+    engine = journal.engine
+    organisme, autre = f"org-{uuid.uuid4().hex[:8]}", f"org-{uuid.uuid4().hex[:8]}"
+    ids = await journaliser(engine, foyers(9, graine=11), organisme)
+    autres = await journaliser(engine, foyers(2, graine=12), autre)
+    en_clair = await _ecrire(journal, organisme, 2)  # the fixture's journal writes in clear
+    await copies_anciennes(engine, ids[:2], "a1")
+    await copies_anciennes(engine, ids[2:4], "fernet")
+    await sans_copie_de_rejeu(engine, [ids[4]])
+    await alterer_copie(engine, ids[5])
+    [sixieme, septieme] = await _copies(engine, [ids[6]]) + await _copies(engine, [ids[7]])
+    async with engine.begin() as connection:
+        for decision_id, malforme in ((ids[6], sixieme.rejeu[:-1]), (ids[7], sixieme.rejeu[:-2] + "zz")):
+            await connection.execute(
+                update(DecisionRow).where(DecisionRow.id == decision_id).values(rejeu=malforme)
+            )
+    assert septieme.rejeu.startswith(PREFIXE_SCELLE)
+    relecture = RelectureJournal(engine, TROUSSEAU, lot=4)
+    du, au = DEBUT - timedelta(days=400), datetime(2027, 1, 1, tzinfo=UTC)
+
+    par_pilote = [page async for page in relecture.pages(organisme, du, au)]
+    reference = [page async for page in relecture.pages_sqlalchemy(organisme, du, au)]
+    assert [len(page) for page in par_pilote] == [len(page) for page in reference] == [4, 4, 3]
+    lignes, attendues = [li for page in par_pilote for li in page], [li for page in reference for li in page]
+    assert {li.id for li in lignes} == set(ids + en_clair)
+    assert not {li.id for li in lignes} & set(autres)
+
+    assert lignes == attendues
+    for ligne, attendue in zip(lignes, attendues, strict=True):
+        assert [type(v) for v in ligne[:7]] == [type(v) for v in attendue[:7]]
+        assert ligne.cree_le.tzinfo == attendue.cree_le.tzinfo == UTC
+    assert [relecture.dechiffrer_copie(li) for li in lignes] == [
+        relecture.dechiffrer_copie(li) for li in attendues
+    ]
+    decisions = list(relecture.ouvrir(lignes))
+    assert decisions == list(relecture.ouvrir(attendues))
+    assert {d.id for d in decisions if d.alteree} == {ids[5], ids[6], ids[7]}
+    assert all(d.rejeu is not None for d in decisions if not d.alteree)
+    # Without the ring, nothing opens and nothing is told altered, either way.
+    sans_cle = RelectureJournal(engine, None)
+    assert list(sans_cle.ouvrir(lignes)) == list(sans_cle.ouvrir(attendues))
+
+
+async def test_another_driver_reads_through_sqlalchemy(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A driver `pages` does not read directly: the same pages, through SQLAlchemy."""
+    organisme = f"org-{uuid.uuid4().hex[:8]}"
+    await _ecrire(Journal(journal.engine, trousseau=TROUSSEAU), organisme, 5)
+    relecture = RelectureJournal(journal.engine, TROUSSEAU, lot=2)
+    fin = DEBUT + timedelta(days=1)
+    par_pilote = [page async for page in relecture.pages(organisme, DEBUT, fin)]
+    monkeypatch.setattr(relecture_module, "_LECTURES", {})
+    assert [page async for page in relecture.pages(organisme, DEBUT, fin)] == par_pilote
+    assert [len(page) for page in par_pilote] == [2, 2, 1]
