@@ -13,7 +13,6 @@ règlement, so asking again is a dictionary lookup):
 
 from __future__ import annotations
 
-import contextlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,6 +63,7 @@ from app.rules.results import (
     ResultatDispositif,
     Statut,
     TrancheAppliquee,
+    evaluation,
 )
 
 #: Compiled (reference date, chosen aids) kept per règlement: requests mostly use "today", replays
@@ -244,9 +244,9 @@ class _Compile:
         resolveur = Resolveur(faits, jour, compile.presentations, reglement.catalogue, connus)
         montants: list[Calcule | None] = [None] * compile.montants
         resultats = genere(reglement, connus, resolveur, resolveur.presentations, montants)
-        return Evaluation(
+        return evaluation(
             compile.reference, jour, resultats, preparation.parametres_appliques,
-            tuple([b for b in preparation.faits_de_base if b in connus]), preparation.baremes_appliques,
+            tuple(filter(connus.__contains__, preparation.faits_de_base)), preparation.baremes_appliques,
         )  # fmt: skip
 
     def _generer_evaluation(self) -> generation.Evaluations:
@@ -277,27 +277,47 @@ class _Compile:
         *,
         rediger: bool = True,
     ) -> Calcule:
-        rang, regle = aide.montant, aide.regle
-        if rang is None or regle is None:
+        rang = aide.montant
+        if rang is None:
             return _SANS_MONTANT
         calcule = montants[rang]
-        if calcule is None and rediger:
-            redige = self._montants_rediges[rang]
-            if redige is None:
-                redige = self._montants_rediges[rang] = self._rediger_montant(reglement, aide)
-            if redige is not False:
-                with contextlib.suppress(Repli):  # then `Calculateur` writes it
-                    calcule = montants[rang] = redige(resolveur.connus)  # type: ignore[operator]
-        if calcule is None:
-            regles = aide.compile.regles_montant
-            vigueur = self._preparation.vigueur
+        if calcule is not None:
+            return calcule
+        if rediger:
+            # The usual case first, asked rather than checked: the written rule compiled (a
+            # callable), reading known values that decide. `None` (not compiled yet) and `False`
+            # (left to `Calculateur`) are not callable: TypeError; `Repli`: `Calculateur` writes it.
+            try:
+                calcule = montants[rang] = self._montants_rediges[rang](resolveur.connus)  # type: ignore[operator,misc]
+                return calcule
+            except Repli:
+                pass
+            except TypeError:
+                redige = self._montants_rediges[rang]
+                if redige is None:
+                    self._montants_rediges[rang] = self._rediger_montant(reglement, aide)
+                    return self._montant(reglement, aide, montants, resolveur)
+                if redige is not False:
+                    raise  # from the compiled rule itself
+        return self._calculateur(reglement, aide, montants, resolveur, rediger)
 
-            def calculer(lecteur: Resolveur) -> Calcule:
-                calculateur = Calculateur(reglement, lecteur, vigueur, regles, rediger=rediger)
-                return calculateur.montant(regle)
+    def _calculateur(
+        self, reglement: Reglement, aide: _Aide, montants: list[Calcule | None], resolveur: Resolveur,
+        rediger: bool,
+    ) -> Calcule:  # fmt: skip
+        """The amount by `Calculateur` and its memo (what the compiled rules leave to it)."""
+        rang, regle = aide.montant, aide.regle
+        if rang is None or regle is None:  # pragma: no cover - the caller checks it
+            return _SANS_MONTANT
+        regles = aide.compile.regles_montant
+        vigueur = self._preparation.vigueur
 
-            memo = (self._memos_rediges if rediger else self._memos_verdicts)[rang]
-            calcule = montants[rang] = memo.calcule(resolveur, calculer)
+        def calculer(lecteur: Resolveur) -> Calcule:
+            calculateur = Calculateur(reglement, lecteur, vigueur, regles, rediger=rediger)
+            return calculateur.montant(regle)
+
+        memo = (self._memos_rediges if rediger else self._memos_verdicts)[rang]
+        calcule = montants[rang] = memo.calcule(resolveur, calculer)
         return calcule
 
     # -- verdicts only --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Any
 
 from app.rules.facts import Fait
+from app.rules.results import champs_resultat
 
 #: (verdict, codes) by outcomes, for one aid.
 Decider = Callable[[tuple[bool | None, ...]], tuple[bool | None, tuple[str, ...]]]
@@ -98,6 +99,7 @@ def generer(
     caller keeps for one household, each distinct amount rule worked out once)."""
     eligible, non_eligible, a_verifier = statuts
     espace = espace_sans_builtins(
+        NOUVEAU=object.__new__,
         type=type,
         FRACTION=Fraction,
         VERDICT=verdict,
@@ -116,8 +118,9 @@ def generer(
             espace[f"L{rang}"] = lectures[rang]
             lignes.append(f"    l{rang} = L{rang}(connus)")
         lignes += _feuille(n, feuille, espace)
+    champs = champs_resultat(verdict)
     for a, aide in enumerate(aides):
-        lignes += _aide(a, aide, espace)
+        lignes += _aide(a, aide, espace, champs)
     return _fonction(lignes, len(aides), espace, "verdicts", "<verdicts générés>")
 
 
@@ -178,12 +181,17 @@ def _feuille(n: int, feuille: Feuille, espace: dict[str, Any]) -> list[str]:
     return lignes
 
 
-def _aide(a: int, aide: Aide, espace: dict[str, Any]) -> list[str]:
-    """Aid a's verdict into `r{a}`: verdict and codes by the outcomes of its leaves, then its amount."""
+def _aide(a: int, aide: Aide, espace: dict[str, Any], champs: Sequence[str]) -> list[str]:
+    """Aid a's verdict into `r{a}`: verdict and codes by the outcomes of its leaves, then its amount;
+    the `Verdict` built by `_nouveau` (`champs`: its fields)."""
     espace[f"ID{a}"] = aide.id
     espace[f"J{a}"] = aide.memo
     espace[f"D{a}"] = aide.decider
     cle = "(" + "".join(f"i{p}, " for p in aide.positions) + ")"
+
+    def nouveau(statut: str, montant: str, tranche: str, codes: str, retrait: str) -> list[str]:
+        return _nouveau(f"r{a}", "VERDICT", champs, (f"ID{a}", statut, montant, tranche, codes), retrait)
+
     lignes = [
         f"    k = {cle}",
         f"    e = J{a}.get(k)",
@@ -196,18 +204,18 @@ def _aide(a: int, aide: Aide, espace: dict[str, Any]) -> list[str]:
         lignes += [
             f"        m = MONTANT(reglement, {a}, etat)",
             "        if m.vide:",
-            f"            r{a} = VERDICT(ID{a}, A_VERIFIER, None, None, CODES_MONTANT)",
+            *nouveau("A_VERIFIER", "None", "None", "CODES_MONTANT", " " * 12),
             "        else:",
-            f"            r{a} = VERDICT(ID{a}, ELIGIBLE, m.montant, m.tranche, codes)",
+            *nouveau("ELIGIBLE", "m.montant", "m.tranche", "codes", " " * 12),
         ]
     else:
-        lignes.append(f"        r{a} = VERDICT(ID{a}, ELIGIBLE, None, None, codes)")
+        lignes += nouveau("ELIGIBLE", "None", "None", "codes", " " * 8)
     return [
         *lignes,
         "    elif v is False:",
-        f"        r{a} = VERDICT(ID{a}, NON_ELIGIBLE, None, None, codes)",
+        *nouveau("NON_ELIGIBLE", "None", "None", "codes", " " * 8),
         "    else:",
-        f"        r{a} = VERDICT(ID{a}, A_VERIFIER, None, None, codes)",
+        *nouveau("A_VERIFIER", "None", "None", "codes", " " * 8),
     ]
 
 
@@ -267,6 +275,7 @@ def generer_evaluation(
     conditions, justification, montant)`."""
     eligible, non_eligible, _ = statuts
     espace = espace_sans_builtins(
+        NOUVEAU=object.__new__,
         CONDITION=condition,
         RESULTAT=resultat,
         ELIGIBLE=eligible,
@@ -297,32 +306,59 @@ def generer_evaluation(
             lignes += [f"    {ligne}" for ligne in presenter]
             pretes.add(r)
         lignes.append(f"    c{n} = E{n}(p{r})")
+    champs = (champs_resultat(condition), champs_resultat(resultat))
     for a, aide in enumerate(aides):
-        lignes += _resultat(a, aide, espace)
+        lignes += _resultat(a, aide, espace, champs)
     return _fonction(lignes, len(aides), espace, "evaluer", "<évaluation générée>")
 
 
-def _resultat(a: int, aide: AideExpliquee, espace: dict[str, Any]) -> list[str]:
-    """Aid a's result into `r{a}`, as `compiled._Compile` builds it."""
+def _nouveau(
+    variable: str, classe: str, champs: Sequence[str], valeurs: Sequence[str], retrait: str
+) -> list[str]:
+    """Lines building `classe` (a name bound in the namespace) into `variable` without its
+    `__init__`: `object.__new__`, then each field assigned from the matching expression (all of
+    them: `results.champs_resultat`). The field names are this project's own (results.py), never
+    the règlement's; a dataclass `__init__` call costs a Python frame, an evaluation builds 30
+    objects or more."""
+    if len(champs) != len(valeurs) or not all(c.isidentifier() for c in champs):  # pragma: no cover
+        raise ValueError(f"champs {champs!r} pour {len(valeurs)} valeurs")
+    return [f"{retrait}{variable} = NOUVEAU({classe})"] + [
+        f"{retrait}{variable}.{champ} = {valeur}" for champ, valeur in zip(champs, valeurs, strict=True)
+    ]
+
+
+def _resultat(
+    a: int, aide: AideExpliquee, espace: dict[str, Any], champs: tuple[Sequence[str], Sequence[str]]
+) -> list[str]:
+    """Aid a's result into `r{a}`, as `compiled._Compile` builds it (objects built by `_nouveau`)."""
     espace[f"A{a}"], espace[f"J{a}"], espace[f"JF{a}"] = aide.aide, aide.memo, aide.justifier
     espace[f"ID{a}"], espace[f"LIB{a}"] = aide.id, aide.libelle
     espace[f"BASE{a}"], espace[f"DELIB{a}"] = aide.base_legale, aide.deliberation
-    conditions = []
-    for j, (position, code) in enumerate(zip(aide.positions, aide.codes, strict=True)):
-        espace[f"K{a}_{j}"] = code
-        conditions.append(f"CONDITION(*c{position}, K{a}_{j}), ")
-    nouveau, fin = f"RESULTAT(ID{a}, LIB{a},", f"BASE{a}, DELIB{a}, e[3])"
+    champs_condition, champs_resultat_ = champs
     lignes = [
         f"    k = ({''.join(f'c{p}[4], ' for p in aide.positions)})",
         f"    e = J{a}.get(k)",
         "    if e is None:",
         f"        e = JF{a}(k)",
         "    v = e[0]",
-        f"    conditions = ({''.join(conditions)})",
-        "    if v is False:",
-        f"        r{a} = {nouveau} NON_ELIGIBLE, e[2], conditions, None, None, (), {fin}",
-        "    elif v is True:",
     ]
+    for j, (position, code) in enumerate(zip(aide.positions, aide.codes, strict=True)):
+        espace[f"K{a}_{j}"] = code
+        # The leaf's fields (every field but the code, in order) unpacked from its tuple, then the code.
+        lignes += [
+            f"    q{j} = NOUVEAU(CONDITION)",
+            f"    {', '.join(f'q{j}.{c}' for c in champs_condition[:-1])} = c{position}",
+            f"    q{j}.{champs_condition[-1]} = K{a}_{j}",
+        ]
+    lignes.append(f"    conditions = ({''.join(f'q{j}, ' for j in range(len(aide.positions)))})")
+
+    def nouveau(statut: str, motif: str, montant: str, tranche: str, retrait: str) -> list[str]:
+        valeurs = (f"ID{a}", f"LIB{a}", statut, motif, "conditions", montant, tranche, "()", f"BASE{a}",
+                   f"DELIB{a}", "e[3]")  # fmt: skip
+        return _nouveau(f"r{a}", "RESULTAT", champs_resultat_, valeurs, retrait)
+
+    lignes += ["    if v is False:", *nouveau("NON_ELIGIBLE", "e[2]", "None", "None", " " * 8)]
+    lignes.append("    elif v is True:")
     if aide.a_montant:
         lignes += [
             f"        m = MONTANT(reglement, A{a}, montants, resolveur)",
@@ -331,10 +367,10 @@ def _resultat(a: int, aide: AideExpliquee, espace: dict[str, Any]) -> list[str]:
             "        else:",
             "            phrase = m.phrase",
             '            motif = f"{e[2]} {phrase}" if phrase else e[2]',
-            f"            r{a} = {nouveau} ELIGIBLE, motif, conditions, m.montant, m.tranche, (), {fin}",
+            *nouveau("ELIGIBLE", "motif", "m.montant", "m.tranche", " " * 12),
         ]
     else:
-        lignes.append(f"        r{a} = {nouveau} ELIGIBLE, e[2], conditions, None, None, (), {fin}")
+        lignes += nouveau("ELIGIBLE", "e[2]", "None", "None", " " * 8)
     return [
         *lignes,
         "    else:",

@@ -27,7 +27,7 @@ from app.rules.comparison import (
 from app.rules.comparison import presenter as presenter_resolution
 from app.rules.dates import DatePartielle
 from app.rules.derived import Incalculable, libelle_du_fait
-from app.rules.facts import Fait, RefFait, TypeFait
+from app.rules.facts import Fait, RefFait, Source, TypeFait
 from app.rules.model import Fraicheur, Reglement
 from app.rules.plan import Feuille, Regles, Seuil
 
@@ -279,6 +279,8 @@ def issue_inconnue(feuille: Feuille, valeur_seuil: Any) -> bool | None:
 Explication = Callable[[Mapping[str, Fait]], ChampsCondition | None]
 _EGALITES = frozenset({"==", "!=", "in", "not in"})
 _PHRASES_EN_CACHE = 512
+#: Not yet in a memo (None there is a kept answer).
+_ABSENTE: Any = object()
 
 
 def explication_directe(
@@ -286,8 +288,8 @@ def explication_directe(
 ) -> Explication | None:
     """For a leaf testing a base fact that is a yes/no or a text against a value or a list (the
     usual « vaut oui », « figure parmi »), the sentence depends only on the value and on how its
-    source reads: kept per (value, source text), as `evaluer_feuille` writes it. None for any
-    other leaf."""
+    source reads: kept per (value, what the source's text is made of), as `evaluer_feuille` writes
+    it, found in one dictionary lookup (`_ABSENTE` when not kept yet). None for any other leaf."""
     ref = feuille.comparaison.fait
     catalogue = reglement.catalogue
     if ref.nom in catalogue.derives or feuille.operateur not in _EGALITES or feuille.sens:
@@ -297,7 +299,6 @@ def explication_directe(
         return None
     nom, regle = ref.nom, dict(feuille.regles).get(ref.nom)
     simple = _simple(regle, jour)
-    simples: dict[str, bool] = {}
     unite = catalogue.unite(nom)
     critere, operateur, parametre, comparer = (
         feuille.critere,
@@ -306,37 +307,42 @@ def explication_directe(
         feuille.comparer,
     )
     montre, deliberation, valeur_seuil = seuil.montre, seuil.deliberation, seuil.valeur
-    phrases: dict[tuple[Any, str], tuple[bool, str]] = {}
+    # By (value, provider, certified, period): the outcome and sentence, or None when the period
+    # needs a remark (then `evaluer_feuille` writes it). One lookup per leaf and household.
+    phrases: dict[tuple[Any, str, bool, str | None], tuple[bool, str] | None] = {}
     source_de, afficher = explain.source, explain.afficher
+
+    def phrase_de(valeur: bool | str, source: Source) -> tuple[bool, str] | None:
+        periode = source.periode
+        if periode is not None and not simple(periode):
+            return None
+        origine = source_de(source)
+        satisfaite = bool(comparer(valeur, valeur, valeur_seuil))
+        texte = afficher(valeur, unite)
+        contexte = f"{texte}, {origine}" if origine else texte
+        suite = seuil.remplie_texte if satisfaite else seuil.non_remplie_texte
+        conclusion = "condition remplie" if satisfaite else "condition non remplie"
+        return satisfaite, f"{feuille.sujet} ({contexte}){suite}{conclusion}."
 
     def expliquer(connus: Mapping[str, Fait]) -> ChampsCondition | None:
         fait = connus.get(nom)
         if fait is None:
             return None
         valeur, source = fait.valeur, fait.source
+        # The type first: `True` and `1` would be one key.
         if type(valeur) is not bool and type(valeur) is not str:
             return None
-        periode = source.periode
-        if periode is not None:
-            utilisable = simples.get(periode)
-            if utilisable is None:
-                utilisable = simple(periode)
-                if len(simples) < 256:
-                    simples[periode] = utilisable
-            if not utilisable:
-                return None
-        origine = source_de(source)
-        cle = (valeur, origine)
-        phrase = phrases.get(cle)
+        if source.perime and source.obtenu_le is not None:
+            phrase = phrase_de(valeur, source)  # its text names the day it was obtained: not kept
+        else:
+            cle = (valeur, source.fournisseur, source.certifie, source.periode)
+            phrase = phrases.get(cle, _ABSENTE)
+            if phrase is _ABSENTE:
+                phrase = phrase_de(valeur, source)
+                if len(phrases) < _PHRASES_EN_CACHE:
+                    phrases[cle] = phrase
         if phrase is None:
-            satisfaite = bool(comparer(valeur, valeur, valeur_seuil))
-            texte = afficher(valeur, unite)
-            contexte = f"{texte}, {origine}" if origine else texte
-            suite = seuil.remplie_texte if satisfaite else seuil.non_remplie_texte
-            conclusion = "condition remplie" if satisfaite else "condition non remplie"
-            phrase = (satisfaite, f"{feuille.sujet} ({contexte}){suite}{conclusion}.")
-            if len(phrases) < _PHRASES_EN_CACHE:
-                phrases[cle] = phrase
+            return None
         satisfaite, texte = phrase
         return (
             critere, operateur, montre, valeur, satisfaite, None, source, deliberation, parametre, texte,

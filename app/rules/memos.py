@@ -11,19 +11,24 @@ that recur (amounts, motifs and codes are règlement text and numbers):
   (through a recording resolver) and its path is added. Values are told apart by type and exact
   text (`Decimal("2.0")` is not `Decimal("2")`), so a kept result is the one the computation
   gives, to the digit.
+- `memoriser`: a compiled amount rule (montants_rediges.py, montants_compiles.py) by the values of
+  every fact it may read, under the same rule (numbers and yes/no only, told apart by type and
+  exact text); it switches itself off for good when, after `ESSAIS_MEMO` calls, fewer than one in
+  four were found (an amount read from monthly resources or a QF to the cent seldom recurs: reading
+  the key would then only add to the computation).
 - the justifications of an aid by the outcomes of its leaves (`compiled.py`): the tree's verdict,
   the deciding codes, the motif's phrases, which depend on nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from app.rules.comparison import Resolution, Resolveur
-from app.rules.facts import RefFait
+from app.rules.facts import Fait, RefFait
 from app.rules.montants import Calcule
 from app.rules.plan import Regles
 
@@ -31,6 +36,11 @@ from app.rules.plan import Regles
 #: resources, would otherwise grow it without bound).
 MONTANTS_EN_MEMO = 4096
 
+
+#: Calls after which `memoriser` looks at how often it found the amount (at least one in four: on).
+ESSAIS_MEMO = 128
+
+T = TypeVar("T")
 
 #: The signature of a value a memo does not keep (anything but a number or yes/no).
 NON_GARDEE: Hashable = ("non gardée",)
@@ -142,3 +152,74 @@ class MemoMontant:
         noeud.resultat = resultat
         self.taille += 1
         return resultat
+
+
+def _cle(valeur: Any) -> Hashable:
+    """A value's part of a `memoriser` key: an int as itself, a Decimal by its text (exponent
+    included), a Fraction as « n/d » (never a Decimal's text), yes/no as a 1-tuple (`True` is not
+    1); `NON_GARDEE` for anything else (a date, a text, a list)."""
+    genre = type(valeur)
+    if genre is int:
+        return valeur  # type: ignore[no-any-return]
+    if genre is Decimal:
+        return str(valeur)
+    if genre is Fraction:
+        return f"{valeur.numerator}/{valeur.denominator}"
+    if genre is bool:
+        return (valeur,)
+    return NON_GARDEE
+
+
+def memoriser(
+    lectures: Sequence[Callable[[Mapping[str, Fait]], tuple[Any, Any] | None]],
+    calculer: Callable[[Mapping[str, Fait]], T],
+) -> Callable[[Mapping[str, Fait]], T]:
+    """`calculer` (a compiled amount rule, a deterministic function of what `lectures` read: every
+    fact it may read, each reader giving its (low, high) or None) kept by the values read: a
+    household whose facts read the same, to the type and the digit, gets the same result object
+    (results are never mutated once returned). A call where a fact is unknown or is not a number
+    or yes/no is computed and not kept. Off for good after `ESSAIS_MEMO` calls if fewer than one in
+    four were found; at most `MONTANTS_EN_MEMO` results, then afresh."""
+    memo: dict[tuple[Hashable, ...], T] = {}
+    appels = trouves = 0
+    actif = True
+
+    def memorise(connus: Mapping[str, Fait]) -> T:
+        nonlocal appels, trouves, actif
+        if not actif:
+            return calculer(connus)
+        cle: list[Hashable] = []
+        for lire in lectures:
+            valeurs = lire(connus)
+            if valeurs is None:
+                return calculer(connus)
+            bas, haut = valeurs
+            partie = _cle(bas)
+            if partie is NON_GARDEE:
+                return calculer(connus)
+            if haut is not bas:  # an interval: its two ends in one part (the key stays unambiguous)
+                fin = _cle(haut)
+                if fin is NON_GARDEE:
+                    return calculer(connus)
+                partie = (partie, fin)
+            cle.append(partie)
+        appels += 1
+        if appels == ESSAIS_MEMO and trouves * 4 < appels:
+            actif = False
+            memo.clear()
+        gardee = tuple(cle)
+        resultat = memo.get(gardee, _ABSENT)
+        if resultat is not _ABSENT:
+            trouves += 1
+            return resultat  # type: ignore[no-any-return]
+        resultat = calculer(connus)
+        if actif:
+            if len(memo) >= MONTANTS_EN_MEMO:
+                memo.clear()
+            memo[gardee] = resultat
+        return resultat
+
+    return memorise
+
+
+_ABSENT: Any = object()

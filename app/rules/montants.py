@@ -8,7 +8,7 @@ with the proof to ask) unless the règlement says what an unknown fact means.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
@@ -35,33 +35,64 @@ class Inconnu(Exception):
 
 
 class Calcule:
+    """An amount worked out: the amount (None: none, or undecided), its tranche or row label, its
+    sentence, and when undecided what is missing (`vide`, French noun phrases) and the proofs to ask
+    for. Never mutated once returned (memos share it between households)."""
+
     __slots__ = ("montant", "phrase", "pieces", "tranche", "vide")
 
     def __init__(self) -> None:
         self.montant: Decimal | None = None
         self.tranche: str | None = None
         self.phrase: str | None = None
-        self.vide: list[str] = []  # French noun phrases of what is missing
-        self.pieces: list[str] = []
+        self.vide: Sequence[str] = ()  # French noun phrases of what is missing
+        self.pieces: Sequence[str] = ()
+
+
+_NOUVEAU = object.__new__
+
+
+def calcule(montant: Decimal | None, tranche: str | None, phrase: str | None) -> Calcule:
+    """A decided `Calcule` built at once (no `__init__` frame, then three assignments): what the
+    compiled amounts return for each household."""
+    resultat = _NOUVEAU(Calcule)
+    resultat.montant, resultat.tranche, resultat.phrase = montant, tranche, phrase
+    resultat.vide = resultat.pieces = ()
+    return resultat
+
+
+def arrondi_direct(pas: Decimal) -> bool:
+    """Whether `arrondir` to `pas` is `Decimal.quantize(pas)` (0.01, 0.1, 1): worked out once per rule."""
+    chiffres = pas.as_tuple()
+    return chiffres.digits == (1,) and isinstance(chiffres.exponent, int) and chiffres.exponent <= 0
 
 
 def arrondir(valeur: Any, pas: Decimal, sens: str) -> Decimal:
     """`valeur` (int, Decimal or Fraction) rounded to a multiple of `pas`, exactly."""
     if type(valeur) is Fraction:
-        multiple = valeur / Fraction(pas)
+        # On integer ratios: valeur / pas = (n × pd) / (d × pn), no Fraction arithmetic.
+        n, d = valeur.as_integer_ratio()
+        pn, pd = pas.as_integer_ratio()
+        haut, bas = n * pd, d * pn  # bas > 0: `pas` is positive
         if sens == "bas":
-            entier = multiple.numerator // multiple.denominator
+            entier = haut // bas
         elif sens == "haut":
-            entier = -(-multiple.numerator // multiple.denominator)
+            entier = -(-haut // bas)
         else:
-            demi = multiple + Fraction(1, 2)
-            entier = demi.numerator // demi.denominator
+            entier = (2 * haut + bas) // (2 * bas)  # floor(multiple + 1/2)
         return (Decimal(entier) * pas).quantize(pas) if pas <= 1 else Decimal(entier) * pas
     decimal = Decimal(valeur)
-    chiffres = pas.as_tuple()
-    if chiffres.digits == (1,) and isinstance(chiffres.exponent, int) and chiffres.exponent <= 0:
+    if arrondi_direct(pas):
         return decimal.quantize(pas, rounding=_SENS[sens])  # 0.01, 0.1, 1: as the engine always did
     return (decimal / pas).quantize(Decimal(1), rounding=_SENS[sens]) * pas
+
+
+def egal(a: Decimal, b: Any) -> bool:
+    """`a == b` for a `Decimal` and an int, `Decimal` or `Fraction`, the last on integer ratios
+    (both in lowest terms) rather than through `Decimal`'s comparison with a rational."""
+    if type(b) is Fraction:
+        return a.as_integer_ratio() == b.as_integer_ratio()
+    return a == b  # type: ignore[no-any-return]
 
 
 def tranche_de(tranches: tuple[Tranche, ...], resolution: Resolution) -> Tranche | None:
@@ -80,6 +111,56 @@ def tranche_entre(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche
         else:
             return None
     return trouvees[0] if trouvees[0] is trouvees[1] else None
+
+
+#: A bracket with its bounds as integer ratios (`de`, `plus_de`, `moins_de`, `jusqu_a`: numerator,
+#: denominator > 0; None and 1 when the bound is open), for `choisir_tranche`.
+TrancheEntiere = tuple[Tranche, int | None, int, int | None, int, int | None, int, int | None, int]
+
+
+def _rapport(borne: Decimal | None) -> tuple[int | None, int]:
+    return (None, 1) if borne is None else borne.as_integer_ratio()
+
+
+def tranches_entieres(tranches: tuple[Tranche, ...]) -> tuple[TrancheEntiere, ...]:
+    """`tranches` prepared once (per plan) for `choisir_tranche`."""
+    return tuple(
+        (t, *_rapport(t.de), *_rapport(t.plus_de), *_rapport(t.moins_de), *_rapport(t.jusqu_a))
+        for t in tranches
+    )
+
+
+def choisir_tranche(
+    entieres: tuple[TrancheEntiere, ...], tranches: tuple[Tranche, ...], bas: Any, haut: Any
+) -> Tranche | None:
+    """`tranche_entre(tranches, bas, haut)` (`entieres` from `tranches_entieres(tranches)`), each
+    comparison made on integer ratios: `n / d < b / c` as `n × c < b × d`, no `Fraction` built,
+    nor a `Fraction` compared with a `Decimal` (a rational income per consumption unit against a
+    barème's bounds, the slow case). Any value without an exact ratio (an infinity, a date) goes
+    through `tranche_entre`."""
+    try:
+        n, d = bas.as_integer_ratio()
+        trouvee = _tranche_du_rapport(entieres, n, d)
+        if haut is bas or trouvee is None:
+            return trouvee
+        n, d = haut.as_integer_ratio()
+        return trouvee if _tranche_du_rapport(entieres, n, d) is trouvee else None
+    except (AttributeError, OverflowError, ValueError, TypeError):
+        return tranche_entre(tranches, bas, haut)
+
+
+def _tranche_du_rapport(entieres: tuple[TrancheEntiere, ...], n: int, d: int) -> Tranche | None:
+    """The first bracket holding n / d (d > 0), as `Tranche.contient`."""
+    for tranche, de, de_d, plus_de, plus_de_d, moins_de, moins_de_d, jusqu_a, jusqu_a_d in entieres:
+        if de is not None and n * de_d < de * d:
+            continue
+        if plus_de is not None and n * plus_de_d <= plus_de * d:
+            continue
+        if moins_de is not None and n * moins_de_d >= moins_de * d:
+            continue
+        if jusqu_a is None or n * jusqu_a_d <= jusqu_a * d:
+            return tranche
+    return None
 
 
 class Calculateur:
@@ -223,8 +304,8 @@ class Calculateur:
                     f"règlement quand {inconnu.libelle} est inconnu)."
                 )
                 return resultat
-            resultat.vide.append(inconnu.libelle)
-            resultat.pieces.extend(inconnu.pieces)
+            resultat.vide = [inconnu.libelle]
+            resultat.pieces = list(inconnu.pieces)
         return resultat
 
     def _fixe(self, regle: Montant, montant: Decimal | None, detail: str, resultat: Calcule) -> None:

@@ -20,8 +20,15 @@ from app.rules.derived import Incalculable
 from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
+from app.rules.memos import memoriser
 from app.rules.model import EnVigueur, Montant, Reglement
-from app.rules.montants import SENS_ARRONDI, arrondir, tranche_entre, valeur_borne
+from app.rules.montants import (
+    SENS_ARRONDI,
+    arrondir,
+    choisir_tranche,
+    tranches_entieres,
+    valeur_borne,
+)
 from app.rules.plan import Regles
 
 Connus = Mapping[str, Fait]
@@ -59,6 +66,8 @@ class AMontant:
         self.vigueur = vigueur
         self.regles = regles  # the freshness rules of what the amount reads
         self.jour = jour
+        #: The reader of every fact the rule may read, by fact: the key of its memo (`memoriser`).
+        self.lectures: dict[RefFait, Lecture] = {}
 
     def _limite(self, borne: Decimal | str) -> Decimal:
         return valeur_borne(borne, self.vigueur)
@@ -76,7 +85,9 @@ class AMontant:
 class _Compilateur(AMontant):
     def lire(self, ref: RefFait) -> Lecture:
         """The reader of a fact as `Calculateur.resoudre` reads it (the amount's freshness rules)."""
-        return lecture(ref, self.regles.get(ref, ()), self.reglement, self.jour)
+        lire = lecture(ref, self.regles.get(ref, ()), self.reglement, self.jour)
+        self.lectures.setdefault(ref, lire)
+        return lire
 
     def bareme(self, nom: str) -> Callable[[Connus], tuple[Decimal | None, str | None]]:
         bareme = self.reglement.baremes[nom]
@@ -86,13 +97,16 @@ class _Compilateur(AMontant):
             None if bareme.si_inconnu is None else next(t for t in tranches if t.libelle == bareme.si_inconnu)
         )
         colonnes = bareme.colonnes
-        # Each column's rank by identity (`tranche_entre` gives one of them): no dataclass `==`.
+        # Each column's rank by identity (`choisir_tranche` gives one of them): no dataclass `==`.
         rangs = {} if colonnes is None else {id(c): r for r, c in enumerate(colonnes.classes)}
         lire_colonne = self.lire(colonnes.fait) if colonnes is not None else None
+        entieres = tranches_entieres(tranches)
+        classes = () if colonnes is None else colonnes.classes
+        classes_entieres = tranches_entieres(classes)
 
         def calculer(connus: Connus) -> tuple[Decimal | None, str | None]:
             valeurs = lire(connus)
-            tranche = None if valeurs is None else tranche_entre(tranches, valeurs[0], valeurs[1])
+            tranche = None if valeurs is None else choisir_tranche(entieres, tranches, valeurs[0], valeurs[1])
             if tranche is None:
                 if defaut is None:
                     raise _INCONNU
@@ -103,7 +117,7 @@ class _Compilateur(AMontant):
                 colonne = lire_colonne(connus)
                 if colonne is None:
                     raise _INCONNU
-                classe = tranche_entre(colonnes.classes, colonne[0], colonne[1])
+                classe = choisir_tranche(classes_entieres, classes, colonne[0], colonne[1])
                 if classe is None:
                     raise _INCONNU
                 rang = rangs.get(id(classe))
@@ -199,8 +213,12 @@ class _Compilateur(AMontant):
         else:
             calcul = self._historique(regle, borner)
 
+        nouveau = object.__new__
+
         def calculer(connus: Connus) -> Resultat:
-            resultat = Resultat(None, None, False)
+            resultat = nouveau(Resultat)  # no `__init__` frame: each field set here
+            resultat.montant = resultat.tranche = None
+            resultat.vide = False
             try:
                 calcul(connus, resultat)
             except _Inconnu:
@@ -299,5 +317,7 @@ def compiler_montant(
     regle: Montant, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
 ) -> Montant_:
     """The amount rule `regle` of an aid (`regles`: the freshness rules of what it reads), compiled
-    for the date whose dated values are `vigueur`."""
-    return _Compilateur(reglement, vigueur, regles, jour).montant(regle)
+    for the date whose dated values are `vigueur`, kept by the values it reads (`memos.memoriser`)."""
+    compilateur = _Compilateur(reglement, vigueur, regles, jour)
+    calculer = compilateur.montant(regle)
+    return memoriser(tuple(compilateur.lectures.values()), calculer)

@@ -22,8 +22,18 @@ from app.rules.derived import Incalculable, libelle_du_fait
 from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
+from app.rules.memos import memoriser
 from app.rules.model import EnVigueur, Montant, Reglement
-from app.rules.montants import Calcule, arrondir, tranche_entre
+from app.rules.montants import (
+    SENS_ARRONDI,
+    Calcule,
+    arrondi_direct,
+    arrondir,
+    calcule,
+    choisir_tranche,
+    egal,
+    tranches_entieres,
+)
 from app.rules.montants_compiles import AMontant
 from app.rules.plan import Regles
 
@@ -63,7 +73,9 @@ class _Fait:
 
 class _Redacteur(AMontant):
     def fait(self, ref: RefFait) -> _Fait:
-        return _Fait(ref, self.regles, self.reglement, self.jour)
+        fait = _Fait(ref, self.regles, self.reglement, self.jour)
+        self.lectures.setdefault(ref, fait.lire)
+        return fait
 
     def bareme(self, nom: str) -> _Lu:
         """As `Calculateur.bareme` when the value and the column are known and decide."""
@@ -71,16 +83,19 @@ class _Redacteur(AMontant):
         tranches = self.vigueur.bareme(nom).tranches
         fait = self.fait(bareme.fait)
         colonnes = bareme.colonnes
-        # Each column's rank by identity (`tranche_entre` gives one of them): no dataclass `==`.
+        # Each column's rank by identity (`choisir_tranche` gives one of them): no dataclass `==`.
         rangs = {} if colonnes is None else {id(c): r for r, c in enumerate(colonnes.classes)}
         colonne = self.fait(colonnes.fait) if colonnes is not None else None
+        entieres = tranches_entieres(tranches)
+        classes = () if colonnes is None else colonnes.classes
+        classes_entieres = tranches_entieres(classes)
         nombre = explain.nombre
         debut_pour = f"pour {fait.libelle} de "
         libelle = bareme.libelle
 
         def calculer(connus: Connus) -> tuple[Decimal | None, str | None, str]:
             bas, haut = fait.valeurs(connus)
-            tranche = tranche_entre(tranches, bas, haut)
+            tranche = choisir_tranche(entieres, tranches, bas, haut)
             if tranche is None:
                 raise _REPLI
             pour = debut_pour + nombre(bas, fait.unite)
@@ -88,7 +103,7 @@ class _Redacteur(AMontant):
             if colonnes is not None and tranche.montants is not None:
                 assert colonne is not None  # noqa: S101 - set with `colonnes`
                 col_bas, col_haut = colonne.valeurs(connus)
-                classe = tranche_entre(colonnes.classes, col_bas, col_haut)
+                classe = choisir_tranche(classes_entieres, classes, col_bas, col_haut)
                 if classe is None:
                     raise _REPLI
                 rang = rangs.get(id(classe))
@@ -103,17 +118,23 @@ class _Redacteur(AMontant):
     def table(self, nom: str) -> _Lu:
         """As `Calculateur.table` when every value tested is known and decides."""
         table = self.reglement.tables[nom]
+        afficher, avec = explain.afficher, explain.avec
         lignes = []
         for rang, ligne in enumerate(table.lignes, start=1):
-            tests = tuple(
-                (self.fait(t.fait), COMPARATEURS[t.operateur], t.valeur, t.operateur) for t in ligne.tests
-            )
+            tests = []
+            for t in ligne.tests:
+                fait = self.fait(t.fait)
+                # The words after the value, written once: with a number's verb, with a text's.
+                seuil = afficher(t.valeur, fait.unite)
+                nombre = explain.VERBES[t.operateur]
+                texte = explain.VERBES_TEXTE.get(t.operateur, nombre)
+                suites = (f" {nombre[0]} {avec(nombre[2], seuil)}", f" {texte[0]} {avec(texte[2], seuil)}")
+                tests.append((fait, COMPARATEURS[t.operateur], t.valeur, f"{fait.libelle} (", suites))
             if ligne.autre:
                 detail = f"ligne {rang} (autre cas) de la table « {table.libelle} »"
             else:
                 detail = f"ligne {rang} de la table « {table.libelle} » : "
-            lignes.append((ligne.autre, tests, ligne.montant, ligne.libelle, detail))
-        afficher, avec = explain.afficher, explain.avec
+            lignes.append((ligne.autre, tuple(tests), ligne.montant, ligne.libelle, detail))
         nombres = (int, Decimal, Fraction)
 
         def calculer(connus: Connus) -> tuple[Decimal | None, str | None, str]:
@@ -121,18 +142,15 @@ class _Redacteur(AMontant):
                 if autre:
                     return montant, libelle, detail
                 raisons = []
-                for fait, comparer, valeur, operateur in tests:
+                for fait, comparer, valeur, debut, suites in tests:
                     bas, haut = fait.valeurs(connus)
                     issue = comparer(bas, haut, valeur)
                     if issue is None:
                         raise _REPLI
                     if not issue:
                         break
-                    verbe = explain.VERBES_TEXTE.get(operateur, explain.VERBES[operateur])
-                    if type(bas) in nombres and not isinstance(bas, bool):
-                        verbe = explain.VERBES[operateur]
-                    seuil = avec(verbe[2], afficher(valeur, fait.unite))
-                    raisons.append(f"{fait.libelle} ({afficher(bas, fait.unite)}) {verbe[0]} {seuil}")
+                    suite = suites[0] if type(bas) in nombres else suites[1]  # bool is not in `nombres`
+                    raisons.append(f"{debut}{afficher(bas, fait.unite)}){suite}")
                 else:
                     return montant, libelle, detail + " et ".join(raisons)
             raise AssertionError(nom)  # pragma: no cover - the loader requires a last row « autre »
@@ -183,6 +201,7 @@ class _Redacteur(AMontant):
         if sens != "plus_proche":
             texte_pas = "à l'euro" if pas == 1 else f"au multiple de {nombre(pas)}"
             arrondi = f", arrondi {texte_pas} {'inférieur' if sens == 'bas' else 'supérieur'}"
+        direct, mode = arrondi_direct(pas), SENS_ARRONDI[sens]
 
         def borner(valeur: Any) -> tuple[Decimal, str]:
             suite = ""
@@ -192,9 +211,14 @@ class _Redacteur(AMontant):
             if plafond is not None and inferieur(plafond, valeur):
                 valeur = plafond
                 suite += plafonne  # type: ignore[operator]
-            final = arrondir(valeur, pas, sens)
-            if final != valeur:
-                suite += arrondi
+            if direct and type(valeur) is Decimal:  # 0.01, 0.1, 1 on a Decimal: as `arrondir` does
+                final = valeur.quantize(pas, rounding=mode)
+                if final != valeur:
+                    suite += arrondi
+            else:
+                final = arrondir(valeur, pas, sens)
+                if not egal(final, valeur):
+                    suite += arrondi
             return final, suite
 
         return borner
@@ -214,14 +238,11 @@ class _Redacteur(AMontant):
         lire, unite = self.table(regle.table), regle.unite
 
         def calculer(connus: Connus) -> Calcule:
-            resultat = Calcule()
-            montant, resultat.tranche, detail = lire(connus)
+            montant, tranche, detail = lire(connus)
             if montant is None:  # as `Calculateur._fixe`
-                resultat.phrase = f"Tarif : {resultat.tranche} ({detail})." if resultat.tranche else None
-                return resultat
-            resultat.montant, suite = borner(montant)
-            resultat.phrase = f"Montant : {explain.nombre(resultat.montant, unite)}{suite} ({detail})."
-            return resultat
+                return calcule(None, tranche, f"Tarif : {tranche} ({detail})." if tranche else None)
+            final, suite = borner(montant)
+            return calcule(final, tranche, f"Montant : {explain.nombre(final, unite)}{suite} ({detail}).")
 
         return calculer
 
@@ -234,14 +255,12 @@ class _Redacteur(AMontant):
         unite, nombre = regle.unite, explain.nombre
 
         def calculer(connus: Connus) -> Calcule:
-            resultat = Calcule()
-            base, detail = fixe, ""
+            base, detail, tranche = fixe, "", None
             if lire_bareme is not None:
-                base, resultat.tranche, texte = lire_bareme(connus)
+                base, tranche, texte = lire_bareme(connus)
                 detail = f" ({texte})"
             if base is None:
-                resultat.phrase = f"Tarif : {resultat.tranche}{detail}." if resultat.tranche else None
-                return resultat
+                return calcule(None, tranche, f"Tarif : {tranche}{detail}." if tranche else None)
             facteur = ""
             if facteur_lu is not None:
                 bas, haut = facteur_lu.valeurs(connus)
@@ -249,9 +268,8 @@ class _Redacteur(AMontant):
                     raise _REPLI
                 facteur = f" = {nombre(base, unite)} × {nombre(bas)} ({facteur_lu.libelle})"
                 base = base * explain.vers_decimal(bas)
-            resultat.montant, suite = borner(base)
-            resultat.phrase = f"Montant : {nombre(resultat.montant, unite)}{facteur}{suite}{detail}."
-            return resultat
+            final, suite = borner(base)
+            return calcule(final, tranche, f"Montant : {nombre(final, unite)}{facteur}{suite}{detail}.")
 
         return calculer
 
@@ -269,7 +287,7 @@ class _Redacteur(AMontant):
         unite, nombre, jour = regle.unite, explain.nombre, self.jour
         # The formula's fixed texts and the ranks of its names, made on the first household (the
         # names' units are known then).
-        gabarit: list[tuple[str | int, ...]] = []
+        gabarit: list[tuple[str, tuple[int, ...]]] = []
 
         def calculer(connus: Connus) -> Calcule:
             lus: Any
@@ -286,18 +304,13 @@ class _Redacteur(AMontant):
                 raise _REPLI
             if not gabarit:
                 rendu = formules.Rendu(str, lambda nom: lus[rangs[id(nom)]][3], explain.nombre)
-                gabarit.append(
-                    tuple(m if isinstance(m, str) else rangs[id(m)] for m in rendu.gabarit(expression, unite))
-                )
-            texte = "".join([m if isinstance(m, str) else lus[m][2] for m in gabarit[0]])
-            resultat = Calcule()
-            resultat.montant = final
-            if final == bas and not suite:
-                resultat.phrase = f"Montant : {nombre(final, unite)} = {texte}."
-            else:
-                brut = nombre(bas, unite) if bas == haut else "…"
-                resultat.phrase = f"Montant : {nombre(final, unite)} = {texte} = {brut}{suite}."
-            return resultat
+                gabarit.append(_modele(rendu.gabarit(expression, unite), rangs))
+            modele, places = gabarit[0]
+            texte = modele.format(*[lus[r][2] for r in places])
+            if not suite and egal(final, bas):
+                return calcule(final, None, f"Montant : {nombre(final, unite)} = {texte}.")
+            brut = nombre(bas, unite) if haut is bas or bas == haut else "…"
+            return calcule(final, None, f"Montant : {nombre(final, unite)} = {texte} = {brut}{suite}.")
 
         def sur_intervalles(connus: Connus) -> tuple[Any, Any, list[Any]]:
             lus: dict[int, tuple[Any, Any, str, str | None]] = {}
@@ -317,10 +330,26 @@ class _Redacteur(AMontant):
         return calculer
 
 
+def _modele(gabarit: formules.Gabarit, rangs: Mapping[int, int]) -> tuple[str, tuple[int, ...]]:
+    """A formula's template as one `str.format` model (its fixed texts, braces doubled) and the
+    ranks of the names whose texts fill it, in order: the text of a household's formula is then
+    one `format` call."""
+    morceaux, places = [], []
+    for morceau in gabarit:
+        if isinstance(morceau, str):
+            morceaux.append(morceau.replace("{", "{{").replace("}", "}}"))
+        else:
+            morceaux.append("{}")
+            places.append(rangs[id(morceau)])
+    return "".join(morceaux), tuple(places)
+
+
 def rediger_montant(
     regle: Montant, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
 ) -> Callable[[Connus], Calcule]:
     """The amount rule `regle` with its sentence, compiled for the date whose dated values are
-    `vigueur` (`regles`: the freshness rules of what it reads); raises `Repli` when `Calculateur`
-    must write it."""
-    return _Redacteur(reglement, vigueur, regles, jour).montant(regle)
+    `vigueur` (`regles`: the freshness rules of what it reads), kept by the values it reads
+    (`memos.memoriser`); raises `Repli` when `Calculateur` must write it."""
+    redacteur = _Redacteur(reglement, vigueur, regles, jour)
+    calculer = redacteur.montant(regle)
+    return memoriser(tuple(redacteur.lectures.values()), calculer)

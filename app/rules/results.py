@@ -5,11 +5,16 @@ every evaluation (`ConditionEvaluee`, `ResultatDispositif`, `Evaluation`) are no
 frozen dataclass is several times slower to build, but they are values all the same: nothing
 mutates them once returned, and they keep a hash by value. The others are frozen, being shared
 between evaluations.
+
+The compiled plan builds these three without their `__init__` (`object.__new__`, then every slot
+assigned, in `champs_resultat` order: see `generation._nouveau` and `evaluation` below): a call to a
+dataclass's `__init__` is a whole Python frame per object, and an evaluation builds 30 or more.
+Same objects, same fields, same equality and hash.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -109,3 +114,31 @@ class Evaluation:
     parametres_appliques: tuple[ParametreApplique, ...] = ()
     faits_utilises: tuple[str, ...] = field(default=())
     baremes_appliques: tuple[BaremeApplique, ...] = ()
+
+
+def champs_resultat(classe: type) -> tuple[str, ...]:
+    """The fields of one of the result dataclasses above (or `compiled.Verdict`), in their
+    declaration order: what code
+    building it with `object.__new__` must assign, every one of them (a slot left unassigned would
+    raise `AttributeError` on reading)."""
+    return tuple(f.name for f in fields(classe))
+
+
+_NOUVELLE = object.__new__
+
+
+def evaluation(  # noqa: PLR0917 - the dataclass's fields, in order
+    reglement: ReferenceReglement,
+    date_reference: date,
+    resultats: tuple[ResultatDispositif, ...],
+    parametres_appliques: tuple[ParametreApplique, ...],
+    faits_utilises: tuple[str, ...],
+    baremes_appliques: tuple[BaremeApplique, ...],
+) -> Evaluation:
+    """`Evaluation(…)` with every field given, without the dataclass's `__init__` frame."""
+    e = _NOUVELLE(Evaluation)
+    e.reglement, e.date_reference, e.resultats = reglement, date_reference, resultats
+    e.parametres_appliques, e.faits_utilises, e.baremes_appliques = (
+        parametres_appliques, faits_utilises, baremes_appliques,
+    )  # fmt: skip
+    return e

@@ -41,7 +41,7 @@ def _double(lecteur: Resolveur) -> Calcule:
     if resolution.inconnu is None:
         resultat.montant = resolution.bas * 2
     else:
-        resultat.vide.append(resolution.libelle)
+        resultat.vide = [resolution.libelle]
     return resultat
 
 
