@@ -122,17 +122,19 @@ class DecisionRow(Base):
     reglement_id: Mapped[str] = mapped_column(String(128))
     reglement_version: Mapped[str] = mapped_column(String(64))
     reglement_empreinte: Mapped[str] = mapped_column(String(80))
-    #: In clear: with the columns above, what survives the loss of every journal key (each aid's
-    #: status). The whole record when it was written without encryption.
-    contenu: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
-    #: The whole record (facts and certified data included), Fernet-encrypted (issue 13).
-    contenu_chiffre: Mapped[str | None] = mapped_column(Text, default=None)
-    #: Id of the journal key that encrypted `contenu_chiffre`.
+    #: Id of the journal key that encrypted `rejeu` and `contenu_chiffre`.
     cle_journal: Mapped[str | None] = mapped_column(String(64), default=None)
     #: What replaying the decision reads (its facts and each aid's verdict, compact JSON: see
     #: app/services/journal/rejeu.py), encrypted under `cle_journal` like `contenu_chiffre`, in clear
     #: when the record is. NULL for rows written before it (replayed from the whole record).
+    #: Stored before the whole record (migration 0008): on SQLite, reading it does not walk the
+    #: record's overflow pages.
     rejeu: Mapped[str | None] = mapped_column(Text, default=None)
+    #: In clear: with the id, date and règlement columns, what survives the loss of every journal
+    #: key (each aid's status). The whole record when it was written without encryption.
+    contenu: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    #: The whole record (facts and certified data included), Fernet-encrypted (issue 13).
+    contenu_chiffre: Mapped[str | None] = mapped_column(Text, default=None)
 
     __table_args__ = (
         # By organisme and date, then id: the keyset order an impact replay pages in (issue 17),

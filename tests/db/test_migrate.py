@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +73,8 @@ async def _inspect(url: str, function: Any) -> Any:
         await engine.dispose()
 
 
-def test_head_revision_is_the_replay_column_schema() -> None:
-    assert head_revision() == "0007_journal_rejeu"
+def test_head_revision_is_the_replay_copy_first_schema() -> None:
+    assert head_revision() == "0008_journal_rejeu_en_tete"
 
 
 async def test_upgrade_from_empty_creates_the_journal(empty_database_url: str) -> None:
@@ -81,7 +83,7 @@ async def test_upgrade_from_empty_creates_the_journal(empty_database_url: str) -
     assert await _inspect(empty_database_url, _tables) == EXPECTED_TABLES
     engine = create_engine_from_url(empty_database_url)
     try:
-        assert await current_revision(engine) == "0007_journal_rejeu"
+        assert await current_revision(engine) == "0008_journal_rejeu_en_tete"
     finally:
         await engine.dispose()
 
@@ -120,7 +122,7 @@ async def test_concurrent_upgrades_by_several_worker_processes_all_succeed(empty
     def versions(connection: Connection) -> list[str]:
         return list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
-    assert await _inspect(empty_database_url, versions) == ["0007_journal_rejeu"]
+    assert await _inspect(empty_database_url, versions) == ["0008_journal_rejeu_en_tete"]
 
 
 async def test_concurrent_upgrades_in_threads_of_one_process_all_succeed(empty_database_url: str) -> None:
@@ -164,3 +166,94 @@ def test_command_line_hides_the_password(
     out = capsys.readouterr().out
     assert "tres-secret" not in out
     assert "postgresql+asyncpg://u:***@db/journal" in out
+
+
+def _sqlite_rows(chemin: Path) -> tuple[list[str], list[dict[str, Any]], set[str]]:
+    with closing(sqlite3.connect(chemin)) as connexion:
+        connexion.row_factory = sqlite3.Row
+        colonnes = [ligne["name"] for ligne in connexion.execute("PRAGMA table_info(decisions)")]
+        lignes = [dict(ligne) for ligne in connexion.execute("SELECT * FROM decisions ORDER BY id")]
+        index = {ligne["name"] for ligne in connexion.execute("PRAGMA index_list(decisions)")}
+    return colonnes, lignes, index
+
+
+def test_sqlite_rebuilds_the_journal_with_the_replay_copy_before_the_whole_record(tmp_path: Path) -> None:
+    """0008 on SQLite: every row and value kept, `cle_journal` and `rejeu` stored before `contenu` and
+    `contenu_chiffre` (so reading the copy does not walk the record's overflow pages), the indexes,
+    the unique consultation and the cascading foreign key still there."""
+    chemin = tmp_path / "journal.db"
+    url = f"sqlite:///{chemin}"
+    upgrade_database(url, "0007_journal_rejeu")
+    enregistrement = "x" * 40_000  # a whole encrypted record spans several overflow pages
+    with closing(sqlite3.connect(chemin)) as connexion, connexion:
+        for rang in range(3):
+            connexion.execute(
+                "INSERT INTO consultations (id, organisme_id, cree_le, type, appels_fournisseurs, statut) "
+                "VALUES (?, 'ccas-a', '2026-05-14 10:00:00.000000', 'eligibilite', '[]', 'succes')",
+                (f"{rang:032x}",),
+            )
+        connexion.executemany(
+            "INSERT INTO decisions (id, consultation_id, organisme_id, cree_le, date_reference, "
+            "dossier_ref, reglement_id, reglement_version, reglement_empreinte, contenu, "
+            "contenu_chiffre, cle_journal, rejeu) "
+            "VALUES (?, ?, 'ccas-a', ?, '2026-05-14', ?, 'demo', '1', 'sha256:e', ?, ?, ?, ?)",
+            [
+                (
+                    f"{1:032x}",
+                    f"{0:032x}",
+                    "2026-05-14 10:00:01.000000",
+                    "D-1",
+                    '{"a": 1}',
+                    enregistrement,
+                    "derivee-1",
+                    "a2.copie",
+                ),
+                (
+                    f"{2:032x}",
+                    f"{1:032x}",
+                    "2026-05-14 10:00:02.000000",
+                    None,
+                    '{"entier": true}',
+                    None,
+                    None,
+                    None,
+                ),
+                (
+                    f"{3:032x}",
+                    f"{2:032x}",
+                    "2026-05-14 10:00:03.000000",
+                    "D-3",
+                    '{"b": 2}',
+                    enregistrement,
+                    "derivee-1",
+                    None,
+                ),
+            ],
+        )
+    colonnes_avant, lignes_avant, index_avant = _sqlite_rows(chemin)
+    assert colonnes_avant.index("rejeu") > colonnes_avant.index("contenu_chiffre")
+
+    upgrade_database(url)
+
+    colonnes, lignes, index = _sqlite_rows(chemin)
+    assert colonnes[colonnes.index("reglement_empreinte") + 1 :] == [
+        "cle_journal", "rejeu", "contenu", "contenu_chiffre"
+    ]  # fmt: skip
+    assert sorted(colonnes) == sorted(colonnes_avant)
+    assert lignes == lignes_avant
+    assert index == index_avant
+    with closing(sqlite3.connect(chemin)) as connexion, connexion:
+        connexion.execute("PRAGMA foreign_keys=ON")
+        with pytest.raises(sqlite3.IntegrityError):  # one decision per consultation, still
+            connexion.execute(
+                "INSERT INTO decisions SELECT ?, consultation_id, organisme_id, cree_le, date_reference, "
+                "dossier_ref, reglement_id, reglement_version, reglement_empreinte, cle_journal, rejeu, "
+                "contenu, contenu_chiffre FROM decisions WHERE id = ?",
+                (f"{9:032x}", f"{1:032x}"),
+            )
+        connexion.execute("DELETE FROM consultations WHERE id = ?", (f"{0:032x}",))
+        restantes = [r[0] for r in connexion.execute("SELECT id FROM decisions ORDER BY id")]
+    assert restantes == [f"{2:032x}", f"{3:032x}"]  # the retention purge's cascade, still
+    # Downgrading below 0008 keeps every row (the order carries no meaning).
+    downgrade_database(url, "0007_journal_rejeu")
+    assert _sqlite_rows(chemin)[1] == lignes[1:]
