@@ -404,13 +404,23 @@ class _Compile:
     ) -> Callable[[Mapping[str, Fait]], Calcule] | bool:
         """The amount rule with its sentence compiled (montants_rediges.py); False: a rule it does
         not know how to write, left to `Calculateur`."""
-        return self._compiler_regle(rediger_montant, reglement, aide)
+        return self._compiler_regle(rediger_montant, reglement, aide, self._montants_rediges)
 
     def _compiler_montant(self, reglement: Reglement, aide: _Aide) -> Montant_ | bool:
-        return self._compiler_regle(compiler_montant, reglement, aide)
+        return self._compiler_regle(compiler_montant, reglement, aide, self._montants_compiles)
 
-    def _compiler_regle(self, compilateur: Callable[..., T], reglement: Reglement, aide: _Aide) -> T | bool:
+    def _compiler_regle(
+        self, compilateur: Callable[..., T], reglement: Reglement, aide: _Aide, places: list[Any]
+    ) -> T | bool:
+        """The aid's amount rule compiled by `compilateur` for `places[aide.montant]`, where its
+        memo may later put a cheaper equivalent (`memos.memoriser`'s `remplacer`)."""
+        rang = aide.montant
         assert aide.regle is not None  # noqa: S101 - the caller checks it
+        assert rang is not None  # noqa: S101 - as `aide.regle`
+
+        def remplacer(equivalent: T) -> None:
+            places[rang] = equivalent
+
         try:
             return compilateur(
                 aide.regle,
@@ -418,6 +428,7 @@ class _Compile:
                 self._preparation.vigueur,
                 aide.compile.regles_montant,
                 self.date_reference,
+                remplacer=remplacer,
             )
         except Exception:
             return False

@@ -173,13 +173,21 @@ def _cle(valeur: Any) -> Hashable:
 def memoriser(
     lectures: Sequence[Callable[[Mapping[str, Fait]], tuple[Any, Any] | None]],
     calculer: Callable[[Mapping[str, Fait]], T],
+    remplacer: Callable[[Callable[[Mapping[str, Fait]], T]], object] | None = None,
 ) -> Callable[[Mapping[str, Fait]], T]:
     """`calculer` (a compiled amount rule, a deterministic function of what `lectures` read: every
     fact it may read, each reader giving its (low, high) or None) kept by the values read: a
     household whose facts read the same, to the type and the digit, gets the same result object
     (results are never mutated once returned). A call where a fact is unknown or is not a number
     or yes/no is computed and not kept. Off for good after `ESSAIS_MEMO` calls if fewer than one in
-    four were found; at most `MONTANTS_EN_MEMO` results, then afresh."""
+    four were found; at most `MONTANTS_EN_MEMO` results, then afresh.
+
+    `remplacer`, when given, is how the caller swaps the returned function for a cheaper one that
+    gives the same results: called with `calculer` itself when the memo switches itself off (it
+    would only pass the calls on), and, for a rule that reads nothing, with a function returning
+    its first result (the one every later call would find)."""
+    if not lectures and remplacer is not None:
+        return _constant(calculer, remplacer)
     memo: dict[tuple[Hashable, ...], T] = {}
     appels = trouves = 0
     actif = True
@@ -207,6 +215,8 @@ def memoriser(
         if appels == ESSAIS_MEMO and trouves * 4 < appels:
             actif = False
             memo.clear()
+            if remplacer is not None:
+                remplacer(calculer)  # from now on the caller calls it directly
         gardee = tuple(cle)
         resultat = memo.get(gardee, _ABSENT)
         if resultat is not _ABSENT:
@@ -220,6 +230,25 @@ def memoriser(
         return resultat
 
     return memorise
+
+
+def _constant(
+    calculer: Callable[[Mapping[str, Fait]], T],
+    remplacer: Callable[[Callable[[Mapping[str, Fait]], T]], object],
+) -> Callable[[Mapping[str, Fait]], T]:
+    """`memoriser` of a rule that reads nothing: its first result, then `remplacer` with a function
+    returning that result (a rule that raises, raises on every call: nothing is kept)."""
+
+    def premier(connus: Mapping[str, Fait]) -> T:
+        resultat = calculer(connus)
+
+        def constant(connus: Mapping[str, Fait]) -> T:
+            return resultat
+
+        remplacer(constant)
+        return resultat
+
+    return premier
 
 
 _ABSENT: Any = object()

@@ -314,10 +314,17 @@ class _Compilateur(AMontant):
 
 
 def compiler_montant(
-    regle: Montant, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
+    regle: Montant,
+    reglement: Reglement,
+    vigueur: EnVigueur,
+    regles: Mapping[RefFait, Regles],
+    jour: date,
+    *,
+    remplacer: Callable[[Montant_], object] | None = None,
 ) -> Montant_:
     """The amount rule `regle` of an aid (`regles`: the freshness rules of what it reads), compiled
-    for the date whose dated values are `vigueur`, kept by the values it reads (`memos.memoriser`)."""
+    for the date whose dated values are `vigueur`, kept by the values it reads (`memos.memoriser`,
+    which may hand `remplacer` a cheaper equivalent)."""
     compilateur = _Compilateur(reglement, vigueur, regles, jour)
     calculer = compilateur.montant(regle)
-    return memoriser(tuple(compilateur.lectures.values()), calculer)
+    return memoriser(tuple(compilateur.lectures.values()), calculer, remplacer)

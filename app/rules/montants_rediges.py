@@ -345,11 +345,18 @@ def _modele(gabarit: formules.Gabarit, rangs: Mapping[int, int]) -> tuple[str, t
 
 
 def rediger_montant(
-    regle: Montant, reglement: Reglement, vigueur: EnVigueur, regles: Mapping[RefFait, Regles], jour: date
+    regle: Montant,
+    reglement: Reglement,
+    vigueur: EnVigueur,
+    regles: Mapping[RefFait, Regles],
+    jour: date,
+    *,
+    remplacer: Callable[[Callable[[Connus], Calcule]], object] | None = None,
 ) -> Callable[[Connus], Calcule]:
     """The amount rule `regle` with its sentence, compiled for the date whose dated values are
     `vigueur` (`regles`: the freshness rules of what it reads), kept by the values it reads
-    (`memos.memoriser`); raises `Repli` when `Calculateur` must write it."""
+    (`memos.memoriser`, which may hand `remplacer` a cheaper equivalent); raises `Repli` when
+    `Calculateur` must write it."""
     redacteur = _Redacteur(reglement, vigueur, regles, jour)
     calculer = redacteur.montant(regle)
-    return memoriser(tuple(redacteur.lectures.values()), calculer)
+    return memoriser(tuple(redacteur.lectures.values()), calculer, remplacer)

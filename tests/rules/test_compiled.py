@@ -4,6 +4,7 @@ that say exactly what the full evaluation says."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.rules import compile_plan
+from app.rules import compile_plan, memos
 from app.rules.compiled import PLANS_EN_CACHE, CompiledPlan, DispositifInconnu, Verdict
 from app.rules.engine import evaluer, evaluer_interprete
 from app.rules.facts import Fait, FaitIndisponible, Faits, TypeFait
@@ -251,7 +252,7 @@ def test_verdicts_fall_back_to_the_general_amount_computation(monkeypatch: pytes
     """An amount rule the compiler of montants_compiles.py refuses is worked out by `Calculateur`."""
     import app.rules.compiled as module  # noqa: PLC0415 - the function is replaced for this test
 
-    def refuser(*args: object) -> object:
+    def refuser(*args: object, **kwargs: object) -> object:
         raise ValueError("refusé")
 
     monkeypatch.setattr(module, "compiler_montant", refuser)
@@ -301,7 +302,7 @@ def test_amounts_fall_back_to_the_general_computation_when_they_cannot_be_compil
     """An amount rule montants_rediges.py refuses is written by `Calculateur`."""
     import app.rules.compiled as module  # noqa: PLC0415 - the function is replaced for this test
 
-    def refuser(*args: object) -> object:
+    def refuser(*args: object, **kwargs: object) -> object:
         raise ValueError("refusé")
 
     monkeypatch.setattr(module, "rediger_montant", refuser)
@@ -310,6 +311,70 @@ def test_amounts_fall_back_to_the_general_computation_when_they_cannot_be_compil
     compile = compile_plan(reglement, JOURS[0])
     assert compile.evaluer(faits) == evaluer_interprete(reglement, faits, JOURS[0])
     assert all(m is False for m in compile._compile._montants_rediges if m is not None)
+
+
+def _foyer_peu_recurrent(n: int, reglement: Reglement) -> Faits:
+    """The n-th of a run of households whose amounts seldom recur (a QF and resources to the unit
+    and the cent), one in two awkward: a stale QF, no QF, a birth year alone, no resources."""
+    alea = random.Random(n)  # noqa: S311 - reproducible households, no secret
+    naissance = f"{alea.randrange(1940, 2000)}-0{alea.randrange(1, 10)}-1{alea.randrange(10)}"
+    donnees: dict[str, Any] = {
+        "quotient_familial_caf": {
+            "valeur": str(alea.randrange(1500)),
+            "periode": "2026-04",
+            "fournisseur": "CNAF",
+        },
+        "revenu_fiscal_de_reference": {
+            "valeur": str(alea.randrange(20_000)),
+            "periode": "2025",
+            "fournisseur": "DGFIP",
+        },
+        "beneficiaire_rsa": alea.random() < 0.3,
+        "handicap_reconnu": alea.random() < 0.5,
+        "allocataires": [naissance],
+        "date_naissance_demandeur": naissance,
+        "enfants": [
+            f"20{alea.randrange(8, 25):02d}-0{alea.randrange(1, 10)}-0{alea.randrange(1, 10)}"
+            for _ in range(alea.randrange(4))
+        ],
+        "ressources_mensuelles": f"{alea.randrange(3000)}.{alea.randrange(100):02d}",
+        "charges_logement": str(alea.randrange(900)),
+        "commune_residence": alea.choice(["08105", "08480", "75056"]),
+        "statut_occupation_logement": alea.choice(["locataire", "proprietaire"]),
+        "situation_emploi": alea.choice(["demandeur_emploi", "formation", "en_emploi"]),
+    }
+    bizarrerie = n % 8
+    if bizarrerie == 1:
+        donnees["quotient_familial_caf"]["periode"] = "2025-12"  # stale
+    elif bizarrerie == 3:
+        del donnees["quotient_familial_caf"]
+    elif bizarrerie == 5:
+        donnees["enfants"] = [*donnees["enfants"], "2009"]  # 16 or 17: an interval
+    elif bizarrerie == 7:
+        del donnees["ressources_mensuelles"]
+    return lire_faits(
+        {k: v for k, v in donnees.items() if k in reglement.catalogue.faits}, catalogue=reglement.catalogue
+    )
+
+
+@pytest.mark.parametrize(
+    "fichier", ["tests/rules/donnees/montants.yaml", "reglements/exemples/ccas-intercommunal.yaml"]
+)
+def test_amounts_after_their_memo_switched_off_are_those_of_the_interpreted_evaluation(fichier: str) -> None:
+    """Past `memos.ESSAIS_MEMO` households whose values seldom recur, a memo switches itself off
+    and the plan calls the bare computation in its place (a rule reading nothing: its first result);
+    the amounts and sentences stay those of the interpreted evaluation, awkward households included."""
+    reglement = charger_reglement(Path(__file__).parents[2] / fichier)  # a fresh plan: empty memos
+    jour = JOURS[0]
+    compile = compile_plan(reglement, jour)
+    for n in range(2 * memos.ESSAIS_MEMO + 60):
+        faits = _foyer_peu_recurrent(n, reglement)
+        attendue = evaluer_interprete(reglement, faits, jour)
+        assert compile.evaluer(faits) == attendue
+        assert compile.verdicts(faits) == _verdicts_de(attendue)
+    # Some memos did switch off on both sides, and their slots now hold the computation alone.
+    for places in (compile._compile._montants_rediges, compile._compile._montants_compiles):
+        assert any(callable(f) and f.__name__ != "memorise" for f in places)
 
 
 def test_no_text_of_the_reglement_enters_the_generated_source() -> None:

@@ -233,6 +233,64 @@ def test_memoriser_stays_on_when_it_finds_often() -> None:
     assert memorise({"x": 1}) is memorise({"x": 1})
 
 
+def _seldom_found(n: int) -> dict[str, Any]:
+    """The n-th household of a run where one in five is found (below one in four: the memo goes off)."""
+    return {"x": n - n % 5 if n % 5 == 1 else n}
+
+
+def test_memoriser_hands_over_its_computation_when_it_switches_off() -> None:
+    """With `remplacer`, the caller's slot holds the bare computation once the memo is off: calling
+    it from then on gives what the memo (still called) gives without `remplacer`, call for call."""
+    sans, avec = _Compteur(), _Compteur()
+    memorise: Any = memos.memoriser((_lire("x"),), sans)
+    place: list[Any] = []
+    fente: Any = memos.memoriser((_lire("x"),), avec, place.append)
+    for n in range(memos.ESSAIS_MEMO + 50):
+        if n == memos.ESSAIS_MEMO - 1:
+            assert place == []  # not before it switches off
+        if place:
+            fente = place[-1]
+        assert fente(_seldom_found(n)) == memorise(_seldom_found(n))
+    assert place == [avec]  # handed over once, the computation itself
+    assert sans.appels == avec.appels
+
+
+def test_memoriser_that_stays_on_hands_nothing_over() -> None:
+    place: list[Any] = []
+    calculer = _Compteur()
+    memorise: Any = memos.memoriser((_lire("x"),), calculer, place.append)
+    for n in range(memos.ESSAIS_MEMO * 2):
+        memorise({"x": n % 4})
+    assert place == []
+    assert calculer.appels == 4
+
+
+def test_memoriser_of_a_rule_without_inputs_hands_over_its_first_result() -> None:
+    place: list[Any] = []
+    calculer = _Compteur()
+    premier_appel: Any = memos.memoriser((), calculer, place.append)
+    premier = premier_appel({"x": 1})
+    assert len(place) == 1
+    assert all(place[0]({"x": n}) is premier for n in range(50))
+    assert calculer.appels == 1
+
+
+def test_memoriser_of_a_rule_without_inputs_that_raises_keeps_nothing() -> None:
+    place: list[Any] = []
+    appels = []
+
+    def refuser(connus: Any) -> object:
+        appels.append(connus)
+        raise ValueError("repli")
+
+    premier_appel: Any = memos.memoriser((), refuser, place.append)
+    for _ in range(3):
+        with pytest.raises(ValueError, match="repli"):
+            premier_appel({})
+    assert place == []
+    assert len(appels) == 3
+
+
 def test_memoriser_starts_afresh_past_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(memos, "MONTANTS_EN_MEMO", 8)
     calculer = _Compteur()
