@@ -92,13 +92,17 @@ class _Redacteur(AMontant):
         nombre = explain.nombre
         debut_pour = f"pour {fait.libelle} de "
         libelle = bareme.libelle
+        lire, unite = fait.lire, fait.unite
 
         def calculer(connus: Connus) -> tuple[Decimal | None, str | None, str]:
-            bas, haut = fait.valeurs(connus)
+            valeurs = lire(connus)  # as `_Fait.valeurs`, without its frame (each household)
+            if valeurs is None:
+                raise _REPLI
+            bas, haut = valeurs
             tranche = choisir_tranche(entieres, tranches, bas, haut)
             if tranche is None:
                 raise _REPLI
-            pour = debut_pour + nombre(bas, fait.unite)
+            pour = debut_pour + nombre(bas, unite)
             montant = tranche.montant
             if colonnes is not None and tranche.montants is not None:
                 assert colonne is not None  # noqa: S101 - set with `colonnes`
@@ -129,7 +133,9 @@ class _Redacteur(AMontant):
                 nombre = explain.VERBES[t.operateur]
                 texte = explain.VERBES_TEXTE.get(t.operateur, nombre)
                 suites = (f" {nombre[0]} {avec(nombre[2], seuil)}", f" {texte[0]} {avec(texte[2], seuil)}")
-                tests.append((fait, COMPARATEURS[t.operateur], t.valeur, f"{fait.libelle} (", suites))
+                tests.append(
+                    (fait.lire, fait.unite, COMPARATEURS[t.operateur], t.valeur, f"{fait.libelle} (", suites)
+                )
             if ligne.autre:
                 detail = f"ligne {rang} (autre cas) de la table « {table.libelle} »"
             else:
@@ -142,15 +148,18 @@ class _Redacteur(AMontant):
                 if autre:
                     return montant, libelle, detail
                 raisons = []
-                for fait, comparer, valeur, debut, suites in tests:
-                    bas, haut = fait.valeurs(connus)
+                for lire, unite, comparer, valeur, debut, suites in tests:
+                    valeurs = lire(connus)  # as `_Fait.valeurs`, without its frame (each household)
+                    if valeurs is None:
+                        raise _REPLI
+                    bas, haut = valeurs
                     issue = comparer(bas, haut, valeur)
                     if issue is None:
                         raise _REPLI
                     if not issue:
                         break
                     suite = suites[0] if type(bas) in nombres else suites[1]  # bool is not in `nombres`
-                    raisons.append(f"{debut}{afficher(bas, fait.unite)}){suite}")
+                    raisons.append(f"{debut}{afficher(bas, unite)}){suite}")
                 else:
                     return montant, libelle, detail + " et ".join(raisons)
             raise AssertionError(nom)  # pragma: no cover - the loader requires a last row « autre »
@@ -168,24 +177,29 @@ class _Redacteur(AMontant):
         if nom.nom in reglement.baremes or nom.nom in reglement.tables:
             lire = self.bareme(nom.nom) if nom.nom in reglement.baremes else self.table(nom.nom)
             unite = (reglement.baremes[nom.nom].unite if nom.nom in reglement.baremes else None) or "€"
+            nombre = explain.nombre
 
             def montant(connus: Connus) -> tuple[Any, Any, str, str | None]:
                 valeur, _, detail = lire(connus)
                 if valeur is None:
                     raise _REPLI
-                return valeur, valeur, f"{explain.nombre(valeur, unite)} ({detail})", unite
+                return valeur, valeur, f"{nombre(valeur, unite)} ({detail})", unite
 
             return montant
         fait = self.fait(RefFait(nom.nom, nom.age_min, nom.age_max))
         suite = f" ({fait.libelle})"
+        lire_fait, unite_fait, nombre = fait.lire, fait.unite, explain.nombre
 
         def lu(connus: Connus) -> tuple[Any, Any, str, str | None]:
-            bas, haut = fait.valeurs(connus)
-            if isinstance(bas, bool):
+            valeurs = lire_fait(connus)  # as `_Fait.valeurs`, without its frame (each household)
+            if valeurs is None:
+                raise _REPLI
+            bas, haut = valeurs
+            if type(bas) is bool:  # no subclass of bool
                 bas = haut = int(bas)
             if bas == haut:
-                return bas, haut, explain.nombre(bas, fait.unite) + suite, fait.unite
-            return bas, haut, f"entre {bas} et {haut}{suite}", fait.unite
+                return bas, haut, nombre(bas, unite_fait) + suite, unite_fait
+            return bas, haut, f"entre {bas} et {haut}{suite}", unite_fait
 
         return lu
 
