@@ -299,9 +299,9 @@ class _Redacteur(AMontant):
         # On exact values (the usual case), each name's reading handed back whole (value, text, unit).
         genere = calcules.generer(expression, lambda nom: ("lu", noms[id(nom)], None))[0]
         unite, nombre, jour = regle.unite, explain.nombre, self.jour
-        # The formula's fixed texts and the ranks of its names, made on the first household (the
+        # The formula's model (its fixed texts, a field per name), made on the first household (the
         # names' units are known then).
-        gabarit: list[tuple[str, tuple[int, ...]]] = []
+        gabarit: list[str] = []
 
         def calculer(connus: Connus) -> Calcule:
             lus: Any
@@ -319,8 +319,7 @@ class _Redacteur(AMontant):
             if not gabarit:
                 rendu = formules.Rendu(str, lambda nom: lus[rangs[id(nom)]][3], explain.nombre)
                 gabarit.append(_modele(rendu.gabarit(expression, unite), rangs))
-            modele, places = gabarit[0]
-            texte = modele.format(*[lus[r][2] for r in places])
+            texte = gabarit[0].format(*lus)
             if not suite and egal(final, bas):
                 return calcule(final, None, f"Montant : {nombre(final, unite)} = {texte}.")
             brut = nombre(bas, unite) if haut is bas or bas == haut else "…"
@@ -344,18 +343,18 @@ class _Redacteur(AMontant):
         return calculer
 
 
-def _modele(gabarit: formules.Gabarit, rangs: Mapping[int, int]) -> tuple[str, tuple[int, ...]]:
-    """A formula's template as one `str.format` model (its fixed texts, braces doubled) and the
-    ranks of the names whose texts fill it, in order: the text of a household's formula is then
-    one `format` call."""
-    morceaux, places = [], []
+def _modele(gabarit: formules.Gabarit, rangs: Mapping[int, int]) -> str:
+    """A formula's template as one `str.format` model: its fixed texts, braces doubled, and for
+    each name the field « {r[2]} », the text of the name read r-th (the readings `lus` hold, in the
+    order the formula reads them, each (low, high, text, unit)): the text of a household's formula
+    is then `modele.format(*lus)`, one call."""
+    morceaux = []
     for morceau in gabarit:
         if isinstance(morceau, str):
             morceaux.append(morceau.replace("{", "{{").replace("}", "}}"))
         else:
-            morceaux.append("{}")
-            places.append(rangs[id(morceau)])
-    return "".join(morceaux), tuple(places)
+            morceaux.append(f"{{{rangs[id(morceau)]}[2]}}")
+    return "".join(morceaux)
 
 
 def rediger_montant(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app.rules import memos
+from app.rules import formules, memos
 from app.rules.model import Tranche
 from app.rules.montants import (
     Calcule,
@@ -26,6 +26,7 @@ from app.rules.montants import (
     tranche_entre,
     tranches_entieres,
 )
+from app.rules.montants_rediges import _modele
 from app.rules.results import (
     ConditionEvaluee,
     Evaluation,
@@ -154,6 +155,18 @@ def test_calcule_is_a_decided_calcule() -> None:
         assert getattr(resultat, champ) == getattr(attendu, champ)
     assert not resultat.vide
     assert not resultat.pieces
+
+
+def test_a_formula_model_writes_what_its_pieces_say() -> None:
+    """`_modele`: one `str.format` model whose fields take the text (item 2) of each name's reading
+    by the rank it is read in, fixed texts kept to the brace; the same text as joining the pieces."""
+    a, b = formules.Nom("a"), formules.Nom("b", 3, 17)
+    gabarit = ("min({", a, "} × ", b, " ; ", a, ") {0[2]} }", b)
+    rangs = {id(a): 1, id(b): 0}
+    lus = ((D(2), D(2), "2 (les enfants {x})", None), (D(5), D(5), "5,50 € (le QF)", "€"))
+    attendu = "".join(m if isinstance(m, str) else lus[rangs[id(m)]][2] for m in gabarit)
+    assert _modele(gabarit, rangs).format(*lus) == attendu
+    assert _modele(gabarit, rangs).format(*list(lus)) == attendu  # the readings on intervals: a list
 
 
 # -- the amount memo ---------------------------------------------------------------------------------
