@@ -15,7 +15,8 @@ that recur (amounts, motifs and codes are règlement text and numbers):
   every fact it may read, under the same rule (numbers and yes/no only, told apart by type and
   exact text); it switches itself off for good when, after `ESSAIS_MEMO` calls, fewer than one in
   four were found (an amount read from monthly resources or a QF to the cent seldom recurs: reading
-  the key would then only add to the computation).
+  the key would then only add to the computation), and then hands its caller the bare computation
+  to call in its place (`remplacer`), so that a memo switched off costs nothing.
 - the justifications of an aid by the outcomes of its leaves (`compiled.py`): the tree's verdict,
   the deciding codes, the motif's phrases, which depend on nothing else.
 """
