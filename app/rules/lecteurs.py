@@ -222,7 +222,7 @@ def _presentation_derivee(
     feuille: Feuille, reglement: Reglement, jour: date, general: Presenter
 ) -> Presenter:
     """A derived fact whose bases are all known and usable without remark, computed directly (as
-    `Resolveur._resoudre`); anything else by the resolver."""
+    `Resolveur._resoudre`) and shown (as `comparison.presenter`); anything else by the resolver."""
     ref = feuille.comparaison.fait
     catalogue = reglement.catalogue
     definition = catalogue.derives[ref.nom]
@@ -234,6 +234,7 @@ def _presentation_derivee(
     par_base: tuple[tuple[str, Callable[[str], bool], dict[str, bool]], ...] = tuple(
         (base, _simple(regles.get(base), jour), {}) for base in bases
     )
+    montrer = _montrer_derivee(unite)
 
     def derivee(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         sources = []
@@ -256,12 +257,80 @@ def _presentation_derivee(
             bas, haut, note = calculer(definition, connus, jour, ref)
         except Incalculable:
             return general(connus, resolveur, feuille)
-        source = sources[0][1] if len(sources) == 1 else source_commune(sources)
-        resolution = Resolution(libelle, unite, bas, haut, source, tuple(sources), None, pieces, note)
+        liees = tuple(sources)
+        commune = source_commune(liees)
+        resolution = Resolution(libelle, unite, bas, haut, commune, liees, None, pieces, note)
         resolveur.memo[ref] = resolution  # the amounts may read it too
-        return presenter_resolution(resolution)
+        return montrer(resolution, commune)
 
-    return derivee
+    if len(par_base) != 1:
+        return derivee
+    ((nom, simple, simples),) = par_base  # a count or an age: one base fact, no remark of its own
+
+    def derivee_simple(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
+        fait = connus.get(nom)
+        if fait is None:
+            return general(connus, resolveur, feuille)
+        source = fait.source
+        periode = source.periode
+        if periode is not None:
+            utilisable = simples.get(periode)
+            if utilisable is None:
+                utilisable = simple(periode)
+                if len(simples) < _PERIODES_EN_CACHE:
+                    simples[periode] = utilisable
+            if not utilisable:
+                return general(connus, resolveur, feuille)
+        try:
+            bas, haut, note = calculer(definition, connus, jour, ref)
+        except Incalculable:
+            return general(connus, resolveur, feuille)
+        resolution = Resolution(libelle, unite, bas, haut, source, ((nom, source),), None, pieces, note)
+        resolveur.memo[ref] = resolution  # the amounts may read it too
+        return montrer(resolution, source)
+
+    return derivee_simple
+
+
+#: Contexts of whole values kept per derived fact (a few counts and ages recur).
+_CONTEXTES_EN_CACHE = 512
+
+
+def _montrer_derivee(unite: str | None) -> Callable[[Resolution, Source], Presentation]:
+    """`comparison.presenter` for a derived fact computed from usable bases (never unknown): a
+    whole value (count, age) without note has its context kept by (value, what the source's text
+    is made of); any other exact number written directly; an interval by `presenter`."""
+    contextes: dict[tuple[int, str, bool, str | None], str] = {}
+    source_de, nombre, rapport_affiche = explain.source, explain.nombre, explain.rapport_affiche
+
+    def montrer(resolution: Resolution, source: Source) -> Presentation:
+        bas = resolution.bas
+        if bas is not resolution.haut and bas != resolution.haut:
+            return presenter_resolution(resolution)  # « entre 1 et 2 (dates de naissance incomplètes) »
+        genre = type(bas)
+        if genre is int and resolution.note is None:
+            if source.perime and source.obtenu_le is not None:  # its text names a day: not kept
+                return presenter_resolution(resolution)
+            cle = (bas, source.fournisseur, source.certifie, source.periode)
+            contexte = contextes.get(cle)
+            if contexte is None:
+                contexte = presenter_resolution(resolution).contexte
+                if len(contextes) < _CONTEXTES_EN_CACHE:
+                    contextes[cle] = contexte
+            return Presentation(resolution, contexte, bas, True, True)
+        if genre is Fraction:  # a ratio, shown and carried as the same Decimal (at the cent)
+            valeur, texte = rapport_affiche(bas, unite)
+        elif genre is Decimal or genre is int:
+            valeur, texte = bas, nombre(bas, unite)
+        else:
+            return presenter_resolution(resolution)
+        origine = source_de(source)
+        contexte = f"{texte}, {origine}" if origine else texte
+        if resolution.note:
+            contexte += f", {resolution.note}"
+        return Presentation(resolution, contexte, valeur, True, True)
+
+    return montrer
 
 
 def issue_inconnue(feuille: Feuille, valeur_seuil: Any) -> bool | None:
