@@ -22,11 +22,11 @@ from app.rules.comparison import (
     Resolution,
     Resolveur,
     calculer,
-    source_commune,
+    source_combinee,
 )
 from app.rules.comparison import presenter as presenter_resolution
 from app.rules.dates import DatePartielle
-from app.rules.derived import Incalculable, libelle_du_fait
+from app.rules.derived import Calcul, DefinitionDerivee, Incalculable, libelle_du_fait
 from app.rules.facts import Fait, RefFait, Source, TypeFait
 from app.rules.model import Fraicheur, Reglement
 from app.rules.plan import Feuille, Regles, Seuil
@@ -218,31 +218,65 @@ def presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presente
     return base
 
 
+#: A base fact of a derived one: its name, whether a period is usable without remark (`_simple`),
+#: and the answers kept by period.
+_Base = tuple[str, Callable[[str], bool], dict[str, bool]]
+
+
+class _Derivee:
+    """What a derived fact's presenter knows before any household: the fact, how it reads, the
+    proofs its bases ask for, the general path, and how its value is shown."""
+
+    __slots__ = ("general", "jour", "libelle", "montrer", "pieces", "ref", "unite")
+
+    def __init__(self, feuille: Feuille, reglement: Reglement, jour: date, general: Presenter) -> None:
+        ref = self.ref = feuille.comparaison.fait
+        catalogue = reglement.catalogue
+        bases = catalogue.bases(ref.nom)
+        self.libelle, self.unite = libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom)
+        self.pieces = tuple(dict.fromkeys(p for n in bases if (p := catalogue.faits[n].piece_justificative)))
+        self.jour, self.general = jour, general
+        self.montrer = _montrer_derivee(self.unite)
+
+
 def _presentation_derivee(
     feuille: Feuille, reglement: Reglement, jour: date, general: Presenter
 ) -> Presenter:
     """A derived fact whose bases are all known and usable without remark, computed directly (as
     `Resolveur._resoudre`) and shown (as `comparison.presenter`); anything else by the resolver."""
-    ref = feuille.comparaison.fait
-    catalogue = reglement.catalogue
-    definition = catalogue.derives[ref.nom]
-    libelle, unite = libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom)
-    bases = catalogue.bases(ref.nom)
-    pieces = tuple(dict.fromkeys(p for n in bases if (p := catalogue.faits[n].piece_justificative)))
+    nom = feuille.comparaison.fait.nom
+    definition = reglement.catalogue.derives[nom]
     regles = dict(feuille.regles)
-    # Per base fact: whether a period is usable without remark, and the answers kept by period.
-    par_base: tuple[tuple[str, Callable[[str], bool], dict[str, bool]], ...] = tuple(
-        (base, _simple(regles.get(base), jour), {}) for base in bases
+    bases: tuple[_Base, ...] = tuple(
+        (base, _simple(regles.get(base), jour), {}) for base in reglement.catalogue.bases(nom)
     )
-    montrer = _montrer_derivee(unite)
+    derivee = _Derivee(feuille, reglement, jour, general)
+    if len(bases) == 1 and definition.calcul_detaille is None and definition.detail is None:
+        return _derivee_une_base(derivee, definition.calcul, bases[0])
+    return _derivee_plusieurs_bases(derivee, definition, bases)
 
-    def derivee(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
+
+def _derivee_plusieurs_bases(
+    derivee: _Derivee, definition: DefinitionDerivee, bases: tuple[_Base, ...]
+) -> Presenter:
+    """`_presentation_derivee` for a fact computed from several bases, or with a detail."""
+    ref, jour, general, montrer = derivee.ref, derivee.jour, derivee.general, derivee.montrer
+    libelle, unite, pieces = derivee.libelle, derivee.unite, derivee.pieces
+    detaille = definition.calcul_detaille
+
+    def presenter(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         sources = []
-        for base, simple, simples in par_base:
+        premiere: Source | None = None
+        commune = True  # every base from the same provenance (see `source_commune`)
+        for base, simple, simples in bases:
             fait = connus.get(base)
             if fait is None:
                 return general(connus, resolveur, feuille)
             source = fait.source
+            if premiere is None:
+                premiere = source
+            elif commune and source is not premiere and source != premiere:
+                commune = False
             periode = source.periode
             if periode is not None:
                 utilisable = simples.get(periode)
@@ -253,21 +287,30 @@ def _presentation_derivee(
                 if not utilisable:
                     return general(connus, resolveur, feuille)
             sources.append((base, source))
+        note: str | None
         try:
-            bas, haut, note = calculer(definition, connus, jour, ref)
+            if detaille is not None:  # a fact the règlement computes: with its detail
+                bas, haut, note = detaille(connus, jour, ref)
+            else:
+                bas, haut, note = calculer(definition, connus, jour, ref)
         except Incalculable:
             return general(connus, resolveur, feuille)
         liees = tuple(sources)
-        commune = source_commune(liees)
-        resolution = Resolution(libelle, unite, bas, haut, commune, liees, None, pieces, note)
+        source = premiere if commune and premiere is not None else source_combinee(liees)
+        resolution = Resolution(libelle, unite, bas, haut, source, liees, None, pieces, note)
         resolveur.memo[ref] = resolution  # the amounts may read it too
-        return montrer(resolution, commune)
+        return montrer(resolution, source)
 
-    if len(par_base) != 1:
-        return derivee
-    ((nom, simple, simples),) = par_base  # a count or an age: one base fact, no remark of its own
+    return presenter
 
-    def derivee_simple(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
+
+def _derivee_une_base(derivee: _Derivee, calcul: Calcul, base: _Base) -> Presenter:
+    """`_presentation_derivee` for a fact computed from one base, without detail (a count, an age)."""
+    ref, jour, general, montrer = derivee.ref, derivee.jour, derivee.general, derivee.montrer
+    libelle, unite, pieces = derivee.libelle, derivee.unite, derivee.pieces
+    nom, simple, simples = base
+
+    def presenter(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         fait = connus.get(nom)
         if fait is None:
             return general(connus, resolveur, feuille)
@@ -282,14 +325,14 @@ def _presentation_derivee(
             if not utilisable:
                 return general(connus, resolveur, feuille)
         try:
-            bas, haut, note = calculer(definition, connus, jour, ref)
+            bas, haut = calcul(connus, jour, ref)
         except Incalculable:
             return general(connus, resolveur, feuille)
-        resolution = Resolution(libelle, unite, bas, haut, source, ((nom, source),), None, pieces, note)
+        resolution = Resolution(libelle, unite, bas, haut, source, ((nom, source),), None, pieces)
         resolveur.memo[ref] = resolution  # the amounts may read it too
         return montrer(resolution, source)
 
-    return derivee_simple
+    return presenter
 
 
 #: Contexts of whole values kept per derived fact (a few counts and ages recur).
