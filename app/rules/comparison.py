@@ -6,7 +6,7 @@ holds for none, unknown otherwise. Freshness is checked on the period of each ba
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -61,26 +61,13 @@ def _pieces(noms: tuple[str, ...], catalogue: Catalogue) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for n in noms if (p := faits[n].piece_justificative)))
 
 
-def source_commune(sources: Sequence[tuple[str, Source]]) -> Source:
-    """The provenance of a value computed from several facts: their providers joined, certified
-    when all are, stale when one is, the period and request id when they share it."""
-    premiere = sources[0][1]
-    for _, s in sources:
-        if s is not premiere and s != premiere:
-            break
-    else:
-        # Every base has the same provenance (one upstream answer, one declaration): the fields
-        # `source_combinee` works out would say just what the first says.
-        return premiere
-    return source_combinee(sources)
-
-
-def source_combinee(sources: Sequence[tuple[str, Source]]) -> Source:
-    """`source_commune` field by field (what it gives when the sources differ)."""
-    premiere = sources[0][1]
+def source_commune(sources: list[tuple[str, Source]]) -> Source:
+    if len(sources) == 1:
+        return sources[0][1]
     # One pass over the sources (a computed fact has a few): what the fields below say.
     fournisseurs: list[str] = []
     certifie, depuis_cache, perime = True, False, False
+    premiere = sources[0][1]
     periode, request_id = premiere.periode, premiere.request_id
     meme_periode = meme_id = True
     obtenu_le = None

@@ -22,7 +22,7 @@ from app.rules.comparison import (
     Resolution,
     Resolveur,
     calculer,
-    source_combinee,
+    source_commune,
 )
 from app.rules.comparison import presenter as presenter_resolution
 from app.rules.dates import DatePartielle
@@ -267,7 +267,9 @@ def _derivee_plusieurs_bases(
     def presenter(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         sources = []
         premiere: Source | None = None
-        commune = True  # every base from the same provenance (see `source_commune`)
+        # Every base from the same provenance (the usual case): `source_commune` would say just
+        # what the first says.
+        commune = True
         for base, simple, simples in bases:
             fait = connus.get(base)
             if fait is None:
@@ -296,7 +298,7 @@ def _derivee_plusieurs_bases(
         except Incalculable:
             return general(connus, resolveur, feuille)
         liees = tuple(sources)
-        source = premiere if commune and premiere is not None else source_combinee(liees)
+        source = premiere if commune and premiere is not None else source_commune(sources)
         resolution = Resolution(libelle, unite, bas, haut, source, liees, None, pieces, note)
         resolveur.memo[ref] = resolution  # the amounts may read it too
         return montrer(resolution, source)

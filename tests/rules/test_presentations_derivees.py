@@ -1,6 +1,5 @@
-"""The compiled presenters of derived facts (`lecteurs._presentation_derivee`) and the shared
-provenance of a computed value (`comparison.source_commune`) against the general paths: the same
-results to the last sentence, one plan evaluating household after household so that what the
+"""The compiled presenters of derived facts (`lecteurs._presentation_derivee`) against the general
+path: the same results to the last sentence, one plan evaluating household after household so that what the
 presenters keep (contexts by value and source) is read back for others, on awkward data (unknown,
 stale, noted, after the date, partial birth dates, sources that differ in one field only)."""
 
@@ -15,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.rules import compile_plan
-from app.rules.comparison import source_combinee, source_commune
+from app.rules.comparison import source_commune
 from app.rules.compiled import CompiledPlan
 from app.rules.engine import evaluer_interprete
 from app.rules.facts import Fait, Faits, Source
@@ -43,11 +42,12 @@ _SOURCES = (
 
 
 @given(st.lists(st.sampled_from(_SOURCES), min_size=1, max_size=4))
-def test_a_shared_provenance_is_what_the_fields_say(sources: list[Source]) -> None:
+def test_bases_of_one_provenance_give_it_as_is(sources: list[Source]) -> None:
+    """What the presenters take without calling `source_commune` when every base's source equals
+    the first: the first, as `source_commune` gives it."""
     noms = [(f"base_{n}", s) for n, s in enumerate(sources)]
-    assert source_commune(noms) == source_combinee(noms)
     if all(s == sources[0] for s in sources):
-        assert source_commune(noms) is sources[0]
+        assert source_commune(noms) == sources[0]
 
 
 _PLANS: dict[tuple[str, date], CompiledPlan] = {}
