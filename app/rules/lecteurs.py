@@ -277,8 +277,17 @@ def _derivee_plusieurs_bases(
             source = fait.source
             if premiere is None:
                 premiere = source
-            elif commune and source is not premiere and source != premiere:
-                commune = False
+            elif commune and source is not premiere:
+                # `source == premiere`, field by field (quicker than the dataclass's `__eq__`).
+                commune = (
+                    source.fournisseur == premiere.fournisseur
+                    and source.certifie == premiere.certifie
+                    and source.periode == premiere.periode
+                    and source.obtenu_le == premiere.obtenu_le
+                    and source.depuis_cache == premiere.depuis_cache
+                    and source.request_id == premiere.request_id
+                    and source.perime == premiere.perime
+                )
             periode = source.periode
             if periode is not None:
                 utilisable = simples.get(periode)

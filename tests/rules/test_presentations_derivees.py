@@ -5,7 +5,7 @@ stale, noted, after the date, partial birth dates, sources that differ in one fi
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from itertools import product
 from typing import Any
@@ -48,6 +48,12 @@ def test_bases_of_one_provenance_give_it_as_is(sources: list[Source]) -> None:
     noms = [(f"base_{n}", s) for n, s in enumerate(sources)]
     if all(s == sources[0] for s in sources):
         assert source_commune(noms) == sources[0]
+
+
+def test_the_presenters_compare_every_field_of_a_source() -> None:
+    """The presenters compare two sources field by field: these, and no other."""
+    compares = ("fournisseur", "certifie", "periode", "obtenu_le", "depuis_cache", "request_id", "perime")
+    assert tuple(f.name for f in fields(Source)) == compares
 
 
 _PLANS: dict[tuple[str, date], CompiledPlan] = {}
@@ -109,7 +115,9 @@ _VARIANTES: tuple[dict[str, Any], ...] = (
     {"periode": "2026-06"},  # after the reference date: unknown
     {"periode": "2025-12"},
     {"fournisseur": "MSA"},
-    {"request_id": "req-1", "depuis_cache": True},
+    {"request_id": "req-1"},
+    {"depuis_cache": True},
+    {"obtenu_le": _LE_1ER_MAI},
     {"perime": True, "obtenu_le": _LE_1ER_MAI},
     {"perime": True, "obtenu_le": _LE_2_MAI},
     {"perime": True},
