@@ -218,9 +218,8 @@ def presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presente
     return base
 
 
-#: A base fact of a derived one: its name, whether a period is usable without remark (`_simple`),
-#: and the answers kept by period.
-_Base = tuple[str, Callable[[str], bool], dict[str, bool]]
+#: A base fact of a derived one: its name, and whether a period is usable without remark.
+_Base = tuple[str, "_Simples"]
 
 
 class _Derivee:
@@ -248,7 +247,7 @@ def _presentation_derivee(
     definition = reglement.catalogue.derives[nom]
     regles = dict(feuille.regles)
     bases: tuple[_Base, ...] = tuple(
-        (base, _simple(regles.get(base), jour), {}) for base in reglement.catalogue.bases(nom)
+        (base, _Simples(_simple(regles.get(base), jour))) for base in reglement.catalogue.bases(nom)
     )
     derivee = _Derivee(feuille, reglement, jour, general)
     if len(bases) == 1 and definition.calcul_detaille is None and definition.detail is None:
@@ -270,7 +269,7 @@ def _derivee_plusieurs_bases(
         # Every base from the same provenance (the usual case): `source_commune` would say just
         # what the first says.
         commune = True
-        for base, simple, simples in bases:
+        for base, simples in bases:
             fait = connus.get(base)
             if fait is None:
                 return general(connus, resolveur, feuille)
@@ -289,14 +288,8 @@ def _derivee_plusieurs_bases(
                     and source.perime == premiere.perime
                 )
             periode = source.periode
-            if periode is not None:
-                utilisable = simples.get(periode)
-                if utilisable is None:
-                    utilisable = simple(periode)
-                    if len(simples) < _PERIODES_EN_CACHE:
-                        simples[periode] = utilisable
-                if not utilisable:
-                    return general(connus, resolveur, feuille)
+            if periode is not None and not simples[periode]:
+                return general(connus, resolveur, feuille)
             sources.append((base, source))
         note: str | None
         try:
@@ -319,7 +312,7 @@ def _derivee_une_base(derivee: _Derivee, calcul: Calcul, base: _Base) -> Present
     """`_presentation_derivee` for a fact computed from one base, without detail (a count, an age)."""
     ref, jour, general, montrer = derivee.ref, derivee.jour, derivee.general, derivee.montrer
     libelle, unite, pieces = derivee.libelle, derivee.unite, derivee.pieces
-    nom, simple, simples = base
+    nom, simples = base
 
     def presenter(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         fait = connus.get(nom)
@@ -327,14 +320,8 @@ def _derivee_une_base(derivee: _Derivee, calcul: Calcul, base: _Base) -> Present
             return general(connus, resolveur, feuille)
         source = fait.source
         periode = source.periode
-        if periode is not None:
-            utilisable = simples.get(periode)
-            if utilisable is None:
-                utilisable = simple(periode)
-                if len(simples) < _PERIODES_EN_CACHE:
-                    simples[periode] = utilisable
-            if not utilisable:
-                return general(connus, resolveur, feuille)
+        if periode is not None and not simples[periode]:
+            return general(connus, resolveur, feuille)
         try:
             bas, haut = calcul(connus, jour, ref)
         except Incalculable:
@@ -492,3 +479,20 @@ def _simple(regle: Fraicheur | None, jour: date) -> Callable[[str], bool]:
         return True
 
     return simple
+
+
+class _Simples(dict[str, bool]):
+    """Whether a period is usable without a remark (`simple`, from `_simple`), kept by period
+    text: `simples[periode]`."""
+
+    __slots__ = ("simple",)
+
+    def __init__(self, simple: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.simple = simple
+
+    def __missing__(self, periode: str) -> bool:
+        utilisable = self.simple(periode)
+        if len(self) < _PERIODES_EN_CACHE:
+            self[periode] = utilisable
+        return utilisable
