@@ -1,7 +1,7 @@
 """The compiled presenters of derived facts (`lecteurs._presentation_derivee`) against the general
-path: the same results to the last sentence, one plan evaluating household after household so that what the
-presenters keep (contexts by value and source) is read back for others, on awkward data (unknown,
-stale, noted, after the date, partial birth dates, sources that differ in one field only)."""
+path: the same results to the last sentence, one plan evaluating household after household so that
+what the presenters keep (contexts by value and source) is read back for others, on awkward data
+(unknown, stale, noted, after the date, partial birth dates, sources that differ in one field)."""
 
 from __future__ import annotations
 
