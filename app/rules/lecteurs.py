@@ -226,7 +226,7 @@ class _Derivee:
     """What a derived fact's presenter knows before any household: the fact, how it reads, the
     proofs its bases ask for, the general path, and how its value is shown."""
 
-    __slots__ = ("general", "jour", "libelle", "montrer", "pieces", "ref", "unite")
+    __slots__ = ("contextes", "general", "jour", "libelle", "montrer", "pieces", "ref", "unite")
 
     def __init__(self, feuille: Feuille, reglement: Reglement, jour: date, general: Presenter) -> None:
         ref = self.ref = feuille.comparaison.fait
@@ -235,7 +235,8 @@ class _Derivee:
         self.libelle, self.unite = libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom)
         self.pieces = tuple(dict.fromkeys(p for n in bases if (p := catalogue.faits[n].piece_justificative)))
         self.jour, self.general = jour, general
-        self.montrer = _montrer_derivee(self.unite)
+        self.contextes: _Contextes = {}
+        self.montrer = _montrer_derivee(self.unite, self.contextes)
 
 
 def _presentation_derivee(
@@ -313,6 +314,7 @@ def _derivee_une_base(derivee: _Derivee, calcul: Calcul, base: _Base) -> Present
     ref, jour, general, montrer = derivee.ref, derivee.jour, derivee.general, derivee.montrer
     libelle, unite, pieces = derivee.libelle, derivee.unite, derivee.pieces
     nom, simples = base
+    contextes = derivee.contextes
 
     def presenter(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         fait = connus.get(nom)
@@ -328,20 +330,27 @@ def _derivee_une_base(derivee: _Derivee, calcul: Calcul, base: _Base) -> Present
             return general(connus, resolveur, feuille)
         resolution = Resolution(libelle, unite, bas, haut, source, ((nom, source),), None, pieces)
         resolveur.memo[ref] = resolution  # the amounts may read it too
+        if type(bas) is int and bas == haut and not source.perime:  # a kept context, without `montrer`
+            contexte = contextes.get((bas, source.fournisseur, source.certifie, source.periode))
+            if contexte is not None:
+                return Presentation(resolution, contexte, bas, True, True)
         return montrer(resolution, source)
 
     return presenter
 
 
-#: Contexts of whole values kept per derived fact (a few counts and ages recur).
+#: Contexts of whole values kept per derived fact (a few counts and ages recur): by the value and
+#: what its source's text is made of (provider, certified, period).
+_Contextes = dict[tuple[int, str, bool, str | None], str]
 _CONTEXTES_EN_CACHE = 512
 
 
-def _montrer_derivee(unite: str | None) -> Callable[[Resolution, Source], Presentation]:
+def _montrer_derivee(
+    unite: str | None, contextes: _Contextes
+) -> Callable[[Resolution, Source], Presentation]:
     """`comparison.presenter` for a derived fact computed from usable bases (never unknown): a
-    whole value (count, age) without note has its context kept by (value, what the source's text
-    is made of); any other exact number written directly; an interval by `presenter`."""
-    contextes: dict[tuple[int, str, bool, str | None], str] = {}
+    whole value (count, age) without note has its context kept in `contextes`; any other exact
+    number written directly; an interval by `presenter`."""
     source_de, nombre, rapport_affiche = explain.source, explain.nombre, explain.rapport_affiche
 
     def montrer(resolution: Resolution, source: Source) -> Presentation:
