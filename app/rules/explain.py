@@ -198,9 +198,12 @@ def _nombre_court(d: Decimal, unite: str | None) -> str | None:
         return None
     # The sign apart, and digits grouped by three only beyond three (most values need none).
     signe, chiffres = ("-", entier[1:]) if entier[0] == "-" else ("", entier)
-    if len(chiffres) > 3:
-        chiffres = f"{int(chiffres):,}".replace(",", " ")
-    if decimales.strip("0"):
+    taille = len(chiffres)
+    if taille > 3:  # « 1 450 », « 123 456 » by slicing (most amounts), longer ones by `format`
+        chiffres = (
+            f"{chiffres[:-3]} {chiffres[-3:]}" if taille <= 6 else f"{int(chiffres):,}".replace(",", " ")
+        )
+    if decimales and decimales.strip("0"):
         if unite != "€":
             decimales = decimales.rstrip("0")
         elif len(decimales) == 1:

@@ -26,7 +26,7 @@ from app.rules.comparison import (
 )
 from app.rules.comparison import presenter as presenter_resolution
 from app.rules.dates import DatePartielle
-from app.rules.derived import Incalculable, libelle_du_fait
+from app.rules.derived import Calcul, DefinitionDerivee, Incalculable, libelle_du_fait
 from app.rules.facts import Fait, RefFait, Source, TypeFait
 from app.rules.model import Fraicheur, Reglement
 from app.rules.plan import Feuille, Regles, Seuil
@@ -218,50 +218,169 @@ def presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presente
     return base
 
 
+#: A base fact of a derived one: its name, and whether a period is usable without remark.
+_Base = tuple[str, "_Simples"]
+
+
+class _Derivee:
+    """What a derived fact's presenter knows before any household: the fact, how it reads, the
+    proofs its bases ask for, the general path, and how its value is shown."""
+
+    __slots__ = ("contextes", "general", "jour", "libelle", "montrer", "pieces", "ref", "unite")
+
+    def __init__(self, feuille: Feuille, reglement: Reglement, jour: date, general: Presenter) -> None:
+        ref = self.ref = feuille.comparaison.fait
+        catalogue = reglement.catalogue
+        bases = catalogue.bases(ref.nom)
+        self.libelle, self.unite = libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom)
+        self.pieces = tuple(dict.fromkeys(p for n in bases if (p := catalogue.faits[n].piece_justificative)))
+        self.jour, self.general = jour, general
+        self.contextes: _Contextes = {}
+        self.montrer = _montrer_derivee(self.unite, self.contextes)
+
+
 def _presentation_derivee(
     feuille: Feuille, reglement: Reglement, jour: date, general: Presenter
 ) -> Presenter:
     """A derived fact whose bases are all known and usable without remark, computed directly (as
-    `Resolveur._resoudre`); anything else by the resolver."""
-    ref = feuille.comparaison.fait
-    catalogue = reglement.catalogue
-    definition = catalogue.derives[ref.nom]
-    libelle, unite = libelle_du_fait(ref, catalogue), catalogue.unite(ref.nom)
-    bases = catalogue.bases(ref.nom)
-    pieces = tuple(dict.fromkeys(p for n in bases if (p := catalogue.faits[n].piece_justificative)))
+    `Resolveur._resoudre`) and shown (as `comparison.presenter`); anything else by the resolver."""
+    nom = feuille.comparaison.fait.nom
+    definition = reglement.catalogue.derives[nom]
     regles = dict(feuille.regles)
-    # Per base fact: whether a period is usable without remark, and the answers kept by period.
-    par_base: tuple[tuple[str, Callable[[str], bool], dict[str, bool]], ...] = tuple(
-        (base, _simple(regles.get(base), jour), {}) for base in bases
+    bases: tuple[_Base, ...] = tuple(
+        (base, _Simples(_simple(regles.get(base), jour))) for base in reglement.catalogue.bases(nom)
     )
+    derivee = _Derivee(feuille, reglement, jour, general)
+    if len(bases) == 1 and definition.calcul_detaille is None and definition.detail is None:
+        return _derivee_une_base(derivee, definition.calcul, bases[0])
+    return _derivee_plusieurs_bases(derivee, definition, bases)
 
-    def derivee(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
+
+def _derivee_plusieurs_bases(
+    derivee: _Derivee, definition: DefinitionDerivee, bases: tuple[_Base, ...]
+) -> Presenter:
+    """`_presentation_derivee` for a fact computed from several bases, or with a detail."""
+    ref, jour, general, montrer = derivee.ref, derivee.jour, derivee.general, derivee.montrer
+    libelle, unite, pieces = derivee.libelle, derivee.unite, derivee.pieces
+    detaille = definition.calcul_detaille
+
+    def presenter(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         sources = []
-        for base, simple, simples in par_base:
+        premiere: Source | None = None
+        # Every base from the same provenance (the usual case): `source_commune` would say just
+        # what the first says.
+        commune = True
+        for base, simples in bases:
             fait = connus.get(base)
             if fait is None:
                 return general(connus, resolveur, feuille)
             source = fait.source
+            if premiere is None:
+                premiere = source
+            elif commune and source is not premiere:
+                # `source == premiere`, field by field (quicker than the dataclass's `__eq__`).
+                commune = (
+                    source.fournisseur == premiere.fournisseur
+                    and source.certifie == premiere.certifie
+                    and source.periode == premiere.periode
+                    and source.obtenu_le == premiere.obtenu_le
+                    and source.depuis_cache == premiere.depuis_cache
+                    and source.request_id == premiere.request_id
+                    and source.perime == premiere.perime
+                )
             periode = source.periode
-            if periode is not None:
-                utilisable = simples.get(periode)
-                if utilisable is None:
-                    utilisable = simple(periode)
-                    if len(simples) < _PERIODES_EN_CACHE:
-                        simples[periode] = utilisable
-                if not utilisable:
-                    return general(connus, resolveur, feuille)
+            if periode is not None and not simples[periode]:
+                return general(connus, resolveur, feuille)
             sources.append((base, source))
+        note: str | None
         try:
-            bas, haut, note = calculer(definition, connus, jour, ref)
+            if detaille is not None:  # a fact the règlement computes: with its detail
+                bas, haut, note = detaille(connus, jour, ref)
+            else:
+                bas, haut, note = calculer(definition, connus, jour, ref)
         except Incalculable:
             return general(connus, resolveur, feuille)
-        source = sources[0][1] if len(sources) == 1 else source_commune(sources)
-        resolution = Resolution(libelle, unite, bas, haut, source, tuple(sources), None, pieces, note)
+        liees = tuple(sources)
+        source = premiere if commune and premiere is not None else source_commune(sources)
+        resolution = Resolution(libelle, unite, bas, haut, source, liees, None, pieces, note)
         resolveur.memo[ref] = resolution  # the amounts may read it too
-        return presenter_resolution(resolution)
+        return montrer(resolution, source)
 
-    return derivee
+    return presenter
+
+
+def _derivee_une_base(derivee: _Derivee, calcul: Calcul, base: _Base) -> Presenter:
+    """`_presentation_derivee` for a fact computed from one base, without detail (a count, an age)."""
+    ref, jour, general, montrer = derivee.ref, derivee.jour, derivee.general, derivee.montrer
+    libelle, unite, pieces = derivee.libelle, derivee.unite, derivee.pieces
+    nom, simples = base
+    contextes = derivee.contextes
+
+    def presenter(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
+        fait = connus.get(nom)
+        if fait is None:
+            return general(connus, resolveur, feuille)
+        source = fait.source
+        periode = source.periode
+        if periode is not None and not simples[periode]:
+            return general(connus, resolveur, feuille)
+        try:
+            bas, haut = calcul(connus, jour, ref)
+        except Incalculable:
+            return general(connus, resolveur, feuille)
+        resolution = Resolution(libelle, unite, bas, haut, source, ((nom, source),), None, pieces)
+        resolveur.memo[ref] = resolution  # the amounts may read it too
+        if type(bas) is int and bas == haut and not source.perime:  # a kept context, without `montrer`
+            contexte = contextes.get((bas, source.fournisseur, source.certifie, source.periode))
+            if contexte is not None:
+                return Presentation(resolution, contexte, bas, True, True)
+        return montrer(resolution, source)
+
+    return presenter
+
+
+#: Contexts of whole values kept per derived fact (a few counts and ages recur): by the value and
+#: what its source's text is made of (provider, certified, period).
+_Contextes = dict[tuple[int, str, bool, str | None], str]
+_CONTEXTES_EN_CACHE = 512
+
+
+def _montrer_derivee(
+    unite: str | None, contextes: _Contextes
+) -> Callable[[Resolution, Source], Presentation]:
+    """`comparison.presenter` for a derived fact computed from usable bases (never unknown): a
+    whole value (count, age) without note has its context kept in `contextes`; any other exact
+    number written directly; an interval by `presenter`."""
+    source_de, nombre, rapport_affiche = explain.source, explain.nombre, explain.rapport_affiche
+
+    def montrer(resolution: Resolution, source: Source) -> Presentation:
+        bas = resolution.bas
+        if bas is not resolution.haut and bas != resolution.haut:
+            return presenter_resolution(resolution)  # « entre 1 et 2 (dates de naissance incomplètes) »
+        genre = type(bas)
+        if genre is int and resolution.note is None:
+            if source.perime and source.obtenu_le is not None:  # its text names a day: not kept
+                return presenter_resolution(resolution)
+            cle = (bas, source.fournisseur, source.certifie, source.periode)
+            contexte = contextes.get(cle)
+            if contexte is None:
+                contexte = presenter_resolution(resolution).contexte
+                if len(contextes) < _CONTEXTES_EN_CACHE:
+                    contextes[cle] = contexte
+            return Presentation(resolution, contexte, bas, True, True)
+        if genre is Fraction:  # a ratio, shown and carried as the same Decimal (at the cent)
+            valeur, texte = rapport_affiche(bas, unite)
+        elif genre is Decimal or genre is int:
+            valeur, texte = bas, nombre(bas, unite)
+        else:
+            return presenter_resolution(resolution)
+        origine = source_de(source)
+        contexte = f"{texte}, {origine}" if origine else texte
+        if resolution.note:
+            contexte += f", {resolution.note}"
+        return Presentation(resolution, contexte, valeur, True, True)
+
+    return montrer
 
 
 def issue_inconnue(feuille: Feuille, valeur_seuil: Any) -> bool | None:
@@ -369,3 +488,20 @@ def _simple(regle: Fraicheur | None, jour: date) -> Callable[[str], bool]:
         return True
 
     return simple
+
+
+class _Simples(dict[str, bool]):
+    """Whether a period is usable without a remark (`simple`, from `_simple`), kept by period
+    text: `simples[periode]`."""
+
+    __slots__ = ("simple",)
+
+    def __init__(self, simple: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.simple = simple
+
+    def __missing__(self, periode: str) -> bool:
+        utilisable = self.simple(periode)
+        if len(self) < _PERIODES_EN_CACHE:
+            self[periode] = utilisable
+        return utilisable

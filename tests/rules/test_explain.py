@@ -47,7 +47,15 @@ def test_numbers(valeur: Decimal | int | Fraction, unite: str | None, texte: str
 @given(
     st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**9), max_value=10**9)
     | st.decimals(allow_nan=False, allow_infinity=False)
-    | st.sampled_from([Decimal("-0"), Decimal("-0.00"), Decimal("-0.5"), Decimal("0.50"), Decimal("1E+3")]),
+    | st.sampled_from([Decimal("-0"), Decimal("-0.00"), Decimal("-0.5"), Decimal("0.50"), Decimal("1E+3")])
+    # Where the digits are grouped, and how (by slicing up to six, by `format` beyond).
+    | st.sampled_from(
+        [
+            Decimal(n) * s
+            for n in ("999", "1000", "99999.9", "100000", "999999.99", "1000000")
+            for s in (1, -1)
+        ]
+    ),
     st.sampled_from(["€", "ans", None]),
 )
 def test_the_short_form_of_a_number_is_the_general_one(valeur: Decimal, unite: str | None) -> None:
