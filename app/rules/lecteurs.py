@@ -23,6 +23,7 @@ from app.rules.comparison import (
     Resolveur,
     calculer,
     source_commune,
+    textes_nombre,
 )
 from app.rules.comparison import presenter as presenter_resolution
 from app.rules.dates import DatePartielle
@@ -292,10 +293,18 @@ def explication_directe(
     it, found in one dictionary lookup (`_ABSENTE` when not kept yet). None for any other leaf."""
     ref = feuille.comparaison.fait
     catalogue = reglement.catalogue
-    if ref.nom in catalogue.derives or feuille.operateur not in _EGALITES or feuille.sens:
+    if ref.nom in catalogue.derives:
         return None
     definition = catalogue.faits.get(ref.nom)
-    if definition is None or definition.type not in (TypeFait.BOOLEEN, TypeFait.TEXTE):
+    if definition is None:
+        return None
+    if feuille.sens and type(seuil.valeur) is Decimal:
+        if definition.type not in (TypeFait.NOMBRE, TypeFait.ENTIER):
+            return None
+        return _explication_nombre(feuille, seuil, reglement, jour)
+    if feuille.operateur not in _EGALITES or feuille.sens:
+        return None
+    if definition.type not in (TypeFait.BOOLEEN, TypeFait.TEXTE):
         return None
     nom, regle = ref.nom, dict(feuille.regles).get(ref.nom)
     simple = _simple(regle, jour)
@@ -347,6 +356,72 @@ def explication_directe(
         return (
             critere, operateur, montre, valeur, satisfaite, None, source, deliberation, parametre, texte,
             None,
+        )  # fmt: skip
+
+    return expliquer
+
+
+#: Sentences an order leaf on a base number keeps (by value and source), at most; a QF in euros
+#: takes a few thousand values, from a few providers and periods.
+NOMBRES_EN_MEMO = 4096
+
+
+def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jour: date) -> Explication:
+    """`explication_directe` for an order leaf comparing a base number fact with a `Decimal`
+    threshold (« est inférieur ou égal au plafond »): an exact `Decimal` or `int` value from a
+    source whose period needs no remark, compared and explained as `comparison._explication_nombre`
+    does (the margin's sign decides), without the fact's presentation; anything else (unknown,
+    stale answer, noted period) None, for the general path."""
+    nom = feuille.comparaison.fait.nom
+    simple = _simple(dict(feuille.regles).get(nom), jour)
+    simples: dict[str, bool] = {}
+    unite = reglement.catalogue.unite(nom)
+    critere, operateur, parametre, sens = feuille.critere, feuille.operateur, feuille.parametre, feuille.sens
+    valeur_seuil, montre, deliberation = seuil.valeur, seuil.montre, seuil.deliberation
+    debut, remplie_egale, non_remplie_egale, marge, manque = textes_nombre(feuille, seuil)
+    strict = operateur in ("<", ">")
+    source_de, afficher, nombre = explain.source, explain.afficher, explain.nombre
+
+    def expliquer(connus: Mapping[str, Fait]) -> ChampsCondition | None:
+        fait = connus.get(nom)
+        if fait is None:
+            return None
+        valeur, source = fait.valeur, fait.source
+        # The type first: `True` is an int, and is no number here.
+        genre = type(valeur)
+        if genre is Decimal:
+            decimal = valeur
+        elif genre is int:
+            decimal = Decimal(valeur)
+        else:
+            return None
+        if source.perime and source.obtenu_le is not None:
+            return None  # its text names the day it was obtained
+        periode = source.periode
+        if periode is not None:
+            utilisable = simples.get(periode)
+            if utilisable is None:
+                utilisable = simple(periode)
+                if len(simples) < _PERIODES_EN_CACHE:
+                    simples[periode] = utilisable
+            if not utilisable:
+                return None
+        if not decimal.is_finite():
+            return None
+        # The margin is positive on the satisfied side: its sign (exact) decides the outcome.
+        ecart = decimal - valeur_seuil if sens > 0 else valeur_seuil - decimal
+        satisfaite = ecart > 0 if strict else ecart >= 0
+        if not ecart:
+            fin = remplie_egale if satisfaite else non_remplie_egale
+        else:
+            ecrit = nombre(abs(ecart), unite)
+            fin = f"{marge}{ecrit}." if satisfaite else f"{manque}{ecrit}."
+        texte = afficher(valeur, unite)
+        origine = source_de(source)
+        contexte = f"{texte}, {origine}" if origine else texte
+        return (
+            critere, operateur, montre, valeur, satisfaite, ecart, source, deliberation, parametre,
+            f"{debut}{contexte}{fin}", None,
         )  # fmt: skip
 
     return expliquer
