@@ -279,6 +279,7 @@ def issue_inconnue(feuille: Feuille, valeur_seuil: Any) -> bool | None:
 #: A leaf explained without going through a presentation, or None to go through it.
 Explication = Callable[[Mapping[str, Fait]], ChampsCondition | None]
 _EGALITES = frozenset({"==", "!=", "in", "not in"})
+_NOMBRES_DE_BASE = frozenset({TypeFait.NOMBRE, TypeFait.ENTIER})
 _PHRASES_EN_CACHE = 512
 #: Not yet in a memo (None there is a kept answer).
 _ABSENTE: Any = object()
@@ -290,17 +291,14 @@ def explication_directe(
     """For a leaf testing a base fact that is a yes/no or a text against a value or a list (the
     usual « vaut oui », « figure parmi »), the sentence depends only on the value and on how its
     source reads: kept per (value, what the source's text is made of), as `evaluer_feuille` writes
-    it, found in one dictionary lookup (`_ABSENTE` when not kept yet). None for any other leaf."""
+    it, found in one dictionary lookup (`_ABSENTE` when not kept yet). An order leaf on a base
+    number against a number threshold by `_explication_nombre`. None for any other leaf."""
     ref = feuille.comparaison.fait
     catalogue = reglement.catalogue
-    if ref.nom in catalogue.derives:
-        return None
-    definition = catalogue.faits.get(ref.nom)
+    definition = None if ref.nom in catalogue.derives else catalogue.faits.get(ref.nom)
     if definition is None:
         return None
-    if feuille.sens and type(seuil.valeur) is Decimal:
-        if definition.type not in (TypeFait.NOMBRE, TypeFait.ENTIER):
-            return None
+    if feuille.sens and type(seuil.valeur) is Decimal and definition.type in _NOMBRES_DE_BASE:
         return _explication_nombre(feuille, seuil, reglement, jour)
     if feuille.operateur not in _EGALITES or feuille.sens:
         return None
@@ -361,11 +359,6 @@ def explication_directe(
     return expliquer
 
 
-#: Sentences an order leaf on a base number keeps (by value and source), at most; a QF in euros
-#: takes a few thousand values, from a few providers and periods.
-NOMBRES_EN_MEMO = 4096
-
-
 def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jour: date) -> Explication:
     """`explication_directe` for an order leaf comparing a base number fact with a `Decimal`
     threshold (« est inférieur ou égal au plafond »): an exact `Decimal` or `int` value from a
@@ -380,15 +373,17 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jo
     valeur_seuil, montre, deliberation = seuil.valeur, seuil.montre, seuil.deliberation
     debut, remplie_egale, non_remplie_egale, marge, manque = textes_nombre(feuille, seuil)
     strict = operateur in ("<", ">")
-    source_de, afficher, nombre = explain.source, explain.afficher, explain.nombre
+    source_de, nombre = explain.source, explain.nombre
 
     def expliquer(connus: Mapping[str, Fait]) -> ChampsCondition | None:
         fait = connus.get(nom)
         if fait is None:
             return None
-        valeur, source = fait.valeur, fait.source
+        valeur: Any = fait.valeur
+        source = fait.source
         # The type first: `True` is an int, and is no number here.
         genre = type(valeur)
+        decimal: Decimal
         if genre is Decimal:
             decimal = valeur
         elif genre is int:
@@ -416,7 +411,7 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jo
         else:
             ecrit = nombre(abs(ecart), unite)
             fin = f"{marge}{ecrit}." if satisfaite else f"{manque}{ecrit}."
-        texte = afficher(valeur, unite)
+        texte = nombre(valeur, unite)  # what `explain.afficher` writes for a Decimal or an int
         origine = source_de(source)
         contexte = f"{texte}, {origine}" if origine else texte
         return (
