@@ -366,8 +366,7 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jo
     does (the margin's sign decides), without the fact's presentation; anything else (unknown,
     stale answer, noted period) None, for the general path."""
     nom = feuille.comparaison.fait.nom
-    simple = _simple(dict(feuille.regles).get(nom), jour)
-    simples: dict[str, bool] = {}
+    simples = _Simples(_simple(dict(feuille.regles).get(nom), jour))
     unite = reglement.catalogue.unite(nom)
     critere, operateur, parametre, sens = feuille.critere, feuille.operateur, feuille.parametre, feuille.sens
     valeur_seuil, montre, deliberation = seuil.valeur, seuil.montre, seuil.deliberation
@@ -393,14 +392,8 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jo
         if source.perime and source.obtenu_le is not None:
             return None  # its text names the day it was obtained
         periode = source.periode
-        if periode is not None:
-            utilisable = simples.get(periode)
-            if utilisable is None:
-                utilisable = simple(periode)
-                if len(simples) < _PERIODES_EN_CACHE:
-                    simples[periode] = utilisable
-            if not utilisable:
-                return None
+        if periode is not None and not simples[periode]:
+            return None
         if not decimal.is_finite():
             return None
         # The margin is positive on the satisfied side: its sign (exact) decides the outcome.
@@ -439,3 +432,20 @@ def _simple(regle: Fraicheur | None, jour: date) -> Callable[[str], bool]:
         return True
 
     return simple
+
+
+class _Simples(dict[str, bool]):
+    """Whether a period is usable without a remark (`simple`, from `_simple`), kept by period
+    text: `simples[periode]`."""
+
+    __slots__ = ("simple",)
+
+    def __init__(self, simple: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.simple = simple
+
+    def __missing__(self, periode: str) -> bool:
+        utilisable = self.simple(periode)
+        if len(self) < _PERIODES_EN_CACHE:
+            self[periode] = utilisable
+        return utilisable
