@@ -359,6 +359,12 @@ def explication_directe(
     return expliquer
 
 
+#: Sentences an order leaf on a base number keeps, at most: a QF in euros takes a few thousand
+#: values (from one or two providers and periods), an RFR or resources to the cent many more, which
+#: fill the memo with few found (it then turns itself off).
+NOMBRES_EN_MEMO = 4096
+
+
 def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jour: date) -> Explication:
     """`explication_directe` for an order leaf comparing a base number fact with a `Decimal`
     threshold (« est inférieur ou égal au plafond »): an exact `Decimal` or `int` value from a
@@ -371,29 +377,18 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jo
     critere, operateur, parametre, sens = feuille.critere, feuille.operateur, feuille.parametre, feuille.sens
     valeur_seuil, montre, deliberation = seuil.valeur, seuil.montre, seuil.deliberation
     debut, remplie_egale, non_remplie_egale, marge, manque = textes_nombre(feuille, seuil)
-    strict = operateur in ("<", ">")
-    source_de, nombre = explain.source, explain.nombre
+    strict, source_de, nombre = operateur in ("<", ">"), explain.source, explain.nombre
+    # Outcome, margin and sentence by (value, provider, certified, period), for a usable period.
+    phrases: dict[tuple[Any, str, bool, str | None], tuple[bool, Decimal, str]] = {}
+    actif, trouvees = True, 0
 
-    def expliquer(connus: Mapping[str, Fait]) -> ChampsCondition | None:
-        fait = connus.get(nom)
-        if fait is None:
-            return None
-        valeur: Any = fait.valeur
-        source = fait.source
-        # The type first: `True` is an int, and is no number here.
-        genre = type(valeur)
-        decimal: Decimal
-        if genre is Decimal:
-            decimal = valeur
-        elif genre is int:
-            decimal = Decimal(valeur)
-        else:
-            return None
-        if source.perime and source.obtenu_le is not None:
-            return None  # its text names the day it was obtained
+    def ecrire(valeur: Any, source: Source) -> tuple[bool, Decimal, str] | None:
+        """Outcome, margin and sentence; None for a period that needs a remark (or a value that is
+        not finite): the general path writes it."""
         periode = source.periode
         if periode is not None and not simples[periode]:
             return None
+        decimal: Decimal = valeur if type(valeur) is Decimal else Decimal(valeur)
         if not decimal.is_finite():
             return None
         # The margin is positive on the satisfied side: its sign (exact) decides the outcome.
@@ -406,10 +401,43 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jo
             fin = f"{marge}{ecrit}." if satisfaite else f"{manque}{ecrit}."
         texte = nombre(valeur, unite)  # what `explain.afficher` writes for a Decimal or an int
         origine = source_de(source)
-        contexte = f"{texte}, {origine}" if origine else texte
+        return satisfaite, ecart, f"{debut}{texte}, {origine}{fin}" if origine else f"{debut}{texte}{fin}"
+
+    def expliquer(connus: Mapping[str, Fait]) -> ChampsCondition | None:
+        nonlocal actif, trouvees
+        fait = connus.get(nom)
+        if fait is None:
+            return None
+        valeur: Any = fait.valeur
+        source = fait.source
+        genre = type(valeur)
+        if (genre is not Decimal and genre is not int) or (source.perime and source.obtenu_le is not None):
+            return None  # `True` is an int, and no number here; a stale answer's text names its day
+        if actif:
+            # A Decimal by its text (`600.0` is not `600`: its margin is not either), an int as itself.
+            cle = (str(valeur) if genre is Decimal else valeur, source.fournisseur, source.certifie,
+                   source.periode)  # fmt: skip
+            phrase = phrases.get(cle)
+            if phrase is not None:
+                trouvees += 1
+            else:
+                phrase = ecrire(valeur, source)
+                if phrase is None:
+                    return None
+                if len(phrases) >= NOMBRES_EN_MEMO:
+                    # Full: afresh if one call in four found its sentence, else off for good.
+                    actif = trouvees * 3 >= NOMBRES_EN_MEMO
+                    phrases.clear()
+                    trouvees = 0
+                if actif:
+                    phrases[cle] = phrase
+        else:
+            phrase = ecrire(valeur, source)
+            if phrase is None:
+                return None
         return (
-            critere, operateur, montre, valeur, satisfaite, ecart, source, deliberation, parametre,
-            f"{debut}{contexte}{fin}", None,
+            critere, operateur, montre, valeur, phrase[0], phrase[1], source, deliberation, parametre,
+            phrase[2], None,
         )  # fmt: skip
 
     return expliquer

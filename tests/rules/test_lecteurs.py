@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.rules import compile_plan
+from app.rules import compile_plan, lecteurs
 from app.rules.comparison import Resolveur
 from app.rules.derived import Foyer
 from app.rules.engine import evaluer_interprete
@@ -57,7 +57,9 @@ VALEURS: tuple[Any, ...] = (
 _OBTENU = datetime(2026, 5, 1, 12, tzinfo=UTC)
 SOURCES = (
     Source("CNAF", True, "2026-04"),
+    Source("CNAF", False, "2026-04"),
     Source("CNAF", False, "2026-02"),
+    Source("CNAF", True, None),
     Source("MSA", True, None),
     Source("declaratif", True, None),
     Source("DGFIP", True, "2025", depuis_cache=True, request_id="req-1"),
@@ -179,3 +181,22 @@ def test_evaluations_with_direct_number_leaves_are_the_interpreted_ones(qf: str,
     plan = compile_plan(reglement, JOUR)
     for _ in range(2):
         assert repr(plan.evaluer(faits)) == repr(attendue)
+
+
+@pytest.mark.parametrize("distinctes", [3, 40])
+def test_the_memo_of_a_number_leaf_starts_afresh_or_turns_itself_off(
+    monkeypatch: pytest.MonkeyPatch, distinctes: int
+) -> None:
+    """A small memo filled by values that recur (afresh) or seldom do (off for good): every
+    explanation stays the general path's."""
+    monkeypatch.setattr(lecteurs, "NOMBRES_EN_MEMO", 8)
+    qf = _feuilles_nombre(_ORDRES)[0]
+    source = Source("CNAF", True, "2026-04")
+    for n in range(400):
+        # Three values recurring with a new one every tenth call, or values that seldom recur.
+        nouvelle = n % 10 == 0 if distinctes == 3 else n % 40 < 39
+        valeur = Decimal(f"{500 + n}.{n % 7}") if nouvelle else Decimal(450 + n % distinctes)
+        faits = Faits({"quotient_familial_caf": Fait(valeur, source)})
+        connus = Foyer(faits.connus, JOUR)
+        attendu, _ = _general(_ORDRES, qf, faits, connus)
+        assert _exact(qf.directe(connus)) == _exact(attendu)
