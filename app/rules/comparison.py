@@ -427,6 +427,20 @@ _ENTIER_GARDE = 10**9
 _ENTIERS_EN_MEMO = 256
 
 
+def textes_nombre(feuille: Feuille, seuil: Seuil) -> tuple[str, str, str, str, str]:
+    """The fixed parts of an order leaf's sentence with a number threshold: its start (before the
+    context), its ends at the threshold (satisfied, not), and the starts of its ends with a margin
+    (satisfied, not), each to be followed by the margin's text and « . »."""
+    debut = f"{feuille.sujet} ("
+    remplie = f"){seuil.remplie_nombre}condition remplie"
+    non_remplie = f"){seuil.non_remplie_nombre}condition non remplie"
+    remplie_egale = f"{remplie}, valeur exactement égale au seuil."
+    non_remplie_egale = f"{non_remplie}, valeur exactement égale au seuil."
+    marge = f"{remplie}, marge de "
+    manque = f"{non_remplie}, {'dépassement de' if feuille.sens < 0 else 'il manque'} "
+    return debut, remplie_egale, non_remplie_egale, marge, manque
+
+
 def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
     """`evaluer_feuille` for a leaf comparing a number with a `Decimal` threshold: an exact value
     (the usual case) is compared and its margin worked out directly (a ratio through its integer
@@ -435,13 +449,7 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
     critere, operateur, parametre, sens = feuille.critere, feuille.operateur, feuille.parametre, feuille.sens
     valeur_seuil, montre, deliberation = seuil.valeur, seuil.montre, seuil.deliberation
     p, q = valeur_seuil.as_integer_ratio()
-    debut = f"{feuille.sujet} ("
-    remplie = f"){seuil.remplie_nombre}condition remplie"
-    non_remplie = f"){seuil.non_remplie_nombre}condition non remplie"
-    remplie_egale = f"{remplie}, valeur exactement égale au seuil."
-    non_remplie_egale = f"{non_remplie}, valeur exactement égale au seuil."
-    marge = f"{remplie}, marge de "
-    manque = f"{non_remplie}, {'dépassement de' if sens < 0 else 'il manque'} "
+    debut, remplie_egale, non_remplie_egale, marge, manque = textes_nombre(feuille, seuil)
     strict = operateur in ("<", ">")
     nombre, ecart_rapport = explain.nombre, explain.ecart_rapport
     unite = feuille.unite

@@ -23,6 +23,7 @@ from app.rules.comparison import (
     Resolveur,
     calculer,
     source_commune,
+    textes_nombre,
 )
 from app.rules.comparison import presenter as presenter_resolution
 from app.rules.dates import DatePartielle
@@ -397,6 +398,7 @@ def issue_inconnue(feuille: Feuille, valeur_seuil: Any) -> bool | None:
 #: A leaf explained without going through a presentation, or None to go through it.
 Explication = Callable[[Mapping[str, Fait]], ChampsCondition | None]
 _EGALITES = frozenset({"==", "!=", "in", "not in"})
+_NOMBRES_DE_BASE = frozenset({TypeFait.NOMBRE, TypeFait.ENTIER})
 _PHRASES_EN_CACHE = 512
 #: Not yet in a memo (None there is a kept answer).
 _ABSENTE: Any = object()
@@ -408,13 +410,18 @@ def explication_directe(
     """For a leaf testing a base fact that is a yes/no or a text against a value or a list (the
     usual « vaut oui », « figure parmi »), the sentence depends only on the value and on how its
     source reads: kept per (value, what the source's text is made of), as `evaluer_feuille` writes
-    it, found in one dictionary lookup (`_ABSENTE` when not kept yet). None for any other leaf."""
+    it, found in one dictionary lookup (`_ABSENTE` when not kept yet). An order leaf on a base
+    number against a number threshold by `_explication_nombre`. None for any other leaf."""
     ref = feuille.comparaison.fait
     catalogue = reglement.catalogue
-    if ref.nom in catalogue.derives or feuille.operateur not in _EGALITES or feuille.sens:
+    definition = None if ref.nom in catalogue.derives else catalogue.faits.get(ref.nom)
+    if definition is None:
         return None
-    definition = catalogue.faits.get(ref.nom)
-    if definition is None or definition.type not in (TypeFait.BOOLEEN, TypeFait.TEXTE):
+    if feuille.sens and type(seuil.valeur) is Decimal and definition.type in _NOMBRES_DE_BASE:
+        return _explication_nombre(feuille, seuil, reglement, jour)
+    if feuille.operateur not in _EGALITES or feuille.sens:
+        return None
+    if definition.type not in (TypeFait.BOOLEEN, TypeFait.TEXTE):
         return None
     nom, regle = ref.nom, dict(feuille.regles).get(ref.nom)
     simple = _simple(regle, jour)
@@ -466,6 +473,90 @@ def explication_directe(
         return (
             critere, operateur, montre, valeur, satisfaite, None, source, deliberation, parametre, texte,
             None,
+        )  # fmt: skip
+
+    return expliquer
+
+
+#: Sentences an order leaf on a base number keeps, at most: a QF in euros takes a few thousand
+#: values (from one or two providers and periods), an RFR or resources to the cent many more, which
+#: fill the memo with few found (it then turns itself off).
+NOMBRES_EN_MEMO = 4096
+
+
+def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jour: date) -> Explication:
+    """`explication_directe` for an order leaf comparing a base number fact with a `Decimal`
+    threshold (« est inférieur ou égal au plafond »): an exact `Decimal` or `int` value from a
+    source whose period needs no remark, compared and explained as `comparison._explication_nombre`
+    does (the margin's sign decides), without the fact's presentation; anything else (unknown,
+    stale answer, noted period) None, for the general path."""
+    nom = feuille.comparaison.fait.nom
+    simples = _Simples(_simple(dict(feuille.regles).get(nom), jour))
+    unite = reglement.catalogue.unite(nom)
+    critere, operateur, parametre, sens = feuille.critere, feuille.operateur, feuille.parametre, feuille.sens
+    valeur_seuil, montre, deliberation = seuil.valeur, seuil.montre, seuil.deliberation
+    debut, remplie_egale, non_remplie_egale, marge, manque = textes_nombre(feuille, seuil)
+    strict, source_de, nombre = operateur in ("<", ">"), explain.source, explain.nombre
+    # Outcome, margin and sentence by (value, provider, certified, period), for a usable period.
+    phrases: dict[tuple[Any, str, bool, str | None], tuple[bool, Decimal, str]] = {}
+    actif, trouvees = True, 0
+
+    def ecrire(valeur: Any, source: Source) -> tuple[bool, Decimal, str] | None:
+        """Outcome, margin and sentence; None for a period that needs a remark (or a value that is
+        not finite): the general path writes it."""
+        periode = source.periode
+        if periode is not None and not simples[periode]:
+            return None
+        decimal: Decimal = valeur if type(valeur) is Decimal else Decimal(valeur)
+        if not decimal.is_finite():
+            return None
+        # The margin is positive on the satisfied side: its sign (exact) decides the outcome.
+        ecart = decimal - valeur_seuil if sens > 0 else valeur_seuil - decimal
+        satisfaite = ecart > 0 if strict else ecart >= 0
+        if not ecart:
+            fin = remplie_egale if satisfaite else non_remplie_egale
+        else:
+            ecrit = nombre(abs(ecart), unite)
+            fin = f"{marge}{ecrit}." if satisfaite else f"{manque}{ecrit}."
+        texte = nombre(valeur, unite)  # what `explain.afficher` writes for a Decimal or an int
+        origine = source_de(source)
+        return satisfaite, ecart, f"{debut}{texte}, {origine}{fin}" if origine else f"{debut}{texte}{fin}"
+
+    def expliquer(connus: Mapping[str, Fait]) -> ChampsCondition | None:
+        nonlocal actif, trouvees
+        fait = connus.get(nom)
+        if fait is None:
+            return None
+        valeur: Any = fait.valeur
+        source = fait.source
+        genre = type(valeur)
+        if (genre is not Decimal and genre is not int) or (source.perime and source.obtenu_le is not None):
+            return None  # `True` is an int, and no number here; a stale answer's text names its day
+        if actif:
+            # A Decimal by its text (`600.0` is not `600`: its margin is not either), an int as itself.
+            cle = (str(valeur) if genre is Decimal else valeur, source.fournisseur, source.certifie,
+                   source.periode)  # fmt: skip
+            phrase = phrases.get(cle)
+            if phrase is not None:
+                trouvees += 1
+            else:
+                phrase = ecrire(valeur, source)
+                if phrase is None:
+                    return None
+                if len(phrases) >= NOMBRES_EN_MEMO:
+                    # Full: afresh if one call in four found its sentence, else off for good.
+                    actif = trouvees * 3 >= NOMBRES_EN_MEMO
+                    phrases.clear()
+                    trouvees = 0
+                if actif:
+                    phrases[cle] = phrase
+        else:
+            phrase = ecrire(valeur, source)
+            if phrase is None:
+                return None
+        return (
+            critere, operateur, montre, valeur, phrase[0], phrase[1], source, deliberation, parametre,
+            phrase[2], None,
         )  # fmt: skip
 
     return expliquer
