@@ -210,7 +210,6 @@ def presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presente
         if type(valeur) is DatePartielle:
             return resolveur.presenter(feuille)
         resolution = Resolution(libelle, unite, valeur, valeur, source, ((nom, source),), None, pieces)
-        resolveur.memo[ref] = resolution  # the amounts may read it too
         texte = afficher(valeur, unite)
         origine = source_de(source)
         contexte = f"{texte}, {origine}" if origine else texte
@@ -304,7 +303,6 @@ def _derivee_plusieurs_bases(
         liees = tuple(sources)
         source = premiere if commune and premiere is not None else source_commune(sources)
         resolution = Resolution(libelle, unite, bas, haut, source, liees, None, pieces, note)
-        resolveur.memo[ref] = resolution  # the amounts may read it too
         return montrer(resolution, source)
 
     return presenter
@@ -330,7 +328,6 @@ def _derivee_une_base(derivee: _Derivee, calcul: Calcul, base: _Base) -> Present
         except Incalculable:
             return general(connus, resolveur, feuille)
         resolution = Resolution(libelle, unite, bas, haut, source, ((nom, source),), None, pieces)
-        resolveur.memo[ref] = resolution  # the amounts may read it too
         if type(bas) is int and bas == haut and not source.perime:  # a kept context, without `montrer`
             contexte = contextes.get((bas, source.fournisseur, source.certifie, source.periode))
             if contexte is not None:
