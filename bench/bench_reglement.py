@@ -29,7 +29,7 @@ bench/results/reglement.json.
   hundreds of thousands of objects of the 10 000 prepared households, which no service holds, and
   that cost lands on whichever engine happens to be running (`sans_gel` keeps the figures
   measured without it, for comparison);
-- instructions per household of (a), (a'), (c) and (d), counted by callgrind when valgrind is
+- instructions per household of (a), (a'), (b), (c) and (d), counted by callgrind when valgrind is
   installed (`instructions_par_foyer`, independent of the machine's load): 200 households after
   the same warm-up, minus the same run without them, the prepared households frozen out of the
   collector's reach as in the timed rounds;
@@ -387,7 +387,7 @@ def _plan_neuf() -> Any:
 
 # -- instruction counts (callgrind), independent of the machine's load -------------------------------
 
-MODES_COMPTES = {"moteur": "a", "verdicts": "a'", "reference": "c", "plancher_objets": "d"}
+MODES_COMPTES = {"moteur": "a", "verdicts": "a'", "zen": "b", "reference": "c", "plancher_objets": "d"}
 FOYERS_COMPTES = 200
 
 
@@ -401,7 +401,10 @@ def compter(mode: str, nombre: int) -> None:
     entrees = [(x, faits_moteur(x, reglement), entree_zen(x)) for x in foyers]
     autre_plan = _plan_neuf()  # the floor's inputs, without warming the measured plan's memos
     evaluations = {id(f): autre_plan.evaluer(f) for _, f, _ in entrees}
-    appel = _appels(plan, None, evaluations)[mode]
+    # ZEN's graph as the main run wrote it (json.dumps of `zen_graph.graphe()`, not written again
+    # here: the counting runs go two at a time).
+    decision = zen.ZenEngine().create_decision(json.dumps(zen_graph.graphe())) if mode == "zen" else None
+    appel = _appels(plan, decision, evaluations)[mode]
     # As the timed rounds (and a service after start-up): what is prepared is out of the
     # collector's reach. Otherwise one full collection over it, landing or not among the counted
     # households as allocations happen to fall, moves the count by a third or more.
@@ -414,7 +417,8 @@ def compter(mode: str, nombre: int) -> None:
 
 
 def _instructions() -> dict[str, int] | None:
-    """Instructions per household of (a), (a'), (c), (d): callgrind's total with FOYERS_COMPTES
+    """Instructions per household of (a), (a'), (b), (c), (d) (ZEN's worker threads included:
+    callgrind counts every thread of the process): callgrind's total with FOYERS_COMPTES
     households, minus the same run with none, divided by FOYERS_COMPTES. None without valgrind."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
@@ -529,6 +533,18 @@ def main() -> int:
             "verdicts_mediane_us": 40,
         },
         "instructions_par_foyer": instructions,
+        # The same ratios in instructions: independent of the machine's load, and of how quickly
+        # ZEN's worker threads happen to be scheduled (its median went from 107 to 261 µs between
+        # runs of unchanged code).
+        "rapports_instructions": None
+        if instructions is None
+        else {
+            "moteur_sur_zen": round(instructions["moteur"] / instructions["zen"], 2),
+            "moteur_sur_reference": round(instructions["moteur"] / instructions["reference"], 2),
+            "verdicts_sur_zen": round(instructions["verdicts"] / instructions["zen"], 2),
+            "verdicts_sur_reference": round(instructions["verdicts"] / instructions["reference"], 2),
+            "plancher_sur_reference": round(instructions["plancher_objets"] / instructions["reference"], 2),
+        },
         "part_cpu": round(part_cpu, 2),
         "charge": charge,
         "python": platform.python_version(),
