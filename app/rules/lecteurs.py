@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 from app.rules import explain
@@ -71,21 +72,21 @@ class _Periodes:
 _PERIODES_EN_CACHE = 256
 
 
-class _Refus(dict[str, bool]):
-    """Whether a period of one base fact is refused, kept by period text: `refus[periode]`."""
+class _ParPeriode(dict[str, bool]):
+    """A yes/no answer about a period (`repondre(periode)`: refused, usable without remark…), kept
+    by period text, at most `_PERIODES_EN_CACHE`: `reponses[periode]`."""
 
-    __slots__ = ("base", "periodes")
+    __slots__ = ("repondre",)
 
-    def __init__(self, periodes: _Periodes, base: str) -> None:
+    def __init__(self, repondre: Callable[[str], bool]) -> None:
         super().__init__()
-        self.periodes = periodes
-        self.base = base
+        self.repondre = repondre
 
     def __missing__(self, periode: str) -> bool:
-        refus = self.periodes.refusee(self.base, periode)
+        reponse = self.repondre(periode)
         if len(self) < _PERIODES_EN_CACHE:
-            self[periode] = refus
-        return refus
+            self[periode] = reponse
+        return reponse
 
 
 def lecture(ref: RefFait, regles: Regles, reglement: Reglement, jour: date) -> Lecture:
@@ -93,7 +94,7 @@ def lecture(ref: RefFait, regles: Regles, reglement: Reglement, jour: date) -> L
     catalogue = reglement.catalogue
     bases = catalogue.bases(ref.nom)
     periodes = _Periodes(jour, dict(regles))
-    refus = tuple((base, _Refus(periodes, base)) for base in bases)
+    refus = tuple((base, _ParPeriode(partial(periodes.refusee, base))) for base in bases)
     nom = ref.nom
     definition = catalogue.derives.get(nom)
     if definition is None:
@@ -188,8 +189,7 @@ def presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presente
     libelle, unite = libelle_du_fait(ref, catalogue), catalogue.unite(nom)
     piece = catalogue.faits[nom].piece_justificative
     pieces = (piece,) if piece else ()
-    simple = _simple(dict(feuille.regles).get(nom), jour)
-    simples: dict[str, bool] = {}
+    simples = _ParPeriode(_simple(dict(feuille.regles).get(nom), jour))
 
     afficher, source_de, montrer = explain.afficher, explain.source, explain.montrer
 
@@ -199,14 +199,8 @@ def presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presente
             return resolveur.presenter(feuille)
         valeur, source = fait.valeur, fait.source
         periode = source.periode
-        if periode is not None:
-            utilisable = simples.get(periode)
-            if utilisable is None:
-                utilisable = simple(periode)
-                if len(simples) < 256:
-                    simples[periode] = utilisable
-            if not utilisable:
-                return resolveur.presenter(feuille)
+        if periode is not None and not simples[periode]:
+            return resolveur.presenter(feuille)
         if type(valeur) is DatePartielle:
             return resolveur.presenter(feuille)
         resolution = Resolution(libelle, unite, valeur, valeur, source, ((nom, source),), None, pieces)
@@ -219,7 +213,7 @@ def presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presente
 
 
 #: A base fact of a derived one: its name, and whether a period is usable without remark.
-_Base = tuple[str, "_Simples"]
+_Base = tuple[str, _ParPeriode]
 
 
 class _Derivee:
@@ -248,7 +242,7 @@ def _presentation_derivee(
     definition = reglement.catalogue.derives[nom]
     regles = dict(feuille.regles)
     bases: tuple[_Base, ...] = tuple(
-        (base, _Simples(_simple(regles.get(base), jour))) for base in reglement.catalogue.bases(nom)
+        (base, _ParPeriode(_simple(regles.get(base), jour))) for base in reglement.catalogue.bases(nom)
     )
     derivee = _Derivee(feuille, reglement, jour, general)
     if len(bases) == 1 and definition.calcul_detaille is None and definition.detail is None:
@@ -408,14 +402,14 @@ def explication_directe(
     usual « vaut oui », « figure parmi »), the sentence depends only on the value and on how its
     source reads: kept per (value, what the source's text is made of), as `evaluer_feuille` writes
     it, found in one dictionary lookup (`_ABSENTE` when not kept yet). An order leaf on a base
-    number against a number threshold by `_explication_nombre`. None for any other leaf."""
+    number against a number threshold by `_explication_nombre_de_base`. None for any other leaf."""
     ref = feuille.comparaison.fait
     catalogue = reglement.catalogue
     definition = None if ref.nom in catalogue.derives else catalogue.faits.get(ref.nom)
     if definition is None:
         return None
     if feuille.sens and type(seuil.valeur) is Decimal and definition.type in _NOMBRES_DE_BASE:
-        return _explication_nombre(feuille, seuil, reglement, jour)
+        return _explication_nombre_de_base(feuille, seuil, reglement, jour)
     if feuille.operateur not in _EGALITES or feuille.sens:
         return None
     if definition.type not in (TypeFait.BOOLEEN, TypeFait.TEXTE):
@@ -481,14 +475,16 @@ def explication_directe(
 NOMBRES_EN_MEMO = 4096
 
 
-def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jour: date) -> Explication:
+def _explication_nombre_de_base(
+    feuille: Feuille, seuil: Seuil, reglement: Reglement, jour: date
+) -> Explication:
     """`explication_directe` for an order leaf comparing a base number fact with a `Decimal`
     threshold (« est inférieur ou égal au plafond »): an exact `Decimal` or `int` value from a
     source whose period needs no remark, compared and explained as `comparison._explication_nombre`
     does (the margin's sign decides), without the fact's presentation; anything else (unknown,
     stale answer, noted period) None, for the general path."""
     nom = feuille.comparaison.fait.nom
-    simples = _Simples(_simple(dict(feuille.regles).get(nom), jour))
+    simples = _ParPeriode(_simple(dict(feuille.regles).get(nom), jour))
     unite = reglement.catalogue.unite(nom)
     critere, operateur, parametre, sens = feuille.critere, feuille.operateur, feuille.parametre, feuille.sens
     valeur_seuil, montre, deliberation = seuil.valeur, seuil.montre, seuil.deliberation
@@ -541,7 +537,9 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil, reglement: Reglement, jo
                 if phrase is None:
                     return None
                 if len(phrases) >= NOMBRES_EN_MEMO:
-                    # Full: afresh if one call in four found its sentence, else off for good.
+                    # Full: afresh if one call in four found its sentence, else off for good. Since
+                    # it was last empty, NOMBRES_EN_MEMO calls missed and `trouvees` found: one in
+                    # four found is trouvees >= (NOMBRES_EN_MEMO + trouvees) / 4.
                     actif = trouvees * 3 >= NOMBRES_EN_MEMO
                     phrases.clear()
                     trouvees = 0
@@ -576,20 +574,3 @@ def _simple(regle: Fraicheur | None, jour: date) -> Callable[[str], bool]:
         return True
 
     return simple
-
-
-class _Simples(dict[str, bool]):
-    """Whether a period is usable without a remark (`simple`, from `_simple`), kept by period
-    text: `simples[periode]`."""
-
-    __slots__ = ("simple",)
-
-    def __init__(self, simple: Callable[[str], bool]) -> None:
-        super().__init__()
-        self.simple = simple
-
-    def __missing__(self, periode: str) -> bool:
-        utilisable = self.simple(periode)
-        if len(self) < _PERIODES_EN_CACHE:
-            self[periode] = utilisable
-        return utilisable
