@@ -32,13 +32,15 @@ bench/results/reglement.json.
 - instructions per household of (a), (a'), (b), (c) and (d), counted by callgrind when valgrind is
   installed (`instructions_par_foyer`, independent of the machine's load): 200 households after
   the same warm-up, minus the same run without them, the prepared households frozen out of the
-  collector's reach as in the timed rounds;
+  collector's reach as in the timed rounds, the bytecode compiled beforehand and the hash seed
+  fixed (`PYTHONHASHSEED=0`);
 - the whole is repeated ROUNDS times and the headline figures are those of the round with the
   best median of (a) (the machine is shared: other work only ever slows a round down).
 """
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import gc
 import json
@@ -424,11 +426,20 @@ def _instructions() -> dict[str, int] | None:
     if valgrind is None:
         return None
 
+    # Counted alike from one run to the next: the bytecode written before (else the first counting
+    # run to import a module compiles it inside the count) and one hash seed (string hashes place
+    # dictionary entries). With both, two counts of the same code are equal to the instruction;
+    # without, the same code gave (a) 577 000 to 608 000, and once, from a fresh clone, every mode
+    # about 70 000 lower ((c) 108 000 instead of 160 000 to 186 000).
+    for dossier in (RACINE / "app", RACINE / "bench"):
+        compileall.compile_dir(dossier, quiet=1)
+    environnement = {**os.environ, "PYTHONHASHSEED": "0"}
+
     def total(mode: str, nombre: int) -> int:
         sortie = subprocess.run(  # noqa: S603 - our own script under valgrind
             [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
              __file__, "--compter", mode, str(nombre)],
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True, check=True, env=environnement,
         )  # fmt: skip
         ligne = next(li for li in sortie.stderr.splitlines() if "Collected" in li)
         return int(ligne.split()[-1])
