@@ -429,7 +429,7 @@ def _instructions() -> dict[str, int] | None:
     # Counted alike from one run to the next: the bytecode written before (else the first counting
     # run to import a module compiles it inside the count) and one hash seed (string hashes place
     # dictionary entries). With both, two counts of the same code are equal to the instruction;
-    # without, the same code gave (a) 577 000 to 608 000, and once, from a fresh clone, every mode
+    # without, the same code gave (a) 577 000 to 590 000, and once, from a fresh clone, every mode
     # about 70 000 lower ((c) 108 000 instead of 160 000 to 186 000).
     for dossier in (RACINE / "app", RACINE / "bench"):
         compileall.compile_dir(dossier, quiet=1)
