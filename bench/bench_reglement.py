@@ -32,8 +32,10 @@ bench/results/reglement.json.
 - instructions per household of (a), (a'), (b), (c) and (d), counted by callgrind when valgrind is
   installed (`instructions_par_foyer`, independent of the machine's load): 200 households after
   the same warm-up, minus the same run without them, the prepared households frozen out of the
-  collector's reach as in the timed rounds, the bytecode compiled beforehand and the hash seed
-  fixed (`PYTHONHASHSEED=0`);
+  collector's reach as in the timed rounds, the bytecode compiled beforehand, the hash seed
+  fixed (`PYTHONHASHSEED=0`), the environment fixed and both command lines of the same length
+  (see `_instructions`: otherwise the count moved by up to a third from one environment to
+  another);
 - the whole is repeated ROUNDS times and the headline figures are those of the round with the
   best median of (a) (the machine is shared: other work only ever slows a round down).
 """
@@ -67,9 +69,17 @@ import zen
 from app.rules import compile_plan
 from app.rules.engine import evaluer
 from app.rules.loader import charger_reglement
-from app.rules.results import ConditionEvaluee, Evaluation, ResultatDispositif, Statut, evaluation
+from app.rules.results import (
+    ConditionEvaluee,
+    Evaluation,
+    ResultatDispositif,
+    Statut,
+    champs_resultat,
+    evaluation,
+)
 from app.rules.simulation import lire_faits
 from bench import zen_graph
+from bench.decomposition import decomposer
 
 RACINE = Path(__file__).resolve().parent.parent
 REGLEMENT = RACINE / "reglements" / "exemples" / "ccas-intercommunal.yaml"
@@ -78,6 +88,7 @@ JOUR = date(2026, 5, 15)
 FOYERS = 10_000
 ECHAUFFEMENT = 1_000
 ROUNDS = 3
+FOYERS_DECOMPOSES = 2_000
 GRAINE = 20260515
 
 COMMUNES = ("08105", "08480", "08409", "08263")
@@ -279,33 +290,51 @@ def _zen(reponse: Any) -> dict[str, Decimal | None]:
 
 _NOUVEAU = object.__new__
 
+#: An evaluation's fields already worked out, as the floor starts from them: per aid, each
+#: condition's twelve fields in `champs_resultat` order (the plan's explainers hand over the same
+#: kind of tuple) and the aid's other fields; then the evaluation itself.
+Aplatie = tuple[Evaluation, tuple[tuple[tuple[tuple[Any, ...], ...], tuple[Any, ...]], ...]]
+_CHAMPS_CONDITION = champs_resultat(ConditionEvaluee)
+_CHAMPS_AIDE = tuple(c for c in champs_resultat(ResultatDispositif) if c != "conditions")
 
-def reconstruire(e: Evaluation) -> Evaluation:
+
+def aplatir(e: Evaluation) -> Aplatie:
+    """What `reconstruire` starts from (made before any timing)."""
+    return e, tuple(
+        (
+            tuple(tuple(getattr(c, champ) for champ in _CHAMPS_CONDITION) for c in r.conditions),
+            tuple(getattr(r, champ) for champ in _CHAMPS_AIDE),
+        )
+        for r in e.resultats
+    )
+
+
+def reconstruire(aplatie: Aplatie) -> Evaluation:
     """A floor for any Python engine giving these results: only building the result objects (23
     conditions, 10 aids, the evaluation) from fields already worked out, without reading a fact,
     comparing or writing a sentence; built as the plan builds them (`object.__new__` and each slot
-    assigned, without the dataclasses' `__init__`), so that the floor stays the cheapest way."""
+    assigned from a tuple, without the dataclasses' `__init__`), so that the floor stays the
+    cheapest way (reading each field from an existing object instead cost a third more)."""
+    e, aides = aplatie
     resultats = []
-    for r in e.resultats:
-        conditions = []
-        for c in r.conditions:
+    for conditions, champs in aides:
+        construites = []
+        for champs_condition in conditions:
             n = _NOUVEAU(ConditionEvaluee)
-            n.critere, n.operateur, n.seuil, n.valeur = c.critere, c.operateur, c.seuil, c.valeur
-            n.satisfaite, n.ecart, n.source, n.deliberation = c.satisfaite, c.ecart, c.source, c.deliberation
-            n.parametre, n.explication, n.piece_justificative, n.code = (
-                c.parametre, c.explication, c.piece_justificative, c.code,
-            )  # fmt: skip
-            conditions.append(n)
+            (
+                n.critere, n.operateur, n.seuil, n.valeur, n.satisfaite, n.ecart, n.source, n.deliberation,
+                n.parametre, n.explication, n.piece_justificative, n.code,
+            ) = champs_condition  # fmt: skip
+            construites.append(n)
         d = _NOUVEAU(ResultatDispositif)
-        d.dispositif, d.libelle, d.statut, d.motif = r.dispositif, r.libelle, r.statut, r.motif
-        d.conditions, d.montant, d.tranche = tuple(conditions), r.montant, r.tranche
-        d.pieces_justificatives, d.base_legale, d.deliberation = (
-            r.pieces_justificatives, r.base_legale, r.deliberation,
-        )  # fmt: skip
-        d.decisives = tuple(r.decisives)
+        (
+            d.dispositif, d.libelle, d.statut, d.motif, d.montant, d.tranche, d.pieces_justificatives,
+            d.base_legale, d.deliberation, d.decisives,
+        ) = champs  # fmt: skip
+        d.conditions = tuple(construites)
         resultats.append(d)
     return evaluation(
-        e.reglement, e.date_reference, tuple(resultats), e.parametres_appliques, tuple(e.faits_utilises),
+        e.reglement, e.date_reference, tuple(resultats), e.parametres_appliques, e.faits_utilises,
         e.baremes_appliques,
     )  # fmt: skip
 
@@ -356,7 +385,7 @@ def _mesurer(
     return durees, entrelacees
 
 
-def _appels(plan: Any, decision: Any, evaluations: dict[int, Evaluation]) -> dict[str, Appel]:
+def _appels(plan: Any, decision: Any, evaluations: dict[int, Aplatie]) -> dict[str, Appel]:
     def moteur(x: dict[str, Any], faits: Any, z: dict[str, Any]) -> object:
         return plan.evaluer(faits)
 
@@ -402,7 +431,7 @@ def compter(mode: str, nombre: int) -> None:
     foyers = [foyer(alea)[0] for _ in range(ECHAUFFEMENT + FOYERS_COMPTES)]
     entrees = [(x, faits_moteur(x, reglement), entree_zen(x)) for x in foyers]
     autre_plan = _plan_neuf()  # the floor's inputs, without warming the measured plan's memos
-    evaluations = {id(f): autre_plan.evaluer(f) for _, f, _ in entrees}
+    evaluations = {id(f): aplatir(autre_plan.evaluer(f)) for _, f, _ in entrees}
     # ZEN's graph as the main run wrote it (json.dumps of `zen_graph.graphe()`, not written again
     # here: the counting runs go two at a time).
     decision = zen.ZenEngine().create_decision(json.dumps(zen_graph.graphe())) if mode == "zen" else None
@@ -426,19 +455,23 @@ def _instructions() -> dict[str, int] | None:
     if valgrind is None:
         return None
 
-    # Counted alike from one run to the next: the bytecode written before (else the first counting
-    # run to import a module compiles it inside the count) and one hash seed (string hashes place
-    # dictionary entries). With both, two counts of the same code are equal to the instruction;
-    # without, the same code gave (a) 577 000 to 590 000, and once, from a fresh clone, every mode
-    # about 70 000 lower ((c) 108 000 instead of 160 000 to 186 000).
+    # The two runs of a mode must differ only by the counted households. Hence: the bytecode
+    # written before (else the first run to import a module compiles it inside the count), one
+    # hash seed (string hashes place dictionary entries), one environment, and command lines of
+    # the same length ("0000" and "0200"): the command line and the environment sit below the
+    # interpreter's objects in memory, and where these lie changes what the interpreter's start
+    # costs (its attribute cache is indexed by the address of the attribute's name). With "0"
+    # against "200", the start of the two runs differed by up to two million instructions, ten
+    # thousand per household: the same code, (c), counted 160 000 to 219 000 per household from
+    # one environment to another. Now equal to within a few hundred whatever the environment.
     for dossier in (RACINE / "app", RACINE / "bench"):
         compileall.compile_dir(dossier, quiet=1)
-    environnement = {**os.environ, "PYTHONHASHSEED": "0"}
+    environnement = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0"}
 
     def total(mode: str, nombre: int) -> int:
         sortie = subprocess.run(  # noqa: S603 - our own script under valgrind
             [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-             __file__, "--compter", mode, str(nombre)],
+             __file__, "--compter", mode, f"{nombre:04d}"],
             capture_output=True, text=True, check=True, env=environnement,
         )  # fmt: skip
         ligne = next(li for li in sortie.stderr.splitlines() if "Collected" in li)
@@ -473,7 +506,7 @@ def main() -> int:
     echauffement = [
         (x, faits_moteur(x, reglement), entree_zen(x)) for x, _ in (foyer(alea) for _ in range(ECHAUFFEMENT))
     ]
-    evaluations = {id(faits): plan.evaluer(faits) for _, faits, _ in [*entrees, *echauffement]}
+    evaluations = {id(faits): aplatir(plan.evaluer(faits)) for _, faits, _ in [*entrees, *echauffement]}
 
     # Agreement first, on every household: the three ways, and the verdicts with the full evaluation.
     ecarts: dict[str, int] = {"moteur/reference": 0, "verdicts/reference": 0, "zen/reference": 0}
@@ -510,6 +543,11 @@ def main() -> int:
     durees, entrelacees = meilleur
     part_cpu = (time.process_time() - debut_cpu) / (time.perf_counter() - debut)
     charge = os.getloadavg() if hasattr(os, "getloadavg") else None
+    # Where (a)'s time goes, part by part (bench/decomposition.py), on a fresh plan warmed up alike.
+    plan_decompose = _plan_neuf()
+    for _, faits, _ in echauffement:
+        plan_decompose.evaluer(faits)
+    decompose = decomposer(plan_decompose, [faits for _, faits, _ in entrees[:FOYERS_DECOMPOSES]])
     gc.unfreeze()
     instructions = _instructions()
 
@@ -543,6 +581,7 @@ def main() -> int:
             "p99_sur_mediane_moteur": 3,
             "verdicts_mediane_us": 40,
         },
+        "decomposition_moteur": decompose,
         "instructions_par_foyer": instructions,
         # The same ratios in instructions: independent of the machine's load, and of how quickly
         # ZEN's worker threads happen to be scheduled (its median went from 107 to 261 µs between
