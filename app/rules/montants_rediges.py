@@ -49,6 +49,8 @@ _REPLI = Repli()
 _AUCUNE: Any = object()  # no entry looked up yet
 _NOUVEAU = object.__new__
 _UN = Decimal(1)
+#: Readings of an int kept per name of a formula (`_Redacteur.nom`).
+_ENTIERS_EN_MEMO = 256
 #: (low, high, French text with value, unit) of a name in a formula, as `Calculateur.nom`.
 _Nom = Callable[[Connus], tuple[Any, Any, str, str | None]]
 #: A row's or a tranche's (amount, label) → the words before and after its detail in the sentence,
@@ -267,6 +269,8 @@ class _Redacteur(AMontant):
         fait = self.fait(RefFait(nom.nom, nom.age_min, nom.age_max))
         suite = f" ({fait.libelle})"
         lire_fait, unite_fait, nombre = fait.lire, fait.unite, explain.nombre
+        # An exact int's whole reading (a count: a few recur), by the int, at most `_ENTIERS_EN_MEMO`.
+        par_entier: dict[int, tuple[Any, Any, str, str | None]] = {}
 
         def lu(connus: Connus) -> tuple[Any, Any, str, str | None]:
             valeurs = lire_fait(connus)  # as `_Fait.valeurs`, without its frame (each household)
@@ -275,6 +279,13 @@ class _Redacteur(AMontant):
             bas, haut = valeurs
             if type(bas) is bool:  # no subclass of bool
                 bas = haut = int(bas)
+            if type(bas) is int and haut is bas:
+                entier = par_entier.get(bas)
+                if entier is None:
+                    entier = (bas, bas, nombre(bas, unite_fait) + suite, unite_fait)
+                    if len(par_entier) < _ENTIERS_EN_MEMO:
+                        par_entier[bas] = entier
+                return entier
             if bas == haut:
                 return bas, haut, nombre(bas, unite_fait) + suite, unite_fait
             return bas, haut, f"entre {bas} et {haut}{suite}", unite_fait
