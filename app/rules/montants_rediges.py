@@ -129,7 +129,7 @@ class _Redacteur(AMontant):
         par_tranche = _par_tranche(bareme, tranches, fait.libelle, colonne, habiller)
         # The bounds with each tranche's entry in its place: an exact value finds its entry at once.
         entrees = tuple((par_tranche[id(e[0])], *e[1:]) for e in entieres)
-        nombre = explain.nombre
+        nombre, texte_rapport = explain.nombre, explain.texte_rapport
         lire, unite = fait.lire, fait.unite
 
         def calculer(connus: Connus) -> R:
@@ -150,9 +150,11 @@ class _Redacteur(AMontant):
             if entree is None:
                 raise _REPLI
             simple, par_classe = entree
+            # The value's text: a ratio (a revenue per unit) by integers, not through `nombre`'s memo.
+            texte = nombre(bas, unite) if type(bas) is not Fraction else texte_rapport(bas, unite)
             if simple is not None:
                 avant, apres, donnee = simple
-                return finir(donnee, f"{avant}{nombre(bas, unite)}{apres}")
+                return finir(donnee, f"{avant}{texte}{apres}")
             assert colonne is not None  # noqa: S101 - set with `colonnes`
             col_bas, col_haut = colonne.valeurs(connus)
             classe = choisir_tranche(classes_entieres, classes, col_bas, col_haut)
@@ -160,9 +162,7 @@ class _Redacteur(AMontant):
                 raise _REPLI
             rang = rangs.get(id(classe))
             avant, milieu, apres, donnee = par_classe[classes.index(classe) if rang is None else rang]
-            return finir(
-                donnee, f"{avant}{nombre(bas, unite)}{milieu}{nombre(col_bas, colonne.unite)}{apres}"
-            )
+            return finir(donnee, f"{avant}{texte}{milieu}{nombre(col_bas, colonne.unite)}{apres}")
 
         return calculer
 

@@ -358,7 +358,7 @@ _CAS_LIGNES: list[dict[str, Any]] = [
     # The grille: tranches, columns (one without label) and their bounds, a ratio per unit.
     {"revenu_fiscal_de_reference": _rfr("5700.01")},
     {"revenu_fiscal_de_reference": _rfr("8550"), "situation_familiale": "M"},  # 5 700 per unit: E1
-    {"revenu_fiscal_de_reference": _rfr("8550.03"), "situation_familiale": "M"},  # a ratio: second
+    {"revenu_fiscal_de_reference": _rfr("8550.04"), "situation_familiale": "M"},  # a ratio: second
     {"revenu_fiscal_de_reference": _rfr("15000"), "situation_familiale": "M", "nombre_personnes_a_charge": 1},
     {"revenu_fiscal_de_reference": _rfr("11000"), "situation_familiale": "M", "nombre_personnes_a_charge": 2},
     {"revenu_fiscal_de_reference": _rfr("40000"), "nombre_personnes_a_charge": 3},
