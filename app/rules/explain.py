@@ -158,6 +158,17 @@ def rapport_affiche(valeur: Fraction, unite: str | None) -> tuple[Decimal, str]:
     return decimal, nombre(decimal, unite)
 
 
+def texte_rapport(valeur: Fraction, unite: str | None) -> str:
+    """`nombre(valeur, unite)` for a ratio, with integers when it has no finite decimal form and
+    rounds to the cent exactly as `vers_decimal` does (`au_centime_entier`): the usual ratio (a
+    revenue per consumption unit), without hashing a `Fraction` into `nombre`'s memo nor building
+    its `Decimal`."""
+    numerateur, denominateur = valeur.as_integer_ratio()
+    if au_centime_entier(numerateur, denominateur) and decimal_exact(numerateur, denominateur) is None:
+        return texte_centimes(centimes(numerateur, denominateur), unite)
+    return nombre(vers_decimal(valeur), unite)
+
+
 @lru_cache(maxsize=4096)
 def nombre(valeur: int | Decimal | Fraction, unite: str | None = None) -> str:
     """`2 550 €`, `1,20 €`, `2,5`, `6 ans` (cached: the same amounts recur from one request to the next)."""

@@ -203,7 +203,7 @@ def memoriser(
             if valeurs is None:
                 return calculer(connus)
             bas, haut = valeurs
-            partie = _cle(bas)
+            partie = bas if type(bas) is int else _cle(bas)  # an int (a count) without the frame
             if partie is NON_GARDEE:
                 return calculer(connus)
             if haut is not bas:  # an interval: its two ends in one part (the key stays unambiguous)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from app.rules import explain, formules
 from app.rules.comparison import Resolution, Resolveur
@@ -116,6 +116,9 @@ def tranche_entre(tranches: tuple[Tranche, ...], bas: Any, haut: Any) -> Tranche
 #: A bracket with its bounds as integer ratios (`de`, `plus_de`, `moins_de`, `jusqu_a`: numerator,
 #: denominator > 0; None and 1 when the bound is open), for `choisir_tranche`.
 TrancheEntiere = tuple[Tranche, int | None, int, int | None, int, int | None, int, int | None, int]
+E = TypeVar("E")
+#: The same bounds with anything in the bracket's place (what a caller keeps per bracket).
+Entiere = tuple[E, int | None, int, int | None, int, int | None, int, int | None, int]
 
 
 def _rapport(borne: Decimal | None) -> tuple[int | None, int]:
@@ -140,17 +143,18 @@ def choisir_tranche(
     through `tranche_entre`."""
     try:
         n, d = bas.as_integer_ratio()
-        trouvee = _tranche_du_rapport(entieres, n, d)
+        trouvee = premiere_du_rapport(entieres, n, d)
         if haut is bas or trouvee is None:
             return trouvee
         n, d = haut.as_integer_ratio()
-        return trouvee if _tranche_du_rapport(entieres, n, d) is trouvee else None
+        return trouvee if premiere_du_rapport(entieres, n, d) is trouvee else None
     except (AttributeError, OverflowError, ValueError, TypeError):
         return tranche_entre(tranches, bas, haut)
 
 
-def _tranche_du_rapport(entieres: tuple[TrancheEntiere, ...], n: int, d: int) -> Tranche | None:
-    """The first bracket holding n / d (d > 0), as `Tranche.contient`."""
+def premiere_du_rapport(entieres: tuple[Entiere[E], ...], n: int, d: int) -> E | None:
+    """The first bracket holding n / d (d > 0), as `Tranche.contient`: what `entieres` holds in
+    its place (the bracket itself from `tranches_entieres`, or what a caller keeps for it)."""
     for tranche, de, de_d, plus_de, plus_de_d, moins_de, moins_de_d, jusqu_a, jusqu_a_d in entieres:
         if de is not None and n * de_d < de * d:
             continue

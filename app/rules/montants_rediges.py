@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from app.rules import calcules, explain, formules
 from app.rules.derived import Incalculable, libelle_du_fait
@@ -23,7 +23,7 @@ from app.rules.facts import Fait, RefFait
 from app.rules.lecteurs import Lecture, lecture
 from app.rules.logic import COMPARATEURS
 from app.rules.memos import memoriser
-from app.rules.model import EnVigueur, Montant, Reglement
+from app.rules.model import Bareme, Comparaison, EnVigueur, Montant, Reglement, Tranche
 from app.rules.montants import (
     SENS_ARRONDI,
     Calcule,
@@ -32,6 +32,7 @@ from app.rules.montants import (
     calcule,
     choisir_tranche,
     egal,
+    premiere_du_rapport,
     tranches_entieres,
 )
 from app.rules.montants_compiles import AMontant
@@ -45,10 +46,17 @@ class Repli(Exception):
 
 
 _REPLI = Repli()
+_AUCUNE: Any = object()  # no entry looked up yet
+_NOUVEAU = object.__new__
+_UN = Decimal(1)
+#: Readings of an int kept per name of a formula (`_Redacteur.nom`).
+_ENTIERS_EN_MEMO = 256
 #: (low, high, French text with value, unit) of a name in a formula, as `Calculateur.nom`.
 _Nom = Callable[[Connus], tuple[Any, Any, str, str | None]]
-#: (amount, tranche or row label, French detail) of a barème or a table.
-_Lu = Callable[[Connus], tuple[Decimal | None, str | None, str]]
+#: A row's or a tranche's (amount, label) → the words before and after its detail in the sentence,
+#: and what `finir` is handed with the detail (see `_Redacteur.bareme`), worked out once per row.
+_Habiller = Callable[[Decimal | None, str | None], tuple[str, str, Any]]
+R = TypeVar("R")
 
 
 class _Fait:
@@ -71,84 +79,127 @@ class _Fait:
         return valeurs
 
 
+#: A tranche's fixed words and data (before the value, after it, `finir`'s data), or, in a
+#: two-entry barème, those of each column (before the value, before the column's value, after it,
+#: data).
+_Entree = tuple[tuple[str, str, Any] | None, tuple[tuple[str, str, str, Any], ...]]
+
+
+def _par_tranche(
+    bareme: Bareme, tranches: tuple[Tranche, ...], libelle: str, colonne: _Fait | None, habiller: _Habiller
+) -> dict[int, _Entree]:
+    """Each tranche's entry (by identity), as `Calculateur.bareme` words it around the values."""
+    par_tranche: dict[int, _Entree] = {}
+    for tranche in tranches:
+        nom_tranche = f"tranche {tranche.libelle}" if tranche.libelle else "tranche"
+        tete = f"{nom_tranche} du barème « {bareme.libelle} » pour {libelle} de "
+        if colonne is not None and bareme.colonnes is not None and tranche.montants is not None:
+            par_classe = []
+            for rang, classe in enumerate(bareme.colonnes.classes):
+                avant, apres, donnee = habiller(tranche.montants[rang], tranche.libelle)
+                nom_classe = f"colonne {classe.libelle}" if classe.libelle else "colonne"
+                milieu = f", {nom_classe} pour {colonne.libelle} de "
+                par_classe.append((avant + tete, milieu, apres, donnee))
+            par_tranche[id(tranche)] = (None, tuple(par_classe))
+        else:
+            avant, apres, donnee = habiller(tranche.montant, tranche.libelle)
+            par_tranche[id(tranche)] = ((avant + tete, apres, donnee), ())
+    return par_tranche
+
+
 class _Redacteur(AMontant):
     def fait(self, ref: RefFait) -> _Fait:
         fait = _Fait(ref, self.regles, self.reglement, self.jour)
         self.lectures.setdefault(ref, fait.lire)
         return fait
 
-    def bareme(self, nom: str) -> _Lu:
-        """As `Calculateur.bareme` when the value and the column are known and decide."""
+    def bareme(self, nom: str, habiller: _Habiller, finir: Callable[[Any, str], R]) -> Callable[[Connus], R]:
+        """As `Calculateur.bareme` when the value and the column are known and decide: each tranche's
+        (and column's) amount, its label and the words around the values, worked out once
+        (`habiller`), then `finir(data, detail)` on each household's detail."""
         bareme = self.reglement.baremes[nom]
         tranches = self.vigueur.bareme(nom).tranches
         fait = self.fait(bareme.fait)
         colonnes = bareme.colonnes
-        # Each column's rank by identity (`choisir_tranche` gives one of them): no dataclass `==`.
-        rangs = {} if colonnes is None else {id(c): r for r, c in enumerate(colonnes.classes)}
         colonne = self.fait(colonnes.fait) if colonnes is not None else None
-        entieres = tranches_entieres(tranches)
         classes = () if colonnes is None else colonnes.classes
-        classes_entieres = tranches_entieres(classes)
-        nombre = explain.nombre
-        debut_pour = f"pour {fait.libelle} de "
-        libelle = bareme.libelle
+        # Each column's rank by identity (`choisir_tranche` gives one of them): no dataclass `==`.
+        rangs = {id(c): r for r, c in enumerate(classes)}
+        entieres, classes_entieres = tranches_entieres(tranches), tranches_entieres(classes)
+        par_tranche = _par_tranche(bareme, tranches, fait.libelle, colonne, habiller)
+        # The bounds with each tranche's entry in its place: an exact value finds its entry at once.
+        entrees = tuple((par_tranche[id(e[0])], *e[1:]) for e in entieres)
+        nombre, texte_rapport = explain.nombre, explain.texte_rapport
         lire, unite = fait.lire, fait.unite
 
-        def calculer(connus: Connus) -> tuple[Decimal | None, str | None, str]:
+        def calculer(connus: Connus) -> R:
             valeurs = lire(connus)  # as `_Fait.valeurs`, without its frame (each household)
             if valeurs is None:
                 raise _REPLI
             bas, haut = valeurs
-            tranche = choisir_tranche(entieres, tranches, bas, haut)
-            if tranche is None:
+            entree = _AUCUNE
+            if haut is bas:  # an exact value: `choisir_tranche`'s way, without its frame
+                try:
+                    n, d = bas.as_integer_ratio()
+                    entree = premiere_du_rapport(entrees, n, d)
+                except (AttributeError, OverflowError, ValueError, TypeError):
+                    pass
+            if entree is _AUCUNE:  # an interval, or a value without an exact ratio
+                tranche = choisir_tranche(entieres, tranches, bas, haut)
+                entree = None if tranche is None else par_tranche[id(tranche)]
+            if entree is None:
                 raise _REPLI
-            pour = debut_pour + nombre(bas, unite)
-            montant = tranche.montant
-            if colonnes is not None and tranche.montants is not None:
-                assert colonne is not None  # noqa: S101 - set with `colonnes`
-                col_bas, col_haut = colonne.valeurs(connus)
-                classe = choisir_tranche(classes_entieres, classes, col_bas, col_haut)
-                if classe is None:
-                    raise _REPLI
-                rang = rangs.get(id(classe))
-                montant = tranche.montants[colonnes.classes.index(classe) if rang is None else rang]
-                nom_classe = f"colonne {classe.libelle}" if classe.libelle else "colonne"
-                pour += f", {nom_classe} pour {colonne.libelle} de {nombre(col_bas, colonne.unite)}"
-            nom_tranche = f"tranche {tranche.libelle}" if tranche.libelle else "tranche"
-            return montant, tranche.libelle, f"{nom_tranche} du barème « {libelle} » {pour}"
+            simple, par_classe = entree
+            # The value's text: a ratio (a revenue per unit) by integers, not through `nombre`'s memo.
+            texte = nombre(bas, unite) if type(bas) is not Fraction else texte_rapport(bas, unite)
+            if simple is not None:
+                avant, apres, donnee = simple
+                return finir(donnee, f"{avant}{texte}{apres}")
+            assert colonne is not None  # noqa: S101 - set with `colonnes`
+            col_bas, col_haut = colonne.valeurs(connus)
+            classe = choisir_tranche(classes_entieres, classes, col_bas, col_haut)
+            if classe is None:
+                raise _REPLI
+            rang = rangs.get(id(classe))
+            avant, milieu, apres, donnee = par_classe[classes.index(classe) if rang is None else rang]
+            return finir(donnee, f"{avant}{texte}{milieu}{nombre(col_bas, colonne.unite)}{apres}")
 
         return calculer
 
-    def table(self, nom: str) -> _Lu:
-        """As `Calculateur.table` when every value tested is known and decides."""
+    def table(self, nom: str, habiller: _Habiller, finir: Callable[[Any, str], R]) -> Callable[[Connus], R]:
+        """As `Calculateur.table` when every value tested is known and decides: each row's amount,
+        label and fixed words worked out once (`habiller`), then `finir(data, detail)`. A row whose
+        detail depends on no value (« autre cas ») or only on yes/no values gives one shared result
+        (`finir` is a pure function of its arguments: results are never mutated)."""
         table = self.reglement.tables[nom]
-        afficher, avec = explain.afficher, explain.avec
-        lignes = []
+        afficher = explain.afficher
+        lignes: list[tuple[Any, ...]] = []
         for rang, ligne in enumerate(table.lignes, start=1):
-            tests = []
-            for t in ligne.tests:
-                fait = self.fait(t.fait)
-                # The words after the value, written once: with a number's verb, with a text's.
-                seuil = afficher(t.valeur, fait.unite)
-                nombre = explain.VERBES[t.operateur]
-                texte = explain.VERBES_TEXTE.get(t.operateur, nombre)
-                suites = (f" {nombre[0]} {avec(nombre[2], seuil)}", f" {texte[0]} {avec(texte[2], seuil)}")
-                tests.append(
-                    (fait.lire, fait.unite, COMPARATEURS[t.operateur], t.valeur, f"{fait.libelle} (", suites)
-                )
+            avant, apres, donnee = habiller(ligne.montant, ligne.libelle)
             if ligne.autre:
-                detail = f"ligne {rang} (autre cas) de la table « {table.libelle} »"
-            else:
-                detail = f"ligne {rang} de la table « {table.libelle} » : "
-            lignes.append((ligne.autre, tuple(tests), ligne.montant, ligne.libelle, detail))
+                detail = f"{avant}ligne {rang} (autre cas) de la table « {table.libelle} »{apres}"
+                try:
+                    commun: Any = finir(donnee, detail)
+                except Repli:
+                    commun = _REPLI  # raised on each household that reaches the row
+                lignes.append((True, commun, None, "", "", None))
+                continue
+            tests = tuple(self._test(t) for t in ligne.tests)
+            # By the yes/no values read (as bits after a leading 1), the row's shared result.
+            communs: dict[int, Any] = {}
+            debut_ligne = f"{avant}ligne {rang} de la table « {table.libelle} » : "
+            lignes.append((False, tests, donnee, debut_ligne, apres, communs))
         nombres = (int, Decimal, Fraction)
 
-        def calculer(connus: Connus) -> tuple[Decimal | None, str | None, str]:
-            for autre, tests, montant, libelle, detail in lignes:
+        def calculer(connus: Connus) -> R:
+            for autre, tests, donnee, debut_ligne, apres, communs in lignes:
                 if autre:
-                    return montant, libelle, detail
+                    if tests is _REPLI:
+                        raise _REPLI
+                    return tests  # type: ignore[no-any-return]
                 raisons = []
-                for lire, unite, comparer, valeur, debut, suites in tests:
+                cle = 1  # 0 once a value read is not a yes/no
+                for lire, unite, comparer, valeur, debut, suites, oui_non in tests:
                     valeurs = lire(connus)  # as `_Fait.valeurs`, without its frame (each household)
                     if valeurs is None:
                         raise _REPLI
@@ -158,13 +209,38 @@ class _Redacteur(AMontant):
                         raise _REPLI
                     if not issue:
                         break
-                    suite = suites[0] if type(bas) in nombres else suites[1]  # bool is not in `nombres`
+                    if type(bas) is bool:
+                        raisons.append(oui_non[bas])
+                        if cle:
+                            cle = 2 * cle + bas
+                        continue
+                    cle = 0
+                    suite = suites[0] if type(bas) in nombres else suites[1]
                     raisons.append(f"{debut}{afficher(bas, unite)}){suite}")
                 else:
-                    return montant, libelle, detail + " et ".join(raisons)
+                    if not cle:
+                        return finir(donnee, f"{debut_ligne}{' et '.join(raisons)}{apres}")
+                    resultat = communs.get(cle)
+                    if resultat is None:
+                        resultat = communs[cle] = finir(donnee, f"{debut_ligne}{' et '.join(raisons)}{apres}")
+                    return resultat  # type: ignore[no-any-return]
             raise AssertionError(nom)  # pragma: no cover - the loader requires a last row « autre »
 
         return calculer
+
+    def _test(self, test: Comparaison) -> tuple[Any, ...]:
+        """A table row's test as `table` runs it: the reader, unit, comparison and value, the words
+        around the value (with a number's verb, with a text's), and a yes/no value's whole reason."""
+        fait = self.fait(test.fait)
+        afficher, avec = explain.afficher, explain.avec
+        seuil = afficher(test.valeur, fait.unite)
+        nombre = explain.VERBES[test.operateur]
+        texte = explain.VERBES_TEXTE.get(test.operateur, nombre)
+        suites = (f" {nombre[0]} {avec(nombre[2], seuil)}", f" {texte[0]} {avec(texte[2], seuil)}")
+        debut = f"{fait.libelle} ("
+        # By the value (bool is not a number here: the text's verb).
+        oui_non = tuple(f"{debut}{afficher(v, fait.unite)}){suites[1]}" for v in (False, True))
+        return fait.lire, fait.unite, COMPARATEURS[test.operateur], test.valeur, debut, suites, oui_non
 
     def nom(self, nom: formules.Nom) -> _Nom:
         """As `Calculateur.nom`."""
@@ -175,20 +251,26 @@ class _Redacteur(AMontant):
             constante = (valeur, valeur, explain.afficher(valeur, parametre.unite), parametre.unite)
             return lambda connus: constante
         if nom.nom in reglement.baremes or nom.nom in reglement.tables:
-            lire = self.bareme(nom.nom) if nom.nom in reglement.baremes else self.table(nom.nom)
             unite = (reglement.baremes[nom.nom].unite if nom.nom in reglement.baremes else None) or "€"
             nombre = explain.nombre
 
-            def montant(connus: Connus) -> tuple[Any, Any, str, str | None]:
-                valeur, _, detail = lire(connus)
-                if valeur is None:
-                    raise _REPLI
-                return valeur, valeur, f"{nombre(valeur, unite)} ({detail})", unite
+            def habiller(montant: Decimal | None, libelle: str | None) -> tuple[str, str, Any]:
+                # « 40 € (…) »: the amount's text written once per row or tranche.
+                return ("", "", None) if montant is None else (f"{nombre(montant, unite)} (", ")", montant)
 
-            return montant
+            def finir(montant: Decimal | None, texte: str) -> tuple[Any, Any, str, str | None]:
+                if montant is None:
+                    raise _REPLI
+                return montant, montant, texte, unite
+
+            if nom.nom in reglement.baremes:
+                return self.bareme(nom.nom, habiller, finir)
+            return self.table(nom.nom, habiller, finir)
         fait = self.fait(RefFait(nom.nom, nom.age_min, nom.age_max))
         suite = f" ({fait.libelle})"
         lire_fait, unite_fait, nombre = fait.lire, fait.unite, explain.nombre
+        # An exact int's whole reading (a count: a few recur), by the int, at most `_ENTIERS_EN_MEMO`.
+        par_entier: dict[int, tuple[Any, Any, str, str | None]] = {}
 
         def lu(connus: Connus) -> tuple[Any, Any, str, str | None]:
             valeurs = lire_fait(connus)  # as `_Fait.valeurs`, without its frame (each household)
@@ -197,6 +279,13 @@ class _Redacteur(AMontant):
             bas, haut = valeurs
             if type(bas) is bool:  # no subclass of bool
                 bas = haut = int(bas)
+            if type(bas) is int and haut is bas:
+                entier = par_entier.get(bas)
+                if entier is None:
+                    entier = (bas, bas, nombre(bas, unite_fait) + suite, unite_fait)
+                    if len(par_entier) < _ENTIERS_EN_MEMO:
+                        par_entier[bas] = entier
+                return entier
             if bas == haut:
                 return bas, haut, nombre(bas, unite_fait) + suite, unite_fait
             return bas, haut, f"entre {bas} et {haut}{suite}", unite_fait
@@ -218,6 +307,29 @@ class _Redacteur(AMontant):
         direct, mode = arrondi_direct(pas), SENS_ARRONDI[sens]
 
         def borner(valeur: Any) -> tuple[Decimal, str]:
+            genre = type(valeur)
+            if genre is not Decimal:
+                if genre is not int:  # a Fraction
+                    return borner_rapport(valeur)
+                valeur = Decimal(valeur)  # as `arrondir` takes it (an equal value)
+            # A Decimal (the usual case), compared and rounded as `inferieur`, `arrondir` and `egal`
+            # do on it, without their frames.
+            suite = ""
+            if plancher is not None and valeur < plancher:
+                valeur = plancher
+                suite += au_plancher  # type: ignore[operator]
+            if plafond is not None and plafond < valeur:
+                valeur = plafond
+                suite += plafonne  # type: ignore[operator]
+            if direct:  # 0.01, 0.1, 1
+                final = valeur.quantize(pas, rounding=mode)
+            else:
+                final = (valeur / pas).quantize(_UN, rounding=mode) * pas
+            if final != valeur:
+                suite += arrondi
+            return final, suite
+
+        def borner_rapport(valeur: Any) -> tuple[Decimal, str]:
             suite = ""
             if plancher is not None and inferieur(valeur, plancher):
                 valeur = plancher
@@ -225,14 +337,9 @@ class _Redacteur(AMontant):
             if plafond is not None and inferieur(plafond, valeur):
                 valeur = plafond
                 suite += plafonne  # type: ignore[operator]
-            if direct and type(valeur) is Decimal:  # 0.01, 0.1, 1 on a Decimal: as `arrondir` does
-                final = valeur.quantize(pas, rounding=mode)
-                if final != valeur:
-                    suite += arrondi
-            else:
-                final = arrondir(valeur, pas, sens)
-                if not egal(final, valeur):
-                    suite += arrondi
+            final = arrondir(valeur, pas, sens)
+            if not egal(final, valeur):
+                suite += arrondi
             return final, suite
 
         return borner
@@ -245,26 +352,37 @@ class _Redacteur(AMontant):
             return self._table(regle, borner)
         return self._historique(regle, borner)
 
+    def _habiller(self, regle: Montant, borner: Callable[[Any], tuple[Decimal, str]]) -> _Habiller:
+        """The words around a row's or a tranche's detail in the amount's sentence (« Montant :
+        3,20 € (…). », « Tarif : C (…). »), with (amount, label, whether there is a sentence): the
+        row's amount is fixed, so are its floor, cap and rounding, worked out once."""
+        unite, nombre = regle.unite, explain.nombre
+
+        def habiller(montant: Decimal | None, libelle: str | None) -> tuple[str, str, Any]:
+            if montant is None:  # as `Calculateur._fixe`
+                return (
+                    (f"Tarif : {libelle} (", ").", (None, libelle, True))
+                    if libelle
+                    else ("", "", (None, libelle, False))
+                )
+            final, suite = borner(montant)
+            return f"Montant : {nombre(final, unite)}{suite} (", ").", (final, libelle, True)
+
+        return habiller
+
     def _table(
         self, regle: Montant, borner: Callable[[Any], tuple[Decimal, str]]
     ) -> Callable[[Connus], Calcule]:
         assert regle.table is not None  # noqa: S101 - the caller checks it
-        lire, unite = self.table(regle.table), regle.unite
-
-        def calculer(connus: Connus) -> Calcule:
-            montant, tranche, detail = lire(connus)
-            if montant is None:  # as `Calculateur._fixe`
-                return calcule(None, tranche, f"Tarif : {tranche} ({detail})." if tranche else None)
-            final, suite = borner(montant)
-            return calcule(final, tranche, f"Montant : {explain.nombre(final, unite)}{suite} ({detail}).")
-
-        return calculer
+        return self.table(regle.table, self._habiller(regle, borner), _calcule)
 
     def _historique(
         self, regle: Montant, borner: Callable[[Any], tuple[Decimal, str]]
     ) -> Callable[[Connus], Calcule]:
+        if regle.bareme is not None and regle.multiplie_par is None:  # the barème's amount, bounded
+            return self.bareme(regle.bareme, self._habiller(regle, borner), _calcule)
         fixe = self.valeur_fixe(regle)
-        lire_bareme = None if regle.bareme is None else self.bareme(regle.bareme)
+        lire_bareme = None if regle.bareme is None else self.bareme(regle.bareme, _sans_habits, _avec_detail)
         facteur_lu = None if regle.multiplie_par is None else self.fait(regle.multiplie_par)
         unite, nombre = regle.unite, explain.nombre
 
@@ -320,10 +438,17 @@ class _Redacteur(AMontant):
                 rendu = formules.Rendu(str, lambda nom: lus[rangs[id(nom)]][3], explain.nombre)
                 gabarit.append(_modele(rendu.gabarit(expression, unite), rangs))
             texte = gabarit[0].format(*lus)
-            if not suite and egal(final, bas):
-                return calcule(final, None, f"Montant : {nombre(final, unite)} = {texte}.")
+            resultat = _NOUVEAU(Calcule)  # as `calcule`, without its frame (each household)
+            resultat.montant, resultat.tranche, resultat.vide, resultat.pieces = final, None, (), ()
+            # `egal(final, bas)` without its frame: a Fraction on integer ratios.
+            if not suite and (
+                final.as_integer_ratio() == bas.as_integer_ratio() if type(bas) is Fraction else final == bas
+            ):
+                resultat.phrase = f"Montant : {nombre(final, unite)} = {texte}."
+                return resultat
             brut = nombre(bas, unite) if haut is bas or bas == haut else "…"
-            return calcule(final, None, f"Montant : {nombre(final, unite)} = {texte} = {brut}{suite}.")
+            resultat.phrase = f"Montant : {nombre(final, unite)} = {texte} = {brut}{suite}."
+            return resultat
 
         def sur_intervalles(connus: Connus) -> tuple[Any, Any, list[Any]]:
             lus: dict[int, tuple[Any, Any, str, str | None]] = {}
@@ -341,6 +466,25 @@ class _Redacteur(AMontant):
             return bas, haut, par_rang
 
         return calculer
+
+
+def _calcule(donnee: tuple[Decimal | None, str | None, bool], detail: str) -> Calcule:
+    """The amount of a row or a tranche (`_Redacteur._habiller`'s data) with its sentence."""
+    resultat = _NOUVEAU(Calcule)  # as `calcule`, without its frame (each household)
+    resultat.montant, resultat.tranche, ecrit = donnee
+    resultat.phrase = detail if ecrit else None
+    resultat.vide = resultat.pieces = ()
+    return resultat
+
+
+def _sans_habits(montant: Decimal | None, libelle: str | None) -> tuple[str, str, Any]:
+    return "", "", (montant, libelle)
+
+
+def _avec_detail(
+    donnee: tuple[Decimal | None, str | None], detail: str
+) -> tuple[Decimal | None, str | None, str]:
+    return donnee[0], donnee[1], detail
 
 
 def _modele(gabarit: formules.Gabarit, rangs: Mapping[int, int]) -> str:

@@ -33,6 +33,9 @@ REGLEMENTS = {
     # Every kind of amount (formula with min/max, barème in a formula, two-entry grid, amount for
     # unknown data, barème × fact, table, label-only barème, floor, cap and each rounding).
     "montants": charger_reglement(Path(__file__).parent / "donnees" / "montants.yaml"),
+    # Every kind of table row and barème tranche or column the compiled amounts word once, with
+    # floors, caps and roundings at their bounds.
+    "lignes": charger_reglement(Path(__file__).parent / "donnees" / "montants_par_ligne.yaml"),
 }
 JOURS = (date(2026, 5, 15), date(2026, 3, 31), date(2026, 11, 26))
 PERIODES_MOIS = ("2026-04", "2026-02", "2025-12", "2026-06", "2026-11")  # fresh, stale, after the date
@@ -313,6 +316,111 @@ def test_amounts_fall_back_to_the_general_computation_when_they_cannot_be_compil
     assert all(m is False for m in compile._compile._montants_rediges if m is not None)
 
 
+_FOYER_LIGNES = {
+    "quotient_familial_caf": {"valeur": "640", "periode": "2026-04", "fournisseur": "CNAF"},
+    "revenu_fiscal_de_reference": {"valeur": "5700", "periode": "2025", "fournisseur": "DGFIP"},
+    "situation_familiale": "C",
+    "nombre_personnes_a_charge": 0,
+    "beneficiaire_rsa": True,
+    "handicap_reconnu": True,
+    "situation_emploi": "en_emploi",
+    "enfants": ["2015-06-01", "2019-03-02"],
+    "ressources_mensuelles": "1500",
+}
+
+
+def _qf(valeur: str, periode: str = "2026-04") -> dict[str, str]:
+    return {"valeur": valeur, "periode": periode, "fournisseur": "CNAF"}
+
+
+def _rfr(valeur: str) -> dict[str, str]:
+    return {"valeur": valeur, "periode": "2025", "fournisseur": "DGFIP"}
+
+
+#: Households around each row, tranche, column and bound of tests/rules/donnees/montants_par_ligne.yaml
+#: (as changes to `_FOYER_LIGNES`; None: the fact is missing).
+_CAS_LIGNES: list[dict[str, Any]] = [
+    {},  # table row 1 on two yes/no values; grille at its first tranche's bound, first column's bound
+    {"handicap_reconnu": False},  # row 1 fails on its second test, row 2 (no label) holds: floor
+    {"beneficiaire_rsa": False, "situation_emploi": "formation"},  # a test on a text: rounded up
+    {"beneficiaire_rsa": False, "quotient_familial_caf": _qf("399.99")},  # a test on a number
+    {"beneficiaire_rsa": False, "quotient_familial_caf": _qf("400")},  # row « B »: no amount, a tariff
+    {"beneficiaire_rsa": False, "quotient_familial_caf": _qf("800"), "enfants": ["2015-06-01"]},  # autre: cap
+    {"beneficiaire_rsa": False, "quotient_familial_caf": _qf("500")},  # the QF barème at its bound
+    {"quotient_familial_caf": _qf("500.01")},  # its tranche without label
+    {"quotient_familial_caf": _qf("800.5"), "enfants": []},  # its label-only tranche: « Tarif : Q3 »
+    {"quotient_familial_caf": _qf("0"), "enfants": []},  # × 0 children: the floor
+    # Unknown or stale values, a partial birth date: `Calculateur` writes what is missing.
+    {"handicap_reconnu": None},
+    {"beneficiaire_rsa": False, "quotient_familial_caf": _qf("300", "2025-12")},
+    {"quotient_familial_caf": None, "revenu_fiscal_de_reference": None, "ressources_mensuelles": None},
+    {"enfants": ["2015-06-01", "2009"], "beneficiaire_rsa": False},
+    # The grille: tranches, columns (one without label) and their bounds, a ratio per unit.
+    {"revenu_fiscal_de_reference": _rfr("5700.01")},
+    {"revenu_fiscal_de_reference": _rfr("8550"), "situation_familiale": "M"},  # 5 700 per unit: E1
+    {"revenu_fiscal_de_reference": _rfr("8550.04"), "situation_familiale": "M"},  # a ratio: second
+    {"revenu_fiscal_de_reference": _rfr("15000"), "situation_familiale": "M", "nombre_personnes_a_charge": 1},
+    {"revenu_fiscal_de_reference": _rfr("11000"), "situation_familiale": "M", "nombre_personnes_a_charge": 2},
+    {"revenu_fiscal_de_reference": _rfr("40000"), "nombre_personnes_a_charge": 3},
+    {"revenu_fiscal_de_reference": _rfr("-10")},
+    # Floor, cap and rounding at their bounds, on Decimals (/ 10) and on ratios (/ 3).
+    {"ressources_mensuelles": "1500.01"},
+    {"ressources_mensuelles": "200", "enfants": ["2015-06-01", "2019-03-02", "2020-01-01"]},
+    {"ressources_mensuelles": "190"},
+    {"ressources_mensuelles": "245"},
+    {"ressources_mensuelles": "250"},
+    {"ressources_mensuelles": "100"},
+    {"ressources_mensuelles": "1"},
+    {"ressources_mensuelles": "451"},
+    {"ressources_mensuelles": "0"},
+    {"ressources_mensuelles": "49999.99"},
+]
+
+
+def test_amounts_by_row_and_tranche_are_those_of_the_interpreted_evaluation() -> None:
+    """Each kind of table row (two yes/no tests, a text, a number, no amount, « autre »), each
+    barème tranche and column (with and without label, at a bound, from a ratio), floors, caps and
+    roundings at their bounds: the compiled amounts write what `Calculateur` writes, on a fresh plan
+    and again once rows and tranches were shared (and their memos filled)."""
+    reglement = charger_reglement(Path(__file__).parent / "donnees" / "montants_par_ligne.yaml")
+    for jour in JOURS[:2]:
+        compile = compile_plan(reglement, jour)
+        for tour in range(2):
+            for changes in _CAS_LIGNES:
+                donnees = {k: v for k, v in {**_FOYER_LIGNES, **changes}.items() if v is not None}
+                faits = lire_faits(donnees, catalogue=reglement.catalogue)
+                attendue = evaluer_interprete(reglement, faits, jour)
+                obtenue = compile.evaluer(faits)
+                for a, b in zip(obtenue.resultats, attendue.resultats, strict=True):
+                    assert (a.dispositif, a.montant, a.tranche, a.motif) == (
+                        b.dispositif, b.montant, b.tranche, b.motif,
+                    ), (tour, changes)  # fmt: skip
+                assert obtenue == attendue
+                assert compile.verdicts(faits) == _verdicts_de(attendue)
+    # The cases reach what they are about.
+    motifs = " ".join(
+        r.motif
+        for changes in _CAS_LIGNES
+        for r in compile_plan(reglement, JOURS[0])
+        .evaluer(
+            lire_faits(
+                {k: v for k, v in {**_FOYER_LIGNES, **changes}.items() if v is not None},
+                catalogue=reglement.catalogue,
+            )
+        )
+        .resultats
+    )
+    for texte in (
+        "vaut oui et la reconnaissance", "ligne 2 de la table", "ligne 3 de la table", "Tarif : B (ligne 5",
+        "(autre cas)", "plafonné à 3 €", "porté au plancher de 0,50 €", "arrondi au multiple de 0,5",
+        "Tarif : Q3", "tranche du barème", "colonne pour", "colonne 4 personnes ou plus", "plafonné à 150 €",
+        "arrondi à l'euro inférieur", "porté au plancher de 50 €", "plafonné à 180 €", "plafonné à 25 €",
+        "Tarif : handicap (ligne 1", "Tarif : autre (ligne 2 (autre cas)", "au multiple de 5 inférieur",
+        "au multiple de 5 supérieur",
+    ):  # fmt: skip
+        assert texte in motifs, texte
+
+
 def _foyer_peu_recurrent(n: int, reglement: Reglement) -> Faits:
     """The n-th of a run of households whose amounts seldom recur (a QF and resources to the unit
     and the cent), one in two awkward: a stale QF, no QF, a birth year alone, no resources."""
@@ -358,7 +466,12 @@ def _foyer_peu_recurrent(n: int, reglement: Reglement) -> Faits:
 
 
 @pytest.mark.parametrize(
-    "fichier", ["tests/rules/donnees/montants.yaml", "reglements/exemples/ccas-intercommunal.yaml"]
+    "fichier",
+    [
+        "tests/rules/donnees/montants.yaml",
+        "tests/rules/donnees/montants_par_ligne.yaml",
+        "reglements/exemples/ccas-intercommunal.yaml",
+    ],
 )
 def test_amounts_after_their_memo_switched_off_are_those_of_the_interpreted_evaluation(fichier: str) -> None:
     """Past `memos.ESSAIS_MEMO` households whose values seldom recur, a memo switches itself off

@@ -23,6 +23,7 @@ from app.rules.explain import (
     rapport_affiche,
     source,
     texte_centimes,
+    texte_rapport,
     vers_decimal,
 )
 from app.rules.facts import Source
@@ -140,6 +141,26 @@ def test_any_ratio_at_the_cent_is_that_of_decimal(numerateur: int, denominateur:
     ecart, ecrit = ecart_rapport(numerateur * 4, denominateur * 4, "€")
     assert repr(ecart) == repr(attendu)
     assert ecrit == (nombre(abs(attendu), "€") if attendu else "")
+
+
+@pytest.mark.parametrize(
+    "rapport",
+    [*_RAPPORTS_LIMITES, Fraction(0), Fraction(7), Fraction(-7, 4), Fraction(1, 8), Fraction(10**20, 3),
+     Fraction(-(10**20), 7), Fraction(15241, 3), Fraction(-15241, 3)],
+)  # fmt: skip
+def test_a_ratio_is_written_by_integers_as_number_writes_it(rapport: Fraction) -> None:
+    """Zero, whole, finite decimal forms, negative, beyond the integer bounds, at half cents."""
+    for unite in ("€", "ans", None):
+        nombre.cache_clear()  # its text for this very value, not one an equal value left
+        assert texte_rapport(rapport, unite) == nombre(rapport, unite) == nombre(vers_decimal(rapport), unite)
+
+
+@given(st.integers(-(10**20), 10**20), st.integers(1, 10**9), st.sampled_from(["€", "ans", None]))
+def test_any_ratio_is_written_by_integers_as_number_writes_it(
+    numerateur: int, denominateur: int, unite: str | None
+) -> None:
+    rapport = Fraction(numerateur, denominateur)
+    assert texte_rapport(rapport, unite) == nombre(vers_decimal(rapport), unite)
 
 
 @pytest.mark.parametrize("unite", ["€", "ans", None])
