@@ -121,6 +121,9 @@ class Presentation:
     valeur: Any  # the value as shown in results (None for an interval or an unknown)
     exacte: bool
     numerique: bool
+    #: A ratio's value in whole cents (`explain.rapport_au_centime`), when it has them: the leaves
+    #: that compare it with a threshold at the cent take their margin from it.
+    centimes: int | None = None
 
 
 _NOMBRES = (int, Decimal, Fraction)
@@ -285,7 +288,12 @@ def presenter(resolution: Resolution) -> Presentation:
         texte += " (dates de naissance incomplètes)"
         valeur = None
     elif type(bas) is Fraction:  # a ratio, shown and carried as the same Decimal (at the cent)
-        valeur, texte = explain.rapport_affiche(bas, resolution.unite)
+        valeur, texte, centimes = explain.rapport_au_centime(bas, resolution.unite)
+        origine = explain.source(resolution.source)
+        contexte = f"{texte}, {origine}" if origine else texte
+        if resolution.note:
+            contexte += f", {resolution.note}"
+        return Presentation(resolution, contexte, valeur, exacte, numerique, centimes)
     else:
         valeur = explain.montrer(bas)
         texte = explain.afficher(bas, resolution.unite)
@@ -427,6 +435,21 @@ _ENTIER_GARDE = 10**9
 _ENTIERS_EN_MEMO = 256
 
 
+#: Thresholds whose cents `_explication_nombre` takes: below 1e19 cents (a margin then stays
+#: below 1e18, as `explain.au_centime_entier` asks).
+_SEUIL_CENTIMES = 10**19
+
+
+def _centimes_du_seuil(seuil: Decimal) -> int | None:
+    """A finite threshold with at most two decimals (its exponent, so that a difference with a
+    value at the cent keeps two), below 1e17, in whole cents; else None."""
+    exposant = seuil.as_tuple().exponent
+    if type(exposant) is not int or exposant < -2:
+        return None
+    centimes = int(seuil.scaleb(2))
+    return centimes if -_SEUIL_CENTIMES < centimes < _SEUIL_CENTIMES else None
+
+
 def textes_nombre(feuille: Feuille, seuil: Seuil) -> tuple[str, str, str, str, str]:
     """The fixed parts of an order leaf's sentence with a number threshold: its start (before the
     context), its ends at the threshold (satisfied, not), and the starts of its ends with a margin
@@ -451,8 +474,11 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
     p, q = valeur_seuil.as_integer_ratio()
     debut, remplie_egale, non_remplie_egale, marge, manque = textes_nombre(feuille, seuil)
     strict = operateur in ("<", ">")
-    nombre, ecart_rapport = explain.nombre, explain.ecart_rapport
+    nombre, ecart_rapport, texte_centimes = explain.nombre, explain.ecart_rapport, explain.texte_centimes
     unite = feuille.unite
+    # A threshold at the cent (at most two decimals, as `Decimal` writes it) in whole cents: a ratio's
+    # margin is then the difference of the two in cents (see `explain.DENOMINATEUR_CENTIMES`).
+    seuil_centimes = _centimes_du_seuil(valeur_seuil)
     # Counts and ages (int) against a whole threshold: outcome, margin and the sentence's end by
     # value, kept (a few values recur; `Decimal(n) - seuil` is then `Decimal(n - seuil)`).
     entier = int(valeur_seuil) if valeur_seuil.as_tuple().exponent == 0 else None
@@ -482,6 +508,19 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
             valeur = Decimal(bas)
             ecart = signe = valeur - valeur_seuil if sens > 0 else valeur_seuil - valeur
         elif genre is Fraction:
+            centimes = presentation.centimes if seuil_centimes is not None else None
+            # In whole cents, rounded: not zero, its sign is the exact margin's.
+            difference = 0 if centimes is None else (centimes - seuil_centimes) * sens  # type: ignore[operator]
+            if difference:
+                # `Decimal(difference).scaleb(-2)`, exactly (two decimals each, below 1e17).
+                ecart = (presentation.valeur - valeur_seuil) * sens
+                ecrit = texte_centimes(difference if difference > 0 else -difference, resolution.unite)
+                fin = f"{marge if difference > 0 else manque}{ecrit}."
+                return (
+                    critere, operateur, montre, presentation.valeur, difference > 0, ecart,
+                    resolution.source, deliberation, parametre, f"{debut}{presentation.contexte}{fin}",
+                    None,
+                )  # fmt: skip
             n, d = bas.as_integer_ratio()
             signe, denominateur = (n * q - p * d) * sens, d * q
             ecart, ecrit = ecart_rapport(signe, denominateur, resolution.unite)  # to the cent

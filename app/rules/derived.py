@@ -14,6 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 from math import gcd
+from operator import attrgetter
 from typing import Any
 
 from app.rules.dates import DatePartielle
@@ -88,6 +89,22 @@ def _fraction_reduite() -> Callable[[int, int], Fraction]:
 
 #: Fraction(numerateur, denominateur) for a ratio already in lowest terms, denominateur > 0.
 fraction_reduite = _fraction_reduite()
+
+
+def _termes() -> Callable[[Fraction], tuple[int, int]]:
+    """The quickest way this Python has to read a Fraction's numerator and denominator (what
+    `as_integer_ratio` gives, without its Python frame), checked once."""
+    directs: Callable[[Fraction], tuple[int, int]] = attrgetter("_numerator", "_denominator")
+    try:
+        if directs(Fraction(-7, 3)) == (-7, 3):
+            return directs
+    except AttributeError:  # pragma: no cover - another Fraction layout
+        pass
+    return Fraction.as_integer_ratio  # pragma: no cover - another Fraction layout
+
+
+#: A Fraction's (numerator, denominator), as `Fraction.as_integer_ratio`.
+termes = _termes()
 
 
 class Incalculable(Exception):

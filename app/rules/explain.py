@@ -15,7 +15,7 @@ from math import gcd
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.rules.derived import decimal_exact
+from app.rules.derived import decimal_exact, termes
 from app.rules.facts import Source
 from app.rules.model import Deliberation, Reglement
 
@@ -167,6 +167,42 @@ def texte_rapport(valeur: Fraction, unite: str | None) -> str:
     if au_centime_entier(numerateur, denominateur) and decimal_exact(numerateur, denominateur) is None:
         return texte_centimes(centimes(numerateur, denominateur), unite)
     return nombre(vers_decimal(valeur), unite)
+
+
+#: A ratio's whole cents are carried with its presentation (`rapport_au_centime`) when its
+#: denominator is below this and its value below `_RAPPORT_CENTIMES` in absolute value: the margin
+#: to any threshold at the cent then has a denominator below 100 times this (`_DENOMINATEUR_ENTIER`)
+#: and a value below 1e18, so `ecart_rapport` rounds it with integers too, to the difference of
+#: the two in whole cents (the ratio, without finite decimal form, never sits on a half cent).
+DENOMINATEUR_CENTIMES = _DENOMINATEUR_ENTIER // 100
+_RAPPORT_CENTIMES = 10**17
+
+
+def rapport_au_centime(valeur: Fraction, unite: str | None) -> tuple[Decimal, str, int | None]:
+    """`rapport_affiche`, and the ratio's whole cents (`centimes`) when it has no finite decimal
+    form, its denominator is below `DENOMINATEUR_CENTIMES` and its value below 1e17 (most
+    ratios: a reste à vivre, a revenu par UC), else None; in one call."""
+    numerateur, denominateur = termes(valeur)
+    if denominateur < DENOMINATEUR_CENTIMES and (
+        -_RAPPORT_CENTIMES * denominateur < numerateur < _RAPPORT_CENTIMES * denominateur
+    ):
+        # Without its factors 2 and 5, as `decimal_exact`: anything left, no finite decimal form.
+        reste = denominateur >> ((denominateur & -denominateur).bit_length() - 1)
+        while reste % 5 == 0:
+            reste //= 5
+        if reste != 1:
+            if numerateur >= 0:
+                nombre_centimes = (200 * numerateur + denominateur) // (2 * denominateur)
+            else:
+                nombre_centimes = -((denominateur - 200 * numerateur) // (2 * denominateur))
+            decimal = (
+                _MOINS_ZERO_CENTIME
+                if nombre_centimes == 0 and numerateur < 0
+                else Decimal(nombre_centimes).scaleb(-2)
+            )
+            return decimal, texte_centimes(nombre_centimes, unite), nombre_centimes
+    decimal, texte = rapport_affiche(valeur, unite)
+    return decimal, texte, None
 
 
 @lru_cache(maxsize=4096)

@@ -343,7 +343,7 @@ def _montrer_derivee(
     """`comparison.presenter` for a derived fact computed from usable bases (never unknown): a
     whole value (count, age) without note has its context kept in `contextes`; any other exact
     number written directly; an interval by `presenter`."""
-    source_de, nombre, rapport_affiche = explain.source, explain.nombre, explain.rapport_affiche
+    source_de, nombre, rapport_au_centime = explain.source, explain.nombre, explain.rapport_au_centime
 
     def montrer(resolution: Resolution, source: Source) -> Presentation:
         bas = resolution.bas
@@ -361,8 +361,13 @@ def _montrer_derivee(
                     contextes[cle] = contexte
             return Presentation(resolution, contexte, bas, True, True)
         if genre is Fraction:  # a ratio, shown and carried as the same Decimal (at the cent)
-            valeur, texte = rapport_affiche(bas, unite)
-        elif genre is Decimal or genre is int:
+            valeur, texte, centimes = rapport_au_centime(bas, unite)
+            origine = source_de(source)
+            contexte = f"{texte}, {origine}" if origine else texte
+            if resolution.note:
+                contexte += f", {resolution.note}"
+            return Presentation(resolution, contexte, valeur, True, True, centimes)
+        if genre is Decimal or genre is int:
             valeur, texte = bas, nombre(bas, unite)
         else:
             return presenter_resolution(resolution)

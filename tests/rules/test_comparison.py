@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from itertools import product
 from typing import Any
 
 from hypothesis import given
@@ -87,3 +88,41 @@ def test_what_a_number_leaf_keeps_by_whole_value_is_what_the_general_path_writes
                 presentation = presenter(Resolution("l'âge", unite, valeur, valeur, _SOURCE))
                 attendu = evaluer_feuille(feuille, seuil, presentation)
                 assert repr(expliquer(presentation)) == repr(attendu)
+
+
+_SEUILS_AU_CENTIME = [
+    Decimal(12), Decimal("12.5"), Decimal("12.50"), Decimal("12.05"), Decimal("12.005"),
+    Decimal("1E+3"), Decimal("-3.5"), Decimal(0), Decimal("0.00"), Decimal("11000"), Decimal("1E+17"),
+    Decimal("99999999999999999.99"),
+]  # fmt: skip
+_RAPPORTS = [
+    Fraction(911, 90), Fraction(-911, 90), Fraction(2530, 3), Fraction(1, 3), Fraction(-1, 3),
+    Fraction(1, 300), Fraction(-1, 300), Fraction(3601, 300), Fraction(3599, 300),
+    Fraction(1201, 100) + Fraction(1, 300), Fraction(1201, 100) - Fraction(1, 300),
+    Fraction(2401, 200) + Fraction(1, 3 * 10**6),
+    Fraction(2401, 200) - Fraction(1, 3 * 10**6), Fraction(10**19, 3), Fraction(2 * 10**17, 3),
+    Fraction(10**16 + 1, 3), Fraction(1, 499_999 * 3), Fraction(12 * 499_999 + 1, 499_999),
+    Fraction(12 * 500_001 + 1, 500_001), Fraction(1, 5 * 10**7 + 1), Fraction(-10**18, 7),
+]  # fmt: skip
+
+
+def test_a_ratio_margin_taken_from_its_cents_is_the_general_one() -> None:
+    """A ratio's presentation carries its whole cents, and the leaves take their margin from them
+    (`_explication_nombre`): on thresholds with other exponents (« 12.50 », « 12.005 », « 1E+3 »),
+    negative, huge or beyond the bounds, ratios whose margin rounds to zero, on either side of a
+    half cent, with a denominator at and beyond the bound, each as `evaluer_feuille` writes it."""
+    for seuil_decimal, rapport, operateur, unite in product(
+        _SEUILS_AU_CENTIME, _RAPPORTS, ("<=", "<", ">=", ">"), ("€", "ans", None)
+    ):
+        comparaison = Comparaison(RefFait("quotient_familial_caf"), operateur, seuil_decimal, None, None)
+        feuille = Feuille(comparaison, (), None, 0)
+        seuil = feuille.seuil(date(2026, 5, 15), EnVigueur({}, {}))
+        for bas in (rapport, rapport + Fraction(seuil_decimal), Fraction(seuil_decimal) - rapport):
+            if type(bas) is not Fraction or bas.denominator == 1:
+                continue
+            presentation = presenter(Resolution("le reste à vivre", unite, bas, bas, _SOURCE))
+            attendu = evaluer_feuille(feuille, seuil, presentation)
+            assert repr(expliquer_feuille(feuille, seuil)(presentation)) == repr(attendu), (
+                bas,
+                seuil_decimal,
+            )

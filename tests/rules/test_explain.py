@@ -21,6 +21,7 @@ from app.rules.explain import (
     nombre,
     periode,
     rapport_affiche,
+    rapport_au_centime,
     source,
     texte_centimes,
     texte_rapport,
@@ -169,3 +170,23 @@ def test_any_ratio_is_written_by_integers_as_number_writes_it(
 )
 def test_cents_are_written_as_their_decimal_is(centimes: int, unite: str | None) -> None:
     assert texte_centimes(centimes, unite) == nombre(Decimal(centimes).scaleb(-2), unite)
+
+
+@given(
+    st.integers(-(10**20), 10**20),
+    st.integers(1, 10**6) | st.sampled_from([499_999, 500_000, 500_001, 5 * 10**7]),
+)
+def test_a_ratio_with_its_cents_is_shown_as_any_ratio(numerateur: int, denominateur: int) -> None:
+    """`rapport_au_centime` shows a ratio as `rapport_affiche` does, and its cents, when it gives
+    them, are the value it carries (a ratio without finite decimal form, within the bounds)."""
+    rapport = Fraction(numerateur, denominateur)
+    for unite in ("€", "ans", None):
+        valeur, texte, centimes = rapport_au_centime(rapport, unite)
+        attendue, attendu = rapport_affiche(rapport, unite)
+        assert (repr(valeur), texte) == (repr(attendue), attendu)
+        if centimes is not None:
+            assert Decimal(centimes).scaleb(-2) == valeur
+            assert rapport.denominator < 500_000
+            assert abs(rapport) < 10**17
+            assert vers_decimal(rapport) == valeur
+            assert rapport != Fraction(valeur)

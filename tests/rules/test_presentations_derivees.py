@@ -155,3 +155,34 @@ def test_kept_contexts_follow_the_value_and_the_source() -> None:
             assert plan.evaluer(faits) == attendue, (base, variante, absent)
             evaluees += 1
     assert evaluees == 2 * len(_BASES) * len(_VARIANTES) * 3 * 2
+
+
+#: Resources and charges around the reste à vivre's thresholds (12 € and 15 € a day and person):
+#: on them to the cent, a hair either side (a margin rounding to zero), on a half cent, negative,
+#: zero, huge; households of 1 to 5 people, or none (a division by zero: undecided).
+_RESSOURCES = ("1450.50", "610", "2050", "2049.99", "2050.01", "0", "1050.45", "49999.99", "50000")
+_CHARGES = ("610", "0", "1450.50", "0.01", "9999.99")
+_ENFANTS: tuple[list[str], ...] = ([], ["2015-06-01"], ["2015", "2010-05", "2008-05-15"], ["2015-06-01"] * 4)
+_ALLOCATAIRES: tuple[list[str], ...] = ([], ["1980-02-03"])
+
+
+def test_the_reste_a_vivre_and_its_leaves_read_as_the_general_path() -> None:
+    """The reste à vivre's presentation and the leaves comparing it with their thresholds (its cents
+    taken once for both), on awkward values and households, the bases from one provenance or
+    another, as the interpreted evaluation gives them."""
+    plan = compile_plan(_reglement(), _JOUR)
+    provenances: tuple[dict[str, dict[str, Any]], ...] = (
+        {},
+        {"ressources_mensuelles": {"fournisseur": "MSA"}},
+        {"ressources_mensuelles": {"periode": "2026-04"}, "charges_logement": {"periode": "2026-04"}},
+        {"charges_logement": {"perime": True, "obtenu_le": _LE_1ER_MAI}},
+    )
+    for ressources, charges, enfants, allocataires, changees in product(
+        _RESSOURCES, _CHARGES, _ENFANTS, _ALLOCATAIRES, provenances
+    ):
+        donnees = {**_FOYER, "ressources_mensuelles": ressources, "charges_logement": charges}
+        donnees |= {"enfants": enfants, "allocataires": allocataires}
+        for _ in range(2):  # the second time, from what the plan kept
+            faits = _faits(donnees, changees, ())
+            attendue = evaluer_interprete(_reglement(), faits, _JOUR)
+            assert plan.evaluer(faits) == attendue, (ressources, charges, enfants, allocataires, changees)
