@@ -195,10 +195,10 @@ def rapport_au_centime(valeur: Fraction, unite: str | None) -> tuple[Decimal, st
                 nombre_centimes = (200 * numerateur + denominateur) // (2 * denominateur)
             else:
                 nombre_centimes = -((denominateur - 200 * numerateur) // (2 * denominateur))
+            # `decimal_centimes`: « -0.00 » for a negative ratio rounded to zero, else the cents
+            # times 0.01 (the same Decimal as `Decimal(nombre_centimes).scaleb(-2)`, more cheaply).
             decimal = (
-                _MOINS_ZERO_CENTIME
-                if nombre_centimes == 0 and numerateur < 0
-                else Decimal(nombre_centimes).scaleb(-2)
+                _MOINS_ZERO_CENTIME if nombre_centimes == 0 and numerateur < 0 else _CENT * nombre_centimes
             )
             return decimal, texte_centimes(nombre_centimes, unite), nombre_centimes
     decimal, texte = rapport_affiche(valeur, unite)

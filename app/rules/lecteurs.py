@@ -212,6 +212,10 @@ def presentation(feuille: Feuille, reglement: Reglement, jour: date) -> Presente
     return base
 
 
+#: The fields the presenters of derived facts assign when they build these without `__init__`.
+RESOLUTION = ("libelle", "unite", "bas", "haut", "source", "sources", "inconnu", "pieces", "note")
+PRESENTATION = ("resolution", "contexte", "valeur", "exacte", "numerique", "centimes")
+
 #: A base fact of a derived one: its name, and whether a period is usable without remark.
 _Base = tuple[str, _ParPeriode]
 
@@ -257,6 +261,7 @@ def _derivee_plusieurs_bases(
     ref, jour, general, montrer = derivee.ref, derivee.jour, derivee.general, derivee.montrer
     libelle, unite, pieces = derivee.libelle, derivee.unite, derivee.pieces
     detaille = definition.calcul_detaille
+    nouveau = object.__new__
 
     def presenter(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         sources = []
@@ -294,9 +299,13 @@ def _derivee_plusieurs_bases(
                 bas, haut, note = calculer(definition, connus, jour, ref)
         except Incalculable:
             return general(connus, resolveur, feuille)
-        liees = tuple(sources)
         source = premiere if commune and premiere is not None else source_commune(sources)
-        resolution = Resolution(libelle, unite, bas, haut, source, liees, None, pieces, note)
+        # `Resolution(libelle, unite, bas, haut, source, tuple(sources), None, pieces, note)`,
+        # without its `__init__` frame: every slot assigned (`RESOLUTION` lists them).
+        resolution = nouveau(Resolution)
+        resolution.libelle, resolution.unite, resolution.bas, resolution.haut = libelle, unite, bas, haut
+        resolution.source, resolution.sources, resolution.inconnu = source, tuple(sources), None
+        resolution.pieces, resolution.note = pieces, note
         return montrer(resolution, source)
 
     return presenter
@@ -344,6 +353,7 @@ def _montrer_derivee(
     whole value (count, age) without note has its context kept in `contextes`; any other exact
     number written directly; an interval by `presenter`."""
     source_de, nombre, rapport_au_centime = explain.source, explain.nombre, explain.rapport_au_centime
+    nouvelle = object.__new__
 
     def montrer(resolution: Resolution, source: Source) -> Presentation:
         bas = resolution.bas
@@ -366,7 +376,13 @@ def _montrer_derivee(
             contexte = f"{texte}, {origine}" if origine else texte
             if resolution.note:
                 contexte += f", {resolution.note}"
-            return Presentation(resolution, contexte, valeur, True, True, centimes)
+            # `Presentation(resolution, contexte, valeur, True, True, centimes)`, without its
+            # `__init__` frame: every slot assigned (`PRESENTATION` lists them).
+            presentation = nouvelle(Presentation)
+            presentation.resolution, presentation.contexte, presentation.valeur = resolution, contexte, valeur
+            presentation.exacte = presentation.numerique = True
+            presentation.centimes = centimes
+            return presentation
         if genre is Decimal or genre is int:
             valeur, texte = bas, nombre(bas, unite)
         else:

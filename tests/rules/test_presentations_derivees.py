@@ -13,8 +13,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.rules import compile_plan
-from app.rules.comparison import source_commune
+from app.rules import compile_plan, lecteurs
+from app.rules.comparison import Presentation, Resolution, source_commune
 from app.rules.compiled import CompiledPlan
 from app.rules.engine import evaluer_interprete
 from app.rules.facts import Fait, Faits, Source
@@ -186,3 +186,10 @@ def test_the_reste_a_vivre_and_its_leaves_read_as_the_general_path() -> None:
             faits = _faits(donnees, changees, ())
             attendue = evaluer_interprete(_reglement(), faits, _JOUR)
             assert plan.evaluer(faits) == attendue, (ressources, charges, enfants, allocataires, changees)
+
+
+def test_the_presenters_build_every_field_of_a_resolution_and_a_presentation() -> None:
+    """The presenters of derived facts build these two without `__init__`, assigning these fields:
+    these, and no other (a field added and not assigned would be missing from their objects)."""
+    assert tuple(f.name for f in fields(Resolution)) == lecteurs.RESOLUTION
+    assert tuple(f.name for f in fields(Presentation)) == lecteurs.PRESENTATION
