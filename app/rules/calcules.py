@@ -351,8 +351,12 @@ class _Generateur:
             (x, _), (y, _) = self.emettre(g.gauche), self.emettre(g.droite)
             self.lignes.extend([f"    if not {y}:", f"        DIVISER({x}, {y})"])
             z, _ = self.emettre(d)
-            self.lignes.extend([f"    if not {z}:", f"        DIVISER({x}, {z})"])
             variable = f"x{len(self.lignes)}"
+            if isinstance(d, formules.Constante) and d.valeur:  # « / 30 »: its ratio worked out once
+                self.espace[f"R{z}"] = d.valeur.as_integer_ratio()
+                self.lignes.append(f"    {variable} = DIVISER_PRODUIT({x}, {y}, {z}, R{z})")
+                return variable, True
+            self.lignes.extend([f"    if not {z}:", f"        DIVISER({x}, {z})"])
             self.lignes.append(f"    {variable} = DIVISER_PRODUIT({x}, {y}, {z})")
             return variable, True
         (a, fa), (b, fb) = self.emettre(g), self.emettre(d)

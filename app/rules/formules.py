@@ -207,12 +207,13 @@ def diviser(a: Nombre, b: Nombre) -> Nombre:
     return rapport(a, b)
 
 
-def diviser_produit(a: Nombre, b: Nombre, c: Nombre) -> Nombre:
+def diviser_produit(a: Nombre, b: Nombre, c: Nombre, rapport_c: tuple[int, int] | None = None) -> Nombre:
     """(a / b) / c, b and c not zero: `diviser(diviser(a, b), c)` as one ratio of integers (the
-    same exact value, so the same type and digits), without the intermediate ratio."""
+    same exact value, so the same type and digits), without the intermediate ratio; `rapport_c`:
+    c's integer ratio when known beforehand (a constant of the formula)."""
     n1, d1 = a.as_integer_ratio()
     n2, d2 = b.as_integer_ratio()
-    n3, d3 = c.as_integer_ratio()
+    n3, d3 = c.as_integer_ratio() if rapport_c is None else rapport_c
     numerateur, denominateur = n1 * d2 * d3, d1 * n2 * n3
     if denominateur < 0:
         return rationnel(-numerateur, -denominateur)

@@ -32,6 +32,9 @@ _FORMULES = (
     # Divisions in a row, fused into one ratio: zero divisors, ratios divided again, the order of errors.
     "a / (b - c) / c / 3",
     "a / 7 / b + c / nombre_enfants[3-17] / 3",
+    # A constant last divisor: its ratio worked out once (not zero), or zero (undecided).
+    "(a - b) / c / 2.5",
+    "(a - b) / c / 0",
 )
 _REGLEMENT = """\
 reglement: {{id: c, version: "1", libelle: C, organisme: {{nom: CCAS}}}}
@@ -177,6 +180,9 @@ def test_arithmetic_on_integer_ratios_is_that_of_fractions(a: Any, b: Any) -> No
 def test_divisions_in_a_row_are_one_ratio(a: Any, b: Any, c: Any) -> None:
     """`diviser_produit(a, b, c)` is `diviser(diviser(a, b), c)`: same value, type and text."""
     obtenu, voulu = formules.diviser_produit(a, b, c), formules.diviser(formules.diviser(a, b), c)
+    assert (obtenu, type(obtenu), repr(obtenu)) == (voulu, type(voulu), repr(voulu))
+    # With c's ratio given beforehand (a constant of the formula), the same.
+    obtenu = formules.diviser_produit(a, b, c, c.as_integer_ratio())
     assert (obtenu, type(obtenu), repr(obtenu)) == (voulu, type(voulu), repr(voulu))
 
 
