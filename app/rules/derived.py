@@ -289,9 +289,21 @@ def _uc(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
     return uc, uc
 
 
+@lru_cache(maxsize=64)
+def _rapport_uc(personnes: int) -> tuple[int, int]:
+    """`unites_de_consommation(personnes)` as a ratio of integers (kept, as it is)."""
+    return unites_de_consommation(personnes).as_integer_ratio()
+
+
 def _revenu_par_uc(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
-    uc = unites_de_consommation(_personnes_fiscales(faits))
-    valeur = rapport(_nombre(faits, "revenu_fiscal_de_reference"), uc)
+    personnes = _personnes_fiscales(faits)
+    n2, d2 = _rapport_uc(personnes)
+    if n2 <= 0:  # no unit (no person): as `rapport` says it
+        valeur = rapport(_nombre(faits, "revenu_fiscal_de_reference"), unites_de_consommation(personnes))
+        return valeur, valeur
+    # `rapport(revenu, uc)`, the UC's integer ratio kept by household size.
+    n1, d1 = _nombre(faits, "revenu_fiscal_de_reference").as_integer_ratio()
+    valeur = rationnel(n1 * d2, d1 * n2)
     return valeur, valeur
 
 

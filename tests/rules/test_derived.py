@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from app.rules.derived import (
     DERIVES,
     Foyer,
     Incalculable,
+    exact,
     faits_de_base,
     libelle_du_fait,
     unites_de_consommation,
@@ -137,3 +139,37 @@ def test_a_household_computes_each_derived_fact_once() -> None:
             JOUR,
             RefFait("quotient_familial_fiscal"),
         )
+
+
+@pytest.mark.parametrize("situation", ["M", "C"])
+@pytest.mark.parametrize("a_charge", [-3, -2, -1, 0, 1, 2, 3, 7, True])
+@pytest.mark.parametrize(
+    "revenu",
+    [Decimal(0), Decimal(18171), Decimal("18171.50"), Decimal("-250.01"), Decimal("1E+20"), 9000, "x"],
+)
+def test_the_revenu_par_uc_is_the_exact_ratio(situation: str, a_charge: Any, revenu: Any) -> None:
+    """The revenu par UC (the UC's integer ratio kept by household size) is the exact ratio of the
+    revenue to the UC, a Decimal when it has a finite form; an error where that ratio has one."""
+    donnees = {"situation_familiale": situation, "nombre_personnes_a_charge": a_charge}
+    faits = {n: Fait(v, SOURCE) for n, v in {**donnees, "revenu_fiscal_de_reference": revenu}.items()}
+    calcul, ref = (
+        DERIVES["revenu_par_unite_de_consommation"].calcul,
+        RefFait("revenu_par_unite_de_consommation"),
+    )
+    personnes = (2 if situation == "M" else 1) + int(a_charge)
+    attendu: object
+    if type(a_charge) is bool or type(revenu) is str:  # not numbers
+        attendu = Incalculable
+    else:
+        try:
+            attendu = exact(Fraction(revenu) / Fraction(unites_de_consommation(personnes)))
+        except ZeroDivisionError:
+            attendu = ZeroDivisionError
+    for _ in range(2):  # the second time, the UC's ratio kept
+        if attendu is Incalculable or attendu is ZeroDivisionError:
+            with pytest.raises(attendu):
+                calcul(faits, JOUR, ref)
+            continue
+        bas, haut = calcul(faits, JOUR, ref)
+        assert (bas, type(bas), repr(bas)) == (attendu, type(attendu), repr(attendu))
+        assert haut is bas
