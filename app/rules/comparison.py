@@ -513,7 +513,7 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
             difference = 0 if centimes is None else (centimes - seuil_centimes) * sens  # type: ignore[operator]
             if difference:
                 # `Decimal(difference).scaleb(-2)`, exactly (two decimals each, below 1e17).
-                ecart = (presentation.valeur - valeur_seuil) * sens
+                ecart = presentation.valeur - valeur_seuil if sens > 0 else valeur_seuil - presentation.valeur
                 ecrit = texte_centimes(difference if difference > 0 else -difference, resolution.unite)
                 fin = f"{marge if difference > 0 else manque}{ecrit}."
                 return (

@@ -244,6 +244,18 @@ def compter_enfants(enfants: tuple[MembreFoyer, ...], jour: date, age_min: int, 
     return compter_ages(ages_enfants(enfants, jour), age_min, age_max)
 
 
+def _taille_foyer(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
+    # `_membres` of each, in this order (so the same error first), its call saved on a tuple.
+    allocataires = faits["allocataires"].valeur
+    if type(allocataires) is not tuple:
+        allocataires = _membres(faits, "allocataires")
+    enfants = faits["enfants"].valeur
+    if type(enfants) is not tuple:
+        enfants = _membres(faits, "enfants")
+    taille = len(allocataires) + len(enfants)
+    return taille, taille
+
+
 def _age_demandeur(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
     naissance = faits["date_naissance_demandeur"].valeur
     if not isinstance(naissance, DatePartielle):
@@ -332,7 +344,7 @@ DERIVES: Mapping[str, DefinitionDerivee] = {
             TypeFait.ENTIER,
             "le nombre de personnes du foyer (allocataires et enfants)",
             ("allocataires", "enfants"),
-            partage(lambda f, j, r: (len(_membres(f, "allocataires")) + len(_membres(f, "enfants")),) * 2),
+            partage(_taille_foyer),
         ),
         DefinitionDerivee(
             "age_demandeur",

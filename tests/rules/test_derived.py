@@ -173,3 +173,25 @@ def test_the_revenu_par_uc_is_the_exact_ratio(situation: str, a_charge: Any, rev
         bas, haut = calcul(faits, JOUR, ref)
         assert (bas, type(bas), repr(bas)) == (attendu, type(attendu), repr(attendu))
         assert haut is bas
+
+
+class _Membres(tuple[MembreFoyer, ...]):
+    """A tuple of members of another type (taken as a tuple, as `_membres` takes it)."""
+
+
+def test_the_household_size_reads_its_lists_as_before() -> None:
+    """Two tuples (or tuples of another type) counted; anything else refused, the allocataires
+    first, with the reason `_membres` gives."""
+    un = (MembreFoyer(None),)
+    assert _calcul("taille_foyer", allocataires=_Membres(un), enfants=un * 2) == (3, 3)
+    assert _calcul("taille_foyer", allocataires=(), enfants=_Membres(un * 4)) == (4, 4)
+    for allocataires, enfants, fautif in (
+        ("x", un, "allocataires"),
+        (list(un), "x", "allocataires"),
+        (un, [MembreFoyer(None)], "enfants"),
+        (un, 3, "enfants"),
+    ):
+        with pytest.raises(Incalculable, match=f"« {fautif} »"):
+            _calcul("taille_foyer", allocataires=allocataires, enfants=enfants)
+    with pytest.raises(Incalculable, match="« allocataires »"):  # before the missing enfants
+        DERIVES["taille_foyer"].calcul({"allocataires": Fait("x", SOURCE)}, JOUR, RefFait("taille_foyer"))
