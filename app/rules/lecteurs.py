@@ -261,6 +261,7 @@ def _derivee_plusieurs_bases(
     ref, jour, general, montrer = derivee.ref, derivee.jour, derivee.general, derivee.montrer
     libelle, unite, pieces = derivee.libelle, derivee.unite, derivee.pieces
     detaille = definition.calcul_detaille
+    sans_detail = definition.calcul if detaille is None and definition.detail is None else None
     nouveau = object.__new__
 
     def presenter(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
@@ -295,6 +296,9 @@ def _derivee_plusieurs_bases(
         try:
             if detaille is not None:  # a fact the règlement computes: with its detail
                 bas, haut, note = detaille(connus, jour, ref)
+            elif sans_detail is not None:  # `calculer` of a fact without detail (a revenu par UC)
+                bas, haut = sans_detail(connus, jour, ref)
+                note = None
             else:
                 bas, haut, note = calculer(definition, connus, jour, ref)
         except Incalculable:
