@@ -47,7 +47,7 @@ def test_an_unfaithful_replay_is_caught(
     """Every household replayed with the first one's answers: the evaluations differ, and the
     diagnostic refuses to time them."""
     monkeypatch.setattr(decomposition, "REPETITIONS", 1)
-    monkeypatch.setattr(decomposition, "cle_de_rejeu", lambda nom, foyer: (nom, 0))
+    monkeypatch.setattr(decomposition, "foyer_rejoue", lambda foyer: 0)
     plan, faits = plan_et_foyers
     with pytest.raises(AssertionError, match="rejeu infidèle sans presentations"):
         decomposition.decomposer(plan, faits)
