@@ -281,6 +281,7 @@ def presenter(resolution: Resolution) -> Presentation:
         return Presentation(resolution, "", None, exacte=False, numerique=False)
     numerique = type(bas) in _NOMBRES
     exacte = bas is haut or bas == haut
+    centimes = None
     if not exacte:
         texte = (
             f"entre {explain.afficher(bas, resolution.unite)} et {explain.afficher(haut, resolution.unite)}"
@@ -289,11 +290,6 @@ def presenter(resolution: Resolution) -> Presentation:
         valeur = None
     elif type(bas) is Fraction:  # a ratio, shown and carried as the same Decimal (at the cent)
         valeur, texte, centimes = explain.rapport_au_centime(bas, resolution.unite)
-        origine = explain.source(resolution.source)
-        contexte = f"{texte}, {origine}" if origine else texte
-        if resolution.note:
-            contexte += f", {resolution.note}"
-        return Presentation(resolution, contexte, valeur, exacte, numerique, centimes)
     else:
         valeur = explain.montrer(bas)
         texte = explain.afficher(bas, resolution.unite)
@@ -301,7 +297,7 @@ def presenter(resolution: Resolution) -> Presentation:
     contexte = f"{texte}, {origine}" if origine else texte
     if resolution.note:
         contexte += f", {resolution.note}"
-    return Presentation(resolution, contexte, valeur, exacte, numerique)
+    return Presentation(resolution, contexte, valeur, exacte, numerique, centimes)
 
 
 def _ecart_exact(sens: int, valeur: Any, seuil: Any) -> Decimal:
@@ -512,7 +508,8 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
             # In whole cents, rounded: not zero, its sign is the exact margin's.
             difference = 0 if centimes is None else (centimes - seuil_centimes) * sens  # type: ignore[operator]
             if difference:
-                # `Decimal(difference).scaleb(-2)`, exactly (two decimals each, below 1e17).
+                # The margin at the cent: the value shown minus the threshold, exact (two decimals each,
+                # below 1e17), what rounding the exact margin gives (see `_centimes_du_seuil`).
                 ecart = presentation.valeur - valeur_seuil if sens > 0 else valeur_seuil - presentation.valeur
                 ecrit = texte_centimes(difference if difference > 0 else -difference, resolution.unite)
                 fin = f"{marge if difference > 0 else manque}{ecrit}."

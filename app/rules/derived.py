@@ -91,20 +91,19 @@ def _fraction_reduite() -> Callable[[int, int], Fraction]:
 fraction_reduite = _fraction_reduite()
 
 
-def _termes() -> Callable[[Fraction], tuple[int, int]]:
-    """The quickest way this Python has to read a Fraction's numerator and denominator (what
-    `as_integer_ratio` gives, without its Python frame), checked once."""
-    directs: Callable[[Fraction], tuple[int, int]] = attrgetter("_numerator", "_denominator")
-    try:
-        if directs(Fraction(-7, 3)) == (-7, 3):
-            return directs
-    except AttributeError:  # pragma: no cover - another Fraction layout
-        pass
-    return Fraction.as_integer_ratio  # pragma: no cover - another Fraction layout
+def _attributs_fraction() -> tuple[str, str]:
+    """How a Fraction's integers are read quickest: its slots where this Python has them (3.11's
+    `numerator` is a property, a call), else the public names."""
+    essai = Fraction(-7, 3)
+    if getattr(essai, "_numerator", None) == -7 and getattr(essai, "_denominator", None) == 3:
+        return "_numerator", "_denominator"
+    return "numerator", "denominator"  # pragma: no cover - another Fraction layout
 
 
-#: A Fraction's (numerator, denominator), as `Fraction.as_integer_ratio`.
-termes = _termes()
+#: The attribute names of a Fraction's numerator and denominator (generated code reads them too).
+NUMERATEUR, DENOMINATEUR = _attributs_fraction()
+#: A Fraction's (numerator, denominator), as `Fraction.as_integer_ratio`, without its Python frame.
+termes: Callable[[Fraction], tuple[int, int]] = attrgetter(NUMERATEUR, DENOMINATEUR)
 
 
 class Incalculable(Exception):

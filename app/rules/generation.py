@@ -19,6 +19,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from app.rules.derived import DENOMINATEUR, NUMERATEUR
 from app.rules.facts import Fait
 from app.rules.results import champs_resultat
 
@@ -32,18 +33,6 @@ _EN_LIGNE = {
     ">=": "True if {b} >= {s} else False if {h} < {s} else None",
     ">": "True if {b} > {s} else False if {h} <= {s} else None",
 }
-
-
-def _attributs_fraction() -> tuple[str, str]:
-    """How a Fraction's integers are read quickest: its slots where this Python has them (3.11's
-    `numerator` is a property, a call), else the public names."""
-    essai = Fraction(-7, 3)
-    if getattr(essai, "_numerator", None) == -7 and getattr(essai, "_denominator", None) == 3:
-        return "_numerator", "_denominator"
-    return "numerator", "denominator"  # pragma: no cover - another Fraction layout
-
-
-_NUMERATEUR, _DENOMINATEUR = _attributs_fraction()
 
 
 class Feuille:
@@ -162,7 +151,7 @@ def _feuille(n: int, feuille: Feuille, espace: dict[str, Any]) -> list[str]:
         lignes += [
             "        if type(b) is FRACTION:",
             "            if b is h:",
-            f"                i{n} = b.{_NUMERATEUR} * Q{n} {operateur} P{n} * b.{_DENOMINATEUR}",
+            f"                i{n} = b.{NUMERATEUR} * Q{n} {operateur} P{n} * b.{DENOMINATEUR}",
             "            else:",
             f"                i{n} = {gabarit.format(b='b', h='h', s=f'F{n}')}",
             "        else:",

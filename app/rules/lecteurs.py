@@ -376,26 +376,21 @@ def _montrer_derivee(
             return Presentation(resolution, contexte, bas, True, True)
         if genre is Fraction:  # a ratio, shown and carried as the same Decimal (at the cent)
             valeur, texte, centimes = rapport_au_centime(bas, unite)
-            origine = source_de(source)
-            contexte = f"{texte}, {origine}" if origine else texte
-            if resolution.note:
-                contexte += f", {resolution.note}"
-            # `Presentation(resolution, contexte, valeur, True, True, centimes)`, without its
-            # `__init__` frame: every slot assigned (`PRESENTATION` lists them).
-            presentation = nouvelle(Presentation)
-            presentation.resolution, presentation.contexte, presentation.valeur = resolution, contexte, valeur
-            presentation.exacte = presentation.numerique = True
-            presentation.centimes = centimes
-            return presentation
-        if genre is Decimal or genre is int:
-            valeur, texte = bas, nombre(bas, unite)
+        elif genre is Decimal or genre is int:
+            valeur, texte, centimes = bas, nombre(bas, unite), None
         else:
             return presenter_resolution(resolution)
         origine = source_de(source)
         contexte = f"{texte}, {origine}" if origine else texte
         if resolution.note:
             contexte += f", {resolution.note}"
-        return Presentation(resolution, contexte, valeur, True, True)
+        # `Presentation(resolution, contexte, valeur, True, True, centimes)`, without its
+        # `__init__` frame: every slot assigned (`PRESENTATION` lists them).
+        presentation = nouvelle(Presentation)
+        presentation.resolution, presentation.contexte, presentation.valeur = resolution, contexte, valeur
+        presentation.exacte = presentation.numerique = True
+        presentation.centimes = centimes
+        return presentation
 
     return montrer
 

@@ -47,8 +47,6 @@ class Repli(Exception):
 
 _REPLI = Repli()
 _AUCUNE: Any = object()  # no entry looked up yet
-_NOUVEAU = object.__new__
-_UN = Decimal(1)
 #: Readings of an int kept per name of a formula (`_Redacteur.nom`).
 _ENTIERS_EN_MEMO = 256
 #: (low, high, French text with value, unit) of a name in a formula, as `Calculateur.nom`.
@@ -129,7 +127,7 @@ class _Redacteur(AMontant):
         par_tranche = _par_tranche(bareme, tranches, fait.libelle, colonne, habiller)
         # The bounds with each tranche's entry in its place: an exact value finds its entry at once.
         entrees = tuple((par_tranche[id(e[0])], *e[1:]) for e in entieres)
-        nombre, texte_rapport = explain.nombre, explain.texte_rapport
+        nombre, rapport_au_centime = explain.nombre, explain.rapport_au_centime
         lire, unite = fait.lire, fait.unite
 
         def calculer(connus: Connus) -> R:
@@ -151,7 +149,7 @@ class _Redacteur(AMontant):
                 raise _REPLI
             simple, par_classe = entree
             # The value's text: a ratio (a revenue per unit) by integers, not through `nombre`'s memo.
-            texte = nombre(bas, unite) if type(bas) is not Fraction else texte_rapport(bas, unite)
+            texte = nombre(bas, unite) if type(bas) is not Fraction else rapport_au_centime(bas, unite)[1]
             if simple is not None:
                 avant, apres, donnee = simple
                 return finir(donnee, f"{avant}{texte}{apres}")
@@ -321,10 +319,7 @@ class _Redacteur(AMontant):
             if plafond is not None and plafond < valeur:
                 valeur = plafond
                 suite += plafonne  # type: ignore[operator]
-            if direct:  # 0.01, 0.1, 1
-                final = valeur.quantize(pas, rounding=mode)
-            else:
-                final = (valeur / pas).quantize(_UN, rounding=mode) * pas
+            final = valeur.quantize(pas, rounding=mode) if direct else arrondir(valeur, pas, sens)
             if final != valeur:
                 suite += arrondi
             return final, suite
@@ -438,17 +433,10 @@ class _Redacteur(AMontant):
                 rendu = formules.Rendu(str, lambda nom: lus[rangs[id(nom)]][3], explain.nombre)
                 gabarit.append(_modele(rendu.gabarit(expression, unite), rangs))
             texte = gabarit[0].format(*lus)
-            resultat = _NOUVEAU(Calcule)  # as `calcule`, without its frame (each household)
-            resultat.montant, resultat.tranche, resultat.vide, resultat.pieces = final, None, (), ()
-            # `egal(final, bas)` without its frame: a Fraction on integer ratios.
-            if not suite and (
-                final.as_integer_ratio() == bas.as_integer_ratio() if type(bas) is Fraction else final == bas
-            ):
-                resultat.phrase = f"Montant : {nombre(final, unite)} = {texte}."
-                return resultat
+            if not suite and egal(final, bas):
+                return calcule(final, None, f"Montant : {nombre(final, unite)} = {texte}.")
             brut = nombre(bas, unite) if haut is bas or bas == haut else "…"
-            resultat.phrase = f"Montant : {nombre(final, unite)} = {texte} = {brut}{suite}."
-            return resultat
+            return calcule(final, None, f"Montant : {nombre(final, unite)} = {texte} = {brut}{suite}.")
 
         def sur_intervalles(connus: Connus) -> tuple[Any, Any, list[Any]]:
             lus: dict[int, tuple[Any, Any, str, str | None]] = {}
@@ -470,11 +458,8 @@ class _Redacteur(AMontant):
 
 def _calcule(donnee: tuple[Decimal | None, str | None, bool], detail: str) -> Calcule:
     """The amount of a row or a tranche (`_Redacteur._habiller`'s data) with its sentence."""
-    resultat = _NOUVEAU(Calcule)  # as `calcule`, without its frame (each household)
-    resultat.montant, resultat.tranche, ecrit = donnee
-    resultat.phrase = detail if ecrit else None
-    resultat.vide = resultat.pieces = ()
-    return resultat
+    montant, tranche, ecrit = donnee
+    return calcule(montant, tranche, detail if ecrit else None)
 
 
 def _sans_habits(montant: Decimal | None, libelle: str | None) -> tuple[str, str, Any]:
