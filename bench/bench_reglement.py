@@ -1,4 +1,4 @@
-"""A realistic 10-aid règlement, three ways, on the same 10 000 households, in the same run:
+"""A realistic 10-aid règlement, three ways and two floors, on the same 10 000 households, in the same run:
 
 (a) this engine, with full explanations (motif, every condition explained, amounts with their
     computation), on `reglements/exemples/ccas-intercommunal.yaml`, through the plan compiled for
@@ -8,7 +8,10 @@
 (b) the same règlement as a GoRules ZEN decision graph (bench/zen_graph.py, `zen-engine`);
 (c) a plain-Python exact reference (Decimal and Fraction), written by hand below;
 (d) a floor for any Python engine giving these results (`plancher_objets`): building the result
-    objects alone, from fields already worked out.
+    objects alone, from fields already worked out;
+(e) the floor of the task itself (`reference_expliquee`, bench/reference_expliquee.py): this one
+    règlement written by hand in straight-line Python, giving exactly (a)'s evaluation, every
+    sentence included (compared household by household: `ecarts["reference_expliquee/moteur"]`).
 
 Run with `.venv/bin/python bench/bench_reglement.py` (`make bench` runs it too); prints and writes
 bench/results/reglement.json.
@@ -16,7 +19,8 @@ bench/results/reglement.json.
 - households are generated from a fixed seed; at least 10 % sit exactly on a threshold (QF on a
   plafond, reste à vivre, revenu par UC, RFR, age);
 - their data is complete (certified facts and declarations all given): the three give a status
-  eligible / non eligible and an amount for each aid, compared one by one (0 mismatches expected);
+  eligible / non eligible and an amount for each aid, compared one by one (0 mismatches expected),
+  and (e) gives (a)'s whole evaluation, every field of every result (0 households differing);
 - each household is timed alone (`perf_counter_ns`), after a warm-up on 1 000 other households,
   each round on a freshly loaded and compiled règlement (the plan's memos, amounts by the values
   they read and justifications by outcomes, have not seen the timed households: they fill during
@@ -29,7 +33,7 @@ bench/results/reglement.json.
   hundreds of thousands of objects of the 10 000 prepared households, which no service holds, and
   that cost lands on whichever engine happens to be running (`sans_gel` keeps the figures
   measured without it, for comparison);
-- instructions per household of (a), (a'), (b), (c) and (d), counted by callgrind when valgrind is
+- instructions per household of (a), (a'), (b), (c), (d) and (e), counted by callgrind when valgrind is
   installed (`instructions_par_foyer`, independent of the machine's load): 200 households after
   the same warm-up, minus the same run without them, the prepared households frozen out of the
   collector's reach as in the timed rounds, the bytecode compiled beforehand, the hash seed
@@ -80,6 +84,8 @@ from app.rules.results import (
 from app.rules.simulation import lire_faits
 from bench import zen_graph
 from bench.decomposition import decomposer
+from bench.reference_expliquee import Entete, reference_expliquee
+from bench.reference_expliquee import preparer as preparer_expliquee
 
 RACINE = Path(__file__).resolve().parent.parent
 REGLEMENT = RACINE / "reglements" / "exemples" / "ccas-intercommunal.yaml"
@@ -339,6 +345,12 @@ def reconstruire(aplatie: Aplatie) -> Evaluation:
     )  # fmt: skip
 
 
+def _differe(a: Aplatie, b: Aplatie) -> bool:
+    """Whether two evaluations differ in any field; by their text too, as `Decimal("50")` equals
+    `Decimal("50.00")` yet the API shows them differently."""
+    return a != b or repr(a) != repr(b)
+
+
 def _egaux(a: dict[str, Decimal | None], b: dict[str, Decimal | None]) -> list[str]:
     return [aide for aide in AIDES if a[aide] != b[aide]]
 
@@ -385,7 +397,7 @@ def _mesurer(
     return durees, entrelacees
 
 
-def _appels(plan: Any, decision: Any, evaluations: dict[int, Aplatie]) -> dict[str, Appel]:
+def _appels(plan: Any, decision: Any, evaluations: dict[int, Aplatie], entete: Entete) -> dict[str, Appel]:
     def moteur(x: dict[str, Any], faits: Any, z: dict[str, Any]) -> object:
         return plan.evaluer(faits)
 
@@ -401,12 +413,16 @@ def _appels(plan: Any, decision: Any, evaluations: dict[int, Aplatie]) -> dict[s
     def plancher(x: dict[str, Any], faits: Any, z: dict[str, Any]) -> object:
         return reconstruire(evaluations[id(faits)])
 
+    def expliquee(x: dict[str, Any], faits: Any, z: dict[str, Any]) -> object:
+        return reference_expliquee(faits, entete)
+
     return {
         "moteur": moteur,
         "verdicts": verdicts,
         "zen": zen_,
         "reference": ref_,
         "plancher_objets": plancher,
+        "reference_expliquee": expliquee,
     }
 
 
@@ -418,7 +434,10 @@ def _plan_neuf() -> Any:
 
 # -- instruction counts (callgrind), independent of the machine's load -------------------------------
 
-MODES_COMPTES = {"moteur": "a", "verdicts": "a'", "zen": "b", "reference": "c", "plancher_objets": "d"}
+MODES_COMPTES = {
+    "moteur": "a", "verdicts": "a'", "zen": "b", "reference": "c", "plancher_objets": "d",
+    "reference_expliquee": "e",
+}  # fmt: skip
 FOYERS_COMPTES = 200
 
 
@@ -435,7 +454,7 @@ def compter(mode: str, nombre: int) -> None:
     # ZEN's graph as the main run wrote it (json.dumps of `zen_graph.graphe()`, not written again
     # here: the counting runs go two at a time).
     decision = zen.ZenEngine().create_decision(json.dumps(zen_graph.graphe())) if mode == "zen" else None
-    appel = _appels(plan, decision, evaluations)[mode]
+    appel = _appels(plan, decision, evaluations, preparer_expliquee(reglement))[mode]
     # As the timed rounds (and a service after start-up): what is prepared is out of the
     # collector's reach. Otherwise one full collection over it, landing or not among the counted
     # households as allocations happen to fall, moves the count by a third or more.
@@ -448,7 +467,7 @@ def compter(mode: str, nombre: int) -> None:
 
 
 def _instructions() -> dict[str, int] | None:
-    """Instructions per household of (a), (a'), (b), (c), (d) (ZEN's worker threads included:
+    """Instructions per household of (a), (a'), (b), (c), (d), (e) (ZEN's worker threads included:
     callgrind counts every thread of the process): callgrind's total with FOYERS_COMPTES
     households, minus the same run with none, divided by FOYERS_COMPTES. None without valgrind."""
     valgrind = shutil.which("valgrind")
@@ -507,9 +526,13 @@ def main() -> int:
         (x, faits_moteur(x, reglement), entree_zen(x)) for x, _ in (foyer(alea) for _ in range(ECHAUFFEMENT))
     ]
     evaluations = {id(faits): aplatir(plan.evaluer(faits)) for _, faits, _ in [*entrees, *echauffement]}
+    entete = preparer_expliquee(reglement)
 
-    # Agreement first, on every household: the three ways, and the verdicts with the full evaluation.
-    ecarts: dict[str, int] = {"moteur/reference": 0, "verdicts/reference": 0, "zen/reference": 0}
+    # Agreement first, on every household: the three ways, the verdicts with the full evaluation,
+    # and (e) with (a).
+    ecarts: dict[str, int] = {
+        "moteur/reference": 0, "verdicts/reference": 0, "zen/reference": 0, "reference_expliquee/moteur": 0,
+    }  # fmt: skip
     exemples: list[str] = []
     for x, faits, z in entrees:
         attendu = reference(x)
@@ -520,21 +543,22 @@ def main() -> int:
             ecarts[nom] += len(differents)
             if differents and len(exemples) < 5:
                 exemples.append(f"{nom} {differents[0]} : {obtenu[differents[0]]} ≠ {attendu[differents[0]]}")
+        # (e) against (a): the whole evaluation, every field of every result.
+        if _differe(aplatir(reference_expliquee(faits, entete)), evaluations[id(faits)]):
+            ecarts["reference_expliquee/moteur"] += 1
 
     # Then time, each household alone, after a warm-up on other households: first each engine in
     # its own loop over the households (the most favourable to each: ZEN's worker threads stay
     # awake), then all interleaved household by household (as requests come to a service, between
     # other work). Each round on a fresh plan: its memos have not seen the timed households.
     debut_cpu, debut = time.process_time(), time.perf_counter()
-    sans_gel = {
-        nom: _stats(d)
-        for nom, d in _mesurer(_appels(_plan_neuf(), decision, evaluations), entrees, echauffement)[0].items()
-    }
+    appels_sans_gel = _appels(_plan_neuf(), decision, evaluations, entete)
+    sans_gel = {nom: _stats(d) for nom, d in _mesurer(appels_sans_gel, entrees, echauffement)[0].items()}
     gc.collect()
     gc.freeze()  # the prepared households and the règlement: as a service after start-up
     meilleur: tuple[dict[str, list[int]], dict[str, list[int]]] | None = None
     for _ in range(ROUNDS):
-        mesure = _mesurer(_appels(_plan_neuf(), decision, evaluations), entrees, echauffement)
+        mesure = _mesurer(_appels(_plan_neuf(), decision, evaluations, entete), entrees, echauffement)
         if meilleur is None or statistics.median(mesure[0]["moteur"]) < statistics.median(
             meilleur[0]["moteur"]
         ):
@@ -552,8 +576,8 @@ def main() -> int:
     instructions = _instructions()
 
     stats = {nom: _stats(d) for nom, d in durees.items()}
-    m_moteur, m_verdicts, m_zen, m_ref = (
-        stats[n]["mediane_us"] for n in ("moteur", "verdicts", "zen", "reference")
+    m_moteur, m_verdicts, m_zen, m_ref, m_expliquee = (
+        stats[n]["mediane_us"] for n in ("moteur", "verdicts", "zen", "reference", "reference_expliquee")
     )
     resultat = {
         "reglement": str(REGLEMENT.relative_to(RACINE)),
@@ -574,6 +598,8 @@ def main() -> int:
             "verdicts_sur_zen": round(m_verdicts / m_zen, 2),
             "verdicts_sur_reference": round(m_verdicts / m_ref, 2),
             "p99_sur_mediane_verdicts": round(stats["verdicts"]["p99_us"] / m_verdicts, 2),
+            "reference_expliquee_sur_reference": round(m_expliquee / m_ref, 2),
+            "moteur_sur_reference_expliquee": round(m_moteur / m_expliquee, 2),
         },
         "cibles": {
             "moteur_sur_zen": 0.2,
@@ -594,6 +620,12 @@ def main() -> int:
             "verdicts_sur_zen": round(instructions["verdicts"] / instructions["zen"], 2),
             "verdicts_sur_reference": round(instructions["verdicts"] / instructions["reference"], 2),
             "plancher_sur_reference": round(instructions["plancher_objets"] / instructions["reference"], 2),
+            "reference_expliquee_sur_reference": round(
+                instructions["reference_expliquee"] / instructions["reference"], 2
+            ),
+            "moteur_sur_reference_expliquee": round(
+                instructions["moteur"] / instructions["reference_expliquee"], 2
+            ),
         },
         "part_cpu": round(part_cpu, 2),
         "charge": charge,
