@@ -16,8 +16,11 @@ Precomputed, as a hand-written function would have them:
   fingerprint, the parameters and barèmes applied, the facts read), taken from the engine's own
   set-up (`app.rules.plan.plan`, `app.rules.compiled.preparer`);
 - memoized by value, as the engine memoizes them: the text of a source by what it says (provider,
-  certified, period), like `explain.source`. Nothing else is kept from one household to the next
-  (no memo of amounts or of sentences by household values).
+  certified, period), like `explain.source`; the sentence of a leaf on a yes/no or a text (« vaut
+  oui », « figure parmi ») by its value and what its source says, like
+  `lecteurs.explication_directe` (at most a few per leaf: two for a yes/no, one per commune…).
+  Nothing else is kept from one household to the next: no memo of numbers, amounts, motifs or
+  sentences by a household's numbers.
 
 Covered: the bench's households (complete, fresh data with full birth dates). Anything else (a
 missing or stale fact, a partial date, a stale source, sources of a computed fact that differ)
@@ -163,7 +166,6 @@ _RESSOURCES = "les ressources mensuelles du foyer"
 
 # Parts of sentences by outcome.
 _OUI_NON = {True: "oui", False: "non"}
-_VAUT_OUI = {True: ") vaut oui : condition remplie.", False: ") ne vaut pas oui : condition non remplie."}
 _VAUT = {True: "vaut", False: "ne vaut pas"}
 _FIGURE = {True: "figure parmi", False: "ne figure pas parmi"}
 _REMPLIE = {True: "remplie", False: "non remplie"}
@@ -357,9 +359,31 @@ def _non_eligible(echecs: list[str], groupe: bool) -> str:
     return f"Non éligible : conditions non remplies sur {', '.join(echecs)}."
 
 
-def _vaut_oui(libelle: str, valeur: bool, source: Source) -> str:
-    """« Le bénéfice du RSA (oui, supposé pour la simulation, non certifié) vaut oui : condition remplie. »"""
-    return f"{libelle} ({_OUI_NON[valeur]}, {_provenance(source)}{_VAUT_OUI[valeur]}"
+#: The sentences of leaves on a yes/no or a text, by leaf, value and what the source says.
+_PHRASES: dict[tuple[str, str, str, bool | str, bool, str, bool, str | None], str] = {}
+
+
+def _phrase(  # noqa: PLR0917 - the sentence's parts, in order
+    sujet: str, valeur: bool | str, source: Source, verbe: str, objet: str, satisfaite: bool
+) -> str:
+    """« Le bénéfice du RSA (oui, supposé pour la simulation, non certifié) vaut oui : condition
+    remplie. »: written once per value and source, as the engine keeps them (the key holds every
+    part of the sentence)."""
+    cle = (sujet, verbe, objet, valeur, satisfaite, source.fournisseur, source.certifie, source.periode)
+    texte = _PHRASES.get(cle)
+    if texte is None:
+        if len(_PHRASES) >= 4096:
+            _PHRASES.clear()
+        montree = _OUI_NON[valeur] if valeur is True or valeur is False else valeur
+        texte = _PHRASES[cle] = (
+            f"{sujet} ({montree}, {_provenance(source)}) {verbe} {objet} : condition {_REMPLIE[satisfaite]}."
+        )
+    return texte
+
+
+def _vaut_oui(sujet: str, valeur: bool, source: Source) -> str:
+    """The sentence of a leaf « vaut oui »."""
+    return _phrase(sujet, valeur, source, _VAUT[valeur], "oui", valeur)
 
 
 def _remplies(nombre: int, sur: int) -> str:
@@ -477,14 +501,12 @@ def reference_expliquee(faits: Faits, entete: Entete) -> Evaluation:  # noqa: PL
 
     # Sentences of leaves that several aids share.
     dans_communes = commune in _COMMUNES
-    e_commune = (
-        f"La commune de résidence (code COG) ({commune}, {_provenance(s_commune)}) {_FIGURE[dans_communes]} "
-        f"{_COMMUNES_TEXTE} : condition {_REMPLIE[dans_communes]}."
-    )
-    p_rsa = _provenance(s_rsa)
-    e_rsa = f"Le bénéfice du RSA ({_OUI_NON[rsa]}, {p_rsa}{_VAUT_OUI[rsa]}"
+    e_commune = _phrase(
+        "La commune de résidence (code COG)", commune, s_commune, _FIGURE[dans_communes], _COMMUNES_TEXTE,
+        dans_communes,
+    )  # fmt: skip
+    e_rsa = _vaut_oui("Le bénéfice du RSA", rsa, s_rsa)
     e_aah = _vaut_oui("Le bénéfice de l'allocation aux adultes handicapés", aah, s_aah)
-    p_logement = _provenance(s_logement)
 
     resultats = []
 
@@ -560,10 +582,10 @@ def reference_expliquee(faits: Faits, entete: Entete) -> Evaluation:  # noqa: PL
 
     # aide-energie
     ok_logement = logement in _LOGEMENTS_ENERGIE
-    e_logement = (
-        f"Le statut d'occupation du logement ({logement}, {p_logement}) {_FIGURE[ok_logement]} les valeurs "
-        f"locataire, proprietaire : condition {_REMPLIE[ok_logement]}."
-    )
+    e_logement = _phrase(
+        "Le statut d'occupation du logement", logement, s_logement, _FIGURE[ok_logement],
+        "les valeurs locataire, proprietaire", ok_logement,
+    )  # fmt: skip
     ok_ruc, ecart, fin = _rapport_plafond(n_ruc, d_ruc, 11000)
     e_ruc = (
         f"Le revenu fiscal de référence par unité de consommation ({ruc_texte}, {_provenance(s_ruc)}) "
@@ -701,13 +723,10 @@ def reference_expliquee(faits: Faits, entete: Entete) -> Evaluation:  # noqa: PL
 
     # aide-loyer
     locataire = logement == "locataire"
-    e_locataire = (
-        f"Le statut d'occupation du logement ({logement}, {p_logement}) {_VAUT[locataire]} locataire : "
-        f"condition {_REMPLIE[locataire]}."
+    e_locataire = _phrase(
+        "Le statut d'occupation du logement", logement, s_logement, _VAUT[locataire], "locataire", locataire
     )
-    e_sans_rsa = (
-        f"Le bénéfice du RSA ({_OUI_NON[rsa]}, {p_rsa}) {_VAUT[rsa]} oui : condition {_REMPLIE[not rsa]}."
-    )
+    e_sans_rsa = _phrase("Le bénéfice du RSA", rsa, s_rsa, _VAUT[rsa], "oui", not rsa)
     ok_rav, ecart, fin = _rapport_plafond(n_rav, d_rav, 15)
     e_rav = (
         f"Le reste à vivre journalier par personne ({rav_contexte}) {_INFERIEUR_OU_EGAL[ok_rav]} "
@@ -799,10 +818,10 @@ def reference_expliquee(faits: Faits, entete: Entete) -> Evaluation:  # noqa: PL
 
     # retour-emploi
     ok_emploi = emploi in _SITUATIONS_EMPLOI
-    e_emploi = (
-        f"La situation au regard de l'emploi ({emploi}, {_provenance(s_emploi)}) {_FIGURE[ok_emploi]} les "
-        f"valeurs demandeur_emploi, formation : condition {_REMPLIE[ok_emploi]}."
-    )
+    e_emploi = _phrase(
+        "La situation au regard de l'emploi", emploi, s_emploi, _FIGURE[ok_emploi],
+        "les valeurs demandeur_emploi, formation", ok_emploi,
+    )  # fmt: skip
     ok_rfr, ecart_rfr, fin = _plafond(rfr, _PLAFOND_RFR_EMPLOI)
     e_rfr = (
         f"Le revenu fiscal de référence ({_euros(rfr)}, {_provenance(s_rfr)}) {_INFERIEUR_OU_EGAL[ok_rfr]} "
