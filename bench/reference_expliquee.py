@@ -15,12 +15,13 @@ Precomputed, as a hand-written function would have them:
 - by `preparer`, once per règlement: the evaluation's header (the règlement's reference with its
   fingerprint, the parameters and barèmes applied, the facts read), taken from the engine's own
   set-up (`app.rules.plan.plan`, `app.rules.compiled.preparer`);
-- memoized by value, as the engine memoizes them: the text of a source by what it says (provider,
-  certified, period), like `explain.source`; the sentence of a leaf on a yes/no or a text (« vaut
+- memoized by value, as the engine memoizes them (bounded): the text of an amount in euros by its
+  value, like `explain.nombre`; the text of a source by what it says (provider, certified,
+  period), like `explain.source`; the sentence of a leaf on a yes/no or a text (« vaut
   oui », « figure parmi ») by its value and what its source says, like
   `lecteurs.explication_directe` (at most a few per leaf: two for a yes/no, one per commune…).
-  Nothing else is kept from one household to the next: no memo of numbers, amounts, motifs or
-  sentences by a household's numbers.
+  Nothing else is kept from one household to the next: no memo of amounts, motifs or sentences
+  by a household's numbers.
 
 Covered: the bench's households (complete, fresh data with full birth dates). Anything else (a
 missing or stale fact, a partial date, a stale source, sources of a computed fact that differ)
@@ -198,23 +199,55 @@ def preparer(reglement: Reglement) -> Entete:
 # -- numbers and sources in French -----------------------------------------------------------------
 
 
+def _groupes(chiffres: str) -> str:
+    """« 1 234 », « 123 456 »: the digits of a whole number grouped by three beyond three."""
+    if len(chiffres) <= 3:
+        return chiffres
+    if len(chiffres) <= 6:
+        return f"{chiffres[:-3]} {chiffres[-3:]}"
+    return f"{int(chiffres):,}".replace(",", " ")
+
+
 def _chiffres(entier: int) -> str:
-    """« 1 234 »: digits grouped by three beyond three."""
-    return str(entier) if -1000 < entier < 1000 else f"{entier:,}".replace(",", " ")
+    """A whole number in French: « 5 », « 1 234 », « -1 234 »."""
+    if -1000 < entier < 1000:
+        return str(entier)
+    return f"-{_groupes(str(-entier))}" if entier < 0 else _groupes(str(entier))
+
+
+#: The texts of amounts in euros by value, as `explain.nombre` keeps them (equal values, whatever
+#: their exponent, are written alike).
+_EUROS: dict[Decimal, str] = {}
 
 
 def _euros(valeur: Decimal) -> str:
-    """« 1 234 € », « 7 571,25 € », « 0,50 € », « 1 € » (rounded to the cent beyond it)."""
-    entier, _, decimales = str(valeur).partition(".")
-    if "E" in entier or len(decimales) > 2:
-        if valeur.is_nan() or valeur.is_infinite() or abs(valeur) >= 10**20:
+    """« 1 234 € », « 7 571,25 € », « 0,50 € », « 1 € » (rounded to the cent beyond it): kept."""
+    texte = _EUROS.get(valeur)
+    if texte is None:
+        if len(_EUROS) >= 4096:
+            _EUROS.clear()
+        texte = _EUROS[valeur] = _ecrire_euros(valeur)
+    return texte
+
+
+def _ecrire_euros(valeur: Decimal) -> str:
+    texte = str(valeur)
+    entier, _, decimales = texte.partition(".")
+    if len(decimales) > 2 or "E" in texte:  # beyond the cent, or an exponent
+        if not valeur.is_finite() or abs(valeur) >= 10**20:
             raise NotImplementedError(valeur)
+        if valeur == valeur.to_integral_value():
+            return f"{_chiffres(int(valeur))} €"
+        # At the cent, both decimals written (« 8,00 € » for 7,999 €), as the engine does.
         entier, _, decimales = str(valeur.quantize(_CENT, rounding=ROUND_HALF_UP)).partition(".")
-    signe = "-" if entier[0] == "-" else ""
-    chiffres = _chiffres(int(entier[1:] if signe else entier))
-    if decimales.strip("0"):
-        return f"{signe}{chiffres},{decimales.ljust(2, '0')} €"
-    return f"{signe}{chiffres} €" if chiffres != "0" else "0 €"
+        signe = "-" if entier[0] == "-" else ""
+        return f"{signe}{_groupes(entier.lstrip('-'))},{decimales} €"
+    signe = ""
+    if entier[0] == "-":
+        signe, entier = "-", entier[1:]
+    if decimales and decimales != "00":
+        return f"{signe}{_groupes(entier)},{decimales if len(decimales) == 2 else decimales + '0'} €"
+    return "0 €" if entier == "0" else f"{signe}{_groupes(entier)} €"
 
 
 def _centimes(numerateur: int, denominateur: int) -> int:
