@@ -26,6 +26,7 @@ from app.rules import explain, generation
 from app.rules.comparison import (
     Resolveur,
     expliquer_feuille,
+    expliquer_une_fois,
 )
 from app.rules.derived import Foyer
 from app.rules.facts import Fait, Faits
@@ -220,6 +221,7 @@ class _Compile:
                     expliquer_feuille(f, s),
                     partagee=None if directe is None else explication_directe(f, s, reglement, jour, liasse),
                     liasse=liasse,
+                    une_fois=expliquer_une_fois(f, s, liasse),
                 )
             )
         # The full evaluation as one generated function, made on first use.

@@ -214,11 +214,11 @@ def _aide(a: int, aide: Aide, espace: dict[str, Any], champs: Sequence[str]) -> 
 class FeuilleExpliquee:
     """What the generator needs of one distinct leaf to explain it."""
 
-    __slots__ = ("directe", "expliquer", "feuille", "liasse", "partagee", "presenter", "rang")
+    __slots__ = ("directe", "expliquer", "feuille", "liasse", "partagee", "presenter", "rang", "une_fois")
 
     def __init__(
         self, feuille: Any, rang: int, presenter: Any, directe: Any, expliquer: Any, *, partagee: Any = None,
-        liasse: Any = None,
+        liasse: Any = None, une_fois: Any = None,
     ) -> None:  # fmt: skip
         self.feuille = feuille
         self.rang = rang  # index of its fact's presentation (shared by the leaves reading it)
@@ -230,6 +230,9 @@ class FeuilleExpliquee:
         # makes, kept by value and source when it can (`lecteurs.explication_directe`).
         self.partagee = partagee
         self.liasse = liasse
+        # Without `directe`, optionally: presentation -> what `liasse` makes of its fields, kept by
+        # value and source when it can (`comparison.expliquer_une_fois`).
+        self.une_fois = une_fois
 
 
 class AideExpliquee:
@@ -301,6 +304,14 @@ def generer_evaluation(
             if r not in pretes:
                 lignes += [f"        {ligne}" for ligne in presenter]
             lignes += [f"        o{n} = L{n}(E{n}(p{r}))", f"    c{n} = o{n}[0]"]
+            continue
+        if feuille.directe is None and feuille.une_fois is not None:
+            espace[f"E{n}"] = feuille.une_fois
+            liasses.add(n)
+            if r not in pretes:
+                lignes += [f"    {ligne}" for ligne in presenter]
+                pretes.add(r)
+            lignes += [f"    o{n} = E{n}(p{r})", f"    c{n} = o{n}[0]"]
             continue
         if feuille.directe is not None:
             espace[f"X{n}"] = feuille.directe

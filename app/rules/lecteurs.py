@@ -26,6 +26,7 @@ from app.rules.comparison import (
     source_commune,
     textes_nombre,
 )
+from app.rules.comparison import ordinaire as source_ordinaire
 from app.rules.comparison import presenter as presenter_resolution
 from app.rules.dates import DatePartielle
 from app.rules.derived import Calcul, DefinitionDerivee, Incalculable, libelle_du_fait
@@ -495,18 +496,9 @@ def explication_directe(
         if entree is None:
             return None
         satisfaite, texte, fait_une_fois = entree
-        # A plain source, without the day it was obtained, a request, the cache or staleness (what
-        # a declared or simulated fact carries), is equal to any other of the same provider,
-        # certification and period (the key): what was made for one serves the other.
-        ordinaire = (
-            source.obtenu_le is None
-            and source.request_id is None
-            and source.depuis_cache is False
-            and source.perime is False
-            and type(source) is Source
-            and type(source.certifie) is bool
-        )
-        if fait_une_fois is not None and ordinaire:
+        # A plain source is equal to any other of the same provider, certification and period (the
+        # key): what was made for one serves the other.
+        if fait_une_fois is not None and source_ordinaire(source):
             return fait_une_fois
         champs = (
             critere, operateur, montre, valeur, satisfaite, None, source, deliberation, parametre, texte,
@@ -515,7 +507,7 @@ def explication_directe(
         if construire is None:
             return champs
         fait_une_fois = construire(champs)
-        if ordinaire and cle is not None and cle in phrases:
+        if cle is not None and cle in phrases and source_ordinaire(source):
             phrases[cle] = (satisfaite, texte, fait_une_fois)
         return fait_une_fois
 

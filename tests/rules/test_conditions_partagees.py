@@ -1,9 +1,10 @@
 """The conditions of a yes/no or text leaf kept with its sentence (`lecteurs.explication_directe`
-with `construire`): a household whose value and source equal a kept one's gets the same objects,
-its results equal to the interpreted evaluation's, to the type of every field; a source that is
-not plain (a request, the cache, the day it was obtained, staleness, a certification that is not
-a bool, a subclass) keeps the household's own objects; one household's results stay what they were
-whatever the next ones are."""
+with `construire`), and those of an order leaf on a whole value from a presentation (a count, an
+age: `comparison.expliquer_une_fois`): a household whose value and source equal a kept one's gets
+the same objects, its results equal to the interpreted evaluation's, to the type of every field; a
+source that is not plain (a request, the cache, the day it was obtained, staleness, a certification
+that is not a bool, a subclass) keeps the household's own objects; one household's results stay
+what they were whatever the next ones are."""
 
 from __future__ import annotations
 
@@ -96,6 +97,12 @@ def test_equal_values_and_plain_sources_share_their_conditions() -> None:
             assert condition.source == second.connus[condition.critere].source
             partagees += 1
     assert partagees >= 10
+    # Whole values from a presentation (a count, an age), made once too.
+    entiers = [
+        (cle, c) for cle, c in _conditions(e2).items() if c.critere in ("nombre_enfants", "age_demandeur")
+    ]
+    assert len(entiers) >= 4
+    assert all(c is _conditions(e1)[cle] for cle, c in entiers)
     # Other values (every yes/no and the commune): other objects; the first household's results
     # are still its own.
     changes = [c for c in _conditions(e3).values() if c.critere in DIRECTS[:7]]
@@ -123,9 +130,10 @@ _SIMULATION = Source("simulation", False)
 )
 def test_a_source_that_is_not_plain_keeps_the_households_own_conditions(source: Source) -> None:
     plan = compile_plan(REGLEMENT, JOUR)
-    sources = dict.fromkeys(DIRECTS, source)
-    # Plain sources first (what is kept then), then the same values from this source, twice.
-    foyers = [_foyer(), _foyer(sources=sources), _foyer(sources=sources), _foyer()]
+    noms = (*DIRECTS, "enfants", "date_naissance_demandeur", "allocataires")
+    # Plain sources first (what is kept then), then the same values from this source, twice (each
+    # household its own, equal, objects).
+    foyers = [_foyer(), *(_foyer(sources={nom: replace(source) for nom in noms}) for _ in range(2)), _foyer()]
     evaluations = [plan.evaluer(faits) for faits in foyers]
     for faits, evaluation in zip(foyers, evaluations, strict=True):
         _comme_interpretee(faits, evaluation)
@@ -133,8 +141,11 @@ def test_a_source_that_is_not_plain_keeps_the_households_own_conditions(source: 
         for condition in _conditions(evaluation).values():
             if condition.critere in DIRECTS:
                 assert condition.source is faits.connus[condition.critere].source
-    deux = zip(_conditions(evaluations[1]).values(), _conditions(evaluations[2]).values(), strict=True)
-    assert all(a is not b for a, b in deux if a.critere in DIRECTS)
+    # Nothing made for one serves the other (counts and ages from a presentation included).
+    lues = (*DIRECTS, "nombre_enfants", "age_demandeur")
+    deux = list(zip(_conditions(evaluations[1]).values(), _conditions(evaluations[2]).values(), strict=True))
+    assert all(a is not b for a, b in deux if a.critere in lues)
+    assert sum(a.critere in ("nombre_enfants", "age_demandeur") for a, _ in deux) >= 4
     # The plain household after them still finds the first one's objects.
     assert (
         _conditions(evaluations[3])[("aide-alimentaire", "commune")]
