@@ -426,6 +426,63 @@ def expliquer_feuille(feuille: Feuille, seuil: Seuil) -> Expliquer:
     return generale
 
 
+#: What a leaf's made fields are kept under, at most, per leaf (`expliquer_une_fois`).
+_FAITES_EN_MEMO = 256
+
+
+def expliquer_une_fois(
+    feuille: Feuille, seuil: Seuil, construire: Callable[[ChampsCondition], Any]
+) -> Callable[[Presentation], Any] | None:
+    """For an order leaf with a number threshold (`_explication_nombre`): `construire` of its fields
+    (a compiled plan's conditions for the leaf), kept for a whole value (a count, an age) whose
+    presentation reads the same (its value, context and unit) from a plain source (`ordinaire`):
+    the next such household gets the same object, made once (an equal source, the first one's;
+    results are never mutated once returned). Anything else made anew. None for other leaves."""
+    if not (feuille.sens and type(seuil.valeur) is Decimal):
+        return None
+    expliquer = _explication_nombre(feuille, seuil)
+    faites: dict[tuple[Any, ...], Any] = {}
+
+    def une_fois(presentation: Presentation) -> Any:
+        resolution = presentation.resolution
+        source = resolution.source
+        if (
+            type(resolution.bas) is not int
+            or resolution.inconnu is not None
+            or not presentation.exacte
+            or source is None
+            or not ordinaire(source)
+        ):
+            return construire(expliquer(presentation))
+        # What the fields are made of: the value (its type too), the text around it, the unit,
+        # and the source (a plain one: equal to any other with these three).
+        cle = (resolution.bas, type(presentation.valeur), presentation.valeur, presentation.contexte,
+               presentation.numerique, resolution.unite, source.fournisseur, source.certifie,
+               source.periode)  # fmt: skip
+        faite = faites.get(cle)
+        if faite is None:
+            faite = construire(expliquer(presentation))
+            if len(faites) < _FAITES_EN_MEMO:
+                faites[cle] = faite
+        return faite
+
+    return une_fois
+
+
+def ordinaire(source: Source) -> bool:
+    """Whether a source equals any other of the same provider, certification and period: a plain
+    `Source` (a bool certification) without the day it was obtained, a request, the cache or
+    staleness (what a declared or simulated fact carries)."""
+    return (
+        source.obtenu_le is None
+        and source.request_id is None
+        and source.depuis_cache is False
+        and source.perime is False
+        and type(source) is Source
+        and type(source.certifie) is bool
+    )
+
+
 #: Whole values whose sentence end a number leaf keeps (counts, ages), and how many per leaf.
 _ENTIER_GARDE = 10**9
 _ENTIERS_EN_MEMO = 256

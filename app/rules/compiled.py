@@ -26,6 +26,7 @@ from app.rules import explain, generation
 from app.rules.comparison import (
     Resolveur,
     expliquer_feuille,
+    expliquer_une_fois,
 )
 from app.rules.derived import Foyer
 from app.rules.facts import Fait, Faits
@@ -203,16 +204,26 @@ class _Compile:
             if feuille.presentation not in presenteurs:
                 presenteurs[feuille.presentation] = presentation(feuille, reglement, jour)
         self._presentations = tuple(f.presentation for f in preparation.feuilles)
-        self._explications = [
-            generation.FeuilleExpliquee(
-                f,
-                f.presentation,
-                presenteurs[f.presentation],
-                explication_directe(f, s, reglement, jour),
-                expliquer_feuille(f, s),
+        # Each leaf's conditions made at once (in the order the aids take them), kept by value and
+        # source with its direct explanation when it has one.
+        liasses = generation.liasses(
+            ConditionEvaluee, len(preparation.feuilles), [(a.positions, a.compile.codes) for a in self._aides]
+        )
+        self._explications = []
+        for f, s, liasse in zip(preparation.feuilles, preparation.seuils, liasses, strict=True):
+            directe = explication_directe(f, s, reglement, jour)
+            self._explications.append(
+                generation.FeuilleExpliquee(
+                    f,
+                    f.presentation,
+                    presenteurs[f.presentation],
+                    directe,
+                    expliquer_feuille(f, s),
+                    partagee=None if directe is None else explication_directe(f, s, reglement, jour, liasse),
+                    liasse=liasse,
+                    une_fois=expliquer_une_fois(f, s, liasse),
+                )
             )
-            for f, s in zip(preparation.feuilles, preparation.seuils, strict=True)
-        ]
         # The full evaluation as one generated function, made on first use.
         self._evaluation: generation.Evaluations | None = None
         self.source_evaluation = ""

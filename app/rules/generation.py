@@ -214,14 +214,25 @@ def _aide(a: int, aide: Aide, espace: dict[str, Any], champs: Sequence[str]) -> 
 class FeuilleExpliquee:
     """What the generator needs of one distinct leaf to explain it."""
 
-    __slots__ = ("directe", "expliquer", "feuille", "presenter", "rang")
+    __slots__ = ("directe", "expliquer", "feuille", "liasse", "partagee", "presenter", "rang", "une_fois")
 
-    def __init__(self, feuille: Any, rang: int, presenter: Any, directe: Any, expliquer: Any) -> None:
+    def __init__(
+        self, feuille: Any, rang: int, presenter: Any, directe: Any, expliquer: Any, *, partagee: Any = None,
+        liasse: Any = None, une_fois: Any = None,
+    ) -> None:  # fmt: skip
         self.feuille = feuille
         self.rang = rang  # index of its fact's presentation (shared by the leaves reading it)
         self.presenter = presenter  # (connus, resolveur, feuille) -> the fact's presentation
         self.directe = directe  # connus -> its fields without a presentation, or None; or None
         self.expliquer = expliquer  # presentation -> its fields
+        # With `directe`, optionally: `liasse(fields)` -> (fields, then the leaf's conditions in the
+        # order the aids take them: `liasses`), and `partagee`, `directe` returning what `liasse`
+        # makes, kept by value and source when it can (`lecteurs.explication_directe`).
+        self.partagee = partagee
+        self.liasse = liasse
+        # Without `directe`, optionally: presentation -> what `liasse` makes of its fields, kept by
+        # value and source when it can (`comparison.expliquer_une_fois`).
+        self.une_fois = une_fois
 
 
 class AideExpliquee:
@@ -275,6 +286,7 @@ def generer_evaluation(
     )
     lignes = ["def evaluer(reglement, connus, resolveur, presentations, montants):"]
     pretes: set[int] = set()  # presentations surely made above (outside any branch)
+    liasses: set[int] = set()  # the leaves whose conditions come made (`o{n}`)
     for n, feuille in enumerate(feuilles):
         espace[f"F{n}"], espace[f"P{n}"] = feuille.feuille, feuille.presenter
         espace[f"E{n}"] = feuille.expliquer
@@ -284,6 +296,23 @@ def generer_evaluation(
             f"if p{r} is None:",
             f"    p{r} = presentations[{r}] = P{n}(connus, resolveur, F{n})",
         ]
+        if feuille.partagee is not None:
+            # `o{n}`: (its fields, then its conditions in the aids' order), made by `L{n}` or kept.
+            espace[f"X{n}"], espace[f"L{n}"] = feuille.partagee, feuille.liasse
+            liasses.add(n)
+            lignes += [f"    o{n} = X{n}(connus)", f"    if o{n} is None:"]
+            if r not in pretes:
+                lignes += [f"        {ligne}" for ligne in presenter]
+            lignes += [f"        o{n} = L{n}(E{n}(p{r}))", f"    c{n} = o{n}[0]"]
+            continue
+        if feuille.directe is None and feuille.une_fois is not None:
+            espace[f"E{n}"] = feuille.une_fois
+            liasses.add(n)
+            if r not in pretes:
+                lignes += [f"    {ligne}" for ligne in presenter]
+                pretes.add(r)
+            lignes += [f"    o{n} = E{n}(p{r})", f"    c{n} = o{n}[0]"]
+            continue
         if feuille.directe is not None:
             espace[f"X{n}"] = feuille.directe
             lignes += [f"    c{n} = X{n}(connus)", f"    if c{n} is None:"]
@@ -296,9 +325,46 @@ def generer_evaluation(
             pretes.add(r)
         lignes.append(f"    c{n} = E{n}(p{r})")
     champs = (champs_resultat(condition), champs_resultat(resultat))
+    rangs = [0] * len(feuilles)  # per leaf, its conditions taken so far
     for a, aide in enumerate(aides):
-        lignes += _resultat(a, aide, espace, champs)
+        lignes += _resultat(a, aide, espace, champs, liasses=liasses, rangs=rangs)
     return _fonction(lignes, len(aides), espace, "evaluer", "<évaluation générée>")
+
+
+def liasses(
+    condition: type, feuilles: int, aides: Sequence[tuple[Sequence[int], Sequence[str]]]
+) -> list[Callable[[tuple[Any, ...]], tuple[Any, ...]]]:
+    """Per leaf (of `feuilles`), the function making its fields into (its fields, then one
+    `condition` per use, with its code, in the order `aides` (positions, codes per aid, as
+    `generer_evaluation` gets them) take them): `FeuilleExpliquee.liasse`."""
+    codes: list[list[str]] = [[] for _ in range(feuilles)]
+    for positions, codes_aide in aides:
+        for position, code in zip(positions, codes_aide, strict=True):
+            codes[position].append(code)
+    return [_liasse(condition, c) for c in codes]
+
+
+def _liasse(condition: type, codes: Sequence[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """The function making a leaf's fields into (its fields, then one `condition` per code, in
+    order), generated (as `_nouveau` builds objects; the codes bound in the namespace)."""
+    espace = espace_sans_builtins(NOUVEAU=object.__new__, CONDITION=condition)
+    champs = champs_resultat(condition)
+    lignes = ["def liasse(c):"]
+    for j, code in enumerate(codes):
+        espace[f"K{j}"] = code
+        lignes += _condition(f"q{j}", champs, "c", f"K{j}")
+    lignes.append(f"    return (c, {''.join(f'q{j}, ' for j in range(len(codes)))})")
+    return compiler(lignes, espace, "liasse", "<conditions d'une feuille générées>")[0]  # type: ignore[no-any-return]
+
+
+def _condition(variable: str, champs: Sequence[str], feuille: str, code: str) -> list[str]:
+    """Lines building a `CONDITION` into `variable`, as `_nouveau`: the leaf's fields (every field
+    but the code, in order) unpacked from its tuple `feuille`, then the code `code` (local names)."""
+    return [
+        f"    {variable} = NOUVEAU(CONDITION)",
+        f"    {', '.join(f'{variable}.{c}' for c in champs[:-1])} = {feuille}",
+        f"    {variable}.{champs[-1]} = {code}",
+    ]
 
 
 def _nouveau(
@@ -317,9 +383,16 @@ def _nouveau(
 
 
 def _resultat(
-    a: int, aide: AideExpliquee, espace: dict[str, Any], champs: tuple[Sequence[str], Sequence[str]]
+    a: int,
+    aide: AideExpliquee,
+    espace: dict[str, Any],
+    champs: tuple[Sequence[str], Sequence[str]],
+    *,
+    liasses: set[int],
+    rangs: list[int],
 ) -> list[str]:
-    """Aid a's result into `r{a}`, as `compiled._Compile` builds it (objects built by `_nouveau`)."""
+    """Aid a's result into `r{a}`, as `compiled._Compile` builds it (objects built by `_nouveau`;
+    the conditions of a leaf in `liasses` taken from `o{n}`, the next one after `rangs[n]`)."""
     espace[f"A{a}"], espace[f"J{a}"], espace[f"JF{a}"] = aide.aide, aide.memo, aide.justifier
     espace[f"ID{a}"], espace[f"LIB{a}"] = aide.id, aide.libelle
     espace[f"BASE{a}"], espace[f"DELIB{a}"] = aide.base_legale, aide.deliberation
@@ -332,13 +405,12 @@ def _resultat(
         "    v = e[0]",
     ]
     for j, (position, code) in enumerate(zip(aide.positions, aide.codes, strict=True)):
+        if position in liasses:
+            rangs[position] += 1
+            lignes.append(f"    q{j} = o{position}[{rangs[position]}]")
+            continue
         espace[f"K{a}_{j}"] = code
-        # The leaf's fields (every field but the code, in order) unpacked from its tuple, then the code.
-        lignes += [
-            f"    q{j} = NOUVEAU(CONDITION)",
-            f"    {', '.join(f'q{j}.{c}' for c in champs_condition[:-1])} = c{position}",
-            f"    q{j}.{champs_condition[-1]} = K{a}_{j}",
-        ]
+        lignes += _condition(f"q{j}", champs_condition, f"c{position}", f"K{a}_{j}")
     lignes.append(f"    conditions = ({''.join(f'q{j}, ' for j in range(len(aide.positions)))})")
 
     def nouveau(statut: str, motif: str, montant: str, tranche: str, retrait: str) -> list[str]:

@@ -26,6 +26,7 @@ from app.rules.comparison import (
     source_commune,
     textes_nombre,
 )
+from app.rules.comparison import ordinaire as source_ordinaire
 from app.rules.comparison import presenter as presenter_resolution
 from app.rules.dates import DatePartielle
 from app.rules.derived import Calcul, DefinitionDerivee, Incalculable, libelle_du_fait
@@ -408,6 +409,8 @@ def issue_inconnue(feuille: Feuille, valeur_seuil: Any) -> bool | None:
 
 #: A leaf explained without going through a presentation, or None to go through it.
 Explication = Callable[[Mapping[str, Fait]], ChampsCondition | None]
+#: What a compiled plan builds of a leaf's fields (its conditions), kept with the leaf's sentence.
+Construire = Callable[[ChampsCondition], Any]
 _EGALITES = frozenset({"==", "!=", "in", "not in"})
 _NOMBRES_DE_BASE = frozenset({TypeFait.NOMBRE, TypeFait.ENTIER})
 _PHRASES_EN_CACHE = 512
@@ -416,20 +419,28 @@ _ABSENTE: Any = object()
 
 
 def explication_directe(
-    feuille: Feuille, seuil: Seuil, reglement: Reglement, jour: date
+    feuille: Feuille, seuil: Seuil, reglement: Reglement, jour: date, construire: Construire | None = None
 ) -> Explication | None:
     """For a leaf testing a base fact that is a yes/no or a text against a value or a list (the
     usual « vaut oui », « figure parmi »), the sentence depends only on the value and on how its
     source reads: kept per (value, what the source's text is made of), as `evaluer_feuille` writes
     it, found in one dictionary lookup (`_ABSENTE` when not kept yet). An order leaf on a base
-    number against a number threshold by `_explication_nombre_de_base`. None for any other leaf."""
+    number against a number threshold by `_explication_nombre_de_base`. None for any other leaf.
+
+    With `construire`, for a yes/no or text leaf only (else None), the function returns
+    `construire(fields)` instead of the fields (a compiled plan's conditions for the leaf), and
+    keeps it with the sentence for a plain source (see `expliquer`): a household whose value and
+    source are equal to a kept one's gets the same object, made once (an equal source, the first
+    household's; results are never mutated once returned)."""
     ref = feuille.comparaison.fait
     catalogue = reglement.catalogue
     definition = None if ref.nom in catalogue.derives else catalogue.faits.get(ref.nom)
     if definition is None:
         return None
     if feuille.sens and type(seuil.valeur) is Decimal and definition.type in _NOMBRES_DE_BASE:
-        return _explication_nombre_de_base(feuille, seuil, reglement, jour)
+        # What `construire` makes is not kept for a number: its many values (a QF, an RFR) would
+        # fill the memo with objects (measured: 24 000 instructions more per household).
+        return None if construire else _explication_nombre_de_base(feuille, seuil, reglement, jour)
     if feuille.operateur not in _EGALITES or feuille.sens:
         return None
     if definition.type not in (TypeFait.BOOLEEN, TypeFait.TEXTE):
@@ -444,9 +455,10 @@ def explication_directe(
         feuille.comparer,
     )
     montre, deliberation, valeur_seuil = seuil.montre, seuil.deliberation, seuil.valeur
-    # By (value, provider, certified, period): the outcome and sentence, or None when the period
-    # needs a remark (then `evaluer_feuille` writes it). One lookup per leaf and household.
-    phrases: dict[tuple[Any, str, bool, str | None], tuple[bool, str] | None] = {}
+    # By (value, provider, certified, period): the outcome, the sentence and what `construire` made
+    # of them for a plain source (else None), or None when the period needs a remark (then
+    # `evaluer_feuille` writes it). One lookup per leaf and household.
+    phrases: dict[tuple[Any, str, bool, str | None], tuple[bool, str, Any] | None] = {}
     source_de, afficher = explain.source, explain.afficher
 
     def phrase_de(valeur: bool | str, source: Source) -> tuple[bool, str] | None:
@@ -461,7 +473,7 @@ def explication_directe(
         conclusion = "condition remplie" if satisfaite else "condition non remplie"
         return satisfaite, f"{feuille.sujet} ({contexte}){suite}{conclusion}."
 
-    def expliquer(connus: Mapping[str, Fait]) -> ChampsCondition | None:
+    def expliquer(connus: Mapping[str, Fait]) -> Any:
         fait = connus.get(nom)
         if fait is None:
             return None
@@ -469,22 +481,35 @@ def explication_directe(
         # The type first: `True` and `1` would be one key.
         if type(valeur) is not bool and type(valeur) is not str:
             return None
+        cle = None
         if source.perime and source.obtenu_le is not None:
             phrase = phrase_de(valeur, source)  # its text names the day it was obtained: not kept
+            entree = None if phrase is None else (*phrase, None)
         else:
             cle = (valeur, source.fournisseur, source.certifie, source.periode)
-            phrase = phrases.get(cle, _ABSENTE)
-            if phrase is _ABSENTE:
+            entree = phrases.get(cle, _ABSENTE)
+            if entree is _ABSENTE:
                 phrase = phrase_de(valeur, source)
+                entree = None if phrase is None else (*phrase, None)
                 if len(phrases) < _PHRASES_EN_CACHE:
-                    phrases[cle] = phrase
-        if phrase is None:
+                    phrases[cle] = entree
+        if entree is None:
             return None
-        satisfaite, texte = phrase
-        return (
+        satisfaite, texte, fait_une_fois = entree
+        # A plain source is equal to any other of the same provider, certification and period (the
+        # key): what was made for one serves the other.
+        if fait_une_fois is not None and source_ordinaire(source):
+            return fait_une_fois
+        champs = (
             critere, operateur, montre, valeur, satisfaite, None, source, deliberation, parametre, texte,
             None,
         )  # fmt: skip
+        if construire is None:
+            return champs
+        fait_une_fois = construire(champs)
+        if cle is not None and cle in phrases and source_ordinaire(source):
+            phrases[cle] = (satisfaite, texte, fait_une_fois)
+        return fait_une_fois
 
     return expliquer
 
