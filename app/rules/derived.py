@@ -190,17 +190,21 @@ def _nombre(faits: Mapping[str, Fait], nom: str) -> Decimal | int:
 
 
 def _nombre_enfants(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
-    enfants = _membres(faits, "enfants")
-    if ref.age_min is None and ref.age_max is None:
+    age_min, age_max = ref.age_min, ref.age_max
+    if age_min is None and age_max is None:
+        enfants = _membres(faits, "enfants")
         return len(enfants), len(enfants)
-    age_min = ref.age_min if ref.age_min is not None else -1
-    age_max = ref.age_max if ref.age_max is not None else 10_000
+    if age_min is None:
+        age_min = -1
+    if age_max is None:
+        age_max = 10_000
     if type(faits) is Foyer and faits.jour == jour:  # the ages worked out once for every band
         ages = faits.ages
         if ages is None:
-            ages = faits.ages = ages_enfants(enfants, jour)
+            ages = faits.ages = ages_enfants(_membres(faits, "enfants"), jour)
+        # Kept ages come from this household's children, read without error: not read again.
         return compter_ages(ages, age_min, age_max)
-    return compter_enfants(enfants, jour, age_min, age_max)
+    return compter_enfants(_membres(faits, "enfants"), jour, age_min, age_max)
 
 
 def ages_enfants(enfants: tuple[MembreFoyer, ...], jour: date) -> tuple[Age, ...]:
