@@ -282,7 +282,10 @@ def _quotient_fiscal_mensuel(faits: Mapping[str, Fait], jour: date, ref: RefFait
 
 def _personnes_fiscales(faits: Mapping[str, Fait]) -> int:
     declarants = 2 if faits["situation_familiale"].valeur in ("M", "O") else 1
-    return declarants + int(_nombre(faits, "nombre_personnes_a_charge"))
+    a_charge = faits["nombre_personnes_a_charge"].valeur
+    if type(a_charge) is not int:  # `_nombre`'s checks, its call saved on an int
+        a_charge = _nombre(faits, "nombre_personnes_a_charge")
+    return declarants + int(a_charge)
 
 
 def _personnes_foyer_fiscal(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
@@ -317,7 +320,10 @@ def _revenu_par_uc(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Inter
         valeur = rapport(_nombre(faits, "revenu_fiscal_de_reference"), unites_de_consommation(personnes))
         return valeur, valeur
     # `rapport(revenu, uc)`, the UC's integer ratio kept by household size.
-    n1, d1 = _nombre(faits, "revenu_fiscal_de_reference").as_integer_ratio()
+    revenu = faits["revenu_fiscal_de_reference"].valeur
+    if type(revenu) is not Decimal and type(revenu) is not int:  # `_nombre`'s checks, else saved
+        revenu = _nombre(faits, "revenu_fiscal_de_reference")
+    n1, d1 = revenu.as_integer_ratio()
     valeur = rationnel(n1 * d2, d1 * n2)
     return valeur, valeur
 
