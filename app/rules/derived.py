@@ -261,6 +261,10 @@ def _taille_foyer(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Interv
 
 def _age_demandeur(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
     naissance = faits["date_naissance_demandeur"].valeur
+    if type(naissance) is DatePartielle and naissance.jour is not None:
+        # A full date (the usual case): one age, as `DatePartielle.age_bounds` gives it, without the call.
+        age = jour.year - naissance.annee - ((jour.month, jour.day) < (naissance.mois, naissance.jour))
+        return age, age
     if not isinstance(naissance, DatePartielle):
         raise Incalculable("la date de naissance du demandeur est illisible")
     plus_jeune, plus_vieux = naissance.age_bounds(jour)
