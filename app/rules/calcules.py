@@ -149,6 +149,7 @@ class Calcul:
                 return ponctuelle(lambda n: lues[id(n)]), tuple(lues[id(n)][0] for n in noms)
 
             return provisoire
+        genere: Genere
         genere, self.source = generer(self.expression, self._lecture_du_nom)
         self._genere = genere
         return genere
@@ -224,6 +225,7 @@ class Calcul:
                 raise formules.NonPonctuel  # the closures serve
 
             return provisoire
+        genere: GenereDetaille
         genere, _ = generer(self.expression, self._lecture_du_nom, (self._morceaux(), self.ecrire))
         self._genere_detaille = genere
         return genere
@@ -396,7 +398,9 @@ class _Generateur:
 
 
 def generer(
-    expression: Expression, lecture_du_nom: Callable[[Nom], Lecture], detail: tuple[Morceaux, Ecrire] | None = None
+    expression: Expression,
+    lecture_du_nom: Callable[[Nom], Lecture],
+    detail: tuple[Morceaux, Ecrire] | None = None,
 ) -> tuple[Any, str]:
     """`formules.ponctuel(expression)` with its names read as `lecture_du_nom` says, as one
     generated Python function, straight-line: each name read into a local in the order the closures
@@ -411,12 +415,9 @@ def generer(
     generateur = _Generateur(lecture_du_nom)
     resultat, _ = generateur.emettre(expression)
     noms, espace = generateur.noms, generateur.espace
-    if detail is None:
-        rendu = f"({''.join(f'{v}, ' for v in noms)})"
-    else:
-        rendu = _texte_du_detail(*detail, espace)
+    rendu = f"({''.join(f'{v}, ' for v in noms)})" if detail is None else _texte_du_detail(*detail, espace)
     lignes = [*generateur.lignes, f"    return {resultat}, {rendu}"]
-    return compiler(lignes, espace, "calcul", "<fait calculé généré>")  # type: ignore[no-any-return]
+    return compiler(lignes, espace, "calcul", "<fait calculé généré>")
 
 
 def _texte_du_detail(morceaux: Morceaux, ecrire: Ecrire, espace: dict[str, Any]) -> str:

@@ -346,9 +346,9 @@ def _derivee_une_base(derivee: _Derivee, calcul: Calcul, base: _Base) -> Present
             if contexte is not None:
                 # `Presentation(resolution, contexte, bas, True, True)`, likewise (`PRESENTATION`).
                 presentation = nouveau(Presentation)
-                presentation.resolution, presentation.contexte, presentation.valeur = resolution, contexte, bas
+                presentation.resolution, presentation.contexte = resolution, contexte
+                presentation.valeur, presentation.centimes = bas, None
                 presentation.exacte = presentation.numerique = True
-                presentation.centimes = None
                 return presentation
         return montrer(resolution, source)
 
