@@ -22,6 +22,10 @@ Ecrire = Callable[[Nombre, str | None], str]
 #: The formula on exact values: its value and the value of each of its names, in reading order;
 #: `formules.NonPonctuel` when a name's value is an interval, `Incalculable` as the closures.
 Genere = Callable[[Mapping[str, Fait], date], tuple[Nombre, tuple[Any, ...]]]
+#: The same with the detail « calculé : … » written in it, instead of the names' values.
+GenereDetaille = Callable[[Mapping[str, Fait], date], tuple[Nombre, str]]
+#: The detail's fixed texts, and each name with its unit and its rank among the formula's names.
+Morceaux = tuple[str | tuple[Nom, str | None, int], ...]
 #: How the generated function reads a name: ("parametre", value at a date, None),
 #: ("derive", the definition's computation, its reference), ("base", conversion, fact name),
 #: ("valeurs", a reader of the facts giving an interval, None), ("lu", a reader of the facts
@@ -54,13 +58,14 @@ class Calcul:
         self._derives: dict[int, tuple[Nom, tuple[DefinitionDerivee, RefFait] | None]] = {}
         self._formule = formules.compiler(expression)
         self._ponctuelle = formules.ponctuel(expression)
-        self._gabarit: tuple[str | tuple[Nom, str | None, int], ...] | None = None  # the detail's fixed text
+        self._gabarit: Morceaux | None = None  # the detail's fixed text
         # The formula on exact values as one generated function, made on first use (None: not yet).
         self._genere: Genere | None = None
         self._noms = formules.noms(expression)  # its names, in the order it reads them
         self.source = ""  # the generated function's text, for who wants to read it
-        # The detail « calculé : … » on exact values as one generated f-string, made on first use.
-        self._texte: Callable[[tuple[Any, ...]], str] | None = None
+        # The formula on exact values with its detail « calculé : … » written in the same generated
+        # function, made on first use.
+        self._genere_detaille: GenereDetaille | None = None
         # Under which key a household's `Foyer` keeps its value with its detail (its value alone
         # is kept under the `Calcul` itself).
         self._cle_detail = object()
@@ -144,6 +149,7 @@ class Calcul:
                 return ponctuelle(lambda n: lues[id(n)]), tuple(lues[id(n)][0] for n in noms)
 
             return provisoire
+        genere: Genere
         genere, self.source = generer(self.expression, self._lecture_du_nom)
         self._genere = genere
         return genere
@@ -188,29 +194,41 @@ class Calcul:
         return self._detail(lambda nom: self.valeur(nom, faits, jour))
 
     def calcul_detaille(self, faits: Mapping[str, Fait], jour: date, ref: RefFait) -> tuple[Any, Any, str]:
-        """`calcul` and `detail` in one pass: each name of the formula read once; once per
-        household when `faits` is its `Foyer` (its value then kept for `calcul` too)."""
-        if type(faits) is Foyer and faits.jour == jour:
-            valeurs = faits.valeurs
-            detaille: tuple[Any, Any, str] | None = valeurs.get(self._cle_detail)
-            if detaille is None:
-                detaille = valeurs[self._cle_detail] = self._calcul_detaille_une_fois(faits, jour)
-                valeurs.setdefault(self, detaille[:2])
-            return detaille
-        return self._calcul_detaille_une_fois(faits, jour)
-
-    def _calcul_detaille_une_fois(self, faits: Mapping[str, Fait], jour: date) -> tuple[Any, Any, str]:
-        genere = self._genere
+        """`calcul` and `detail` in one pass: each name of the formula read once, on exact values
+        by one generated function that writes the detail too; once per household when `faits` is
+        its `Foyer` (its value then kept for `calcul` too)."""
+        foyer = type(faits) is Foyer and faits.jour == jour
+        if foyer:
+            detaille: tuple[Any, Any, str] | None = faits.valeurs.get(self._cle_detail)  # type: ignore[attr-defined]
+            if detaille is not None:
+                return detaille
+        genere = self._genere_detaille
         if genere is None:
-            genere = self._generer()
+            genere = self._generer_detaille()
         try:
-            exacte, valeurs = genere(faits, jour)
+            exacte, texte = genere(faits, jour)
         except formules.NonPonctuel:  # a name's value is an interval: the formula on intervals
-            return self._calcul_detaille(faits, jour)
-        texte = self._texte
-        if texte is None:
-            texte = self._texte = texte_genere(self._morceaux(), self.ecrire)
-        return exacte, exacte, texte(valeurs)
+            detaille = self._calcul_detaille(faits, jour)
+        else:
+            detaille = (exacte, exacte, texte)
+        if foyer:
+            valeurs = faits.valeurs  # type: ignore[attr-defined]
+            valeurs[self._cle_detail] = detaille
+            valeurs.setdefault(self, detaille[:2])
+        return detaille
+
+    def _generer_detaille(self) -> GenereDetaille:
+        """`_generer`'s function writing the detail too, once the catalogue is complete."""
+        if not self.derives:  # pragma: no cover - the loader fills the catalogue before any use
+
+            def provisoire(faits: Mapping[str, Fait], jour: date) -> tuple[Nombre, str]:
+                raise formules.NonPonctuel  # the closures serve
+
+            return provisoire
+        genere: GenereDetaille
+        genere, _ = generer(self.expression, self._lecture_du_nom, (self._morceaux(), self.ecrire))
+        self._genere_detaille = genere
+        return genere
 
     def _calcul_detaille(self, faits: Mapping[str, Fait], jour: date) -> tuple[Any, Any, str]:
         lues: dict[int, Intervalle] = {}
@@ -225,7 +243,7 @@ class Calcul:
         bas, haut = self._intervalle(lire)
         return bas, haut, self._detail(lire)
 
-    def _morceaux(self) -> tuple[str | tuple[Nom, str | None, int], ...]:
+    def _morceaux(self) -> Morceaux:
         """The detail's fixed texts, and each name with its unit and its rank among `_noms`."""
         gabarit = self._gabarit
         if gabarit is None:  # on first use: the units of the names are known by then
@@ -379,40 +397,44 @@ class _Generateur:
         return variable, True
 
 
-def generer(expression: Expression, lecture_du_nom: Callable[[Nom], Lecture]) -> tuple[Genere, str]:
+def generer(
+    expression: Expression,
+    lecture_du_nom: Callable[[Nom], Lecture],
+    detail: tuple[Morceaux, Ecrire] | None = None,
+) -> tuple[Any, str]:
     """`formules.ponctuel(expression)` with its names read as `lecture_du_nom` says, as one
     generated Python function, straight-line: each name read into a local in the order the closures
-    read them, each operation right after its operands (so the same error comes first).
+    read them, each operation right after its operands (so the same error comes first). It gives
+    the value and the names' values (a `Genere`), or with `detail` (its pieces and how a number
+    reads) the value and the detail « calculé : … » written from them (a `GenereDetaille`).
 
     Safety of the generated text (as generation.py): fixed templates, local names built from
     indices and operators of a closed list; every value of the règlement (fact names, parameters,
-    constants) is bound in the function's namespace, never written into the source."""
+    constants, the detail's texts and units) is bound in the function's namespace, never written
+    into the source."""
     generateur = _Generateur(lecture_du_nom)
     resultat, _ = generateur.emettre(expression)
     noms, espace = generateur.noms, generateur.espace
-    lignes = [*generateur.lignes, f"    return {resultat}, ({''.join(f'{v}, ' for v in noms)})"]
-    fonction, source = compiler(lignes, espace, "calcul", "<fait calculé généré>")
-    return fonction, source
+    rendu = f"({''.join(f'{v}, ' for v in noms)})" if detail is None else _texte_du_detail(*detail, espace)
+    lignes = [*generateur.lignes, f"    return {resultat}, {rendu}"]
+    return compiler(lignes, espace, "calcul", "<fait calculé généré>")
 
 
-def texte_genere(
-    morceaux: tuple[str | tuple[Nom, str | None, int], ...], ecrire: Ecrire
-) -> Callable[[tuple[Any, ...]], str]:
-    """The detail « calculé : (1 450,50 € − 610 €) / 3 / 30 » of a formula on exact values (those
-    the generated computation hands back, by rank) as one generated f-string. Under the rule of
-    `generer`: the fixed texts and units are bound in the namespace (`T…`, `U…`), only indices and
-    the template are written."""
-    espace = espace_sans_builtins(E=ecrire, T="calculé : ")
-    champs = ["{T}"]
+def _texte_du_detail(morceaux: Morceaux, ecrire: Ecrire, espace: dict[str, Any]) -> str:
+    """The detail « calculé : (1 450,50 € − 610 €) / 3 / 30 » as an f-string of the generated
+    computation, each name written from its local `v…` (its rank among the names). Under the rule
+    of `generer`: the fixed texts and units are bound in the namespace (`TD…`, `UD…`), only
+    indices and the template are written."""
+    espace["ECRIRE"], espace["TD"] = ecrire, "calculé : "
+    champs = ["{TD}"]
     for n, morceau in enumerate(morceaux):
         if isinstance(morceau, str):
-            espace[f"T{n}"] = morceau
-            champs.append(f"{{T{n}}}")
+            espace[f"TD{n}"] = morceau
+            champs.append(f"{{TD{n}}}")
         else:
-            espace[f"U{n}"] = morceau[1]
-            champs.append(f"{{E(v[{int(morceau[2])}], U{n})}}")
-    lignes = ["def texte(v):", f'    return f"{"".join(champs)}"']
-    return compiler(lignes, espace, "texte", "<détail de fait calculé généré>")[0]  # type: ignore[no-any-return]
+            espace[f"UD{n}"] = morceau[1]
+            champs.append(f"{{ECRIRE(v{int(morceau[2])}, UD{n})}}")
+    return f'f"{"".join(champs)}"'
 
 
 def definition(

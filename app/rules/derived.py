@@ -190,17 +190,21 @@ def _nombre(faits: Mapping[str, Fait], nom: str) -> Decimal | int:
 
 
 def _nombre_enfants(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
-    enfants = _membres(faits, "enfants")
-    if ref.age_min is None and ref.age_max is None:
+    age_min, age_max = ref.age_min, ref.age_max
+    if age_min is None and age_max is None:
+        enfants = _membres(faits, "enfants")
         return len(enfants), len(enfants)
-    age_min = ref.age_min if ref.age_min is not None else -1
-    age_max = ref.age_max if ref.age_max is not None else 10_000
+    if age_min is None:
+        age_min = -1
+    if age_max is None:
+        age_max = 10_000
     if type(faits) is Foyer and faits.jour == jour:  # the ages worked out once for every band
         ages = faits.ages
         if ages is None:
-            ages = faits.ages = ages_enfants(enfants, jour)
+            ages = faits.ages = ages_enfants(_membres(faits, "enfants"), jour)
+        # Kept ages come from this household's children, read without error: not read again.
         return compter_ages(ages, age_min, age_max)
-    return compter_enfants(enfants, jour, age_min, age_max)
+    return compter_enfants(_membres(faits, "enfants"), jour, age_min, age_max)
 
 
 def ages_enfants(enfants: tuple[MembreFoyer, ...], jour: date) -> tuple[Age, ...]:
@@ -257,6 +261,10 @@ def _taille_foyer(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Interv
 
 def _age_demandeur(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
     naissance = faits["date_naissance_demandeur"].valeur
+    if type(naissance) is DatePartielle and naissance.jour is not None:
+        # A full date (the usual case): one age, as `DatePartielle.age_bounds` gives it, without the call.
+        age = jour.year - naissance.annee - ((jour.month, jour.day) < (naissance.mois, naissance.jour))
+        return age, age
     if not isinstance(naissance, DatePartielle):
         raise Incalculable("la date de naissance du demandeur est illisible")
     plus_jeune, plus_vieux = naissance.age_bounds(jour)
@@ -278,7 +286,10 @@ def _quotient_fiscal_mensuel(faits: Mapping[str, Fait], jour: date, ref: RefFait
 
 def _personnes_fiscales(faits: Mapping[str, Fait]) -> int:
     declarants = 2 if faits["situation_familiale"].valeur in ("M", "O") else 1
-    return declarants + int(_nombre(faits, "nombre_personnes_a_charge"))
+    a_charge = faits["nombre_personnes_a_charge"].valeur
+    if type(a_charge) is not int:  # `_nombre`'s checks, its call saved on an int
+        a_charge = _nombre(faits, "nombre_personnes_a_charge")
+    return declarants + int(a_charge)
 
 
 def _personnes_foyer_fiscal(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Intervalle:
@@ -313,7 +324,10 @@ def _revenu_par_uc(faits: Mapping[str, Fait], jour: date, ref: RefFait) -> Inter
         valeur = rapport(_nombre(faits, "revenu_fiscal_de_reference"), unites_de_consommation(personnes))
         return valeur, valeur
     # `rapport(revenu, uc)`, the UC's integer ratio kept by household size.
-    n1, d1 = _nombre(faits, "revenu_fiscal_de_reference").as_integer_ratio()
+    revenu = faits["revenu_fiscal_de_reference"].valeur
+    if type(revenu) is not Decimal and type(revenu) is not int:  # `_nombre`'s checks, else saved
+        revenu = _nombre(faits, "revenu_fiscal_de_reference")
+    n1, d1 = revenu.as_integer_ratio()
     valeur = rationnel(n1 * d2, d1 * n2)
     return valeur, valeur
 

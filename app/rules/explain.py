@@ -127,8 +127,9 @@ def texte_centimes(nombre_centimes: int, unite: str | None) -> str:
     entier, reste = divmod(nombre_centimes, 100)
     chiffres = str(entier) if entier < 1000 else f"{entier:,}".replace(",", " ")
     if reste:
-        decimales = f"{reste:02d}" if unite == "€" else f"{reste:02d}".rstrip("0")
-        texte = f"{signe}{chiffres},{decimales}"
+        if unite == "€":  # the usual case, written at once
+            return f"{signe}{chiffres},{reste:02d} €"
+        texte = f"{signe}{chiffres},{f'{reste:02d}'.rstrip('0')}"
     else:
         texte = f"{signe}{chiffres}" if entier else "0"
     return f"{texte} {unite}" if unite else texte

@@ -322,6 +322,7 @@ def _derivee_une_base(derivee: _Derivee, calcul: Calcul, base: _Base) -> Present
     libelle, unite, pieces = derivee.libelle, derivee.unite, derivee.pieces
     nom, simples = base
     contextes = derivee.contextes
+    nouveau = object.__new__
 
     def presenter(connus: Mapping[str, Fait], resolveur: Resolveur, feuille: Feuille) -> Presentation:
         fait = connus.get(nom)
@@ -335,11 +336,21 @@ def _derivee_une_base(derivee: _Derivee, calcul: Calcul, base: _Base) -> Present
             bas, haut = calcul(connus, jour, ref)
         except Incalculable:
             return general(connus, resolveur, feuille)
-        resolution = Resolution(libelle, unite, bas, haut, source, ((nom, source),), None, pieces)
+        # `Resolution(libelle, unite, bas, haut, source, ((nom, source),), None, pieces)`, without
+        # its `__init__` frame: every slot assigned (`RESOLUTION` lists them).
+        resolution = nouveau(Resolution)
+        resolution.libelle, resolution.unite, resolution.bas, resolution.haut = libelle, unite, bas, haut
+        resolution.source, resolution.sources, resolution.inconnu = source, ((nom, source),), None
+        resolution.pieces, resolution.note = pieces, None
         if type(bas) is int and bas == haut and not source.perime:  # a kept context, without `montrer`
-            contexte = contextes.get((bas, source.fournisseur, source.certifie, source.periode))
+            contexte = contextes.get((bas, source.fournisseur, source.certifie, periode))
             if contexte is not None:
-                return Presentation(resolution, contexte, bas, True, True)
+                # `Presentation(resolution, contexte, bas, True, True)`, likewise (`PRESENTATION`).
+                presentation = nouveau(Presentation)
+                presentation.resolution, presentation.contexte = resolution, contexte
+                presentation.valeur, presentation.centimes = bas, None
+                presentation.exacte = presentation.numerique = True
+                return presentation
         return montrer(resolution, source)
 
     return presenter

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.rules import formules
-from app.rules.calcules import Calcul, texte_genere
+from app.rules.calcules import Calcul, generer
 from app.rules.dates import DatePartielle
 from app.rules.derived import Foyer, Incalculable, exact
 from app.rules.facts import Fait, MembreFoyer, RefFait, Source
@@ -190,5 +190,7 @@ def test_the_generated_detail_writes_no_text_of_the_reglement_into_its_source() 
     """Fixed texts and units are bound, never written: quotes and braces come out as they are."""
     piege = '"} {__import__("os")} {'
     nom = formules.Nom("a")
-    texte = texte_genere((piege, (nom, piege, 0), "{v[0]}"), lambda valeur, unite: f"<{valeur}|{unite}>")
-    assert texte((Decimal(7),)) == f"calculé : {piege}<7|{piege}>{{v[0]}}"
+    detail = ((piege, (nom, piege, 0), "{v0}"), lambda valeur, unite: f"<{valeur}|{unite}>")
+    genere, source = generer(nom, lambda n: ("constante", None, Decimal(7)), detail)
+    assert genere({}, JOUR) == (Decimal(7), f"calculé : {piege}<7|{piege}>{{v0}}")
+    assert piege not in source

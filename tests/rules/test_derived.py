@@ -195,3 +195,26 @@ def test_the_household_size_reads_its_lists_as_before() -> None:
             _calcul("taille_foyer", allocataires=allocataires, enfants=enfants)
     with pytest.raises(Incalculable, match="« allocataires »"):  # before the missing enfants
         DERIVES["taille_foyer"].calcul({"allocataires": Fait("x", SOURCE)}, JOUR, RefFait("taille_foyer"))
+
+
+@pytest.mark.parametrize(
+    "naissance",
+    [
+        DatePartielle(1980, 11, 26),  # the birthday itself
+        DatePartielle(1980, 11, 27),  # the day after
+        DatePartielle(1980, 11, 25),
+        DatePartielle(1980, 12, 1),
+        DatePartielle(1980, 1, 1),
+        DatePartielle(2026, 11, 26),  # born that day
+        DatePartielle(2000, 2, 29),
+        DatePartielle(1980, 11),
+        DatePartielle(1980),
+    ],
+)
+@pytest.mark.parametrize("jour", [JOUR, date(2027, 2, 28), date(2028, 2, 29), date(2027, 3, 1)])
+def test_the_applicants_age_is_that_of_its_birth_date(naissance: DatePartielle, jour: date) -> None:
+    """The applicant's age (a full date's worked out without `age_bounds`' call) is what
+    `DatePartielle.age_bounds` gives, on and around the birthday."""
+    faits = {"date_naissance_demandeur": Fait(naissance, SOURCE)}
+    calcul = DERIVES["age_demandeur"].calcul
+    assert calcul(faits, jour, RefFait("age_demandeur")) == naissance.age_bounds(jour)
