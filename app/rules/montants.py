@@ -23,6 +23,7 @@ from app.rules.model import Bareme, EnVigueur, Montant, Reglement, Table, Tranch
 Regles = tuple[tuple[str, Any], ...]
 _SENS = {"bas": ROUND_FLOOR, "haut": ROUND_CEILING, "plus_proche": ROUND_HALF_UP}
 SENS_ARRONDI = _SENS  # for montants_compiles.py
+_UN = Decimal(1)
 
 
 class Inconnu(Exception):
@@ -84,7 +85,14 @@ def arrondir(valeur: Any, pas: Decimal, sens: str) -> Decimal:
     decimal = Decimal(valeur)
     if arrondi_direct(pas):
         return decimal.quantize(pas, rounding=_SENS[sens])  # 0.01, 0.1, 1: as the engine always did
-    return (decimal / pas).quantize(Decimal(1), rounding=_SENS[sens]) * pas
+    return multiple(decimal, pas, _SENS[sens])
+
+
+def multiple(decimal: Decimal, pas: Decimal, mode: str) -> Decimal:
+    """`arrondir(decimal, pas, sens)` of a `Decimal` when `pas` is not `arrondi_direct` (5, 0.5),
+    `mode` being `SENS_ARRONDI[sens]`: both worked out once per rule by the compiled amounts, which
+    call this rather than `arrondir` (whose `arrondi_direct` builds the step's digit tuple)."""
+    return (decimal / pas).quantize(_UN, rounding=mode) * pas
 
 
 def egal(a: Decimal, b: Any) -> bool:

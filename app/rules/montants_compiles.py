@@ -24,8 +24,10 @@ from app.rules.memos import memoriser
 from app.rules.model import EnVigueur, Montant, Reglement
 from app.rules.montants import (
     SENS_ARRONDI,
+    arrondi_direct,
     arrondir,
     choisir_tranche,
+    multiple,
     tranches_entieres,
     valeur_borne,
 )
@@ -187,9 +189,9 @@ class _Compilateur(AMontant):
         plafond = None if regle.plafond is None else self._limite(regle.plafond)
         pas, sens = regle.arrondi, regle.sens_arrondi
         inferieur = formules.inferieur
-        chiffres = pas.as_tuple()
-        # 0.01, 0.1, 1: a Decimal is quantized directly (as `arrondir` does, without its checks).
-        direct = chiffres.digits == (1,) and isinstance(chiffres.exponent, int) and chiffres.exponent <= 0
+        # 0.01, 0.1, 1: a Decimal is quantized directly (as `arrondir` does, without its checks);
+        # any other step (5, 0.5) by `multiple`.
+        direct = arrondi_direct(pas)
         mode = SENS_ARRONDI[sens]
 
         def borner(valeur: Any) -> Decimal:
@@ -197,8 +199,8 @@ class _Compilateur(AMontant):
                 valeur = plancher
             if plafond is not None and inferieur(plafond, valeur):
                 valeur = plafond
-            if direct and type(valeur) is Decimal:
-                return valeur.quantize(pas, rounding=mode)
+            if type(valeur) is Decimal:
+                return valeur.quantize(pas, rounding=mode) if direct else multiple(valeur, pas, mode)
             return arrondir(valeur, pas, sens)
 
         return borner

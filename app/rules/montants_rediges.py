@@ -32,6 +32,7 @@ from app.rules.montants import (
     calcule,
     choisir_tranche,
     egal,
+    multiple,
     premiere_du_rapport,
     tranches_entieres,
 )
@@ -319,7 +320,7 @@ class _Redacteur(AMontant):
             if plafond is not None and plafond < valeur:
                 valeur = plafond
                 suite += plafonne  # type: ignore[operator]
-            final = valeur.quantize(pas, rounding=mode) if direct else arrondir(valeur, pas, sens)
+            final = valeur.quantize(pas, rounding=mode) if direct else multiple(valeur, pas, mode)
             if final != valeur:
                 suite += arrondi
             return final, suite
