@@ -34,12 +34,32 @@ def exact(valeur: Fraction) -> Decimal | Fraction:
     return valeur if decimal is None else decimal
 
 
+#: 10**k and the `Decimal` 1E-k, k below `_EXPOSANTS_DIRECTS`, for `decimal_exact`.
+_EXPOSANTS_DIRECTS = 64
+_DIX = tuple(10**k for k in range(_EXPOSANTS_DIRECTS))
+_UNITES = tuple(Decimal(1).scaleb(-k) for k in range(_EXPOSANTS_DIRECTS))
+#: The coefficients the context's 28 digits hold exactly.
+_COEFFICIENT_EXACT = 10**28
+
+
 def decimal_exact(numerateur: int, denominateur: int) -> Decimal | None:
-    """numerateur / denominateur (in lowest terms, denominateur > 0) as an equal `Decimal`, if any."""
-    reste = denominateur >> ((denominateur & -denominateur).bit_length() - 1)  # without its factors 2
+    """numerateur / denominateur (in lowest terms, denominateur > 0) as an equal `Decimal`, if any:
+    the one `Decimal(numerateur) / Decimal(denominateur)` gives. With denominateur = 2**a × 5**b and
+    k = max(a, b), that exact quotient is n × 10**k / d at exponent -k (no trailing zero to drop: it
+    is the least such k), built at once when its coefficient has at most 28 digits and k is small
+    (most ratios); any other by the division itself."""
+    deux = (denominateur & -denominateur).bit_length() - 1
+    reste = denominateur >> deux  # without its factors 2
+    cinq = 0
     while reste % 5 == 0:
         reste //= 5
+        cinq += 1
     if reste == 1:
+        k = deux if deux > cinq else cinq
+        if k < _EXPOSANTS_DIRECTS:
+            coefficient = numerateur * (_DIX[k] // denominateur)
+            if -_COEFFICIENT_EXACT < coefficient < _COEFFICIENT_EXACT:
+                return Decimal(coefficient) * _UNITES[k]  # exact: at most 28 digits
         decimal = Decimal(numerateur) / Decimal(denominateur)
         if decimal.as_integer_ratio() == (numerateur, denominateur):  # guard against the 28-digit context
             return decimal

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from math import gcd
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from app.rules.derived import (
     DERIVES,
     Foyer,
     Incalculable,
+    decimal_exact,
     exact,
     faits_de_base,
     libelle_du_fait,
@@ -218,3 +221,31 @@ def test_the_applicants_age_is_that_of_its_birth_date(naissance: DatePartielle, 
     faits = {"date_naissance_demandeur": Fait(naissance, SOURCE)}
     calcul = DERIVES["age_demandeur"].calcul
     assert calcul(faits, jour, RefFait("age_demandeur")) == naissance.age_bounds(jour)
+
+
+def _decimal_par_division(numerateur: int, denominateur: int) -> Decimal | None:
+    # The general way: the context's division, kept only when it is exact.
+    decimal = Decimal(numerateur) / Decimal(denominateur)
+    return decimal if decimal.as_integer_ratio() == (numerateur, denominateur) else None
+
+
+def test_decimal_exact_is_the_exact_division_to_the_digit() -> None:
+    """The quotient built from its coefficient and exponent is the division's own, digit and
+    exponent, on and around the 28-digit coefficient and the table of exponents; None exactly when
+    the ratio has no finite decimal form or the division rounds."""
+    alea = random.Random(14)  # noqa: S311 - reproducible ratios, no secret
+    cas = [(0, 1), (100, 1), (10**30, 1), (-(10**27) + 1, 1), (10**28 - 1, 2), (10**28 + 1, 2), (1, 2**63),
+           (1, 2**64), (3, 5**70), (-7, 8), (1297, 20), (7, 3), (1, 6)]  # fmt: skip
+    for _ in range(20_000):
+        denominateur = 2 ** alea.randrange(70) * 5 ** alea.randrange(40) * alea.choice([1, 1, 1, 3, 7])
+        numerateur = alea.randrange(-(10 ** alea.randrange(1, 40)), 10 ** alea.randrange(1, 40))
+        commun = gcd(numerateur, denominateur)
+        cas.append((numerateur // commun, denominateur // commun))
+    for numerateur, denominateur in cas:  # each in lowest terms
+        reste = denominateur
+        for facteur in (2, 5):
+            while reste % facteur == 0:
+                reste //= facteur
+        attendu = _decimal_par_division(numerateur, denominateur) if reste == 1 else None
+        obtenu = decimal_exact(numerateur, denominateur)
+        assert str(obtenu) == str(attendu), (numerateur, denominateur)
