@@ -173,8 +173,17 @@ _RAPPORT_CENTIMES = 10**17
 def rapport_au_centime(valeur: Fraction, unite: str | None) -> tuple[Decimal, str, int | None]:
     """`rapport_affiche`, and the ratio's whole cents (`centimes`) when it has no finite decimal
     form, its denominator is below `DENOMINATEUR_CENTIMES` and its value below 1e17 (most
-    ratios: a reste à vivre, a revenu par UC), else None; in one call."""
+    ratios: a reste à vivre, a revenu par UC), else None; in one call.
+
+    The last ratio written is kept with its result (`_DERNIER_RAPPORT`): a leaf and an amount of
+    one household write the same ratio object (a revenu par UC worked out once per household), one
+    after the other. Held there, the object cannot be freed, so no other ratio is ever `is` it."""
+    global _DERNIER_RAPPORT  # noqa: PLW0603 - one immutable entry, swapped whole
+    dernier = _DERNIER_RAPPORT
+    if dernier[0] is valeur and dernier[1] == unite:
+        return dernier[2]  # type: ignore[no-any-return]
     numerateur, denominateur = termes(valeur)
+    resultat: tuple[Decimal, str, int | None] | None = None
     if denominateur < DENOMINATEUR_CENTIMES and (
         -_RAPPORT_CENTIMES * denominateur < numerateur < _RAPPORT_CENTIMES * denominateur
     ):
@@ -184,13 +193,19 @@ def rapport_au_centime(valeur: Fraction, unite: str | None) -> tuple[Decimal, st
             reste //= 5
         if reste != 1:
             nombre_centimes = centimes(numerateur, denominateur)
-            return (
+            resultat = (
                 decimal_centimes(nombre_centimes, numerateur < 0),
                 texte_centimes(nombre_centimes, unite),
                 nombre_centimes,
             )
-    decimal, texte = rapport_affiche(valeur, unite)
-    return decimal, texte, None
+    if resultat is None:
+        resultat = (*rapport_affiche(valeur, unite), None)
+    _DERNIER_RAPPORT = (valeur, unite, resultat)
+    return resultat
+
+
+#: `rapport_au_centime`'s last ratio, its unit and its result (none at first).
+_DERNIER_RAPPORT: tuple[Any, str | None, Any] = (object(), None, None)
 
 
 @lru_cache(maxsize=4096)

@@ -190,3 +190,18 @@ def test_a_ratio_with_its_cents_is_shown_as_any_ratio(numerateur: int, denominat
             assert abs(rapport) < 10**17
             assert vers_decimal(rapport) == valeur
             assert rapport != Fraction(valeur)
+
+
+def test_the_last_ratio_written_is_kept_by_identity_and_unit() -> None:
+    """The ratio object written last gives its result again (a leaf, then an amount, of one
+    household); another unit, an equal ratio of its own or another ratio are written afresh."""
+    rapport = Fraction(22714, 3)
+    premier = rapport_au_centime(rapport, "€")
+    assert premier[1] == "7 571,33 €"
+    assert rapport_au_centime(rapport, "€") is premier
+    assert rapport_au_centime(rapport, None)[1] == "7 571,33"
+    assert rapport_au_centime(rapport, "€") == premier
+    assert rapport_au_centime(Fraction(22715, 3), "€")[1] == "7 571,67 €"
+    quart = Fraction(1, 4)  # a finite decimal form: `rapport_affiche`'s way, kept as well
+    assert rapport_au_centime(quart, "€") == (Decimal("0.25"), "0,25 €", None)
+    assert rapport_au_centime(quart, "ans") == (Decimal("0.25"), "0,25 ans", None)
