@@ -118,6 +118,12 @@ def decimal_centimes(nombre_centimes: int, negatif: bool) -> Decimal:
     return _CENT * nombre_centimes
 
 
+#: The texts of the whole parts below a thousand and of the cents (« ,05 »), looked up rather than
+#: formatted (a format spec such as `02d` costs more than the rest of `texte_centimes`).
+_CENTAINES = tuple(str(n) for n in range(1000))
+_CENTIMES = tuple(f",{n:02d}" for n in range(100))
+
+
 def texte_centimes(nombre_centimes: int, unite: str | None) -> str:
     """What `nombre` writes of `decimal_centimes(nombre_centimes, …)`, with integers only:
     « 6,70 € », « 6,7 », « 1 234 € », « 0 » (never « -0 »)."""
@@ -125,11 +131,11 @@ def texte_centimes(nombre_centimes: int, unite: str | None) -> str:
     if nombre_centimes < 0:
         signe, nombre_centimes = "-", -nombre_centimes
     entier, reste = divmod(nombre_centimes, 100)
-    chiffres = str(entier) if entier < 1000 else f"{entier:,}".replace(",", " ")
+    chiffres = _CENTAINES[entier] if entier < 1000 else f"{entier:,}".replace(",", " ")
     if reste:
         if unite == "€":  # the usual case, written at once
-            return f"{signe}{chiffres},{reste:02d} €"
-        texte = f"{signe}{chiffres},{f'{reste:02d}'.rstrip('0')}"
+            return f"{signe}{chiffres}{_CENTIMES[reste]} €"
+        texte = f"{signe}{chiffres}{_CENTIMES[reste].rstrip('0')}"
     else:
         texte = f"{signe}{chiffres}" if entier else "0"
     return f"{texte} {unite}" if unite else texte
