@@ -245,11 +245,13 @@ def _nombre_court(d: Decimal, unite: str | None) -> str | None:
             f"{chiffres[:-3]} {chiffres[-3:]}" if taille <= 6 else f"{int(chiffres):,}".replace(",", " ")
         )
     if decimales and decimales.strip("0"):
-        if unite != "€":
-            decimales = decimales.rstrip("0")
-        elif len(decimales) == 1:
-            decimales += "0"
-        texte = f"{signe}{chiffres},{decimales}"
+        if unite == "€":  # the usual case, written at once: two decimals
+            return (
+                f"{signe}{chiffres},{decimales} €"
+                if len(decimales) == 2
+                else f"{signe}{chiffres},{decimales}0 €"
+            )
+        texte = f"{signe}{chiffres},{decimales.rstrip('0')}"
     else:
         texte = "0" if chiffres == "0" else f"{signe}{chiffres}"  # never « -0 »
     return f"{texte} {unite}" if unite else texte
