@@ -252,8 +252,12 @@ def _nombre_court(d: Decimal, unite: str | None) -> str | None:
                 else f"{signe}{chiffres},{decimales}0 €"
             )
         texte = f"{signe}{chiffres},{decimales.rstrip('0')}"
+    elif chiffres == "0":
+        texte = "0"  # never « -0 »
+    elif unite == "€":  # whole euros, likewise
+        return f"{signe}{chiffres} €"
     else:
-        texte = "0" if chiffres == "0" else f"{signe}{chiffres}"  # never « -0 »
+        texte = f"{signe}{chiffres}"
     return f"{texte} {unite}" if unite else texte
 
 
