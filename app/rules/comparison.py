@@ -568,12 +568,13 @@ def _explication_nombre(feuille: Feuille, seuil: Seuil) -> Expliquer:
                 # The margin at the cent: the value shown minus the threshold, exact (two decimals each,
                 # below 1e17), what rounding the exact margin gives (see `_centimes_du_seuil`).
                 ecart = presentation.valeur - valeur_seuil if sens > 0 else valeur_seuil - presentation.valeur
-                ecrit = texte_centimes(difference if difference > 0 else -difference, resolution.unite)
-                fin = f"{marge if difference > 0 else manque}{ecrit}."
+                satisfaite = difference > 0
+                ecrit = texte_centimes(difference if satisfaite else -difference, resolution.unite)
+                # The sentence in one piece: start, context, the end's start and the margin.
+                texte = f"{debut}{presentation.contexte}{marge if satisfaite else manque}{ecrit}."
                 return (
-                    critere, operateur, montre, presentation.valeur, difference > 0, ecart,
-                    resolution.source, deliberation, parametre, f"{debut}{presentation.contexte}{fin}",
-                    None,
+                    critere, operateur, montre, presentation.valeur, satisfaite, ecart, resolution.source,
+                    deliberation, parametre, texte, None,
                 )  # fmt: skip
             n, d = bas.as_integer_ratio()
             signe, denominateur = (n * q - p * d) * sens, d * q

@@ -94,6 +94,8 @@ Entree = tuple[bool | None, Justification, str, tuple[str, ...]]
 
 #: Justifications kept per aid, by the outcomes of its leaves (3 ** leaves at most).
 JUSTIFICATIONS_EN_MEMO = 4096
+#: The base facts an evaluation used, kept by the names of the facts a household gave, at most.
+UTILISES_EN_MEMO = 256
 
 
 class _Aide:
@@ -165,6 +167,7 @@ class _Compile:
         "_compile",
         "_evaluation",
         "_explications",
+        "_faits_utilises",
         "_feuilles",
         "_genere",
         "_lectures",
@@ -227,6 +230,9 @@ class _Compile:
         # The full evaluation as one generated function, made on first use.
         self._evaluation: generation.Evaluations | None = None
         self.source_evaluation = ""
+        # The base facts used (`Evaluation.faits_utilises`) by the names of the known facts, in
+        # their order: households giving the same facts share one tuple.
+        self._faits_utilises: dict[tuple[str, ...], tuple[str, ...]] = {}
         # What the amounts read, compiled on first use (a few per règlement).
         self.lectures_montant: LecturesMontant = {}
         # Amounts by the values they read, per distinct amount rule: with their sentence, without.
@@ -256,9 +262,20 @@ class _Compile:
         montants: list[Calcule | None] = [None] * compile.montants
         resultats = genere(reglement, connus, resolveur, resolveur.presentations, montants)
         return evaluation(
-            compile.reference, jour, resultats, preparation.parametres_appliques,
-            tuple(filter(connus.__contains__, preparation.faits_de_base)), preparation.baremes_appliques,
+            compile.reference, jour, resultats, preparation.parametres_appliques, self._utilises(connus),
+            preparation.baremes_appliques,
         )  # fmt: skip
+
+    def _utilises(self, connus: Foyer) -> tuple[str, ...]:
+        """The plan's base facts that `connus` knows, in the plan's order: kept by the names of
+        the known facts (a few sets of facts recur), at most `UTILISES_EN_MEMO`."""
+        noms = tuple(connus)
+        utilises = self._faits_utilises.get(noms)
+        if utilises is None:
+            utilises = tuple(filter(connus.__contains__, self._preparation.faits_de_base))
+            if len(self._faits_utilises) < UTILISES_EN_MEMO:
+                self._faits_utilises[noms] = utilises
+        return utilises
 
     def _generer_evaluation(self) -> generation.Evaluations:
         """The generated evaluation function (generation.py): each distinct leaf explained once,

@@ -118,6 +118,12 @@ def decimal_centimes(nombre_centimes: int, negatif: bool) -> Decimal:
     return _CENT * nombre_centimes
 
 
+#: The texts of the whole parts below a thousand and of the cents (« ,05 »), looked up rather than
+#: formatted (a format spec such as `02d` costs more than the rest of `texte_centimes`).
+_CENTAINES = tuple(str(n) for n in range(1000))
+_CENTIMES = tuple(f",{n:02d}" for n in range(100))
+
+
 def texte_centimes(nombre_centimes: int, unite: str | None) -> str:
     """What `nombre` writes of `decimal_centimes(nombre_centimes, …)`, with integers only:
     « 6,70 € », « 6,7 », « 1 234 € », « 0 » (never « -0 »)."""
@@ -125,11 +131,11 @@ def texte_centimes(nombre_centimes: int, unite: str | None) -> str:
     if nombre_centimes < 0:
         signe, nombre_centimes = "-", -nombre_centimes
     entier, reste = divmod(nombre_centimes, 100)
-    chiffres = str(entier) if entier < 1000 else f"{entier:,}".replace(",", " ")
+    chiffres = _CENTAINES[entier] if entier < 1000 else f"{entier:,}".replace(",", " ")
     if reste:
         if unite == "€":  # the usual case, written at once
-            return f"{signe}{chiffres},{reste:02d} €"
-        texte = f"{signe}{chiffres},{f'{reste:02d}'.rstrip('0')}"
+            return f"{signe}{chiffres}{_CENTIMES[reste]} €"
+        texte = f"{signe}{chiffres}{_CENTIMES[reste].rstrip('0')}"
     else:
         texte = f"{signe}{chiffres}" if entier else "0"
     return f"{texte} {unite}" if unite else texte
@@ -254,13 +260,19 @@ def _nombre_court(d: Decimal, unite: str | None) -> str | None:
             f"{chiffres[:-3]} {chiffres[-3:]}" if taille <= 6 else f"{int(chiffres):,}".replace(",", " ")
         )
     if decimales and decimales.strip("0"):
-        if unite != "€":
-            decimales = decimales.rstrip("0")
-        elif len(decimales) == 1:
-            decimales += "0"
-        texte = f"{signe}{chiffres},{decimales}"
+        if unite == "€":  # the usual case, written at once: two decimals
+            return (
+                f"{signe}{chiffres},{decimales} €"
+                if len(decimales) == 2
+                else f"{signe}{chiffres},{decimales}0 €"
+            )
+        texte = f"{signe}{chiffres},{decimales.rstrip('0')}"
+    elif chiffres == "0":
+        texte = "0"  # never « -0 »
+    elif unite == "€":  # whole euros, likewise
+        return f"{signe}{chiffres} €"
     else:
-        texte = "0" if chiffres == "0" else f"{signe}{chiffres}"  # never « -0 »
+        texte = f"{signe}{chiffres}"
     return f"{texte} {unite}" if unite else texte
 
 

@@ -279,15 +279,19 @@ def _derivee_plusieurs_bases(
             if premiere is None:
                 premiere = source
             elif commune and source is not premiere:
-                # `source == premiere`, field by field (quicker than the dataclass's `__eq__`).
+                # `source == premiere`, field by field (quicker than the dataclass's `__eq__`), each
+                # by identity first: the same text, None, True or False (most fields of equal
+                # sources) is then settled without a rich comparison (`None == None` goes through
+                # the general one). Equal either way for these types (each equal to itself).
+                a, b = source, premiere
                 commune = (
-                    source.fournisseur == premiere.fournisseur
-                    and source.certifie == premiere.certifie
-                    and source.periode == premiere.periode
-                    and source.obtenu_le == premiere.obtenu_le
-                    and source.depuis_cache == premiere.depuis_cache
-                    and source.request_id == premiere.request_id
-                    and source.perime == premiere.perime
+                    (a.fournisseur is b.fournisseur or a.fournisseur == b.fournisseur)
+                    and (a.certifie is b.certifie or a.certifie == b.certifie)
+                    and (a.periode is b.periode or a.periode == b.periode)
+                    and (a.obtenu_le is b.obtenu_le or a.obtenu_le == b.obtenu_le)
+                    and (a.depuis_cache is b.depuis_cache or a.depuis_cache == b.depuis_cache)
+                    and (a.request_id is b.request_id or a.request_id == b.request_id)
+                    and (a.perime is b.perime or a.perime == b.perime)
                 )
             periode = source.periode
             if periode is not None and not simples[periode]:

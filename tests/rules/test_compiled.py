@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.rules import compile_plan, memos
+from app.rules import compile_plan, compiled, memos
 from app.rules.compiled import PLANS_EN_CACHE, CompiledPlan, DispositifInconnu, Verdict
 from app.rules.engine import evaluer, evaluer_interprete
 from app.rules.facts import Fait, FaitIndisponible, Faits, TypeFait
@@ -525,3 +525,38 @@ def test_no_text_of_the_reglement_enters_the_generated_source() -> None:
     for source in sources:
         for texte in (piege, "aide-piege", "75056", "600", "qf", "commune", "12", "Aide"):
             assert texte not in source
+
+
+def test_the_base_facts_used_are_those_of_the_interpreted_evaluation_whatever_the_memo_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`faits_utilises` is kept by the names of the known facts: the same names in another order,
+    fewer names, a fact known but unused, and the memo full (then worked out each time) give what
+    the interpreted evaluation gives."""
+    reglement = REGLEMENTS["intercommunal"]
+    jour = JOURS[0]
+    donnees: dict[str, Any] = {
+        "quotient_familial_caf": _qf("550"),
+        "revenu_fiscal_de_reference": _rfr("12000"),
+        "beneficiaire_rsa": True,
+        "enfants": ["2015-06-01"],
+        "commune_residence": "08105",
+    }
+    cas = [
+        donnees,
+        dict(reversed(donnees.items())),
+        {n: v for n, v in donnees.items() if n != "beneficiaire_rsa"},
+        {"beneficiaire_rsa": False},
+        {},
+    ]
+    for plein in (False, True):
+        if plein:
+            monkeypatch.setattr(compiled, "UTILISES_EN_MEMO", 0)
+        compile = compile_plan(reglement, jour)
+        compile._compile._faits_utilises.clear()
+        for deux_fois in (1, 2):
+            for d in cas:
+                faits = lire_faits(d, catalogue=reglement.catalogue)
+                attendus = evaluer_interprete(reglement, faits, jour).faits_utilises
+                assert compile.evaluer(faits).faits_utilises == attendus, (d, deux_fois)
+        assert len(compile._compile._faits_utilises) == (0 if plein else len(cas))

@@ -172,6 +172,13 @@ def test_cents_are_written_as_their_decimal_is(centimes: int, unite: str | None)
     assert texte_centimes(centimes, unite) == nombre(Decimal(centimes).scaleb(-2), unite)
 
 
+@given(st.integers(-(10**8), 10**8), st.sampled_from(["€", "ans", None]))
+def test_any_cents_are_written_as_their_decimal_is(centimes: int, unite: str | None) -> None:
+    """Every whole part and cent, through the looked-up texts (below a thousand) and beyond."""
+    nombre.cache_clear()
+    assert texte_centimes(centimes, unite) == nombre(Decimal(centimes).scaleb(-2), unite)
+
+
 @given(
     st.integers(-(10**20), 10**20),
     st.integers(1, 10**6) | st.sampled_from([499_999, 500_000, 500_001, 5 * 10**7]),

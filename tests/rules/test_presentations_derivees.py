@@ -121,6 +121,7 @@ _VARIANTES: tuple[dict[str, Any], ...] = (
     {"perime": True, "obtenu_le": _LE_1ER_MAI},
     {"perime": True, "obtenu_le": _LE_2_MAI},
     {"perime": True},
+    {"fournisseur": "".join(("simu", "lation"))},  # the same provider's name, another text object
 )
 _BASES = ("enfants", "date_naissance_demandeur", "revenu_fiscal_de_reference", "ressources_mensuelles",
           "charges_logement", "allocataires")  # fmt: skip
