@@ -26,6 +26,11 @@ Precomputed, as a hand-written function would have them:
 Covered: the bench's households (complete, fresh data with full birth dates). Anything else (a
 missing or stale fact, a partial date, a stale source, sources of a computed fact that differ)
 raises `NotImplementedError`: the engine handles those, this floor need not.
+
+Each aid's sentences and refusal are written out in place, aid after aid, though they look alike:
+a floor is the cheapest plain code, and folding the eight refusals into one function taking the
+failed criteria (list comprehensions, a call each) cost 505 000 instructions per household against
+452 100 (measured 4/12/2026), more than the engine's whole gap to this floor.
 """
 
 from __future__ import annotations
