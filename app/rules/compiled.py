@@ -208,13 +208,17 @@ class _Compile:
                 presenteurs[feuille.presentation] = presentation(feuille, reglement, jour)
         self._presentations = tuple(f.presentation for f in preparation.feuilles)
         # Each leaf's conditions made at once (in the order the aids take them), kept by value and
-        # source with its direct explanation when it has one.
+        # source: by its direct explanation for a yes/no or a text (`partagee`), else by its
+        # explanation from a presentation for a count or an age (`une_fois`); a number read
+        # directly (`directe`) has its conditions made per household.
         liasses = generation.liasses(
             ConditionEvaluee, len(preparation.feuilles), [(a.positions, a.compile.codes) for a in self._aides]
         )
         self._explications = []
         for f, s, liasse in zip(preparation.feuilles, preparation.seuils, liasses, strict=True):
-            directe = explication_directe(f, s, reglement, jour)
+            partagee = explication_directe(f, s, reglement, jour, liasse)
+            directe = None if partagee is not None else explication_directe(f, s, reglement, jour)
+            une_fois = expliquer_une_fois(f, s, liasse) if partagee is None and directe is None else None
             self._explications.append(
                 generation.FeuilleExpliquee(
                     f,
@@ -222,9 +226,9 @@ class _Compile:
                     presenteurs[f.presentation],
                     directe,
                     expliquer_feuille(f, s),
-                    partagee=None if directe is None else explication_directe(f, s, reglement, jour, liasse),
+                    partagee=partagee,
                     liasse=liasse,
-                    une_fois=expliquer_une_fois(f, s, liasse),
+                    une_fois=une_fois,
                 )
             )
         # The full evaluation as one generated function, made on first use.

@@ -225,13 +225,14 @@ class FeuilleExpliquee:
         self.presenter = presenter  # (connus, resolveur, feuille) -> the fact's presentation
         self.directe = directe  # connus -> its fields without a presentation, or None; or None
         self.expliquer = expliquer  # presentation -> its fields
-        # With `directe`, optionally: `liasse(fields)` -> (fields, then the leaf's conditions in the
-        # order the aids take them: `liasses`), and `partagee`, `directe` returning what `liasse`
-        # makes, kept by value and source when it can (`lecteurs.explication_directe`).
+        # At most one of `directe`, `partagee`, `une_fois`. `liasse(fields)` -> (fields, then the
+        # leaf's conditions in the order the aids take them: `liasses`); `partagee`: connus -> what
+        # `liasse` makes, kept by value and source when it can, or None (then from its
+        # presentation, `liasse(expliquer(p))`) (`lecteurs.explication_directe`).
         self.partagee = partagee
         self.liasse = liasse
-        # Without `directe`, optionally: presentation -> what `liasse` makes of its fields, kept by
-        # value and source when it can (`comparison.expliquer_une_fois`).
+        # presentation -> what `liasse` makes of its fields, kept by value and source when it can
+        # (`comparison.expliquer_une_fois`).
         self.une_fois = une_fois
 
 
@@ -305,7 +306,7 @@ def generer_evaluation(
                 lignes += [f"        {ligne}" for ligne in presenter]
             lignes += [f"        o{n} = L{n}(E{n}(p{r}))", f"    c{n} = o{n}[0]"]
             continue
-        if feuille.directe is None and feuille.une_fois is not None:
+        if feuille.une_fois is not None:
             espace[f"E{n}"] = feuille.une_fois
             liasses.add(n)
             if r not in pretes:
